@@ -1,0 +1,97 @@
+// format/index_snapshot.h — the file written beside a sealed segment: its sparse index and
+// stream bitmaps, so that open() need not scan the segment.
+//
+// File "<segment id, 20 digits>.idx". Byte table (little-endian; docs/FORMAT.md "Index snapshot"):
+//
+//   Header, 80 bytes:
+//   offset size field           meaning
+//   0      8    magic           ASCII "SGSTIDX1"
+//   8      4    format_version
+//   12     4    entry_count     sparse index entries in the body
+//   16     8    segment_id      must match the segment's header
+//   24     8    base_lsn        must match the segment's header
+//   32     8    store_id        must match the segment's header
+//   40     8    record_count    records (not padding) in the segment: next LSN = base + count
+//   48     4    end_offset      first byte after the last record (where zero space begins)
+//   52     4    stream_count    stream entries in the body
+//   56     8    body_bytes      bytes after the header
+//   64     4    body_crc        masked CRC32C of the body
+//   68     8    reserved        must be 0
+//   76     4    header_crc      masked CRC32C of bytes 0..75
+//   Body:
+//   entry_count times:  u32 lsn_delta (lsn - base_lsn), u32 offset   (sorted, strictly rising)
+//   stream_count times: u32 stream, u32 bitmap_bytes, u64 record_count,
+//                       bitmap_bytes of CRoaring portable serialization of the set of block
+//                       numbers (offset / 4096) in which a record of that stream starts
+//                       (streams sorted, strictly rising)
+//
+// The header is checked separately from the body so that open() can read 80 bytes per sealed
+// segment and load the body only when the segment is first read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace segstore::format {
+
+inline constexpr std::uint32_t index_header_bytes = 80;
+inline constexpr char index_magic[8] = {'S', 'G', 'S', 'T', 'I', 'D', 'X', '1'};
+
+struct IndexEntry {
+  std::uint32_t lsn_delta = 0;  // lsn - segment base_lsn of the first record starting in a block
+  std::uint32_t offset = 0;     // byte offset of that record in the segment file
+  bool operator==(const IndexEntry &) const = default;
+};
+
+struct StreamEntry {
+  std::uint32_t stream = 0;
+  std::uint64_t record_count = 0;
+  std::vector<std::byte> bitmap;  // CRoaring portable serialization (not interpreted here)
+  bool operator==(const StreamEntry &) const = default;
+};
+
+struct IndexHeader {
+  std::uint32_t format_version = 0;
+  std::uint32_t entry_count = 0;
+  std::uint64_t segment_id = 0;
+  std::uint64_t base_lsn = 0;
+  std::uint64_t store_id = 0;
+  std::uint64_t record_count = 0;
+  std::uint32_t end_offset = 0;
+  std::uint32_t stream_count = 0;
+  std::uint64_t body_bytes = 0;
+  std::uint32_t body_crc = 0;  // unmasked
+};
+
+struct IndexBody {
+  std::vector<IndexEntry> entries;
+  std::vector<StreamEntry> streams;
+};
+
+enum class IndexError : std::uint8_t {
+  none = 0,
+  too_short,
+  bad_magic,
+  header_checksum,
+  unsupported_version,
+  reserved_nonzero,
+  body_size_mismatch,   // body_bytes disagrees with the bytes present or with the counts
+  body_checksum,
+  entries_not_sorted,
+  streams_not_sorted,
+  bitmap_past_end,      // a bitmap length runs past the body
+};
+const char *index_error_name(IndexError error);
+
+// Encodes header and body into one byte string (the whole file). Fills header.body_bytes,
+// body_crc, entry_count and stream_count from the body.
+std::vector<std::byte> encode_index_snapshot(IndexHeader header, const IndexBody &body);
+IndexError decode_index_header(std::span<const std::byte> bytes, IndexHeader *out);
+// `bytes` is the whole file. Checks the header, then the body against header.body_crc. Never
+// allocates more than the input's size: counts are checked against the bytes present first.
+IndexError decode_index_snapshot(std::span<const std::byte> bytes, IndexHeader *header,
+                                 IndexBody *body);
+
+}  // namespace segstore::format

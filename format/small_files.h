@@ -1,0 +1,73 @@
+// format/small_files.h — the store's small metadata files: META (store identity, trim point),
+// CLEAN (clean-shutdown marker) and application snapshots. All written atomically (temporary
+// file, fdatasync, rename, directory fsync) and checksummed.
+//
+// META, 64 bytes:
+//   0  8 magic "SGSTMETA"   8 4 format_version   12 4 block_size_bytes
+//   16 8 store_id           24 8 first_lsn (records below are trimmed)
+//   32 8 min_segment_id (segments with a lower id are deleted: trim/reset in progress)
+//   40 20 reserved (0)      60 4 crc: masked CRC32C of bytes 0..59
+//
+// CLEAN, 64 bytes:
+//   0  8 magic "SGSTCLEN"   8 4 format_version   12 4 reserved (0)
+//   16 8 store_id           24 8 next_lsn        32 8 active_segment_id
+//   40 4 active_end_offset  44 16 reserved (0)   60 4 crc of bytes 0..59
+//
+// Application snapshot "snapshots/<lsn, 20 digits>.snap":
+//   0  8 magic "SGSTSNAP"   8 4 format_version   12 4 state_crc (masked CRC32C of the state)
+//   16 8 store_id           24 8 lsn             32 8 state_bytes
+//   40 20 reserved (0)      60 4 crc of bytes 0..59;   64.. state_bytes of state
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace segstore::format {
+
+inline constexpr std::uint32_t small_file_header_bytes = 64;
+inline constexpr char meta_magic[8] = {'S', 'G', 'S', 'T', 'M', 'E', 'T', 'A'};
+inline constexpr char clean_magic[8] = {'S', 'G', 'S', 'T', 'C', 'L', 'E', 'N'};
+inline constexpr char snapshot_magic[8] = {'S', 'G', 'S', 'T', 'S', 'N', 'A', 'P'};
+
+enum class SmallFileError : std::uint8_t {
+  none = 0,
+  too_short,
+  bad_magic,
+  checksum,
+  unsupported_version,
+  reserved_nonzero,
+  length_mismatch,  // snapshot: state_bytes disagrees with the file size
+  state_checksum,   // snapshot: the state bytes fail state_crc
+};
+const char *small_file_error_name(SmallFileError error);
+
+struct MetaFile {
+  std::uint64_t store_id = 0;
+  std::uint64_t first_lsn = 0;
+  std::uint64_t min_segment_id = 0;
+};
+struct CleanFile {
+  std::uint64_t store_id = 0;
+  std::uint64_t next_lsn = 0;
+  std::uint64_t active_segment_id = 0;
+  std::uint32_t active_end_offset = 0;
+};
+struct SnapshotHeader {
+  std::uint64_t store_id = 0;
+  std::uint64_t lsn = 0;
+  std::uint64_t state_bytes = 0;
+};
+
+std::vector<std::byte> encode_meta(const MetaFile &meta);
+SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out);
+std::vector<std::byte> encode_clean(const CleanFile &clean);
+SmallFileError decode_clean(std::span<const std::byte> bytes, CleanFile *out);
+std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,
+                                       std::span<const std::byte> state);
+// On success *state points into `bytes`.
+SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
+                               std::span<const std::byte> *state);
+
+}  // namespace segstore::format

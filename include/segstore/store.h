@@ -1,0 +1,244 @@
+// segstore/store.h — the durable log.
+//
+// A Store is a directory of preallocated segment files holding length-prefixed, CRC32C-checked
+// records with dense 64-bit LSNs. See docs/ENGINE.md for the design and docs/FORMAT.md for bytes.
+//
+// Lifetime: Store::open() returns a unique_ptr; close() (or the destructor) flushes everything
+// appended, writes the clean-shutdown marker and releases the directory lock. After close() every
+// call returns Errc::store_closed. Iterators may outlive close(); they then return store_closed.
+//
+// Thread-safety: every member function may be called from any number of threads at once.
+// Appends are serialised internally (each gets the next LSN); readers never block appenders
+// for longer than a memory copy.
+//
+// Durability promise: a record is durable (survives a crash or power cut) once durable_lsn() has
+// passed its LSN. In Durability::sync mode append() returns only after that; in interval mode at
+// most flush_interval_ms after it was appended (if the device keeps up); in none mode after
+// sync() or close(). A failed device sync is never retried: the store turns read-only
+// (Errc::read_only) until it is reopened, which runs recovery (docs/RECOVERY.md).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "segstore/export.h"
+#include "segstore/status.h"
+
+namespace segstore {
+
+namespace io {
+class Env;  // the I/O environment (real disk or the simulated disk of the tests)
+}
+
+enum class Durability : std::uint8_t {
+  sync,      // append returns once the record is on stable storage (group commit)
+  interval,  // a background flush makes records durable every flush_interval_ms
+  none,      // durable only after sync() or close()
+};
+
+enum class IoBackendKind : std::uint8_t {
+  automatic,  // io_uring when the kernel allows it, else a thread doing pwrite/fdatasync
+  uring,
+  thread,
+};
+
+// How segment files are prepared ahead of the writer (docs/ENGINE.md, "Preallocation").
+enum class PreallocMode : std::uint8_t {
+  zero_fill,  // write zeros over the whole file: later data syncs need no extent conversion
+  fallocate,  // fallocate() only: cheap to create, but each data sync converts unwritten extents
+};
+
+struct Options {
+  std::uint64_t segment_bytes = 64ull << 20;  // size of each segment file (multiple of 4 KiB)
+  Durability durability = Durability::sync;
+  std::uint32_t flush_interval_ms = 10;  // Durability::interval
+  IoBackendKind io_backend = IoBackendKind::automatic;  // env SEGSTORE_IO_BACKEND overrides
+  bool direct_io = true;  // O_DIRECT; buffered automatically if the file system refuses it
+  PreallocMode prealloc = PreallocMode::zero_fill;
+  std::uint32_t write_group_bytes_max = 1u << 20;  // one device write at most this large
+  std::uint32_t inflight_groups_max = 4;            // write groups in flight at once
+  bool create_if_missing = true;
+
+  // Retention, applied when a segment is sealed; 0 = no limit. The active segment is never
+  // removed by retention.
+  std::uint64_t retain_bytes_max = 0;
+  std::uint64_t retain_segments_max = 0;
+  std::uint64_t retain_age_ms_max = 0;
+
+  // Recovery (docs/RECOVERY.md).
+  bool verify_on_open = false;   // scan every segment, trusting no index snapshot
+  bool strict_recovery = false;  // refuse to open if recovery would cut the log
+
+  // Application snapshots.
+  std::uint32_t snapshots_kept = 3;
+  // When set, called (on the appending thread, after the append returned its LSN to the
+  // store) each time next_lsn crosses a multiple of snapshot_every_records.
+  std::uint64_t snapshot_every_records = 0;
+  std::function<void(std::uint64_t lsn)> on_snapshot_due;
+
+  // Advanced: the I/O environment (tests put the simulated disk here). nullptr = the real one.
+  std::shared_ptr<io::Env> env;
+};
+
+// A record as returned by reads. `type` is the on-disk record type (docs/FORMAT.md).
+struct Record {
+  std::uint64_t lsn = 0;
+  std::uint32_t stream = 0;
+  std::uint8_t type = 0;
+  std::vector<std::byte> payload;
+};
+
+// A view valid until the iterator moves on.
+struct RecordView {
+  std::uint64_t lsn = 0;
+  std::uint32_t stream = 0;
+  std::uint8_t type = 0;
+  std::span<const std::byte> payload;
+};
+
+struct BatchEntry {
+  std::uint32_t stream = 0;
+  std::span<const std::byte> payload;
+};
+
+struct Snapshot {
+  std::uint64_t lsn = 0;  // the application state includes every record up to and including lsn
+  std::vector<std::byte> state;
+};
+
+struct Stats {
+  std::uint64_t first_lsn = 0;
+  std::uint64_t next_lsn = 0;
+  std::uint64_t durable_lsn = 0;
+  std::uint64_t segment_count = 0;
+  std::uint64_t log_bytes = 0;        // bytes of records and padding in all segments
+  std::uint64_t disk_bytes = 0;       // allocated segment files
+  std::uint64_t appends = 0;          // records appended since open
+  std::uint64_t flushes = 0;          // device data syncs since open
+  std::uint64_t bytes_written = 0;    // bytes submitted to the device since open
+  double average_group_records = 0;   // records made durable per data sync
+  std::uint64_t blocks_read = 0;      // 4 KiB blocks read from segment files since open
+  std::uint64_t index_bytes = 0;      // memory held by the sparse index and stream bitmaps
+  std::map<std::uint32_t, std::uint64_t> records_per_stream;
+  std::string io_backend;             // "uring", "thread"; "+buffered" when O_DIRECT was refused
+};
+
+// What open() found and did. `ran` is false when a clean shutdown let open skip the scan.
+struct RecoveryReport {
+  bool ran = false;
+  std::uint64_t segments_checked = 0;
+  std::uint64_t segments_scanned = 0;   // read record by record
+  std::uint64_t records_recovered = 0;  // records in the scanned part
+  std::uint64_t bytes_scanned = 0;
+  bool cut = false;
+  std::string cut_file;         // segment where the log was cut
+  std::uint64_t cut_offset = 0; // byte offset of the first byte cut
+  std::uint64_t cut_lsn = 0;    // first LSN that is not in the log any more
+  std::string cut_reason;
+  bool acknowledged_data_lost = false;  // damage provably hit records acknowledged as durable
+  std::uint64_t lost_lsn_first = 0, lost_lsn_last = 0;  // when acknowledged_data_lost
+  std::uint64_t bytes_quarantined = 0;
+  std::string quarantine_dir;
+  std::uint64_t duration_us = 0;
+  std::vector<std::string> notes;  // other repairs (rebuilt index snapshots, removed temp files)
+
+  SEGSTORE_API std::string to_string() const;
+};
+
+class Store;
+
+// Iterates records in LSN order, optionally of one stream. At the end of the log next()
+// returns false; calling it again later returns records appended since (tailing).
+// Not thread-safe: one iterator belongs to one thread at a time.
+class SEGSTORE_API Iterator {
+ public:
+  Iterator(Iterator &&) noexcept;
+  Iterator &operator=(Iterator &&) noexcept;
+  ~Iterator();
+
+  // true: record() holds the next record; false: at the current end of the log.
+  Result<bool> next();
+  // Like next(), but at the end waits up to `timeout` for a record to be appended.
+  Result<bool> next_wait(std::chrono::milliseconds timeout);
+  const RecordView &record() const;
+
+  class Impl;
+  explicit Iterator(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+class SEGSTORE_API Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::string &dir, const Options &options = {});
+  ~Store();
+  Store(const Store &) = delete;
+  Store &operator=(const Store &) = delete;
+
+  Status close();
+
+  // Appends one record to `stream`; returns its LSN. Durability as the store's options say,
+  // or as `durability` overrides for this call.
+  Result<std::uint64_t> append(std::span<const std::byte> payload, std::uint32_t stream = 0);
+  Result<std::uint64_t> append(std::span<const std::byte> payload, std::uint32_t stream,
+                               Durability durability);
+  // Appends all records atomically (after a crash all or none are there); returns the first
+  // LSN, the others follow densely. The batch must fit in one segment.
+  Result<std::uint64_t> append_batch(std::span<const BatchEntry> records);
+  Result<std::uint64_t> append_batch(std::span<const BatchEntry> records, Durability durability);
+  // Queues the record and returns its LSN at once; wait_durable(lsn) waits for it.
+  Result<std::uint64_t> append_async(std::span<const std::byte> payload, std::uint32_t stream = 0);
+  // Returns once the record `lsn` is durable (starting a device sync if none is due).
+  Status wait_durable(std::uint64_t lsn);
+  // Makes every record appended so far durable.
+  Status sync();
+
+  std::uint64_t first_lsn() const;    // oldest record present (== next_lsn when empty)
+  std::uint64_t next_lsn() const;     // LSN the next append receives
+  std::uint64_t durable_lsn() const;  // every record below this LSN is durable
+
+  // Waits until a record with LSN >= `lsn` exists... precisely: until next_lsn() > lsn, the
+  // store closes, or the timeout passes. Returns next_lsn() > lsn.
+  bool wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
+
+  Result<Record> read(std::uint64_t lsn);
+  Result<Iterator> scan(std::uint64_t from_lsn);
+  Result<Iterator> scan(std::uint64_t from_lsn, std::uint32_t stream);
+
+  // Drops every record after `lsn` (lsn = first_lsn - 1 ... next_lsn - 1); the next append
+  // gets lsn + 1. Durable when it returns.
+  Status truncate_after(std::uint64_t lsn);
+  // Records before `lsn` are gone (first_lsn() becomes lsn); whole segments below are deleted.
+  Status trim_before(std::uint64_t lsn);
+  // Discards every record; `lsn` becomes both first_lsn() and next_lsn(). Durable on return.
+  Status reset_to(std::uint64_t lsn);
+
+  // Stores the application's state as of `lsn` (atomic; durable on return). lsn < next_lsn().
+  Status write_snapshot(std::uint64_t lsn, std::span<const std::byte> state);
+  // The newest valid snapshot; Errc::not_found when there is none.
+  Result<Snapshot> latest_snapshot();
+
+  Stats stats() const;
+  const RecoveryReport &recovery_report() const;
+  const std::string &dir() const;
+
+  class Impl;
+
+ private:
+  explicit Store(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// Runs the recovery pass on a store that is not open (what `segstore recover` does).
+SEGSTORE_API Result<RecoveryReport> recover(const std::string &dir, const Options &options = {});
+
+}  // namespace segstore

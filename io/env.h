@@ -1,0 +1,123 @@
+// io/env.h — the I/O interface under the engine.
+//
+// The engine touches the disk only through an Env: the real one (posix_env.h: io_uring or a
+// thread doing pwrite/fdatasync, O_DIRECT or buffered) or the simulated disk of the tests
+// (sim_env.h). Everything returns Status; every OS error is mapped to an Errc with errno, path
+// and offset in the message, never ignored and never retried blindly.
+//
+// Thread-safety: an Env and a File may be used from several threads at once (positional I/O).
+// A WriteQueue belongs to one thread (the engine's flusher).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "segstore/status.h"
+
+namespace segstore::io {
+
+struct OpenFlags {
+  bool create = false;     // create if missing (O_CREAT)
+  bool exclusive = false;  // with create: fail if it exists (O_EXCL)
+  bool write = false;      // open for writing (else read-only)
+  bool direct = false;     // O_DIRECT; falls back to buffered if the file system refuses
+};
+
+class File {
+ public:
+  virtual ~File() = default;
+  virtual const std::string &path() const = 0;
+  // True when O_DIRECT is in effect: buffers, offsets and lengths must be multiples of
+  // format::block_size_bytes (checked: an unaligned request fails with invalid_argument).
+  virtual bool direct() const = 0;
+  // Reads up to out.size() bytes; fewer only at end of file. Returns the bytes read.
+  virtual Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) = 0;
+  // Writes all of `data` (short writes are continued, not reported).
+  virtual Status write_at(std::uint64_t offset, std::span<const std::byte> data) = 0;
+  virtual Status sync_data() = 0;  // fdatasync
+  virtual Result<std::uint64_t> size() = 0;
+  virtual Status allocate(std::uint64_t bytes) = 0;  // fallocate(0, bytes), keeps contents
+  virtual Status truncate(std::uint64_t bytes) = 0;
+};
+
+// One asynchronous unit of work: writes of `data` at `offset` (block aligned when the file is
+// direct), then, if `sync`, a data sync of the file that starts only after the write completed.
+// `token` comes back in the completion.
+struct WriteGroup {
+  File *file = nullptr;
+  std::uint64_t offset = 0;
+  std::span<const std::byte> data;
+  bool sync = false;
+  std::uint64_t token = 0;
+};
+
+struct GroupCompletion {
+  std::uint64_t token = 0;
+  Status status;  // the first error of the group's write or sync
+  bool synced = false;  // the group's data sync completed successfully
+};
+
+// Many groups in flight at once; completions may arrive in any order.
+class WriteQueue {
+ public:
+  virtual ~WriteQueue() = default;
+  // Queues the group. The memory behind group.data must stay valid until its completion.
+  virtual Status submit(const WriteGroup &group) = 0;
+  // Appends ready completions to *out. With wait, blocks until at least one is ready (returns
+  // at once when nothing is in flight).
+  virtual Status reap(std::vector<GroupCompletion> *out, bool wait) = 0;
+  virtual std::size_t inflight() const = 0;
+  virtual const char *name() const = 0;  // "uring" or "thread"
+};
+
+enum class FileKind : std::uint8_t { missing, regular, directory, other };
+
+// Held while a store is open; releasing it (destructor) unlocks.
+class DirLock {
+ public:
+  virtual ~DirLock() = default;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  virtual Result<std::unique_ptr<File>> open_file(const std::string &path, OpenFlags flags) = 0;
+  // A queue for up to `depth` groups in flight.
+  virtual Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) = 0;
+  virtual Status rename(const std::string &from, const std::string &to) = 0;
+  virtual Status remove(const std::string &path) = 0;
+  virtual Status make_dir(const std::string &path) = 0;
+  // fsync of a directory: makes creates, renames and removes inside it durable.
+  virtual Status sync_dir(const std::string &path) = 0;
+  // Names (not paths) of the entries, without "." and "..", sorted.
+  virtual Result<std::vector<std::string>> list_dir(const std::string &path) = 0;
+  virtual Result<FileKind> file_kind(const std::string &path) = 0;
+  // Takes an exclusive lock on `path` (a LOCK file, created if missing); store_in_use if held.
+  virtual Result<std::unique_ptr<DirLock>> lock_file(const std::string &path) = 0;
+  // A description of what the env does: "uring+direct", "thread+buffered", "sim".
+  virtual std::string describe() const = 0;
+};
+
+// The real environment for `options` (backend and O_DIRECT chosen at construction, falling
+// back as docs/ENGINE.md says; each fallback is logged once).
+struct EnvOptions {
+  enum class Backend : std::uint8_t { automatic, uring, thread } backend = Backend::automatic;
+  bool direct = true;
+};
+std::shared_ptr<Env> make_posix_env(EnvOptions options);
+
+// Helpers on top of any Env.
+// Reads a whole file of at most max_bytes (a larger file is corruption, not an allocation).
+Result<std::vector<std::byte>> read_whole_file(Env &env, const std::string &path,
+                                               std::uint64_t max_bytes);
+// temp file in the same directory, write, fdatasync, rename over `path`, fsync the directory.
+Status write_file_atomic(Env &env, const std::string &path, std::span<const std::byte> bytes);
+// Maps errno to a Status: "<what> <path> at offset <offset>: <strerror> (errno N)".
+Status errno_status(int err, const std::string &what, const std::string &path,
+                    std::int64_t offset = -1);
+
+}  // namespace segstore::io
