@@ -1,0 +1,448 @@
+// engine/append.cc — the write path: encoding into write groups, cutting and submitting them,
+// collecting completions, and advancing durable_lsn_.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "base/assert.h"
+#include "engine/store_impl.h"
+#include "format/crc32c.h"
+#include "format/record.h"
+#include "format/segment_header.h"
+
+namespace segstore::engine {
+
+namespace {
+
+format::RecordType batch_type(std::size_t index, std::size_t count) {
+  if (count == 1) return format::RecordType::full;
+  if (index == 0) return format::RecordType::batch_first;
+  if (index + 1 == count) return format::RecordType::batch_last;
+  return format::RecordType::batch_middle;
+}
+
+std::uint64_t unix_ms_now() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Room a group keeps free after its last record for the padding that closes it: up to the
+// block boundary, plus a whole block when fewer than a header's bytes would remain.
+constexpr std::uint64_t padding_reserve_bytes =
+    format::block_size_bytes + format::record_header_bytes;
+
+}  // namespace
+
+Status Store::Impl::check_writable_locked() const {
+  if (closed_) return Status(Errc::store_closed, "store " + dir_ + " is closed");
+  if (failed_)
+    return Status(Errc::read_only, "store " + dir_ +
+                                       " is read-only until reopened after a failed write or "
+                                       "sync: " + failed_->to_string());
+  return Status();
+}
+
+Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> records,
+                                                  Durability durability) {
+  if (records.empty()) return Status(Errc::invalid_argument, "append_batch of zero records");
+  const std::uint64_t payload_max = format::payload_max_for_segment(options_.segment_bytes);
+  const std::uint64_t segment_room = options_.segment_bytes - format::segment_data_offset_bytes;
+  std::uint64_t disk_bytes = 0;
+  // Payload checksums do not depend on the LSN: compute them before taking the lock.
+  std::vector<std::uint32_t> crcs(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto &payload = records[i].payload;
+    if (payload.size() > payload_max)
+      return Status(Errc::record_too_large,
+                    "record of " + std::to_string(payload.size()) + " bytes exceeds the maximum of " +
+                        std::to_string(payload_max) + " bytes for segments of " +
+                        std::to_string(options_.segment_bytes) + " bytes");
+    crcs[i] = format::crc32c(payload);
+    disk_bytes += format::record_disk_bytes(payload.size());
+  }
+  if (disk_bytes > segment_room)
+    return Status(Errc::record_too_large, "batch of " + std::to_string(records.size()) +
+                                              " records needs " + std::to_string(disk_bytes) +
+                                              " bytes, more than one segment holds (" +
+                                              std::to_string(segment_room) + ")");
+
+  std::unique_lock lock(mu_);
+  SEGSTORE_TRY(ensure_room_locked(lock, disk_bytes));
+  WriteGroup &group = *open_group_locked();
+  Segment &seg = *group.segment;
+  const std::uint64_t first_lsn = next_lsn_;
+  {
+    std::lock_guard index_lock(seg.index_mu);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const auto &payload = records[i].payload;
+      format::RecordHeader header;
+      header.payload_crc = crcs[i];
+      header.lsn = next_lsn_;
+      header.payload_bytes = static_cast<std::uint32_t>(payload.size());
+      header.stream = records[i].stream;
+      header.type = batch_type(i, records.size());
+      header.durable_lag =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(next_lsn_ - durable_lsn_, UINT32_MAX));
+      const std::uint64_t offset = group.file_offset + group.used;
+      std::byte *out = group.buffer.data() + group.used;
+      format::encode_record_header(header, out);
+      if (!payload.empty()) std::memcpy(out + format::record_header_bytes, payload.data(), payload.size());
+      const std::uint64_t bytes = format::record_disk_bytes(payload.size());
+      const std::uint64_t gap = bytes - format::record_header_bytes - payload.size();
+      if (gap != 0) std::memset(out + format::record_header_bytes + payload.size(), 0, gap);
+      seg.index.add_record(next_lsn_ - seg.base_lsn, static_cast<std::uint32_t>(offset), header.stream);
+      group.used += bytes;
+      seg.end_offset = offset + bytes;
+      seg.record_count++;
+      stream_records_[header.stream]++;
+      next_lsn_++;
+    }
+  }
+  group.end_lsn = next_lsn_;
+  appends_ += records.size();
+  appended_cv_.notify_all();
+
+  const std::uint64_t last_lsn = next_lsn_ - 1;
+  bool snapshot_due = false;
+  if (options_.snapshot_every_records != 0 && options_.on_snapshot_due && next_lsn_ >= next_snapshot_due_) {
+    snapshot_due = true;
+    next_snapshot_due_ = (next_lsn_ / options_.snapshot_every_records + 1) * options_.snapshot_every_records;
+  }
+  Status durable;
+  if (durability == Durability::sync) durable = make_durable_locked(lock, last_lsn);
+  lock.unlock();
+  if (!durable.ok()) return durable;
+  if (snapshot_due) options_.on_snapshot_due(last_lsn);
+  return first_lsn;
+}
+
+Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes) {
+  while (true) {
+    SEGSTORE_TRY(check_writable_locked());
+    if (!active_) {
+      SEGSTORE_TRY(activate_segment_locked(lock));
+      continue;
+    }
+    Segment &seg = *active_;
+    WriteGroup *group = open_group_locked();
+    const bool fits_segment = seg.end_offset + disk_bytes <= seg.segment_bytes;
+    if (fits_segment && group != nullptr &&
+        group->used + disk_bytes + padding_reserve_bytes <= group->buffer.size())
+      return Status();
+    if (group != nullptr) {
+      // The open group must be submitted first; wait for a free slot.
+      if (inflight_ >= options_.inflight_groups_max) {
+        progress_cv_.wait(lock);
+        continue;
+      }
+      SEGSTORE_TRY(cut_group_locked(*group, options_.durability == Durability::sync &&
+                                                !writeonly_pending_before_locked(*group)));
+      continue;
+    }
+    if (!fits_segment) {
+      SEGSTORE_TRY(roll_locked(lock));
+      continue;
+    }
+    new_group_locked(seg.end_offset, disk_bytes + padding_reserve_bytes);
+    return Status();
+  }
+}
+
+bool Store::Impl::writeonly_pending_before_locked(const WriteGroup &group) const {
+  for (const auto &g : groups_) {
+    if (g.get() == &group) return false;
+    if (!g->linked_sync && g->state != GroupState::synced) return true;
+  }
+  return false;
+}
+
+Status Store::Impl::roll_locked(std::unique_lock<std::mutex> &lock) {
+  // Invariant: the old segment's open group was cut before rolling (ensure_room_locked).
+  SEGSTORE_ASSERT(open_group_locked() == nullptr, "rolling with an open group");
+  std::shared_ptr<Segment> old = std::move(active_);
+  old->sealed = true;
+  to_seal_.push_back(old);
+  maintenance_cv_.notify_all();
+  return activate_segment_locked(lock);
+}
+
+Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) {
+  std::shared_ptr<Segment> seg = std::move(preallocated_);
+  if (!seg) {
+    // The preallocator did not keep up (or is off): create one on the append path.
+    const std::uint64_t id = next_segment_id_++;
+    lock.unlock();
+    Result<std::shared_ptr<Segment>> created = create_segment_file(id);
+    lock.lock();
+    if (!created.ok()) return created.status();
+    if (active_) {  // another appender activated one meanwhile: keep ours for later
+      if (!preallocated_) preallocated_ = *created;
+      return Status();
+    }
+    SEGSTORE_TRY(check_writable_locked());
+    seg = *created;
+  }
+  seg->base_lsn = next_lsn_;
+  seg->record_count = 0;
+  seg->end_offset = format::segment_data_offset_bytes;
+  seg->sealed = false;
+  seg->created_unix_ms = unix_ms_now();
+  {
+    std::lock_guard index_lock(seg->index_mu);
+    seg->index.clear();
+    seg->index_loaded = true;
+  }
+  active_ = seg;
+  segments_[seg->base_lsn] = seg;
+  // The header goes to disk with the segment's first records, in the same write: a segment
+  // whose header is not durable has no durable records either.
+  WriteGroup &group = new_group_locked(0, format::segment_data_offset_bytes + padding_reserve_bytes);
+  format::SegmentHeader header;
+  header.format_version = format::format_version;
+  header.block_size_bytes = format::block_size_bytes;
+  header.segment_id = seg->id;
+  header.base_lsn = seg->base_lsn;
+  header.segment_bytes = seg->segment_bytes;
+  header.created_unix_ms = seg->created_unix_ms;
+  header.store_id = store_id_;
+  std::memset(group.buffer.data(), 0, format::segment_header_block_bytes);
+  format::encode_segment_header(header, group.buffer.data());
+  group.used = format::segment_data_offset_bytes;
+  prealloc_wanted_ = true;
+  maintenance_cv_.notify_all();
+  return Status();
+}
+
+io::AlignedBuffer Store::Impl::take_buffer_locked(std::size_t bytes) {
+  if (!spare_buffers_.empty() && spare_buffers_.back().size() >= bytes) {
+    io::AlignedBuffer buffer = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+    return buffer;
+  }
+  return io::AlignedBuffer(bytes);
+}
+
+WriteGroup &Store::Impl::new_group_locked(std::uint64_t file_offset, std::uint64_t min_bytes) {
+  // Invariant: groups start on block boundaries, so no two groups share a block and no write
+  // ever covers a block that holds acknowledged records.
+  SEGSTORE_ASSERT(file_offset % format::block_size_bytes == 0,
+                  "group starts at unaligned offset " + std::to_string(file_offset));
+  auto group = std::make_unique<WriteGroup>();
+  group->seq = next_group_seq_++;
+  group->segment = active_;
+  group->buffer = take_buffer_locked(std::max<std::uint64_t>(options_.write_group_bytes_max, min_bytes));
+  group->file_offset = file_offset;
+  group->first_lsn = group->end_lsn = next_lsn_;
+  groups_.push_back(std::move(group));
+  return *groups_.back();
+}
+
+WriteGroup *Store::Impl::open_group_locked() {
+  if (groups_.empty() || groups_.back()->state != GroupState::open) return nullptr;
+  return groups_.back().get();
+}
+
+WriteGroup *Store::Impl::group_of_lsn_locked(std::uint64_t lsn) {
+  for (auto it = groups_.rbegin(); it != groups_.rend(); ++it)
+    if ((*it)->first_lsn <= lsn && lsn < (*it)->end_lsn) return it->get();
+  return nullptr;
+}
+
+void Store::Impl::pad_group_locked(WriteGroup &group) {
+  Segment &seg = *group.segment;
+  const std::uint64_t pos = group.file_offset + group.used;
+  const std::uint64_t block_end = format::align_up(pos, format::block_size_bytes);
+  std::uint64_t pad = block_end - pos;
+  if (pad == 0) return;
+  if (pad < format::record_header_bytes) {
+    if (block_end + format::block_size_bytes > seg.segment_bytes) {
+      // No room for a padding record before the segment ends: leave zeros. Fewer than a
+      // header's bytes at the end of a segment are its clean end; the next record rolls.
+      std::memset(group.buffer.data() + group.used, 0, pad);
+      return;
+    }
+    pad += format::block_size_bytes;
+  }
+  format::encode_padding(next_lsn_, pad, group.buffer.data() + group.used);
+  group.used += pad;
+  seg.end_offset = group.file_offset + group.used;
+}
+
+Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
+  SEGSTORE_ASSERT(group.state == GroupState::open, "cutting a group that is not open");
+  SEGSTORE_ASSERT(inflight_ < options_.inflight_groups_max, "no free slot to submit a group");
+  pad_group_locked(group);
+  const std::uint64_t write_bytes = format::align_up(group.used, format::block_size_bytes);
+  group.state = GroupState::inflight;
+  group.linked_sync = linked_sync;
+  io::WriteGroup request;
+  request.file = group.segment->file.get();
+  request.offset = group.file_offset;
+  request.data = std::span<const std::byte>(group.buffer.data(), write_bytes);
+  request.sync = linked_sync;
+  request.token = group.seq;
+  Status submitted = queue_->submit(request);
+  if (!submitted.ok()) {
+    fail_locked(submitted);
+    return submitted;
+  }
+  inflight_++;
+  bytes_written_ += write_bytes;
+  if (linked_sync) flushes_++;
+  progress_cv_.notify_all();
+  return Status();
+}
+
+Status Store::Impl::make_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn) {
+  while (true) {
+    if (durable_lsn_ > lsn) return Status();
+    if (failed_) return check_writable_locked();
+    WriteGroup *group = group_of_lsn_locked(lsn);
+    SEGSTORE_ASSERT(group != nullptr, "LSN " + std::to_string(lsn) + " is neither durable nor in a group");
+    if (group->state == GroupState::open) {
+      if (inflight_ < options_.inflight_groups_max) {
+        SEGSTORE_TRY(cut_group_locked(*group, !writeonly_pending_before_locked(*group)));
+        continue;
+      }
+      progress_cv_.wait(lock);
+      continue;
+    }
+    // Submitted. When every group up to it has been written and some were write-only, an
+    // explicit data sync of their files makes them durable; otherwise the linked sync will.
+    bool all_written = true;
+    bool needs_sync = false;
+    for (const auto &g : groups_) {
+      if (g->state == GroupState::open || g->state == GroupState::inflight) all_written = false;
+      if (g->state == GroupState::written) needs_sync = true;
+      if (g.get() == group) break;
+    }
+    if (all_written && needs_sync && !fsync_running_) {
+      SEGSTORE_TRY(fsync_through_locked(lock, group->seq));
+      continue;
+    }
+    progress_cv_.wait(lock);
+  }
+}
+
+Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq) {
+  std::vector<std::shared_ptr<Segment>> files;
+  std::vector<WriteGroup *> covered;
+  for (const auto &g : groups_) {
+    if (g->seq > seq) break;
+    SEGSTORE_ASSERT(g->state == GroupState::written || g->state == GroupState::synced,
+                    "data sync before all writes completed");
+    if (g->state != GroupState::written) continue;
+    covered.push_back(g.get());
+    if (std::find(files.begin(), files.end(), g->segment) == files.end()) files.push_back(g->segment);
+  }
+  fsync_running_ = true;
+  lock.unlock();
+  Status synced;
+  for (const auto &seg : files) {
+    synced = seg->file->sync_data();
+    if (!synced.ok()) break;
+  }
+  lock.lock();
+  fsync_running_ = false;
+  if (!synced.ok()) {
+    // Never retried: after a failed fsync Linux may have dropped the dirty pages, and a second
+    // fsync would report success for data that is gone (docs/RECOVERY.md).
+    fail_locked(synced);
+    progress_cv_.notify_all();
+    return check_writable_locked();
+  }
+  flushes_ += files.size();
+  // Groups are only ever removed from the front, by advance_durable_locked under mu_, and
+  // written groups are not removed before they are synced: the pointers are still valid.
+  for (WriteGroup *g : covered) g->state = GroupState::synced;
+  advance_durable_locked();
+  progress_cv_.notify_all();
+  return Status();
+}
+
+void Store::Impl::advance_durable_locked() {
+  if (failed_) return;  // nothing past a failed write or sync can be trusted
+  bool advanced = false;
+  while (!groups_.empty() && groups_.front()->state == GroupState::synced) {
+    const WriteGroup &g = *groups_.front();
+    records_made_durable_ += g.end_lsn - g.first_lsn;
+    durable_lsn_ = std::max(durable_lsn_, g.end_lsn);
+    if (g.buffer.size() != 0 && spare_buffers_.size() < options_.inflight_groups_max + 2 &&
+        g.buffer.size() == format::align_up(options_.write_group_bytes_max, format::block_size_bytes))
+      spare_buffers_.push_back(std::move(groups_.front()->buffer));
+    groups_.pop_front();
+    advanced = true;
+  }
+  if (advanced) maintenance_cv_.notify_all();
+}
+
+void Store::Impl::fail_locked(const Status &cause) {
+  if (!failed_) {
+    failed_ = cause;
+    append_event(dir_, "store turned read-only: " + cause.to_string());
+  }
+}
+
+void Store::Impl::reaper_loop() {
+  std::vector<io::GroupCompletion> done;
+  std::unique_lock lock(mu_);
+  while (true) {
+    progress_cv_.wait(lock, [&] { return inflight_ > 0 || stopping_; });
+    if (inflight_ == 0) return;  // stopping, nothing left in flight
+    lock.unlock();
+    done.clear();
+    Status reaped = queue_->reap(&done, true);
+    lock.lock();
+    if (!reaped.ok()) fail_locked(reaped);
+    for (const io::GroupCompletion &c : done) {
+      WriteGroup *group = nullptr;
+      for (const auto &g : groups_)
+        if (g->seq == c.token) group = g.get();
+      SEGSTORE_ASSERT(group != nullptr && group->state == GroupState::inflight,
+                      "completion for unknown group " + std::to_string(c.token));
+      inflight_--;
+      if (!c.status.ok()) {
+        fail_locked(c.status);
+        group->state = GroupState::written;  // never marked synced: durable_lsn_ stops before it
+        continue;
+      }
+      group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
+    }
+    advance_durable_locked();
+    progress_cv_.notify_all();
+  }
+}
+
+void Store::Impl::ticker_loop() {
+  const auto interval = std::chrono::milliseconds(options_.flush_interval_ms);
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    ticker_cv_.wait_for(lock, interval, [&] { return stopping_; });
+    if (stopping_) break;
+    if (!failed_ && next_lsn_ > durable_lsn_) (void)make_durable_locked(lock, next_lsn_ - 1);
+  }
+}
+
+void Store::Impl::drain_locked(std::unique_lock<std::mutex> &lock) {
+  progress_cv_.wait(lock, [&] { return inflight_ == 0 && !fsync_running_; });
+}
+
+Status Store::Impl::make_durable(std::uint64_t lsn) {
+  std::unique_lock lock(mu_);
+  if (closed_) return check_writable_locked();
+  if (lsn >= next_lsn_)
+    return Status(Errc::lsn_out_of_range, "wait_durable(" + std::to_string(lsn) +
+                                              "): no such record (next LSN is " +
+                                              std::to_string(next_lsn_) + ")");
+  return make_durable_locked(lock, lsn);
+}
+
+Status Store::Impl::sync_all() {
+  std::unique_lock lock(mu_);
+  SEGSTORE_TRY(check_writable_locked());
+  if (next_lsn_ == durable_lsn_) return Status();
+  return make_durable_locked(lock, next_lsn_ - 1);
+}
+
+}  // namespace segstore::engine

@@ -1,0 +1,60 @@
+// engine/segment_index.h — what the engine knows about the records of one segment without
+// reading it: the sparse index (first record of every block where a record starts) and, per
+// stream, a CRoaring bitmap of the blocks where that stream's records start.
+//
+// Memory: one 8-byte entry per 4 KiB block = 2 MiB of sparse index per GiB of log, plus the
+// bitmaps (a busy stream's bitmap is a run container: a few bytes per segment).
+//
+// Thread-safety: none; the owning Segment guards it with its mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include <roaring/roaring.hh>
+
+#include "format/index_snapshot.h"
+#include "segstore/status.h"
+
+namespace segstore::engine {
+
+struct StreamBlocks {
+  roaring::Roaring blocks;  // block numbers (offset / block size) where a record starts
+  std::uint64_t records = 0;
+};
+
+class SegmentIndex {
+ public:
+  // Records must be added in LSN order with rising offsets.
+  void add_record(std::uint64_t lsn_delta, std::uint32_t offset, std::uint32_t stream);
+  // Offset of the first record of the block holding the record `lsn_delta`: reading forward
+  // from there reaches it within that block. nullopt when the index is empty or lsn_delta
+  // precedes every entry.
+  std::optional<format::IndexEntry> locate(std::uint64_t lsn_delta) const;
+  // The entry of block `block` (the first record starting in it), if any record starts there.
+  std::optional<format::IndexEntry> entry_of_block(std::uint32_t block) const;
+  // Blocks >= first_block in which a record of `stream` starts, ascending.
+  std::vector<std::uint32_t> stream_blocks_from(std::uint32_t stream,
+                                                std::uint32_t first_block) const;
+  bool has_stream(std::uint32_t stream) const { return streams_.count(stream) != 0; }
+  // Drops entries of records with lsn_delta >= keep_records; `removed_per_stream` gives the
+  // number of removed records of each stream (the caller counted them while reading them).
+  void truncate(std::uint64_t keep_records,
+                const std::map<std::uint32_t, std::uint64_t> &removed_per_stream);
+  void clear();
+
+  const std::vector<format::IndexEntry> &entries() const { return entries_; }
+  const std::map<std::uint32_t, StreamBlocks> &streams() const { return streams_; }
+  std::size_t memory_bytes() const;
+
+  format::IndexBody to_body() const;
+  static Result<SegmentIndex> from_body(const format::IndexBody &body, const std::string &path);
+
+ private:
+  std::vector<format::IndexEntry> entries_;
+  std::map<std::uint32_t, StreamBlocks> streams_;
+};
+
+}  // namespace segstore::engine

@@ -1,0 +1,29 @@
+// engine/store_dir.h — names of the files in a store directory (docs/FORMAT.md "Store directory").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace segstore::engine {
+
+inline constexpr const char *meta_file_name = "META";
+inline constexpr const char *lock_file_name = "LOCK";
+inline constexpr const char *clean_file_name = "CLEAN";
+inline constexpr const char *events_file_name = "events.log";
+inline constexpr const char *snapshots_dir_name = "snapshots";
+inline constexpr const char *quarantine_dir_name = "quarantine";
+inline constexpr const char *segment_suffix = ".seg";
+inline constexpr const char *index_suffix = ".idx";
+inline constexpr const char *temp_suffix = ".tmp";
+
+std::string join_path(const std::string &dir, const std::string &name);
+// "<id as 20 decimal digits><suffix>": names sort in id order.
+std::string numbered_name(std::uint64_t number, const char *suffix);
+// Parses a numbered_name with that suffix; nullopt for anything else.
+std::optional<std::uint64_t> parse_numbered_name(const std::string &name, const char *suffix);
+// Appends a line "<UTC time> <message>" to the store's events.log (best effort: a failure to
+// log never fails the operation that is being logged, but is reported on stderr).
+void append_event(const std::string &dir, const std::string &message);
+
+}  // namespace segstore::engine

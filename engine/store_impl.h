@@ -1,0 +1,220 @@
+// engine/store_impl.h — the Store's state and the threads that move it.
+//
+// Write path (docs/ENGINE.md "Group commit"): appenders encode records into the open write
+// group (an aligned buffer destined for consecutive blocks of the active segment) under mu_.
+// A group is cut — padded to a block boundary and submitted to the WriteQueue — when it is
+// full, when a record must become durable and a flush slot is free, or when the segment rolls.
+// Up to inflight_groups_max groups are in flight; the reaper thread collects completions.
+// A group submitted with a linked data sync is durable when it completes; a write-only group
+// becomes durable when a later explicit data sync of its file runs after its write completed.
+// durable_lsn_ is the end of the longest prefix of durable groups.
+//
+// Lock order: mu_ before any Segment::index_mu.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "engine/segment.h"
+#include "io/aligned_buffer.h"
+#include "io/env.h"
+#include "segstore/store.h"
+
+namespace segstore::engine {
+
+enum class GroupState : std::uint8_t {
+  open,      // being filled by appenders
+  inflight,  // submitted, write (and sync) not completed
+  written,   // write completed, not yet covered by a data sync
+  synced,    // covered by a data sync: durable once every earlier group is
+};
+
+struct WriteGroup {
+  std::uint64_t seq = 0;
+  std::shared_ptr<Segment> segment;
+  io::AlignedBuffer buffer;
+  std::uint64_t file_offset = 0;  // block aligned
+  std::size_t used = 0;           // bytes encoded (records, padding, header block)
+  std::uint64_t first_lsn = 0;    // records [first_lsn, end_lsn)
+  std::uint64_t end_lsn = 0;
+  GroupState state = GroupState::open;
+  bool linked_sync = false;
+};
+
+// A window of a segment's bytes read for decoding.
+struct ReadWindow {
+  io::AlignedBuffer buffer;
+  std::uint64_t start = 0;  // segment offset of buffer[0] (block aligned)
+  std::size_t valid = 0;    // bytes of buffer that hold segment data
+  bool covers(std::uint64_t offset, std::uint64_t bytes) const {
+    return offset >= start && offset + bytes <= start + valid;
+  }
+};
+
+struct EncodedRecord {
+  std::uint32_t stream;
+  std::span<const std::byte> payload;
+  std::uint32_t payload_crc;
+};
+
+class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
+ public:
+  Impl(std::string dir, Options options, std::shared_ptr<io::Env> env);
+  ~Impl();
+
+  // --- open / close (store_open.cc) ---
+  Status open();
+  Status close();
+
+  // --- append path (append.cc) ---
+  Result<std::uint64_t> append_records(std::span<const BatchEntry> records, Durability durability);
+  Status make_durable(std::uint64_t lsn);  // returns once durable_lsn_ > lsn
+  Status sync_all();
+
+  // --- reads (read.cc) ---
+  Result<Record> read(std::uint64_t lsn);
+  // Fills `window` with segment bytes [offset, offset + bytes) (rounded out to blocks; at least
+  // `bytes` valid unless the segment ends first). From memory for groups not yet written.
+  Status fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset,
+                     std::uint64_t bytes, ReadWindow &window);
+  // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range.
+  Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn);
+  // The next segment after `seg` (by base LSN), or nullptr.
+  std::shared_ptr<Segment> segment_after(const Segment &seg);
+  Status check_lsn_readable(std::uint64_t lsn) const;  // caller holds mu_
+  Status ensure_index(Segment &seg);  // loads a lazily-loaded index; takes index_mu
+
+  // --- maintenance (maintenance.cc) ---
+  Status truncate_after(std::uint64_t lsn);
+  Status trim_before(std::uint64_t lsn);
+  Status reset_to(std::uint64_t lsn);
+
+  // --- application snapshots (snapshots.cc) ---
+  Status write_snapshot(std::uint64_t lsn, std::span<const std::byte> state);
+  Result<Snapshot> latest_snapshot();
+
+  Stats stats() const;
+  bool wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
+
+  std::uint64_t first_lsn() const;
+  std::uint64_t next_lsn() const;
+  std::uint64_t durable_lsn() const;
+
+  const std::string dir_;
+  const Options options_;
+  std::shared_ptr<io::Env> env_;
+  RecoveryReport recovery_report_;
+  std::atomic<std::uint64_t> blocks_read_{0};
+
+ private:
+  friend class RecoveryAccess;
+  // append.cc
+  Status check_writable_locked() const;
+  Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes);
+  Status roll_locked(std::unique_lock<std::mutex> &lock);
+  Status activate_segment_locked(std::unique_lock<std::mutex> &lock);
+  WriteGroup &new_group_locked(std::uint64_t file_offset, std::uint64_t min_bytes);
+  Status cut_group_locked(WriteGroup &group, bool linked_sync);
+  void pad_group_locked(WriteGroup &group);
+  Status fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq);
+  Status make_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn);
+  bool writeonly_pending_before_locked(const WriteGroup &group) const;
+  void advance_durable_locked();
+  void fail_locked(const Status &cause);
+  WriteGroup *open_group_locked();
+  WriteGroup *group_of_lsn_locked(std::uint64_t lsn);
+  void reaper_loop();
+  void ticker_loop();
+  io::AlignedBuffer take_buffer_locked(std::size_t bytes);
+  void drain_locked(std::unique_lock<std::mutex> &lock);  // waits until no group is in flight
+
+  // maintenance.cc
+  void maintenance_loop();
+  Result<std::shared_ptr<Segment>> create_segment_file(std::uint64_t id);
+  Status seal_segment(const std::shared_ptr<Segment> &seg);
+  Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
+  void apply_retention();
+  Status remove_segment_files(const std::shared_ptr<Segment> &seg);
+  Status write_meta_locked();
+  Status zero_tail(const std::shared_ptr<Segment> &seg, std::uint64_t from_offset,
+                   std::uint64_t lsn, std::map<std::uint32_t, std::uint64_t> &removed);
+
+  // store_open.cc
+  Status open_directory();
+  Status start_threads();
+
+ public:
+  // --- state, guarded by mu_ ---
+  mutable std::mutex mu_;
+  mutable std::condition_variable progress_cv_;  // groups completed, durable advanced, slots freed
+  mutable std::condition_variable appended_cv_;  // next_lsn_ advanced (tailing readers)
+  std::condition_variable maintenance_cv_;
+  std::condition_variable ticker_cv_;
+  bool closed_ = false;
+  bool stopping_ = false;
+  std::optional<Status> failed_;  // a write or sync failed: read-only until reopened
+
+  std::unique_ptr<io::DirLock> lock_;
+  std::uint64_t store_id_ = 0;
+  std::uint64_t first_lsn_ = 0;
+  std::uint64_t next_lsn_ = 0;
+  std::uint64_t durable_lsn_ = 0;
+  std::uint64_t next_segment_id_ = 1;
+  std::uint64_t min_segment_id_ = 1;
+
+  std::map<std::uint64_t, std::shared_ptr<Segment>> segments_;  // by base LSN (non-empty ones)
+  std::shared_ptr<Segment> active_;        // receives appends (may be empty of records)
+  std::shared_ptr<Segment> preallocated_;  // ready for the next roll
+  bool prealloc_wanted_ = false;
+  std::deque<std::shared_ptr<Segment>> to_seal_;
+  std::deque<std::unique_ptr<WriteGroup>> groups_;  // not yet durable, oldest first
+  std::uint64_t next_group_seq_ = 1;
+  std::size_t inflight_ = 0;
+  bool fsync_running_ = false;
+  std::vector<io::AlignedBuffer> spare_buffers_;
+  std::unique_ptr<io::WriteQueue> queue_;
+
+  // counters
+  std::uint64_t appends_ = 0;
+  std::uint64_t flushes_ = 0;
+  std::uint64_t bytes_written_ = 0;
+  std::uint64_t records_made_durable_ = 0;
+  std::map<std::uint32_t, std::uint64_t> stream_records_;  // all live segments
+  std::uint64_t next_snapshot_due_ = 0;
+
+  std::thread reaper_;
+  std::thread ticker_;
+  std::thread maintenance_;
+};
+
+// Reads and decodes records of one segment sequentially (used by read, scans, truncate).
+class SegmentCursor {
+ public:
+  SegmentCursor(Store::Impl &store, std::shared_ptr<Segment> seg, std::uint64_t offset,
+                std::uint64_t expected_lsn, std::size_t window_bytes);
+  // Decodes the next record or padding at the cursor; padding is skipped. nullopt with ok
+  // status at `end_offset` (the segment's known end).
+  Result<std::optional<RecordView>> next(std::uint64_t end_offset);
+  std::uint64_t offset() const { return offset_; }
+  std::uint64_t expected_lsn() const { return expected_lsn_; }
+  const std::shared_ptr<Segment> &segment() const { return seg_; }
+
+ private:
+  Store::Impl &store_;
+  std::shared_ptr<Segment> seg_;
+  std::uint64_t offset_;
+  std::uint64_t expected_lsn_;
+  std::size_t window_bytes_;
+  ReadWindow window_;
+};
+
+Status corruption_at(const Segment &seg, std::uint64_t offset, std::uint64_t bytes,
+                     const char *reason);
+
+}  // namespace segstore::engine

@@ -1,0 +1,44 @@
+// recovery/recover.h — the recovery pass: from the files in a store directory to the segments
+// the engine continues with, cutting the log at the first corrupt record (docs/RECOVERY.md).
+//
+// Runs inside Store::open() (with the directory locked) and from segstore::recover().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/segment.h"
+#include "format/small_files.h"
+#include "io/env.h"
+#include "segstore/store.h"
+
+namespace segstore::recovery {
+
+struct RecoveredLog {
+  // Segments holding at least one record, ascending by id and base LSN, LSNs dense across
+  // them (seg[i+1].base_lsn == seg[i].end_lsn()). Each has `file` open (read+write, direct as
+  // the env allows), record_count and end_offset set, sealed == (not the last), and its index
+  // either loaded (index_loaded) or to be loaded lazily from index_path.
+  std::vector<std::shared_ptr<engine::Segment>> segments;
+  // A preallocated segment that was never activated (all-zero header block), kept for reuse;
+  // nullptr if none.
+  std::shared_ptr<engine::Segment> unused;
+  std::uint64_t next_lsn = 0;         // LSN the next append gets
+  std::uint64_t next_segment_id = 1;  // greater than every segment id seen in the directory
+  // True when the last segment's tail was cut, so the engine must start appending in a new
+  // segment (the cut segment is sealed: its index snapshot was rewritten).
+  bool last_segment_closed = false;
+};
+
+// `meta` is the store's META; `clean_marker_valid` says a valid CLEAN file matched the store
+// (the engine deletes it after open). Fills *report. Errors: corruption when the directory's
+// files are contradictory in a way that cannot be cut away safely (e.g. META names a
+// min_segment_id above every segment while records exist), recovery_required in strict mode
+// when a cut would be needed (nothing is changed then), io errors as they come.
+Result<RecoveredLog> recover_log(io::Env &env, const std::string &dir, const format::MetaFile &meta,
+                                 bool clean_marker_valid, const Options &options,
+                                 RecoveryReport *report);
+
+}  // namespace segstore::recovery
