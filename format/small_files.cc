@@ -1,1 +1,179 @@
-// placeholder: being written
+// format/small_files.cc — META, CLEAN and application snapshot files (byte tables in
+// format/small_files.h). All three share a 64-byte header shape: magic at 0, format_version at
+// 8, a masked CRC32C of bytes 0..59 at 60.
+#include "format/small_files.h"
+
+#include <cstring>
+
+#include "format/crc32c.h"
+#include "format/endian.h"
+#include "format/layout.h"
+
+namespace segstore::format {
+namespace {
+
+constexpr std::size_t magic_offset = 0;
+constexpr std::size_t version_offset = 8;
+constexpr std::size_t crc_offset = 60;
+static_assert(crc_offset + 4 == small_file_header_bytes);
+
+// META
+constexpr std::size_t meta_block_size_offset = 12;
+constexpr std::size_t meta_store_id_offset = 16;
+constexpr std::size_t meta_first_lsn_offset = 24;
+constexpr std::size_t meta_min_segment_id_offset = 32;
+constexpr std::size_t meta_reserved_offset = 40;  // 20 bytes
+
+// CLEAN
+constexpr std::size_t clean_reserved_a_offset = 12;  // 4 bytes
+constexpr std::size_t clean_store_id_offset = 16;
+constexpr std::size_t clean_next_lsn_offset = 24;
+constexpr std::size_t clean_active_segment_id_offset = 32;
+constexpr std::size_t clean_active_end_offset_offset = 40;
+constexpr std::size_t clean_reserved_b_offset = 44;  // 16 bytes
+
+// Application snapshot
+constexpr std::size_t snap_state_crc_offset = 12;
+constexpr std::size_t snap_store_id_offset = 16;
+constexpr std::size_t snap_lsn_offset = 24;
+constexpr std::size_t snap_state_bytes_offset = 32;
+constexpr std::size_t snap_reserved_offset = 40;  // 20 bytes
+
+std::uint32_t crc_of(const std::byte *p) { return crc32c_mask(crc32c(std::span(p, crc_offset))); }
+
+// Starts a file: zeroes the header (so every reserved byte is 0), writes magic and version.
+std::vector<std::byte> start_file(const char (&magic)[8], std::size_t extra_bytes) {
+  std::vector<std::byte> file(small_file_header_bytes + extra_bytes);
+  std::memcpy(file.data() + magic_offset, magic, sizeof magic);
+  store_u32(file.data() + version_offset, format_version);
+  return file;
+}
+
+void seal_header(std::vector<std::byte> &file) {
+  store_u32(file.data() + crc_offset, crc_of(file.data()));
+}
+
+// The checks every small file shares, in order: length, magic, version, checksum.
+SmallFileError check_header(std::span<const std::byte> bytes, const char (&magic)[8]) {
+  if (bytes.size() < small_file_header_bytes) return SmallFileError::too_short;
+  const std::byte *p = bytes.data();
+  if (std::memcmp(p + magic_offset, magic, sizeof magic) != 0) return SmallFileError::bad_magic;
+  // Version before checksum: a later format may lay the header out differently; it must read
+  // as unsupported, never as damage (docs/FORMAT.md, "Versioning").
+  if (load_u32(p + version_offset) != format_version) return SmallFileError::unsupported_version;
+  if (load_u32(p + crc_offset) != crc_of(p)) return SmallFileError::checksum;
+  return SmallFileError::none;
+}
+
+}  // namespace
+
+const char *small_file_error_name(SmallFileError error) {
+  switch (error) {
+    case SmallFileError::none: return "none";
+    case SmallFileError::too_short: return "too_short";
+    case SmallFileError::bad_magic: return "bad_magic";
+    case SmallFileError::checksum: return "checksum";
+    case SmallFileError::unsupported_version: return "unsupported_version";
+    case SmallFileError::reserved_nonzero: return "reserved_nonzero";
+    case SmallFileError::length_mismatch: return "length_mismatch";
+    case SmallFileError::state_checksum: return "state_checksum";
+  }
+  return "unknown";
+}
+
+std::vector<std::byte> encode_meta(const MetaFile &meta) {
+  std::vector<std::byte> file = start_file(meta_magic, 0);
+  std::byte *p = file.data();
+  store_u32(p + meta_block_size_offset, block_size_bytes);
+  store_u64(p + meta_store_id_offset, meta.store_id);
+  store_u64(p + meta_first_lsn_offset, meta.first_lsn);
+  store_u64(p + meta_min_segment_id_offset, meta.min_segment_id);
+  seal_header(file);
+  return file;
+}
+
+SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out) {
+  if (const SmallFileError e = check_header(bytes, meta_magic); e != SmallFileError::none) return e;
+  const std::byte *p = bytes.data();
+  // The block size is part of the layout (segment offsets, index blocks): a store made with
+  // another block size is another format to this build.
+  if (load_u32(p + meta_block_size_offset) != block_size_bytes)
+    return SmallFileError::unsupported_version;
+  if (!all_zero(p + meta_reserved_offset, crc_offset - meta_reserved_offset))
+    return SmallFileError::reserved_nonzero;
+  // META is exactly its header; anything after it is not ours.
+  if (bytes.size() != small_file_header_bytes) return SmallFileError::length_mismatch;
+  if (out != nullptr) {
+    out->store_id = load_u64(p + meta_store_id_offset);
+    out->first_lsn = load_u64(p + meta_first_lsn_offset);
+    out->min_segment_id = load_u64(p + meta_min_segment_id_offset);
+  }
+  return SmallFileError::none;
+}
+
+std::vector<std::byte> encode_clean(const CleanFile &clean) {
+  std::vector<std::byte> file = start_file(clean_magic, 0);
+  std::byte *p = file.data();
+  store_u64(p + clean_store_id_offset, clean.store_id);
+  store_u64(p + clean_next_lsn_offset, clean.next_lsn);
+  store_u64(p + clean_active_segment_id_offset, clean.active_segment_id);
+  store_u32(p + clean_active_end_offset_offset, clean.active_end_offset);
+  seal_header(file);
+  return file;
+}
+
+SmallFileError decode_clean(std::span<const std::byte> bytes, CleanFile *out) {
+  if (const SmallFileError e = check_header(bytes, clean_magic); e != SmallFileError::none) return e;
+  const std::byte *p = bytes.data();
+  if (load_u32(p + clean_reserved_a_offset) != 0 ||
+      !all_zero(p + clean_reserved_b_offset, crc_offset - clean_reserved_b_offset))
+    return SmallFileError::reserved_nonzero;
+  // CLEAN is exactly its header; anything after it is not ours.
+  if (bytes.size() != small_file_header_bytes) return SmallFileError::length_mismatch;
+  if (out != nullptr) {
+    out->store_id = load_u64(p + clean_store_id_offset);
+    out->next_lsn = load_u64(p + clean_next_lsn_offset);
+    out->active_segment_id = load_u64(p + clean_active_segment_id_offset);
+    out->active_end_offset = load_u32(p + clean_active_end_offset_offset);
+  }
+  return SmallFileError::none;
+}
+
+// header.state_bytes is ignored: it is taken from `state`, so it cannot disagree with it.
+std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,
+                                       std::span<const std::byte> state) {
+  std::vector<std::byte> file = start_file(snapshot_magic, state.size());
+  std::byte *p = file.data();
+  store_u32(p + snap_state_crc_offset, crc32c_mask(crc32c(state)));
+  store_u64(p + snap_store_id_offset, header.store_id);
+  store_u64(p + snap_lsn_offset, header.lsn);
+  store_u64(p + snap_state_bytes_offset, state.size());
+  if (!state.empty()) std::memcpy(p + small_file_header_bytes, state.data(), state.size());
+  seal_header(file);
+  return file;
+}
+
+SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
+                               std::span<const std::byte> *state) {
+  if (const SmallFileError e = check_header(bytes, snapshot_magic); e != SmallFileError::none)
+    return e;
+  const std::byte *p = bytes.data();
+  if (!all_zero(p + snap_reserved_offset, crc_offset - snap_reserved_offset))
+    return SmallFileError::reserved_nonzero;
+  // state_bytes is trusted only now that the header checksum has passed, and is compared with
+  // the bytes present before the state is touched.
+  const std::uint64_t state_bytes = load_u64(p + snap_state_bytes_offset);
+  if (state_bytes != bytes.size() - small_file_header_bytes) return SmallFileError::length_mismatch;
+  const auto state_span = bytes.subspan(small_file_header_bytes);
+  if (crc32c(state_span) != crc32c_unmask(load_u32(p + snap_state_crc_offset)))
+    return SmallFileError::state_checksum;
+  if (header != nullptr) {
+    header->store_id = load_u64(p + snap_store_id_offset);
+    header->lsn = load_u64(p + snap_lsn_offset);
+    header->state_bytes = state_bytes;
+  }
+  if (state != nullptr) *state = state_span;
+  return SmallFileError::none;
+}
+
+}  // namespace segstore::format
