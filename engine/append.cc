@@ -5,12 +5,15 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "engine/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/crc32c.h"
 #include "format/record.h"
 #include "format/segment_header.h"
 
-namespace segstore::engine {
+namespace segstore {
+
+using namespace engine;
 
 namespace {
 
@@ -445,4 +448,4 @@ Status Store::Impl::sync_all() {
   return make_durable_locked(lock, next_lsn_ - 1);
 }
 
-}  // namespace segstore::engine
+}  // namespace segstore

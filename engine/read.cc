@@ -1,1 +1,211 @@
-// placeholder: being written
+// engine/read.cc — point reads, segment windows and the segment cursor.
+#include <algorithm>
+#include <cstring>
+
+#include "base/assert.h"
+#include "engine/store_impl.h"
+#include "format/index_snapshot.h"
+#include "format/record.h"
+
+namespace segstore {
+
+using namespace engine;
+
+Status engine::corruption_at(const Segment &seg, std::uint64_t offset, std::uint64_t bytes, const char *reason) {
+  return Status(Errc::corruption, "segment " + seg.path + " at offset " + std::to_string(offset) +
+                                      " (" + std::to_string(bytes) + " bytes): " + reason);
+}
+
+Status engine::load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store_id) {
+  if (seg.index_loaded) return Status();
+  // An index file is bounded by the segment it describes: one entry per block plus bitmaps
+  // that cannot be larger than a bitmap of every block per stream; 1/4 of the segment is a
+  // generous ceiling that still refuses an absurd length.
+  const std::uint64_t max_bytes = format::index_header_bytes + seg.segment_bytes / 4 + (1u << 20);
+  Result<std::vector<std::byte>> bytes = io::read_whole_file(env, seg.index_path, max_bytes);
+  if (!bytes.ok()) return bytes.status();
+  format::IndexHeader header;
+  format::IndexBody body;
+  const format::IndexError err = format::decode_index_snapshot(*bytes, &header, &body);
+  if (err != format::IndexError::none)
+    return Status(Errc::corruption, "index snapshot " + seg.index_path + " (" +
+                                        std::to_string(bytes->size()) + " bytes): " +
+                                        format::index_error_name(err));
+  if (header.segment_id != seg.id || header.base_lsn != seg.base_lsn || header.store_id != store_id)
+    return Status(Errc::corruption, "index snapshot " + seg.index_path +
+                                        " describes another segment than " + seg.path);
+  Result<SegmentIndex> index = SegmentIndex::from_body(body, seg.index_path);
+  if (!index.ok()) return index.status();
+  seg.index = std::move(*index);
+  seg.index_loaded = true;
+  return Status();
+}
+
+Status Store::Impl::ensure_index(Segment &seg) {
+  std::lock_guard lock(seg.index_mu);
+  return load_segment_index_locked(*env_, seg, store_id_);
+}
+
+Status Store::Impl::check_lsn_readable(std::uint64_t lsn) const {
+  if (closed_) return Status(Errc::store_closed, "store " + dir_ + " is closed");
+  if (lsn < first_lsn_ || lsn >= next_lsn_)
+    return Status(Errc::lsn_out_of_range,
+                  "LSN " + std::to_string(lsn) + " is not in the log (first " +
+                      std::to_string(first_lsn_) + ", next " + std::to_string(next_lsn_) + ")");
+  return Status();
+}
+
+Result<std::shared_ptr<Segment>> Store::Impl::segment_for(std::uint64_t lsn) {
+  std::lock_guard lock(mu_);
+  SEGSTORE_TRY(check_lsn_readable(lsn));
+  auto it = segments_.upper_bound(lsn);
+  SEGSTORE_ASSERT(it != segments_.begin(), "no segment below readable LSN " + std::to_string(lsn));
+  --it;
+  SEGSTORE_ASSERT(lsn < it->second->end_lsn(), "LSN " + std::to_string(lsn) + " past its segment");
+  return it->second;
+}
+
+std::shared_ptr<Segment> Store::Impl::segment_after(const Segment &seg) {
+  std::lock_guard lock(mu_);
+  auto it = segments_.upper_bound(seg.base_lsn);
+  return it == segments_.end() ? nullptr : it->second;
+}
+
+Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset,
+                                std::uint64_t bytes, ReadWindow &window) {
+  const std::uint64_t start = format::align_down(offset, format::block_size_bytes);
+  const std::uint64_t end =
+      std::min<std::uint64_t>(format::align_up(offset + bytes, format::block_size_bytes), seg->segment_bytes);
+  SEGSTORE_ASSERT(start < end, "empty read window at offset " + std::to_string(offset));
+  const std::uint64_t length = end - start;
+  if (window.buffer.size() < length) window.buffer.reset(length);
+  window.start = start;
+  window.valid = 0;
+
+  // Blocks of groups whose write has not completed are copied from memory (under mu_, where
+  // appenders write them); every other block is on the file by then, so it is read after.
+  std::vector<bool> from_memory(length / format::block_size_bytes, false);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto &g : groups_) {
+      if (g->segment != seg) continue;
+      if (g->state != GroupState::open && g->state != GroupState::inflight) continue;
+      const std::uint64_t g_start = g->file_offset;
+      const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
+      const std::uint64_t lo = std::max(g_start, start), hi = std::min(g_end, end);
+      if (lo >= hi) continue;
+      std::byte *dst = window.buffer.data() + (lo - start);
+      const std::uint64_t used_end = g->file_offset + g->used;
+      const std::uint64_t copy_hi = std::min(hi, std::max(lo, used_end));
+      if (copy_hi > lo) std::memcpy(dst, g->buffer.data() + (lo - g_start), copy_hi - lo);
+      if (hi > copy_hi) std::memset(dst + (copy_hi - lo), 0, hi - copy_hi);
+      for (std::uint64_t b = lo; b < hi; b += format::block_size_bytes)
+        from_memory[(b - start) / format::block_size_bytes] = true;
+    }
+  }
+  std::size_t block = 0;
+  const std::size_t blocks = from_memory.size();
+  while (block < blocks) {
+    if (from_memory[block]) {
+      ++block;
+      continue;
+    }
+    std::size_t run = block;
+    while (run < blocks && !from_memory[run]) ++run;
+    const std::uint64_t run_offset = start + block * format::block_size_bytes;
+    const std::uint64_t run_bytes = (run - block) * format::block_size_bytes;
+    Result<std::size_t> got = seg->file->read_at(
+        run_offset, std::span<std::byte>(window.buffer.data() + block * format::block_size_bytes, run_bytes));
+    if (!got.ok()) return got.status();
+    if (*got < run_bytes)
+      return corruption_at(*seg, run_offset + *got, run_bytes - *got, "segment file shorter than its size");
+    blocks_read_.fetch_add(run - block, std::memory_order_relaxed);
+    block = run;
+  }
+  window.valid = length;
+  return Status();
+}
+
+engine::SegmentCursor::SegmentCursor(Store::Impl &store, std::shared_ptr<Segment> seg, std::uint64_t offset,
+                             std::uint64_t expected_lsn, std::size_t window_bytes)
+    : store_(store), seg_(std::move(seg)), offset_(offset), expected_lsn_(expected_lsn),
+      window_bytes_(window_bytes) {}
+
+Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_offset) {
+  while (true) {
+    if (offset_ + format::record_header_bytes > end_offset) return std::optional<RecordView>();
+    if (!have(offset_, format::record_header_bytes)) {
+      SEGSTORE_TRY(store_.fill_window(seg_, offset_, window_bytes_, window_));
+      trusted_end_ = end_offset;
+    }
+    const std::byte *at = window_.buffer.data() + (offset_ - window_.start);
+    const std::size_t available = window_.start + window_.valid - offset_;
+    format::RecordHeader header;
+    const format::RecordError header_error =
+        format::decode_record_header(std::span<const std::byte>(at, available), &header);
+    if (header_error != format::RecordError::none)
+      return corruption_at(*seg_, offset_, format::record_header_bytes, format::record_error_name(header_error));
+    const std::uint64_t disk = format::record_disk_bytes(header.payload_bytes);
+    if (offset_ + disk > end_offset)
+      return corruption_at(*seg_, offset_, disk, "record runs past the end of the segment's records");
+    if (!have(offset_, disk)) {
+      SEGSTORE_TRY(store_.fill_window(seg_, offset_, std::max<std::uint64_t>(window_bytes_, disk), window_));
+      trusted_end_ = end_offset;
+      at = window_.buffer.data() + (offset_ - window_.start);
+    }
+    const format::DecodeOutcome outcome =
+        format::decode_record(std::span<const std::byte>(at, disk), &expected_lsn_);
+    if (outcome.error != format::RecordError::none)
+      return corruption_at(*seg_, offset_, disk, format::record_error_name(outcome.error));
+    offset_ += disk;
+    if (outcome.record.header.type == format::RecordType::padding) continue;
+    expected_lsn_++;
+    RecordView view;
+    view.lsn = outcome.record.header.lsn;
+    view.stream = outcome.record.header.stream;
+    view.type = static_cast<std::uint8_t>(outcome.record.header.type);
+    view.payload = outcome.record.payload;
+    return std::optional<RecordView>(view);
+  }
+}
+
+namespace {
+// Point reads fetch two blocks: a record of up to ~4 KiB starting anywhere in the first block
+// is then read with one I/O.
+constexpr std::size_t point_read_window_bytes = 2 * format::block_size_bytes;
+}  // namespace
+
+Result<Record> Store::Impl::read(std::uint64_t lsn) {
+  Result<std::shared_ptr<Segment>> found = segment_for(lsn);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Segment> seg = *found;
+  SEGSTORE_TRY(ensure_index(*seg));
+  std::optional<format::IndexEntry> entry;
+  {
+    std::lock_guard lock(seg->index_mu);
+    entry = seg->index.locate(lsn - seg->base_lsn);
+  }
+  std::uint64_t end_offset;
+  {
+    std::lock_guard lock(mu_);
+    end_offset = seg->end_offset;
+  }
+  SEGSTORE_ASSERT(entry.has_value(), "no index entry for LSN " + std::to_string(lsn));
+  SegmentCursor cursor(*this, seg, entry->offset, seg->base_lsn + entry->lsn_delta, point_read_window_bytes);
+  while (true) {
+    Result<std::optional<RecordView>> next = cursor.next(end_offset);
+    if (!next.ok()) return next.status();
+    if (!next->has_value())
+      return corruption_at(*seg, cursor.offset(), 0, "record not found where the index points");
+    const RecordView &view = **next;
+    if (view.lsn != lsn) continue;
+    Record record;
+    record.lsn = view.lsn;
+    record.stream = view.stream;
+    record.type = view.type;
+    record.payload.assign(view.payload.begin(), view.payload.end());
+    return record;
+  }
+}
+
+}  // namespace segstore

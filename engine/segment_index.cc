@@ -70,7 +70,7 @@ void SegmentIndex::truncate(std::uint64_t keep_records,
       roaring_bitmap_remove_range(&it->second.blocks.roaring, std::uint64_t{last_kept_block} + 1,
                                   std::uint64_t{1} << 32);
     } else {
-      it->second.blocks = roaring::Roaring();
+      it->second.blocks = Roaring();
     }
     if (it->second.records == 0) {
       it = streams_.erase(it);
@@ -110,9 +110,9 @@ Result<SegmentIndex> SegmentIndex::from_body(const format::IndexBody &body, cons
   index.entries_ = body.entries;
   for (const auto &e : body.streams) {
     // readSafe never reads past the given length: the bitmap bytes came from disk.
-    roaring::Roaring blocks;
+    Roaring blocks;
     try {
-      blocks = roaring::Roaring::readSafe(reinterpret_cast<const char *>(e.bitmap.data()),
+      blocks = Roaring::readSafe(reinterpret_cast<const char *>(e.bitmap.data()),
                                           e.bitmap.size());
     } catch (const std::exception &) {
       return Status(Errc::corruption, "index snapshot " + path + ": bitmap of stream " +

@@ -21,7 +21,7 @@
 namespace segstore::engine {
 
 struct StreamBlocks {
-  roaring::Roaring blocks;  // block numbers (offset / block size) where a record starts
+  Roaring blocks;  // block numbers (offset / block size) where a record starts
   std::uint64_t records = 0;
 };
 

@@ -1,1 +1,279 @@
-// placeholder: being written
+// engine/store_api.cc — the public Store and Iterator: thin wrappers over Store::Impl, plus
+// the iterator's walk over segments (plain and one-stream).
+#include <deque>
+
+#include "engine/store_impl.h"
+#include "format/layout.h"
+#include "io/env.h"
+#include "recovery/recover.h"
+
+namespace segstore {
+
+using engine::Segment;
+using engine::SegmentCursor;
+
+namespace {
+// Sequential scans read this much per I/O.
+constexpr std::size_t scan_window_bytes = 1u << 20;
+
+std::shared_ptr<io::Env> env_for(const Options &options) {
+  if (options.env) return options.env;
+  io::EnvOptions env_options;
+  switch (options.io_backend) {
+    case IoBackendKind::automatic: env_options.backend = io::EnvOptions::Backend::automatic; break;
+    case IoBackendKind::uring: env_options.backend = io::EnvOptions::Backend::uring; break;
+    case IoBackendKind::thread: env_options.backend = io::EnvOptions::Backend::thread; break;
+  }
+  env_options.direct = options.direct_io;
+  return io::make_posix_env(env_options);
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Iterator
+
+class Iterator::Impl {
+ public:
+  Impl(std::shared_ptr<Store::Impl> store, std::uint64_t from, std::optional<std::uint32_t> stream)
+      : store_(std::move(store)), next_lsn_(from), stream_(stream) {}
+
+  Result<bool> next() { return stream_ ? next_of_stream() : next_plain(); }
+
+  Result<bool> next_wait(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      Result<bool> got = next();
+      if (!got.ok() || *got) return got;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return false;
+      store_->wait_for_lsn(next_lsn_, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    }
+  }
+
+  const RecordView &record() const { return current_; }
+
+ private:
+  // Where the walk stands in the log: the segment holding next_lsn_ and its known end.
+  struct Position {
+    std::shared_ptr<Segment> seg;
+    std::uint64_t end_offset = 0;
+    std::uint64_t end_lsn = 0;
+    bool is_last = false;
+  };
+
+  // Result<bool>: false when next_lsn_ is at the end of the log.
+  Result<bool> locate(Position &pos) {
+    std::lock_guard lock(store_->mu_);
+    if (store_->closed_) return Status(Errc::store_closed, "store " + store_->dir_ + " is closed");
+    if (next_lsn_ < store_->first_lsn_) next_lsn_ = store_->first_lsn_;  // trimmed meanwhile
+    if (next_lsn_ >= store_->next_lsn_) return false;
+    auto it = store_->segments_.upper_bound(next_lsn_);
+    --it;
+    pos.seg = it->second;
+    pos.end_offset = pos.seg->end_offset;
+    pos.end_lsn = pos.seg->end_lsn();
+    pos.is_last = std::next(it) == store_->segments_.end();
+    return true;
+  }
+
+  Result<format::IndexEntry> entry_for(Segment &seg, std::uint64_t lsn) {
+    SEGSTORE_TRY(store_->ensure_index(seg));
+    std::lock_guard lock(seg.index_mu);
+    std::optional<format::IndexEntry> entry = seg.index.locate(lsn - seg.base_lsn);
+    if (!entry) return engine::corruption_at(seg, 0, 0, "no index entry for an LSN in the segment");
+    return *entry;
+  }
+
+  Result<bool> next_plain() {
+    while (true) {
+      Position pos;
+      Result<bool> more = locate(pos);
+      if (!more.ok() || !*more) return more;
+      if (!cursor_ || cursor_->segment() != pos.seg || cursor_->expected_lsn() > next_lsn_) {
+        Result<format::IndexEntry> entry = entry_for(*pos.seg, next_lsn_);
+        if (!entry.ok()) return entry.status();
+        cursor_.emplace(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta, scan_window_bytes);
+      }
+      Result<std::optional<RecordView>> got = cursor_->next(pos.end_offset);
+      if (!got.ok()) return got.status();
+      if (!got->has_value()) {
+        // The cursor reached the segment's known end. Records below next_lsn_ are all seen.
+        if (cursor_->expected_lsn() < pos.end_lsn)
+          return engine::corruption_at(*pos.seg, cursor_->offset(), 0, "segment ends before its last record");
+        cursor_.reset();
+        if (pos.is_last) return false;
+        continue;
+      }
+      if ((*got)->lsn < next_lsn_) continue;  // walking forward from the index entry
+      current_ = **got;
+      next_lsn_ = current_.lsn + 1;
+      return true;
+    }
+  }
+
+  // One-stream walk: only blocks in which a record of the stream starts are read (the
+  // segment's stream bitmap); segments without the stream are skipped without any I/O.
+  Result<bool> next_of_stream() {
+    while (true) {
+      if (!pending_.empty()) {
+        held_ = std::move(pending_.front());
+        pending_.pop_front();
+        current_ = RecordView{held_.lsn, held_.stream, held_.type, held_.payload};
+        next_lsn_ = held_.lsn + 1;
+        return true;
+      }
+      Position pos;
+      Result<bool> more = locate(pos);
+      if (!more.ok() || !*more) return more;
+      SEGSTORE_TRY(store_->ensure_index(*pos.seg));
+      std::vector<std::uint32_t> blocks;
+      std::uint32_t first_block;
+      {
+        std::lock_guard lock(pos.seg->index_mu);
+        auto entry = pos.seg->index.locate(next_lsn_ - pos.seg->base_lsn);
+        first_block = entry ? entry->offset / format::block_size_bytes : 0;
+        if (resume_seg_ == pos.seg) first_block = std::max(first_block, resume_block_);
+        blocks = pos.seg->index.stream_blocks_from(*stream_, first_block);
+      }
+      for (std::uint32_t block : blocks) {
+        const std::uint64_t block_start = std::uint64_t{block} * format::block_size_bytes;
+        if (block_start >= pos.end_offset) break;
+        std::optional<format::IndexEntry> entry;
+        {
+          std::lock_guard lock(pos.seg->index_mu);
+          entry = pos.seg->index.entry_of_block(block);
+        }
+        if (!entry) return engine::corruption_at(*pos.seg, block_start, 0, "stream bitmap names a block without records");
+        SegmentCursor cursor(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta,
+                             2 * format::block_size_bytes);
+        while (cursor.offset() < block_start + format::block_size_bytes) {
+          Result<std::optional<RecordView>> got = cursor.next(pos.end_offset);
+          if (!got.ok()) return got.status();
+          if (!got->has_value()) break;
+          const RecordView &view = **got;
+          if (view.stream != *stream_ || view.lsn < next_lsn_) continue;
+          pending_.push_back(Record{view.lsn, view.stream, view.type,
+                                    std::vector<std::byte>(view.payload.begin(), view.payload.end())});
+        }
+        // A block read whole need not be read again; one the known end cuts through may
+        // receive more records.
+        resume_seg_ = pos.seg;
+        resume_block_ = block_start + format::block_size_bytes <= pos.end_offset ? block + 1 : block;
+        if (!pending_.empty()) break;
+      }
+      if (pending_.empty()) {
+        // Nothing more of the stream up to the segment's known end.
+        next_lsn_ = std::max(next_lsn_, pos.end_lsn);
+        if (pos.is_last) return false;
+      }
+    }
+  }
+
+  std::shared_ptr<Store::Impl> store_;
+  std::uint64_t next_lsn_;
+  std::optional<std::uint32_t> stream_;
+  std::optional<SegmentCursor> cursor_;
+  std::deque<Record> pending_;
+  std::shared_ptr<Segment> resume_seg_;  // blocks of it below resume_block_ were read whole
+  std::uint32_t resume_block_ = 0;
+  Record held_;
+  RecordView current_;
+};
+
+Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Iterator::Iterator(Iterator &&) noexcept = default;
+Iterator &Iterator::operator=(Iterator &&) noexcept = default;
+Iterator::~Iterator() = default;
+Result<bool> Iterator::next() { return impl_->next(); }
+Result<bool> Iterator::next_wait(std::chrono::milliseconds timeout) { return impl_->next_wait(timeout); }
+const RecordView &Iterator::record() const { return impl_->record(); }
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+Result<std::unique_ptr<Store>> Store::open(const std::string &dir, const Options &options) {
+  if (dir.empty()) return Status(Errc::invalid_argument, "store directory path is empty");
+  auto impl = std::make_shared<Impl>(dir, options, env_for(options));
+  Status opened = impl->open();
+  if (!opened.ok()) {
+    (void)impl->close();
+    return opened;
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() { (void)impl_->close(); }
+Status Store::close() { return impl_->close(); }
+
+Result<std::uint64_t> Store::append(std::span<const std::byte> payload, std::uint32_t stream) {
+  return append(payload, stream, impl_->options_.durability);
+}
+Result<std::uint64_t> Store::append(std::span<const std::byte> payload, std::uint32_t stream,
+                                    Durability durability) {
+  const BatchEntry one{stream, payload};
+  return impl_->append_records(std::span<const BatchEntry>(&one, 1), durability);
+}
+Result<std::uint64_t> Store::append_batch(std::span<const BatchEntry> records) {
+  return impl_->append_records(records, impl_->options_.durability);
+}
+Result<std::uint64_t> Store::append_batch(std::span<const BatchEntry> records, Durability durability) {
+  return impl_->append_records(records, durability);
+}
+Result<std::uint64_t> Store::append_async(std::span<const std::byte> payload, std::uint32_t stream) {
+  const BatchEntry one{stream, payload};
+  return impl_->append_records(std::span<const BatchEntry>(&one, 1), Durability::none);
+}
+Status Store::wait_durable(std::uint64_t lsn) { return impl_->make_durable(lsn); }
+Status Store::sync() { return impl_->sync_all(); }
+std::uint64_t Store::first_lsn() const { return impl_->first_lsn(); }
+std::uint64_t Store::next_lsn() const { return impl_->next_lsn(); }
+std::uint64_t Store::durable_lsn() const { return impl_->durable_lsn(); }
+bool Store::wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
+  return impl_->wait_for_lsn(lsn, timeout);
+}
+bool Store::wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
+  return impl_->wait_until_durable(lsn, timeout);
+}
+Result<Record> Store::read(std::uint64_t lsn) { return impl_->read(lsn); }
+
+Result<Iterator> Store::scan(std::uint64_t from_lsn) {
+  {
+    std::lock_guard lock(impl_->mu_);
+    if (impl_->closed_) return Status(Errc::store_closed, "store " + impl_->dir_ + " is closed");
+    if (from_lsn > impl_->next_lsn_)
+      return Status(Errc::lsn_out_of_range, "scan from LSN " + std::to_string(from_lsn) +
+                                                " beyond the next LSN " + std::to_string(impl_->next_lsn_));
+  }
+  return Iterator(std::make_unique<Iterator::Impl>(impl_, from_lsn, std::nullopt));
+}
+Result<Iterator> Store::scan(std::uint64_t from_lsn, std::uint32_t stream) {
+  Result<Iterator> plain = scan(from_lsn);
+  if (!plain.ok()) return plain.status();
+  return Iterator(std::make_unique<Iterator::Impl>(impl_, from_lsn, stream));
+}
+
+Status Store::truncate_after(std::uint64_t lsn) { return impl_->truncate_after(lsn); }
+Status Store::trim_before(std::uint64_t lsn) { return impl_->trim_before(lsn); }
+Status Store::reset_to(std::uint64_t lsn) { return impl_->reset_to(lsn); }
+Status Store::write_snapshot(std::uint64_t lsn, std::span<const std::byte> state) {
+  return impl_->write_snapshot(lsn, state);
+}
+Result<Snapshot> Store::latest_snapshot() { return impl_->latest_snapshot(); }
+Stats Store::stats() const { return impl_->stats(); }
+const RecoveryReport &Store::recovery_report() const { return impl_->recovery_report_; }
+const std::string &Store::dir() const { return impl_->dir_; }
+
+Result<RecoveryReport> recover(const std::string &dir, const Options &options) {
+  // Opening runs the recovery pass (forced: no clean marker is trusted) and closing leaves the
+  // store consistent.
+  Options forced = options;
+  forced.verify_on_open = true;
+  Result<std::unique_ptr<Store>> store = Store::open(dir, forced);
+  if (!store.ok()) return store.status();
+  RecoveryReport report = (*store)->recovery_report();
+  SEGSTORE_TRY((*store)->close());
+  return report;
+}
+
+}  // namespace segstore

@@ -63,7 +63,17 @@ struct EncodedRecord {
   std::uint32_t payload_crc;
 };
 
+}  // namespace segstore::engine
+
+namespace segstore {
+
 class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
+ public:
+  using Segment = engine::Segment;
+  using WriteGroup = engine::WriteGroup;
+  using GroupState = engine::GroupState;
+  using ReadWindow = engine::ReadWindow;
+
  public:
   Impl(std::string dir, Options options, std::shared_ptr<io::Env> env);
   ~Impl();
@@ -101,6 +111,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   Stats stats() const;
   bool wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
+  bool wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
 
   std::uint64_t first_lsn() const;
   std::uint64_t next_lsn() const;
@@ -113,7 +124,6 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::atomic<std::uint64_t> blocks_read_{0};
 
  private:
-  friend class RecoveryAccess;
   // append.cc
   Status check_writable_locked() const;
   Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes);
@@ -140,7 +150,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status seal_segment(const std::shared_ptr<Segment> &seg);
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
   void apply_retention();
+  Status trim_segments(std::uint64_t lsn, bool by_retention);
   Status remove_segment_files(const std::shared_ptr<Segment> &seg);
+  Status remove_index_file(const Segment &seg);
   Status write_meta_locked();
   Status zero_tail(const std::shared_ptr<Segment> &seg, std::uint64_t from_offset,
                    std::uint64_t lsn, std::map<std::uint32_t, std::uint64_t> &removed);
@@ -188,10 +200,16 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::map<std::uint32_t, std::uint64_t> stream_records_;  // all live segments
   std::uint64_t next_snapshot_due_ = 0;
 
+  std::mutex snapshot_mu_;  // serialises snapshot writers (write + prune)
+
   std::thread reaper_;
   std::thread ticker_;
   std::thread maintenance_;
 };
+
+}  // namespace segstore
+
+namespace segstore::engine {
 
 // Reads and decodes records of one segment sequentially (used by read, scans, truncate).
 class SegmentCursor {
@@ -212,6 +230,12 @@ class SegmentCursor {
   std::uint64_t expected_lsn_;
   std::size_t window_bytes_;
   ReadWindow window_;
+  // The window's bytes are trusted only below the segment end known when it was filled: past
+  // it, records appended later may be missing from it (a tailing reader comes back for them).
+  std::uint64_t trusted_end_ = 0;
+  bool have(std::uint64_t offset, std::uint64_t bytes) const {
+    return window_.covers(offset, bytes) && offset + bytes <= trusted_end_;
+  }
 };
 
 Status corruption_at(const Segment &seg, std::uint64_t offset, std::uint64_t bytes,

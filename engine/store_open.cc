@@ -1,1 +1,208 @@
-// placeholder: being written
+// engine/store_open.cc — opening a store directory (validation, lock, META, recovery) and
+// closing it (flush, seal, clean-shutdown marker).
+#include <chrono>
+#include <random>
+
+#include "base/assert.h"
+#include "base/log.h"
+#include "engine/store_dir.h"
+#include "engine/store_impl.h"
+#include "format/small_files.h"
+#include "recovery/recover.h"
+
+namespace segstore {
+
+using namespace engine;
+
+Store::Impl::Impl(std::string dir, Options options, std::shared_ptr<io::Env> env)
+    : dir_(std::move(dir)), options_(std::move(options)), env_(std::move(env)) {}
+
+Store::Impl::~Impl() { (void)close(); }
+
+namespace {
+
+Status check_options(const Options &options) {
+  const std::uint64_t bytes = options.segment_bytes;
+  if (bytes % format::block_size_bytes != 0 || bytes < format::segment_size_min_bytes ||
+      bytes > format::segment_size_max_bytes)
+    return Status(Errc::invalid_argument,
+                  "segment_bytes " + std::to_string(bytes) + " must be a multiple of " +
+                      std::to_string(format::block_size_bytes) + " between " +
+                      std::to_string(format::segment_size_min_bytes) + " and " +
+                      std::to_string(format::segment_size_max_bytes));
+  if (options.inflight_groups_max == 0 || options.inflight_groups_max > 256)
+    return Status(Errc::invalid_argument, "inflight_groups_max must be 1..256");
+  if (options.write_group_bytes_max < 2 * format::block_size_bytes ||
+      options.write_group_bytes_max > (64u << 20))
+    return Status(Errc::invalid_argument, "write_group_bytes_max must be 8 KiB..64 MiB");
+  if (options.durability == Durability::interval && options.flush_interval_ms == 0)
+    return Status(Errc::invalid_argument, "flush_interval_ms must be > 0 in interval mode");
+  return Status();
+}
+
+std::uint64_t random_store_id() {
+  std::random_device device;
+  std::uint64_t id = 0;
+  while (id == 0) id = (std::uint64_t{device()} << 32) ^ device();
+  return id;
+}
+
+}  // namespace
+
+Status Store::Impl::open_directory() {
+  Result<io::FileKind> kind = env_->file_kind(dir_);
+  if (!kind.ok()) return kind.status();
+  if (*kind == io::FileKind::missing) {
+    if (!options_.create_if_missing)
+      return Status(Errc::not_found, "store directory " + dir_ + " does not exist");
+    SEGSTORE_TRY(env_->make_dir(dir_));
+  } else if (*kind != io::FileKind::directory) {
+    return Status(Errc::not_a_directory, "store path " + dir_ + " exists but is not a directory");
+  }
+  Result<std::unique_ptr<io::DirLock>> lock = env_->lock_file(join_path(dir_, lock_file_name));
+  if (!lock.ok()) return lock.status();
+  lock_ = std::move(*lock);
+
+  const std::string meta_path = join_path(dir_, meta_file_name);
+  Result<io::FileKind> meta_kind = env_->file_kind(meta_path);
+  if (!meta_kind.ok()) return meta_kind.status();
+  if (*meta_kind == io::FileKind::missing) {
+    Result<std::vector<std::string>> names = env_->list_dir(dir_);
+    if (!names.ok()) return names.status();
+    for (const std::string &name : *names)
+      if (name != lock_file_name && name != events_file_name)
+        return Status(Errc::not_a_store, "directory " + dir_ + " is not a segstore store: it holds '" +
+                                             name + "' but no " + meta_file_name + " file");
+    store_id_ = random_store_id();
+    format::MetaFile meta{store_id_, 0, 1};
+    SEGSTORE_TRY(io::write_file_atomic(*env_, meta_path, format::encode_meta(meta)));
+    append_event(dir_, "created store " + std::to_string(store_id_));
+  }
+  return Status();
+}
+
+Status Store::Impl::open() {
+  SEGSTORE_TRY(check_options(options_));
+  SEGSTORE_TRY(open_directory());
+  const std::string meta_path = join_path(dir_, meta_file_name);
+  Result<std::vector<std::byte>> meta_bytes = io::read_whole_file(*env_, meta_path, 4096);
+  if (!meta_bytes.ok()) return meta_bytes.status();
+  format::MetaFile meta;
+  if (auto err = format::decode_meta(*meta_bytes, &meta); err != format::SmallFileError::none)
+    return Status(err == format::SmallFileError::unsupported_version ? Errc::unsupported_version
+                                                                      : Errc::corruption,
+                  meta_path + " (" + std::to_string(meta_bytes->size()) + " bytes at offset 0): " +
+                      format::small_file_error_name(err));
+  store_id_ = meta.store_id;
+  min_segment_id_ = meta.min_segment_id;
+
+  const std::string clean_path = join_path(dir_, clean_file_name);
+  bool clean = false;
+  Result<io::FileKind> clean_kind = env_->file_kind(clean_path);
+  if (!clean_kind.ok()) return clean_kind.status();
+  if (*clean_kind == io::FileKind::regular) {
+    Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, clean_path, 4096);
+    format::CleanFile marker;
+    clean = bytes.ok() && format::decode_clean(*bytes, &marker) == format::SmallFileError::none &&
+            marker.store_id == store_id_;
+  }
+
+  Result<recovery::RecoveredLog> log =
+      recovery::recover_log(*env_, dir_, meta, clean, options_, &recovery_report_);
+  if (!log.ok()) return log.status();
+  if (*clean_kind == io::FileKind::regular) {
+    // The marker describes this open only: appends make it stale, so it goes before any append.
+    SEGSTORE_TRY(env_->remove(clean_path));
+    SEGSTORE_TRY(env_->sync_dir(dir_));
+  }
+
+  next_segment_id_ = std::max(log->next_segment_id, min_segment_id_);
+  next_lsn_ = log->next_lsn;
+  for (const auto &seg : log->segments) segments_[seg->base_lsn] = seg;
+  first_lsn_ = segments_.empty() ? next_lsn_ : std::max(meta.first_lsn, segments_.begin()->first);
+  if (first_lsn_ > next_lsn_) first_lsn_ = next_lsn_;
+  if (segments_.empty() && meta.first_lsn > next_lsn_) next_lsn_ = first_lsn_ = meta.first_lsn;
+  durable_lsn_ = next_lsn_;
+  next_snapshot_due_ = options_.snapshot_every_records == 0
+                           ? 0
+                           : (next_lsn_ / options_.snapshot_every_records + 1) * options_.snapshot_every_records;
+  if (log->unused && log->unused->id >= min_segment_id_) preallocated_ = log->unused;
+
+  if (!log->segments.empty()) {
+    std::shared_ptr<Segment> last = log->segments.back();
+    // Appends continue in the last segment only where a new write group can start on a block
+    // boundary; otherwise the last segment stays sealed and the next append starts a new one.
+    if (!log->last_segment_closed && last->end_offset % format::block_size_bytes == 0) {
+      SEGSTORE_TRY(ensure_index(*last));
+      // Whatever recovery read is on the device only if it was synced: sync it before it counts
+      // as durable (a crash of the process alone leaves data in the page cache).
+      SEGSTORE_TRY(last->file->sync_data());
+      // A stale index snapshot of a segment that grows again must never be trusted later.
+      SEGSTORE_TRY(remove_index_file(*last));
+      SEGSTORE_TRY(env_->sync_dir(dir_));
+      last->sealed = false;
+      active_ = last;
+    } else {
+      SEGSTORE_TRY(last->file->sync_data());
+      last->sealed = true;
+      Result<io::FileKind> idx_kind = env_->file_kind(last->index_path);
+      if (idx_kind.ok() && *idx_kind != io::FileKind::regular) to_seal_.push_back(last);
+    }
+  }
+  Result<std::unique_ptr<io::WriteQueue>> queue = env_->make_write_queue(options_.inflight_groups_max);
+  if (!queue.ok()) return queue.status();
+  queue_ = std::move(*queue);
+  return start_threads();
+}
+
+Status Store::Impl::start_threads() {
+  reaper_ = std::thread([this] { reaper_loop(); });
+  maintenance_ = std::thread([this] { maintenance_loop(); });
+  if (options_.durability == Durability::interval) ticker_ = std::thread([this] { ticker_loop(); });
+  std::lock_guard lock(mu_);
+  prealloc_wanted_ = preallocated_ == nullptr;
+  maintenance_cv_.notify_all();
+  return Status();
+}
+
+Status Store::Impl::close() {
+  std::unique_lock lock(mu_);
+  if (closed_) return Status();
+  Status flushed;
+  if (!failed_ && queue_ && next_lsn_ > durable_lsn_) flushed = make_durable_locked(lock, next_lsn_ - 1);
+  if (queue_) drain_locked(lock);
+  closed_ = true;
+  stopping_ = true;
+  progress_cv_.notify_all();
+  maintenance_cv_.notify_all();
+  ticker_cv_.notify_all();
+  appended_cv_.notify_all();
+  lock.unlock();
+  if (reaper_.joinable()) reaper_.join();
+  if (ticker_.joinable()) ticker_.join();
+  if (maintenance_.joinable()) maintenance_.join();
+  lock.lock();
+
+  Status marker;
+  if (!failed_ && flushed.ok() && queue_) {
+    std::shared_ptr<Segment> active = active_;
+    const std::uint64_t next = next_lsn_;
+    lock.unlock();
+    format::CleanFile clean{store_id_, next, 0, 0};
+    if (active && active->record_count > 0) {
+      marker = write_index_snapshot(active);
+      clean.active_segment_id = active->id;
+      clean.active_end_offset = static_cast<std::uint32_t>(active->end_offset);
+    }
+    if (marker.ok())
+      marker = io::write_file_atomic(*env_, join_path(dir_, clean_file_name), format::encode_clean(clean));
+    lock.lock();
+  }
+  queue_.reset();
+  lock_.reset();
+  if (!flushed.ok()) return flushed;
+  if (failed_) return Status(Errc::read_only, "store " + dir_ + " closed read-only: " + failed_->to_string());
+  return marker;
+}
+
+}  // namespace segstore

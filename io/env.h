@@ -6,7 +6,9 @@
 // and offset in the message, never ignored and never retried blindly.
 //
 // Thread-safety: an Env and a File may be used from several threads at once (positional I/O).
-// A WriteQueue belongs to one thread (the engine's flusher).
+// A WriteQueue is used by two threads at once: one that submits (appenders, serialised by the
+// engine's mutex) and one that reaps (the engine's reaper thread, which blocks in reap()).
+// submit() must never wait for reap() to return, and reap(wait=true) must not block submit().
 #pragma once
 
 #include <cstddef>

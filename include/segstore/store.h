@@ -206,9 +206,13 @@ class SEGSTORE_API Store {
   std::uint64_t next_lsn() const;     // LSN the next append receives
   std::uint64_t durable_lsn() const;  // every record below this LSN is durable
 
-  // Waits until a record with LSN >= `lsn` exists... precisely: until next_lsn() > lsn, the
-  // store closes, or the timeout passes. Returns next_lsn() > lsn.
+  // Waits until next_lsn() > lsn (the record `lsn` exists), the store closes, or the timeout
+  // passes. Returns next_lsn() > lsn. For tailing readers.
   bool wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
+
+  // Waits (starting no flush) until durable_lsn() > lsn, the store closes, or the timeout
+  // passes. Returns durable_lsn() > lsn. For readers that hand out only durable records.
+  bool wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
 
   Result<Record> read(std::uint64_t lsn);
   Result<Iterator> scan(std::uint64_t from_lsn);

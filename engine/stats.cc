@@ -1,0 +1,63 @@
+// engine/stats.cc — LSN accessors, tail waiting and the statistics snapshot.
+#include "engine/store_impl.h"
+
+namespace segstore {
+
+using namespace engine;
+
+std::uint64_t Store::Impl::first_lsn() const {
+  std::lock_guard lock(mu_);
+  return first_lsn_;
+}
+std::uint64_t Store::Impl::next_lsn() const {
+  std::lock_guard lock(mu_);
+  return next_lsn_;
+}
+std::uint64_t Store::Impl::durable_lsn() const {
+  std::lock_guard lock(mu_);
+  return durable_lsn_;
+}
+
+bool Store::Impl::wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  appended_cv_.wait_for(lock, timeout, [&] { return next_lsn_ > lsn || closed_; });
+  return next_lsn_ > lsn;
+}
+
+bool Store::Impl::wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  progress_cv_.wait_for(lock, timeout, [&] { return durable_lsn_ > lsn || closed_ || failed_.has_value(); });
+  return durable_lsn_ > lsn;
+}
+
+Stats Store::Impl::stats() const {
+  std::vector<std::shared_ptr<Segment>> segments;
+  Stats s;
+  {
+    std::lock_guard lock(mu_);
+    s.first_lsn = first_lsn_;
+    s.next_lsn = next_lsn_;
+    s.durable_lsn = durable_lsn_;
+    s.appends = appends_;
+    s.flushes = flushes_;
+    s.bytes_written = bytes_written_;
+    s.average_group_records = flushes_ == 0 ? 0.0 : static_cast<double>(records_made_durable_) / flushes_;
+    for (const auto &[base, seg] : segments_) {
+      segments.push_back(seg);
+      s.log_bytes += seg->end_offset;
+      s.disk_bytes += seg->segment_bytes;
+    }
+    s.segment_count = segments.size();
+  }
+  s.blocks_read = blocks_read_.load(std::memory_order_relaxed);
+  s.io_backend = env_->describe();
+  for (const auto &seg : segments) {
+    std::lock_guard lock(seg->index_mu);
+    if (!load_segment_index_locked(*env_, *seg, store_id_).ok()) continue;
+    s.index_bytes += seg->index.memory_bytes();
+    for (const auto &[stream, blocks] : seg->index.streams()) s.records_per_stream[stream] += blocks.records;
+  }
+  return s;
+}
+
+}  // namespace segstore

@@ -1,0 +1,138 @@
+// Bad input gets a distinct error, writes nothing, and leaves the store usable.
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "engine/store_fixture.h"
+#include "format/layout.h"
+
+namespace segstore::testing {
+namespace {
+
+TEST(Errors, OversizedRecordIsRefusedAndNothingIsWritten) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments(Durability::sync, 64 * 1024));
+  ASSERT_TRUE(store->append(as_bytes("before")).ok());
+  std::vector<std::byte> big(64 * 1024);
+  Result<std::uint64_t> refused = store->append(big);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Errc::record_too_large);
+  EXPECT_NE(refused.status().message().find("exceeds the maximum"), std::string::npos) << refused.status().message();
+  EXPECT_EQ(store->next_lsn(), 1u);
+  Result<std::uint64_t> after = store->append(as_bytes("after"));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, 1u);
+}
+
+TEST(Errors, LargestRecordForTheSegmentFits) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments(Durability::sync, 64 * 1024));
+  std::vector<std::byte> largest = payload_for(3, format::payload_max_for_segment(64 * 1024));
+  ASSERT_TRUE(store->append(as_bytes("x")).ok());
+  Result<std::uint64_t> lsn = store->append(largest);
+  ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+  Result<Record> r = store->read(*lsn);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->payload, largest);
+}
+
+TEST(Errors, LsnOutsideTheLogIsOutOfRange) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments(Durability::sync));
+  EXPECT_EQ(store->read(0).status().code(), Errc::lsn_out_of_range);
+  ASSERT_TRUE(store->append(as_bytes("a")).ok());
+  EXPECT_TRUE(store->read(0).ok());
+  Result<Record> r = store->read(1);
+  EXPECT_EQ(r.status().code(), Errc::lsn_out_of_range);
+  EXPECT_NE(r.status().message().find("next 1"), std::string::npos) << r.status().message();
+  EXPECT_EQ(store->scan(2).status().code(), Errc::lsn_out_of_range);
+  EXPECT_EQ(store->truncate_after(5).code(), Errc::lsn_out_of_range);
+}
+
+TEST(Errors, ClosedStoreRefusesEverything) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments(Durability::sync));
+  ASSERT_TRUE(store->append(as_bytes("a")).ok());
+  Result<Iterator> it = store->scan(0);
+  ASSERT_TRUE(it.ok());
+  ASSERT_TRUE(store->close().ok());
+  EXPECT_EQ(store->append(as_bytes("b")).status().code(), Errc::store_closed);
+  EXPECT_EQ(store->read(0).status().code(), Errc::store_closed);
+  EXPECT_EQ(store->sync().code(), Errc::store_closed);
+  EXPECT_EQ(it->next().status().code(), Errc::store_closed);
+  EXPECT_TRUE(store->close().ok()) << "close twice is harmless";
+}
+
+TEST(Errors, SecondOpenOfTheSameDirectoryIsRefusedAtOnce) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments());
+  Result<std::unique_ptr<Store>> second = Store::open(dir.path(), small_segments());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Errc::store_in_use);
+  EXPECT_NE(second.status().message().find("in use"), std::string::npos);
+  ASSERT_TRUE(store->append(as_bytes("still usable")).ok());
+  ASSERT_TRUE(store->close().ok());
+  EXPECT_TRUE(Store::open(dir.path(), small_segments()).ok()) << "the lock is released by close";
+}
+
+TEST(Errors, AFileInsteadOfADirectoryIsNotADirectory) {
+  TempDir dir;
+  std::ofstream(dir.sub("file")) << "hello";
+  Result<std::unique_ptr<Store>> store = Store::open(dir.sub("file"), small_segments());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Errc::not_a_directory);
+  EXPECT_NE(store.status().message().find(dir.sub("file")), std::string::npos);
+}
+
+TEST(Errors, ADirectoryOfOtherFilesIsNotAStoreAndIsLeftAlone) {
+  TempDir dir;
+  std::ofstream(dir.sub("notes.txt")) << "my files";
+  Result<std::unique_ptr<Store>> store = Store::open(dir.path(), small_segments());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Errc::not_a_store);
+  EXPECT_NE(store.status().message().find("notes.txt"), std::string::npos);
+  std::ifstream in(dir.sub("notes.txt"));
+  std::string content;
+  std::getline(in, content);
+  EXPECT_EQ(content, "my files");
+}
+
+TEST(Errors, GarbageMetaIsCorruptionNamingTheFile) {
+  TempDir dir;
+  { auto store = open_or_die(dir.path(), small_segments()); }
+  std::ofstream(dir.sub("META"), std::ios::trunc) << "garbage garbage garbage";
+  Result<std::unique_ptr<Store>> store = Store::open(dir.path(), small_segments());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Errc::corruption);
+  EXPECT_NE(store.status().message().find("META"), std::string::npos);
+}
+
+TEST(Errors, MissingDirectoryWithoutCreateIsNotFound) {
+  TempDir dir;
+  Options options = small_segments();
+  options.create_if_missing = false;
+  EXPECT_EQ(Store::open(dir.sub("absent"), options).status().code(), Errc::not_found);
+}
+
+TEST(Errors, UnwritableDirectoryIsPermissionDenied) {
+  if (::geteuid() == 0) GTEST_SKIP() << "running as root: permissions do not restrict root";
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.sub("locked").c_str(), 0500), 0);
+  Result<std::unique_ptr<Store>> store = Store::open(dir.sub("locked"), small_segments());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Errc::permission_denied);
+}
+
+TEST(Errors, InvalidOptionsAreRefused) {
+  TempDir dir;
+  Options options;
+  options.segment_bytes = 5000;
+  Result<std::unique_ptr<Store>> store = Store::open(dir.path(), options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Errc::invalid_argument);
+}
+
+}  // namespace
+}  // namespace segstore::testing

@@ -1,0 +1,156 @@
+// Removing records: truncate_after, trim_before, reset_to, retention.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "engine/store_fixture.h"
+
+namespace segstore::testing {
+namespace {
+
+std::size_t count_files(const std::string &dir, const std::string &suffix) {
+  std::size_t n = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().filename().string().ends_with(suffix)) ++n;
+  return n;
+}
+
+void append_n(Store &store, std::uint64_t from, std::uint64_t count, std::size_t size = 300) {
+  for (std::uint64_t i = from; i < from + count; ++i) {
+    Result<std::uint64_t> lsn = store.append(payload_for(i, size), static_cast<std::uint32_t>(i % 4));
+    ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+  }
+}
+
+TEST(Remove, TruncateAfterThenAppendReusesTheLsnsAndSurvivesReopen) {
+  TempDir dir;
+  const Options options = small_segments(Durability::none, 16 * 1024);
+  {
+    auto store = open_or_die(dir.path(), options);
+    append_n(*store, 0, 400);
+    ASSERT_TRUE(store->truncate_after(149).ok());
+    EXPECT_EQ(store->next_lsn(), 150u);
+    EXPECT_EQ(store->read(150).status().code(), Errc::lsn_out_of_range);
+    // New records with other payloads take LSNs 150...
+    for (std::uint64_t i = 0; i < 100; ++i) {
+      Result<std::uint64_t> lsn = store->append(payload_for(10000 + i, 123));
+      ASSERT_TRUE(lsn.ok());
+      EXPECT_EQ(*lsn, 150 + i);
+    }
+    ASSERT_TRUE(store->sync().ok());
+  }
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto store = open_or_die(dir.path(), options);
+    ASSERT_EQ(store->next_lsn(), 250u);
+    for (std::uint64_t i = 0; i < 250; ++i) {
+      Result<Record> r = store->read(i);
+      ASSERT_TRUE(r.ok()) << i << " " << r.status().to_string();
+      EXPECT_EQ(r->payload, i < 150 ? payload_for(i, 300) : payload_for(10000 + i - 150, 123)) << i;
+    }
+  }
+}
+
+TEST(Remove, TruncateAfterAtEveryPositionOfASegmentKeepsExactlyThePrefix) {
+  for (std::uint64_t keep : {0ull, 1ull, 7ull, 12ull, 13ull, 14ull, 40ull}) {
+    TempDir dir;
+    auto store = open_or_die(dir.path(), small_segments(Durability::none, 16 * 1024));
+    append_n(*store, 0, 60, 1000);
+    ASSERT_TRUE(store->truncate_after(keep).ok()) << keep;
+    ASSERT_EQ(store->next_lsn(), keep + 1);
+    Result<Iterator> it = store->scan(0);
+    ASSERT_TRUE(it.ok());
+    std::uint64_t n = 0;
+    while (true) {
+      Result<bool> more = it->next();
+      ASSERT_TRUE(more.ok()) << more.status().to_string();
+      if (!*more) break;
+      ASSERT_EQ(it->record().lsn, n);
+      ++n;
+    }
+    EXPECT_EQ(n, keep + 1);
+    append_n(*store, 1000, 30, 1000);
+    EXPECT_EQ(store->next_lsn(), keep + 31);
+    Result<Record> r = store->read(keep + 1);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->payload, payload_for(1000, 1000));
+  }
+}
+
+TEST(Remove, TrimBeforeDeletesWholeSegmentsBelowAndHidesTheRest) {
+  TempDir dir;
+  const Options options = small_segments(Durability::none, 16 * 1024);
+  {
+    auto store = open_or_die(dir.path(), options);
+    append_n(*store, 0, 500);
+    ASSERT_TRUE(store->sync().ok());
+    const std::size_t before = count_files(dir.path(), ".seg");
+    ASSERT_TRUE(store->trim_before(250).ok());
+    EXPECT_EQ(store->first_lsn(), 250u);
+    EXPECT_EQ(store->read(249).status().code(), Errc::lsn_out_of_range);
+    EXPECT_TRUE(store->read(250).ok());
+    EXPECT_LT(count_files(dir.path(), ".seg"), before);
+    EXPECT_EQ(store->trim_before(501).code(), Errc::lsn_out_of_range);
+  }
+  auto store = open_or_die(dir.path(), options);
+  EXPECT_EQ(store->first_lsn(), 250u);
+  Result<Record> r = store->read(250);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->payload, payload_for(250, 300));
+}
+
+TEST(Remove, RetentionBySegmentCountKeepsTheNewestSegments) {
+  TempDir dir;
+  Options options = small_segments(Durability::none, 16 * 1024);
+  options.retain_segments_max = 3;
+  {
+    auto store = open_or_die(dir.path(), options);
+    append_n(*store, 0, 1000);
+    // close() waits for the sealing of every rolled segment, and retention runs at sealing.
+    ASSERT_TRUE(store->close().ok());
+  }
+  // 3 sealed segments, the active one, and at most one preallocated, never-used segment.
+  EXPECT_LE(count_files(dir.path(), ".seg"), 5u);
+  auto store = open_or_die(dir.path(), options);
+  EXPECT_LE(store->stats().segment_count, 4u);
+  EXPECT_GT(store->first_lsn(), 0u);
+  EXPECT_EQ(store->read(0).status().code(), Errc::lsn_out_of_range);
+  Result<Record> last = store->read(999);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->payload, payload_for(999, 300));
+}
+
+TEST(Remove, ResetToDiscardsEverythingAndContinuesAtTheGivenLsn) {
+  TempDir dir;
+  const Options options = small_segments(Durability::sync, 16 * 1024);
+  {
+    auto store = open_or_die(dir.path(), options);
+    append_n(*store, 0, 100);
+    ASSERT_TRUE(store->reset_to(1000000).ok());
+    EXPECT_EQ(store->first_lsn(), 1000000u);
+    EXPECT_EQ(store->next_lsn(), 1000000u);
+    EXPECT_EQ(store->read(5).status().code(), Errc::lsn_out_of_range);
+    Result<std::uint64_t> lsn = store->append(as_bytes("after reset"));
+    ASSERT_TRUE(lsn.ok());
+    EXPECT_EQ(*lsn, 1000000u);
+  }
+  auto store = open_or_die(dir.path(), options);
+  EXPECT_EQ(store->first_lsn(), 1000000u);
+  EXPECT_EQ(store->next_lsn(), 1000001u);
+  Result<Record> r = store->read(1000000);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(as_string(r->payload), "after reset");
+}
+
+TEST(Remove, ResetToOnAnEmptyStoreIsDurable) {
+  TempDir dir;
+  {
+    auto store = open_or_die(dir.path(), small_segments(Durability::sync));
+    ASSERT_TRUE(store->reset_to(77).ok());
+  }
+  auto store = open_or_die(dir.path(), small_segments(Durability::sync));
+  EXPECT_EQ(store->next_lsn(), 77u);
+  EXPECT_EQ(store->first_lsn(), 77u);
+}
+
+}  // namespace
+}  // namespace segstore::testing
