@@ -98,7 +98,6 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
       group.used += bytes;
       seg.end_offset = offset + bytes;
       seg.record_count++;
-      stream_records_[header.stream]++;
       next_lsn_++;
     }
   }

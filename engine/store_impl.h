@@ -57,12 +57,6 @@ struct ReadWindow {
   }
 };
 
-struct EncodedRecord {
-  std::uint32_t stream;
-  std::span<const std::byte> payload;
-  std::uint32_t payload_crc;
-};
-
 }  // namespace segstore::engine
 
 namespace segstore {
@@ -197,7 +191,6 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::uint64_t flushes_ = 0;
   std::uint64_t bytes_written_ = 0;
   std::uint64_t records_made_durable_ = 0;
-  std::map<std::uint32_t, std::uint64_t> stream_records_;  // all live segments
   std::uint64_t next_snapshot_due_ = 0;
 
   std::mutex snapshot_mu_;  // serialises snapshot writers (write + prune)
