@@ -1,1 +1,96 @@
-// placeholder: being written
+// Helpers on top of any Env (io/env.h): whole-file reads, atomic replacement, errno mapping.
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "io/env.h"
+
+namespace segstore::io {
+
+namespace {
+
+// The directory holding `path`, for the fsync that makes a rename inside it durable.
+std::string parent_dir(const std::string &path) {
+  const std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+Result<std::vector<std::byte>> read_whole_file(Env &env, const std::string &path,
+                                               std::uint64_t max_bytes) {
+  Result<std::unique_ptr<File>> file = env.open_file(path, OpenFlags{});
+  if (!file.ok()) return file.status();
+  Result<std::uint64_t> size = (*file)->size();
+  if (!size.ok()) return size.status();
+  // Checked before allocating: the size of a damaged or foreign file may be anything.
+  if (*size > max_bytes) {
+    return Status(Errc::corruption, "file " + path + " is " + std::to_string(*size) +
+                                        " bytes, more than the " + std::to_string(max_bytes) +
+                                        " allowed");
+  }
+  std::vector<std::byte> bytes(static_cast<std::size_t>(*size));
+  Result<std::size_t> read = (*file)->read_at(0, bytes);
+  if (!read.ok()) return read.status();
+  bytes.resize(*read);  // the file may have shrunk since the size was taken
+  return bytes;
+}
+
+// The order is what makes the replacement atomic and durable: the new content is durable in
+// the temporary file before the rename points `path` at it (a crash before the rename leaves
+// the old content; after it, the new), and the directory fsync makes the rename itself durable.
+Status write_file_atomic(Env &env, const std::string &path, std::span<const std::byte> bytes) {
+  const std::string temp_path = path + ".tmp";
+  Status status;
+  {
+    OpenFlags flags;
+    flags.create = true;
+    flags.write = true;
+    Result<std::unique_ptr<File>> file = env.open_file(temp_path, flags);
+    if (!file.ok()) return file.status();
+    // A temporary file left by a crash may be longer than the new content.
+    status = (*file)->truncate(0);
+    if (status.ok()) status = (*file)->write_at(0, bytes);
+    if (status.ok()) status = (*file)->sync_data();
+  }
+  if (status.ok()) status = env.rename(temp_path, path);
+  if (!status.ok()) {
+    (void)env.remove(temp_path);  // best effort: the failure reported is the one above
+    return status;
+  }
+  return env.sync_dir(parent_dir(path));
+}
+
+Status errno_status(int err, const std::string &what, const std::string &path,
+                    std::int64_t offset) {
+  Errc code = Errc::io_error;
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      code = Errc::no_space;
+      break;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      code = Errc::permission_denied;
+      break;
+    case ENOTDIR:
+      code = Errc::not_a_directory;
+      break;
+    default:
+      code = Errc::io_error;
+      break;
+  }
+  std::string message = what + " " + path;
+  if (offset >= 0) message += " at offset " + std::to_string(offset);
+  char text[256];
+  message += std::string(": ") + ::strerror_r(err, text, sizeof text) + " (errno " +
+             std::to_string(err) + ")";
+  return Status(code, std::move(message));
+}
+
+}  // namespace segstore::io

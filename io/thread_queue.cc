@@ -1,1 +1,129 @@
-// placeholder: being written
+#include "io/thread_queue.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "io/direct_alignment.h"
+
+namespace segstore::io {
+
+namespace {
+
+class ThreadQueue final : public WriteQueue {
+ public:
+  explicit ThreadQueue(unsigned depth) : depth_(depth) {
+    const unsigned workers = std::min(depth, thread_workers_max);
+    workers_.reserve(workers);
+    for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~ThreadQueue() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    work_ready_.notify_all();
+    for (std::thread &worker : workers_) worker.join();
+  }
+  ThreadQueue(const ThreadQueue &) = delete;
+  ThreadQueue &operator=(const ThreadQueue &) = delete;
+
+  Status submit(const WriteGroup &group) override;
+  Status reap(std::vector<GroupCompletion> *out, bool wait) override;
+  std::size_t inflight() const override { return inflight_; }
+  const char *name() const override { return "thread"; }
+
+ private:
+  void work();
+  static GroupCompletion run(const WriteGroup &group);
+
+  const unsigned depth_;
+  std::size_t inflight_ = 0;  // submitted and not yet handed out by reap(); owner thread only
+
+  std::mutex mutex_;
+  std::condition_variable work_ready_;        // jobs_ got a group, or stopping_
+  std::condition_variable completion_ready_;  // completions_ got one
+  std::deque<WriteGroup> jobs_;
+  std::vector<GroupCompletion> completions_;
+  bool stopping_ = false;
+
+  std::vector<std::thread> workers_;  // last: started after everything they use exists
+};
+
+Status ThreadQueue::submit(const WriteGroup &group) {
+  if (inflight_ >= depth_) {
+    return Status(Errc::busy, "thread write queue: " + std::to_string(inflight_) +
+                                  " groups in flight, the depth is " + std::to_string(depth_));
+  }
+  if (group.file == nullptr) {
+    return Status(Errc::invalid_argument, "thread write queue: the group has no file");
+  }
+  if (group.file->direct()) {
+    SEGSTORE_TRY(check_direct_alignment("write", group.file->path(), group.offset,
+                                        group.data.data(), group.data.size()));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(group);
+  }
+  ++inflight_;
+  work_ready_.notify_one();
+  return Status();
+}
+
+Status ThreadQueue::reap(std::vector<GroupCompletion> *out, bool wait) {
+  std::unique_lock lock(mutex_);
+  if (wait && inflight_ > 0) {
+    completion_ready_.wait(lock, [this] { return !completions_.empty(); });
+  }
+  inflight_ -= completions_.size();
+  out->insert(out->end(), completions_.begin(), completions_.end());
+  completions_.clear();
+  return Status();
+}
+
+GroupCompletion ThreadQueue::run(const WriteGroup &group) {
+  GroupCompletion completion{group.token, Status(), false};
+  if (!group.data.empty()) completion.status = group.file->write_at(group.offset, group.data);
+  if (completion.status.ok() && group.sync) {
+    completion.status = group.file->sync_data();
+    completion.synced = completion.status.ok();
+  }
+  return completion;
+}
+
+// Runs groups until the queue stops and no group is left: a group accepted by submit() is
+// always written, even when the queue is being destroyed.
+void ThreadQueue::work() {
+  for (;;) {
+    WriteGroup group;
+    {
+      std::unique_lock lock(mutex_);
+      work_ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      group = jobs_.front();
+      jobs_.pop_front();
+    }
+    GroupCompletion completion = run(group);
+    {
+      std::lock_guard lock(mutex_);
+      completions_.push_back(std::move(completion));
+    }
+    completion_ready_.notify_one();
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WriteQueue>> make_thread_queue(unsigned depth) {
+  if (depth == 0 || depth > thread_depth_max) {
+    return Status(Errc::invalid_argument, "thread write queue depth " + std::to_string(depth) +
+                                              " is outside 1.." + std::to_string(thread_depth_max));
+  }
+  return std::unique_ptr<WriteQueue>(std::make_unique<ThreadQueue>(depth));
+}
+
+}  // namespace segstore::io

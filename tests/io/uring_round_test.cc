@@ -1,0 +1,184 @@
+// Tests of the io_uring round logic (io/uring_round.h): every kind of cqe->res, fed by hand,
+// since a real kernel rarely produces short writes, -EAGAIN or cancelled links on demand.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "io/uring_round.h"
+#include "io_test_util.h"
+
+namespace segstore::io {
+namespace {
+
+using testing::text;
+
+const std::string path = "/store/00000001.seg";
+
+GroupProgress group(std::uint64_t bytes, bool sync) {
+  GroupProgress progress;
+  progress.offset = 8192;
+  progress.bytes_total = bytes;
+  progress.sync_wanted = sync;
+  return progress;
+}
+
+TEST(UringRound, CompleteWriteAndSyncFinishTheGroupSynced) {
+  GroupProgress progress = group(16384, true);
+  RoundRequest round = plan_round(progress);
+  EXPECT_EQ(round.write_bytes, 16384u);
+  EXPECT_TRUE(round.sync);
+  apply_round(progress, round, 16384, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.error.ok());
+  EXPECT_TRUE(progress.synced);
+}
+
+TEST(UringRound, WriteWithoutSyncFinishesUnsynced) {
+  GroupProgress progress = group(4096, false);
+  RoundRequest round = plan_round(progress);
+  EXPECT_FALSE(round.sync);
+  apply_round(progress, round, 4096, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_FALSE(progress.synced);
+}
+
+TEST(UringRound, ShortWriteWithCancelledSyncWritesTheRestThenSyncs) {
+  GroupProgress progress = group(16384, true);
+  apply_round(progress, plan_round(progress), 4096, -ECANCELED, path);
+  EXPECT_FALSE(group_finished(progress));
+  EXPECT_EQ(progress.bytes_done, 4096u);
+  RoundRequest rest = plan_round(progress);
+  EXPECT_EQ(rest.write_bytes, 12288u);
+  EXPECT_TRUE(rest.sync);
+  apply_round(progress, rest, 12288, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+  EXPECT_TRUE(progress.error.ok());
+}
+
+TEST(UringRound, SyncThatRanBeforeTheRestWasWrittenDoesNotCount) {
+  GroupProgress progress = group(16384, true);
+  apply_round(progress, plan_round(progress), 8192, 0, path);
+  EXPECT_FALSE(progress.synced);
+  EXPECT_FALSE(group_finished(progress));
+  RoundRequest rest = plan_round(progress);
+  EXPECT_EQ(rest.write_bytes, 8192u);
+  EXPECT_TRUE(rest.sync);
+}
+
+TEST(UringRound, EagainOnWriteIsRetriedWithoutProgress) {
+  GroupProgress progress = group(8192, true);
+  apply_round(progress, plan_round(progress), -EAGAIN, -ECANCELED, path);
+  EXPECT_FALSE(group_finished(progress));
+  EXPECT_EQ(progress.bytes_done, 0u);
+  RoundRequest again = plan_round(progress);
+  EXPECT_EQ(again.write_bytes, 8192u);
+  EXPECT_TRUE(again.sync);
+  apply_round(progress, again, 8192, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+}
+
+TEST(UringRound, EagainForeverGivesUpWithAnError) {
+  GroupProgress progress = group(8192, false);
+  for (unsigned i = 0; i <= round_retries_max && !group_finished(progress); ++i) {
+    apply_round(progress, plan_round(progress), -EAGAIN, 0, path);
+  }
+  ASSERT_TRUE(group_finished(progress));
+  EXPECT_EQ(progress.error.code(), Errc::io_error);
+  EXPECT_NE(progress.error.message().find("retries"), std::string::npos);
+}
+
+TEST(UringRound, WriteErrorWithCancelledSyncReportsTheWriteError) {
+  GroupProgress progress = group(8192, true);
+  apply_round(progress, plan_round(progress), 4096, -ECANCELED, path);  // short first
+  apply_round(progress, plan_round(progress), -ENOSPC, -ECANCELED, path);
+  ASSERT_TRUE(group_finished(progress));
+  EXPECT_FALSE(progress.synced);
+  EXPECT_EQ(progress.error.code(), Errc::no_space);
+  EXPECT_EQ(progress.error.message(), "write " + path +
+                                          " at offset 12288: No space left on device (errno 28)");
+}
+
+TEST(UringRound, SyncErrorEndsTheGroupAndIsNotRetried) {
+  GroupProgress progress = group(4096, true);
+  apply_round(progress, plan_round(progress), 4096, -EIO, path);
+  ASSERT_TRUE(group_finished(progress));
+  EXPECT_FALSE(progress.synced);
+  EXPECT_EQ(progress.error.code(), Errc::io_error);
+  EXPECT_NE(progress.error.message().find("fdatasync"), std::string::npos);
+  EXPECT_EQ(plan_round(progress).write_bytes, 0u);
+  EXPECT_FALSE(plan_round(progress).sync);
+}
+
+TEST(UringRound, InterruptedSyncAfterCompleteWriteIsRetriedAlone) {
+  GroupProgress progress = group(4096, true);
+  apply_round(progress, plan_round(progress), 4096, -EINTR, path);
+  EXPECT_FALSE(group_finished(progress));
+  RoundRequest sync_only = plan_round(progress);
+  EXPECT_EQ(sync_only.write_bytes, 0u);
+  EXPECT_TRUE(sync_only.sync);
+  apply_round(progress, sync_only, 0, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+}
+
+TEST(UringRound, ZeroByteWriteIsAnErrorNotALoop) {
+  GroupProgress progress = group(4096, true);
+  apply_round(progress, plan_round(progress), 0, -ECANCELED, path);
+  ASSERT_TRUE(group_finished(progress));
+  EXPECT_EQ(progress.error.code(), Errc::io_error) << text(progress.error);
+  EXPECT_NE(progress.error.message().find("wrote 0 of 4096"), std::string::npos);
+}
+
+TEST(UringRound, EmptyGroupWithSyncIsOneSyncOnlyRound) {
+  GroupProgress progress = group(0, true);
+  RoundRequest round = plan_round(progress);
+  EXPECT_EQ(round.write_bytes, 0u);
+  EXPECT_TRUE(round.sync);
+  apply_round(progress, round, 0, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+}
+
+TEST(UringRound, GroupLargerThanAChunkSyncsOnlyWithItsLastChunk) {
+  GroupProgress progress = group(2ull * write_chunk_max_bytes + 4096, true);
+  RoundRequest first = plan_round(progress);
+  EXPECT_EQ(first.write_bytes, write_chunk_max_bytes);
+  EXPECT_FALSE(first.sync);
+  apply_round(progress, first, static_cast<int>(first.write_bytes), 0, path);
+  RoundRequest second = plan_round(progress);
+  EXPECT_EQ(second.write_bytes, write_chunk_max_bytes);
+  EXPECT_FALSE(second.sync);
+  apply_round(progress, second, static_cast<int>(second.write_bytes), 0, path);
+  RoundRequest last = plan_round(progress);
+  EXPECT_EQ(last.write_bytes, 4096u);
+  EXPECT_TRUE(last.sync);
+  apply_round(progress, last, 4096, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+}
+
+TEST(UringRoundDeathTest, WriteLongerThanRequestedIsFatal) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GroupProgress progress = group(4096, false);
+  EXPECT_DEATH(apply_round(progress, plan_round(progress), 8192, 0, path),
+               "invariant broken.*completed with res 8192");
+}
+
+TEST(UringRoundDeathTest, CancelledSyncAfterCompleteWriteIsFatal) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GroupProgress progress = group(4096, true);
+  EXPECT_DEATH(apply_round(progress, plan_round(progress), 4096, -ECANCELED, path),
+               "invariant broken.*cancelled after a complete write");
+}
+
+TEST(UringRoundDeathTest, PositiveSyncResultIsFatal) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GroupProgress progress = group(4096, true);
+  EXPECT_DEATH(apply_round(progress, plan_round(progress), 4096, 5, path),
+               "invariant broken.*completed with res 5");
+}
+
+}  // namespace
+}  // namespace segstore::io

@@ -1,0 +1,337 @@
+// Tests of both WriteQueue backends (uring and thread), forced through EnvOptions, on O_DIRECT
+// files: many groups in flight, every token completed exactly once, the bytes read back, and
+// the errors a group can meet.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "io/aligned_buffer.h"
+#include "io/posix_env.h"
+#include "io/thread_queue.h"
+#include "io_test_util.h"
+
+namespace segstore::io {
+namespace {
+
+using Backend = EnvOptions::Backend;
+using testing::create_flags;
+using testing::TempDir;
+using testing::text;
+
+constexpr std::size_t block = format::block_size_bytes;
+
+std::string backend_name(const ::testing::TestParamInfo<Backend> &info) {
+  return info.param == Backend::uring ? "uring" : "thread";
+}
+
+class WriteQueueTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    env = testing::make_env_exactly(GetParam(), true);
+    Result<std::unique_ptr<File>> opened = env->open_file(dir.file("data"), create_flags(true));
+    ASSERT_TRUE(opened.ok()) << text(opened.status());
+    file = std::move(*opened);
+    ASSERT_TRUE(file->direct()) << dir.path() << " did not accept O_DIRECT";
+  }
+
+  std::unique_ptr<WriteQueue> make_queue(unsigned depth) {
+    Result<std::unique_ptr<WriteQueue>> queue = env->make_write_queue(depth);
+    EXPECT_TRUE(queue.ok()) << text(queue.status());
+    return queue.ok() ? std::move(*queue) : nullptr;
+  }
+
+  // Writes `groups` groups of 1..16 blocks each at consecutive offsets, keeping up to `depth`
+  // in flight; `sync_every` = n syncs every n-th group (0: none). Checks that every token
+  // completes exactly once, ok, synced as asked, and that the file holds every group's bytes.
+  void write_many(unsigned depth, unsigned groups, unsigned sync_every) {
+    auto queue = make_queue(depth);
+    ASSERT_NE(queue, nullptr);
+    std::vector<AlignedBuffer> buffers;
+    std::vector<std::uint64_t> offsets;
+    std::uint64_t offset = 0;
+    for (unsigned i = 0; i < groups; ++i) {
+      buffers.emplace_back((1 + i % 16) * block);
+      testing::fill_pattern(buffers.back().span(), 100 + i);
+      offsets.push_back(offset);
+      offset += buffers.back().size();
+    }
+    std::map<std::uint64_t, unsigned> completions_per_token;
+    unsigned next = 0;
+    unsigned completed = 0;
+    std::vector<GroupCompletion> done;
+    while (completed < groups) {
+      while (next < groups && queue->inflight() < depth) {
+        WriteGroup group;
+        group.file = file.get();
+        group.offset = offsets[next];
+        group.data = buffers[next].span();
+        group.sync = sync_every != 0 && next % sync_every == 0;
+        group.token = 1000 + next;
+        ASSERT_TRUE(queue->submit(group).ok());
+        ++next;
+      }
+      EXPECT_LE(queue->inflight(), depth);
+      done.clear();
+      ASSERT_TRUE(queue->reap(&done, true).ok());
+      ASSERT_FALSE(done.empty()) << "reap(wait) returned nothing with groups in flight";
+      for (const GroupCompletion &completion : done) {
+        ASSERT_TRUE(completion.status.ok()) << text(completion.status);
+        ASSERT_GE(completion.token, 1000u);
+        ASSERT_LT(completion.token, 1000u + groups);
+        const unsigned index = static_cast<unsigned>(completion.token - 1000);
+        EXPECT_EQ(completion.synced, sync_every != 0 && index % sync_every == 0)
+            << "group " << index;
+        ++completions_per_token[completion.token];
+        ++completed;
+      }
+    }
+    EXPECT_EQ(queue->inflight(), 0u);
+    EXPECT_EQ(completions_per_token.size(), groups);
+    for (const auto &[token, count] : completions_per_token) {
+      EXPECT_EQ(count, 1u) << "token " << token;
+    }
+    // Nothing more arrives after the last completion.
+    done.clear();
+    ASSERT_TRUE(queue->reap(&done, false).ok());
+    EXPECT_TRUE(done.empty());
+
+    AlignedBuffer read(offset);
+    Result<std::size_t> n = file->read_at(0, read.span());
+    ASSERT_TRUE(n.ok()) << text(n.status());
+    ASSERT_EQ(*n, offset);
+    for (unsigned i = 0; i < groups; ++i) {
+      ASSERT_EQ(std::memcmp(read.data() + offsets[i], buffers[i].data(), buffers[i].size()), 0)
+          << "group " << i << " at offset " << offsets[i];
+    }
+  }
+
+  // Submits one group and waits for its completion.
+  GroupCompletion run_one(WriteQueue &queue, const WriteGroup &group) {
+    Status submitted = queue.submit(group);
+    EXPECT_TRUE(submitted.ok()) << text(submitted);
+    std::vector<GroupCompletion> done;
+    Status reaped = queue.reap(&done, true);
+    EXPECT_TRUE(reaped.ok()) << text(reaped);
+    EXPECT_EQ(done.size(), 1u);
+    return done.empty() ? GroupCompletion{} : done.front();
+  }
+
+  TempDir dir;
+  std::shared_ptr<Env> env;
+  std::unique_ptr<File> file;
+};
+
+TEST_P(WriteQueueTest, QueueNameIsTheBackend) {
+  auto queue = make_queue(4);
+  ASSERT_NE(queue, nullptr);
+  EXPECT_STREQ(queue->name(), GetParam() == Backend::uring ? "uring" : "thread");
+}
+
+TEST_P(WriteQueueTest, ManyGroupsInFlightWithSyncCompleteOnceAndReadBack) {
+  write_many(16, 200, 1);
+}
+
+TEST_P(WriteQueueTest, ManyGroupsInFlightWithoutSyncCompleteOnceAndReadBack) {
+  write_many(32, 300, 0);
+}
+
+TEST_P(WriteQueueTest, MixedSyncGroupsAtDepthOne) { write_many(1, 40, 3); }
+
+TEST_P(WriteQueueTest, SubmitBeyondDepthIsBusy) {
+  auto queue = make_queue(2);
+  ASSERT_NE(queue, nullptr);
+  AlignedBuffer buffer(3 * block);
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(queue->submit({file.get(), i * block, {buffer.data(), block}, true, i}).ok());
+  }
+  EXPECT_EQ(queue->inflight(), 2u);
+  Status busy = queue->submit({file.get(), 2 * block, {buffer.data(), block}, true, 2});
+  EXPECT_EQ(busy.code(), Errc::busy) << text(busy);
+  std::vector<GroupCompletion> done;
+  while (queue->inflight() > 0) ASSERT_TRUE(queue->reap(&done, true).ok());
+  EXPECT_EQ(done.size(), 2u);
+  GroupCompletion third = run_one(*queue, {file.get(), 2 * block, {buffer.data(), block}, true, 2});
+  EXPECT_TRUE(third.status.ok()) << text(third.status);
+  EXPECT_EQ(third.token, 2u);
+}
+
+TEST_P(WriteQueueTest, MisalignedGroupOnDirectFileIsRefusedAtSubmit) {
+  auto queue = make_queue(4);
+  ASSERT_NE(queue, nullptr);
+  AlignedBuffer buffer(2 * block);
+  const WriteGroup misaligned[] = {
+      {file.get(), 100, {buffer.data(), block}, true, 1},
+      {file.get(), 0, {buffer.data() + 512, block}, true, 2},
+      {file.get(), 0, {buffer.data(), block + 1}, true, 3},
+  };
+  for (const WriteGroup &group : misaligned) {
+    Status status = queue->submit(group);
+    EXPECT_EQ(status.code(), Errc::invalid_argument) << text(status);
+  }
+  EXPECT_EQ(queue->inflight(), 0u);
+  std::vector<GroupCompletion> done;
+  ASSERT_TRUE(queue->reap(&done, true).ok());
+  EXPECT_TRUE(done.empty());
+  EXPECT_EQ(*file->size(), 0u);
+}
+
+TEST_P(WriteQueueTest, GroupOnReadOnlyFileCompletesWithAnError) {
+  OpenFlags read_only;
+  read_only.direct = true;
+  Result<std::unique_ptr<File>> reader = env->open_file(dir.file("data"), read_only);
+  ASSERT_TRUE(reader.ok()) << text(reader.status());
+  auto queue = make_queue(4);
+  ASSERT_NE(queue, nullptr);
+  AlignedBuffer buffer(block);
+  GroupCompletion completion = run_one(*queue, {reader->get(), 0, buffer.span(), true, 7});
+  EXPECT_EQ(completion.token, 7u);
+  EXPECT_EQ(completion.status.code(), Errc::io_error) << text(completion.status);
+  EXPECT_NE(completion.status.message().find("(errno 9)"), std::string::npos)  // EBADF
+      << completion.status.message();
+  EXPECT_FALSE(completion.synced);
+  EXPECT_EQ(queue->inflight(), 0u);
+}
+
+TEST_P(WriteQueueTest, ReapWithNothingInFlightReturnsAtOnce) {
+  auto queue = make_queue(4);
+  ASSERT_NE(queue, nullptr);
+  std::vector<GroupCompletion> done;
+  ASSERT_TRUE(queue->reap(&done, true).ok());  // would hang (and time out) if it waited
+  EXPECT_TRUE(done.empty());
+}
+
+TEST_P(WriteQueueTest, EmptyGroupsCompleteSyncedOnlyWhenAsked) {
+  auto queue = make_queue(4);
+  ASSERT_NE(queue, nullptr);
+  GroupCompletion with_sync = run_one(*queue, {file.get(), 0, {}, true, 1});
+  EXPECT_EQ(with_sync.token, 1u);
+  EXPECT_TRUE(with_sync.status.ok()) << text(with_sync.status);
+  EXPECT_TRUE(with_sync.synced);
+  GroupCompletion without = run_one(*queue, {file.get(), 0, {}, false, 2});
+  EXPECT_EQ(without.token, 2u);
+  EXPECT_TRUE(without.status.ok()) << text(without.status);
+  EXPECT_FALSE(without.synced);
+}
+
+TEST_P(WriteQueueTest, DestroyingTheQueueWaitsForGroupsInFlight) {
+  std::vector<AlignedBuffer> buffers;
+  for (int i = 0; i < 8; ++i) {
+    buffers.emplace_back(16 * block);
+    testing::fill_pattern(buffers.back().span(), 200 + i);
+  }
+  {
+    auto queue = make_queue(8);
+    ASSERT_NE(queue, nullptr);
+    for (std::uint64_t i = 0; i < 8; ++i) {
+      ASSERT_TRUE(queue->submit({file.get(), i * 16 * block, buffers[i].span(), true, i}).ok());
+    }
+  }  // destroyed without reaping
+  AlignedBuffer read(16 * block);
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    ASSERT_EQ(*file->read_at(i * 16 * block, read.span()), 16 * block);
+    EXPECT_EQ(std::memcmp(read.data(), buffers[i].data(), 16 * block), 0) << "group " << i;
+  }
+}
+
+// RLIMIT_FSIZE makes the kernel write only up to the limit (a short write) and refuse the rest
+// with EFBIG: the queue must continue the short write and then report the refusal at the
+// offset where the rest begins, without looping.
+TEST_P(WriteQueueTest, ShortWriteAtFileSizeLimitIsContinuedThenReported) {
+  auto queue = make_queue(4);
+  ASSERT_NE(queue, nullptr);
+  AlignedBuffer buffer(4 * block);
+  testing::fill_pattern(buffer.span(), 9);
+
+  struct sigaction ignore {};
+  struct sigaction old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  rlimit limit = old_limit;
+  limit.rlim_cur = 2 * block;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  GroupCompletion completion = run_one(*queue, {file.get(), 0, buffer.span(), true, 5});
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
+
+  EXPECT_EQ(completion.status.code(), Errc::io_error) << text(completion.status);
+  EXPECT_NE(completion.status.message().find("at offset " + std::to_string(2 * block)),
+            std::string::npos)
+      << completion.status.message();
+  EXPECT_NE(completion.status.message().find("(errno 27)"), std::string::npos)  // EFBIG
+      << completion.status.message();
+  EXPECT_FALSE(completion.synced);
+  EXPECT_EQ(*file->size(), 2 * block);
+  AlignedBuffer read(2 * block);
+  ASSERT_EQ(*file->read_at(0, read.span()), 2 * block);
+  EXPECT_EQ(std::memcmp(read.data(), buffer.data(), 2 * block), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WriteQueueTest,
+                         ::testing::Values(Backend::uring, Backend::thread), backend_name);
+
+// The uring queue writes descriptors, so it takes only files of the posix env; the thread
+// queue calls the File interface and takes any File.
+class MemoryFile final : public File {
+ public:
+  const std::string &path() const override { return path_; }
+  bool direct() const override { return false; }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override {
+    std::lock_guard lock(mutex_);
+    if (offset >= bytes_.size()) return std::size_t{0};
+    const std::size_t n = std::min(out.size(), bytes_.size() - offset);
+    std::memcpy(out.data(), bytes_.data() + offset, n);
+    return n;
+  }
+  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    std::lock_guard lock(mutex_);
+    if (bytes_.size() < offset + data.size()) bytes_.resize(offset + data.size());
+    std::memcpy(bytes_.data() + offset, data.data(), data.size());
+    return Status();
+  }
+  Status sync_data() override { return Status(); }
+  Result<std::uint64_t> size() override {
+    std::lock_guard lock(mutex_);
+    return std::uint64_t{bytes_.size()};
+  }
+  Status allocate(std::uint64_t) override { return Status(); }
+  Status truncate(std::uint64_t) override { return Status(); }
+
+ private:
+  std::string path_ = "memory";
+  std::mutex mutex_;
+  std::vector<std::byte> bytes_;
+};
+
+TEST(WriteQueueFiles, UringQueueRefusesAFileNotOfThePosixEnv) {
+  auto queue = testing::make_env_exactly(Backend::uring, true)->make_write_queue(4);
+  ASSERT_TRUE(queue.ok()) << text(queue.status());
+  MemoryFile memory;
+  const std::vector<std::byte> data = testing::pattern(10, 1);
+  Status status = (*queue)->submit({&memory, 0, data, false, 1});
+  EXPECT_EQ(status.code(), Errc::invalid_argument) << text(status);
+  EXPECT_EQ((*queue)->inflight(), 0u);
+}
+
+TEST(WriteQueueFiles, ThreadQueueWritesAnyFile) {
+  Result<std::unique_ptr<WriteQueue>> queue = make_thread_queue(4);
+  ASSERT_TRUE(queue.ok()) << text(queue.status());
+  MemoryFile memory;
+  const std::vector<std::byte> data = testing::pattern(10, 1);
+  ASSERT_TRUE((*queue)->submit({&memory, 3, data, true, 1}).ok());
+  std::vector<GroupCompletion> done;
+  ASSERT_TRUE((*queue)->reap(&done, true).ok());
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].synced);
+  std::vector<std::byte> read(10);
+  ASSERT_EQ(*memory.read_at(3, read), 10u);
+  EXPECT_EQ(read, data);
+}
+
+}  // namespace
+}  // namespace segstore::io
