@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,7 +52,10 @@ class UringQueue final : public WriteQueue {
 
   Status submit(const WriteGroup &group) override;
   Status reap(std::vector<GroupCompletion> *out, bool wait) override;
-  std::size_t inflight() const override { return inflight_; }
+  std::size_t inflight() const override {
+    std::lock_guard lock(mu_);
+    return inflight_;
+  }
   const char *name() const override { return "uring"; }
 
  private:
@@ -72,6 +76,10 @@ class UringQueue final : public WriteQueue {
   void drain_cqes(std::vector<GroupCompletion> *out);
   void handle_cqe(std::uint64_t user_data, int res, std::vector<GroupCompletion> *out);
 
+  // submit() (appenders) and reap() (the reaper) run on two threads at once. mu_ guards the
+  // slots and the submission ring; reap() releases it only while it blocks in
+  // io_uring_wait_cqe, which touches nothing but the completion ring (read by reap() alone).
+  mutable std::mutex mu_;
   io_uring ring_{};
   bool ring_ready_ = false;
   std::vector<Slot> slots_;
@@ -85,7 +93,11 @@ class UringQueue final : public WriteQueue {
 UringQueue::~UringQueue() {
   if (!ring_ready_) return;
   std::vector<GroupCompletion> discarded;
-  while (free_slots_.size() < slots_.size()) {
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (free_slots_.size() >= slots_.size()) break;
+    }
     if (!reap(&discarded, true).ok()) break;
     discarded.clear();
   }
@@ -93,6 +105,7 @@ UringQueue::~UringQueue() {
 }
 
 Status UringQueue::submit(const WriteGroup &group) {
+  std::lock_guard lock(mu_);
   if (inflight_ >= slots_.size()) {
     return Status(Errc::busy, "uring write queue: " + std::to_string(inflight_) +
                                   " groups in flight, the depth is " +
@@ -220,6 +233,7 @@ void UringQueue::drain_cqes(std::vector<GroupCompletion> *out) {
 }
 
 Status UringQueue::reap(std::vector<GroupCompletion> *out, bool wait) {
+  std::unique_lock lock(mu_);
   const std::size_t count_before = out->size();
   inflight_ -= ready_.size();
   out->insert(out->end(), ready_.begin(), ready_.end());
@@ -231,7 +245,9 @@ Status UringQueue::reap(std::vector<GroupCompletion> *out, bool wait) {
   // actually finished.
   while (wait && out->size() == count_before && inflight_ > 0) {
     io_uring_cqe *cqe = nullptr;
+    lock.unlock();
     const int res = io_uring_wait_cqe(&ring_, &cqe);
+    lock.lock();
     if (res == -EINTR) continue;
     if (res < 0) return errno_status(-res, "io_uring_wait_cqe", "write queue");
     drain_cqes(out);
