@@ -170,6 +170,11 @@ Status Store::Impl::roll_locked(std::unique_lock<std::mutex> &lock) {
 }
 
 Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) {
+  // Segment ids must rise with LSNs (recovery walks segments in id order): never overtake a
+  // preallocation that already took the next id.
+  progress_cv_.wait(lock, [&] { return preallocated_ != nullptr || !prealloc_running_; });
+  SEGSTORE_TRY(check_writable_locked());
+  if (active_) return Status();  // another appender activated one while we waited
   std::shared_ptr<Segment> seg = std::move(preallocated_);
   if (!seg) {
     // The preallocator did not keep up (or is off): create one on the append path.

@@ -115,9 +115,12 @@ void Store::Impl::maintenance_loop() {
     if (prealloc_wanted_ && !preallocated_ && !failed_) {
       prealloc_wanted_ = false;
       const std::uint64_t id = next_segment_id_++;
+      prealloc_running_ = true;
       lock.unlock();
       Result<std::shared_ptr<Segment>> created = create_segment_file(id);
       lock.lock();
+      prealloc_running_ = false;
+      progress_cv_.notify_all();
       if (!created.ok()) {
         base::log_warning("preallocating segment " + std::to_string(id) + ": " + created.status().to_string());
         continue;  // the next roll creates one on the append path and reports the error there

@@ -178,6 +178,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::shared_ptr<Segment> active_;        // receives appends (may be empty of records)
   std::shared_ptr<Segment> preallocated_;  // ready for the next roll
   bool prealloc_wanted_ = false;
+  bool prealloc_running_ = false;  // the maintenance thread is creating the next segment
   std::deque<std::shared_ptr<Segment>> to_seal_;
   std::deque<std::unique_ptr<WriteGroup>> groups_;  // not yet durable, oldest first
   std::uint64_t next_group_seq_ = 1;
