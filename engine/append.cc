@@ -1,6 +1,7 @@
 // engine/append.cc — the write path: encoding into write groups, cutting and submitting them,
 // collecting completions, and advancing durable_lsn_.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 
@@ -53,7 +54,12 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
   const std::uint64_t segment_room = options_.segment_bytes - format::segment_data_offset_bytes;
   std::uint64_t disk_bytes = 0;
   // Payload checksums do not depend on the LSN: compute them before taking the lock.
-  std::vector<std::uint32_t> crcs(records.size());
+  // Checksums of small batches (a single append above all) live on the stack.
+  constexpr std::size_t inline_crcs_max = 16;
+  std::array<std::uint32_t, inline_crcs_max> inline_crcs;
+  std::vector<std::uint32_t> heap_crcs;
+  if (records.size() > inline_crcs_max) heap_crcs.resize(records.size());
+  std::uint32_t *crcs = records.size() > inline_crcs_max ? heap_crcs.data() : inline_crcs.data();
   for (std::size_t i = 0; i < records.size(); ++i) {
     const auto &payload = records[i].payload;
     if (payload.size() > payload_max)
@@ -221,6 +227,15 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
   return Status();
 }
 
+void Store::Impl::recycle_buffer_locked(WriteGroup &group) {
+  // Once its write completed a group's bytes are read from the file (fill_window), so its
+  // buffer can serve the next group; only standard-sized buffers are kept, a few at most.
+  const std::size_t standard = format::align_up(options_.write_group_bytes_max, format::block_size_bytes);
+  if (group.buffer.size() == standard && spare_buffers_.size() < options_.inflight_groups_max + 2)
+    spare_buffers_.push_back(std::move(group.buffer));
+  group.buffer = io::AlignedBuffer();
+}
+
 io::AlignedBuffer Store::Impl::take_buffer_locked(std::size_t bytes) {
   if (!spare_buffers_.empty() && spare_buffers_.back().size() >= bytes) {
     io::AlignedBuffer buffer = std::move(spare_buffers_.back());
@@ -375,9 +390,6 @@ void Store::Impl::advance_durable_locked() {
     const WriteGroup &g = *groups_.front();
     records_made_durable_ += g.end_lsn - g.first_lsn;
     durable_lsn_ = std::max(durable_lsn_, g.end_lsn);
-    if (g.buffer.size() != 0 && spare_buffers_.size() < options_.inflight_groups_max + 2 &&
-        g.buffer.size() == format::align_up(options_.write_group_bytes_max, format::block_size_bytes))
-      spare_buffers_.push_back(std::move(groups_.front()->buffer));
     groups_.pop_front();
     advanced = true;
   }
@@ -415,6 +427,7 @@ void Store::Impl::reaper_loop() {
         continue;
       }
       group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
+      recycle_buffer_locked(*group);
     }
     advance_durable_locked();
     progress_cv_.notify_all();

@@ -136,6 +136,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   void reaper_loop();
   void ticker_loop();
   io::AlignedBuffer take_buffer_locked(std::size_t bytes);
+  void recycle_buffer_locked(WriteGroup &group);
   void drain_locked(std::unique_lock<std::mutex> &lock);  // waits until no group is in flight
 
   // maintenance.cc

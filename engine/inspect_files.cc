@@ -1,0 +1,96 @@
+// engine/inspect_files.cc — see inspect_files.h.
+#include "engine/inspect_files.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/store_dir.h"
+#include "format/layout.h"
+
+namespace segstore::engine {
+
+namespace {
+// META is 64 bytes; anything much larger is not a META and is not read whole.
+constexpr std::uint64_t meta_read_max_bytes = 4096;
+}  // namespace
+
+std::shared_ptr<io::Env> inspection_env() {
+  io::EnvOptions options;
+  options.backend = io::EnvOptions::Backend::thread;  // reads only: no io_uring ring needed
+  options.direct = false;
+  return io::make_posix_env(options);
+}
+
+Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
+  Result<io::FileKind> kind = env.file_kind(dir);
+  if (!kind.ok()) return kind.status();
+  if (*kind == io::FileKind::missing)
+    return Status(Errc::not_found, "store directory " + dir + " does not exist");
+  if (*kind != io::FileKind::directory)
+    return Status(Errc::not_a_directory, "store path " + dir + " exists but is not a directory");
+
+  StoreFiles files;
+  files.dir = dir;
+  files.meta_path = join_path(dir, meta_file_name);
+  Result<std::vector<std::string>> names = env.list_dir(dir);
+  if (!names.ok()) return names.status();
+  if (std::find(names->begin(), names->end(), meta_file_name) == names->end())
+    return Status(Errc::not_a_store, "directory " + dir + " is not a segstore store: it has no " +
+                                         meta_file_name + " file");
+  for (const std::string &name : *names) {
+    if (auto id = parse_numbered_name(name, segment_suffix)) {
+      files.segments[*id] = join_path(dir, name);
+    } else if (auto idx = parse_numbered_name(name, index_suffix)) {
+      files.indexes[*idx] = join_path(dir, name);
+    } else if (name == clean_file_name) {
+      files.has_clean = true;
+    } else if (name == quarantine_dir_name) {
+      files.has_quarantine = true;
+    } else if (name != meta_file_name && name != lock_file_name && name != events_file_name &&
+               name != snapshots_dir_name) {
+      files.others.push_back(name);
+    }
+  }
+
+  const std::string snapshots_dir = join_path(dir, snapshots_dir_name);
+  Result<io::FileKind> snapshots_kind = env.file_kind(snapshots_dir);
+  if (!snapshots_kind.ok()) return snapshots_kind.status();
+  if (*snapshots_kind == io::FileKind::directory) {
+    Result<std::vector<std::string>> snaps = env.list_dir(snapshots_dir);
+    if (!snaps.ok()) return snaps.status();
+    for (const std::string &name : *snaps) {
+      if (auto lsn = parse_numbered_name(name, ".snap")) {
+        files.snapshots[*lsn] = join_path(snapshots_dir, name);
+      } else {
+        files.snapshot_others.push_back(name);
+      }
+    }
+  }
+
+  Result<std::vector<std::byte>> meta = io::read_whole_file(env, files.meta_path, meta_read_max_bytes);
+  if (!meta.ok()) {
+    if (meta.status().code() != Errc::corruption) return meta.status();
+    files.meta_error = format::SmallFileError::length_mismatch;  // larger than any META
+  } else {
+    files.meta_error = format::decode_meta(*meta, &files.meta);
+  }
+  return files;
+}
+
+Result<SegmentFileHeader> read_segment_header(io::Env &env, const std::string &path) {
+  SegmentFileHeader out;
+  Result<std::unique_ptr<io::File>> file = env.open_file(path, io::OpenFlags{});
+  if (!file.ok()) return file.status();
+  out.file = std::move(*file);
+  Result<std::uint64_t> size = out.file->size();
+  if (!size.ok()) return size.status();
+  out.file_bytes = *size;
+  // The whole of block 0, so that a preallocated (all-zero) block tells `unused` from damage.
+  std::vector<std::byte> block(format::block_size_bytes);
+  Result<std::size_t> got = out.file->read_at(0, block);
+  if (!got.ok()) return got.status();
+  out.error = format::decode_segment_header(std::span<const std::byte>(block.data(), *got), &out.header);
+  return out;
+}
+
+}  // namespace segstore::engine

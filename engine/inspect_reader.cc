@@ -1,0 +1,277 @@
+// engine/inspect_reader.cc — LogReader (segstore/inspect.h): records straight from the segment
+// files, without the store's lock, following a writer in another process.
+//
+// The walk keeps two positions: expected_ (the LSN of the next record in the file, records of
+// an unfinished batch included) and committed_ (the LSN after the last record that counts: a
+// full record, or a batch whose batch_last was seen). Records are handed out only once
+// committed. At the end of a segment's records the reader looks for a newer segment starting
+// at committed_: if there is one, the writer has moved on and this segment is sealed;
+// otherwise this is the end for now, and the same position is read again on the next call.
+#include <deque>
+#include <thread>
+
+#include "base/assert.h"
+#include "engine/inspect_files.h"
+#include "engine/inspect_walk.h"
+#include "engine/store_dir.h"
+#include "format/layout.h"
+#include "segstore/inspect.h"
+
+namespace segstore::inspect {
+
+namespace {
+// How often next_wait() looks at the files again. Polling (rather than inotify) works on every
+// file system and with every writer; 10 ms keeps a follower's lag far below human notice.
+constexpr std::chrono::milliseconds tail_poll_interval_ms{10};
+}  // namespace
+
+class LogReader::Impl {
+ public:
+  Impl(std::string dir, std::uint64_t from_lsn, std::optional<std::uint32_t> stream)
+      : env_(engine::inspection_env()), dir_(std::move(dir)), deliver_from_(from_lsn), stream_(stream) {}
+
+  Status start() {
+    Result<engine::StoreFiles> files = engine::list_store_files(*env_, dir_);
+    if (!files.ok()) return files.status();
+    if (files->meta_error != format::SmallFileError::none)
+      return Status(Errc::corruption,
+                    files->meta_path + " at offset 0: " + format::small_file_error_name(files->meta_error));
+    store_id_ = files->meta.store_id;
+    min_segment_id_ = files->meta.min_segment_id;
+    deliver_from_ = std::max(deliver_from_, files->meta.first_lsn);
+    return Status();
+  }
+
+  Result<bool> next() {
+    tail_damage_.reset();
+    // Bounded: every round either hands out a record, makes the walk advance by a whole record,
+    // moves to a newer segment, or returns.
+    while (true) {
+      if (!ready_.empty()) {
+        held_ = std::move(ready_.front());
+        ready_.pop_front();
+        view_ = RecordView{held_.lsn, held_.stream, held_.type, held_.payload};
+        return true;
+      }
+      if (!seg_) {
+        Result<bool> found = open_first_segment();
+        if (!found.ok() || !*found) return found;
+      }
+      Result<bool> progressed = step();
+      if (!progressed.ok()) return progressed.status();
+      if (!*progressed && ready_.empty()) {
+        walk_.reset();  // read the same position afresh next time: the writer may add to it
+        return false;
+      }
+    }
+  }
+
+  Result<bool> next_wait(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      Result<bool> got = next();
+      if (!got.ok() || *got) return got;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return false;
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(tail_poll_interval_ms, deadline - now));
+    }
+  }
+
+  const RecordView &record() const { return view_; }
+  std::uint64_t next_lsn() const { return seg_ ? committed_ : deliver_from_; }
+  std::uint64_t bytes_read() const { return bytes_read_; }
+  const std::optional<Problem> &tail_damage() const { return tail_damage_; }
+
+ private:
+  struct OpenSegment {
+    std::uint64_t id = 0;
+    std::string path;
+    engine::SegmentFileHeader file;
+  };
+
+  // Segments with id > after_id (and >= META's min_segment_id) that have a valid header, in id
+  // order. Unused (preallocated) ones are skipped; a damaged header is an error unless it is
+  // the newest file (a segment being activated).
+  Result<std::vector<OpenSegment>> segments_after(std::uint64_t after_id, bool first_only) {
+    Result<std::vector<std::string>> names = env_->list_dir(dir_);
+    if (!names.ok()) return names.status();
+    std::vector<std::pair<std::uint64_t, std::string>> ids;
+    for (const std::string &name : *names)
+      if (auto id = engine::parse_numbered_name(name, engine::segment_suffix))
+        if (*id > after_id && *id >= min_segment_id_) ids.emplace_back(*id, engine::join_path(dir_, name));
+    std::sort(ids.begin(), ids.end());
+    std::vector<OpenSegment> out;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      Result<engine::SegmentFileHeader> read = engine::read_segment_header(*env_, ids[i].second);
+      if (!read.ok()) {
+        if (read.status().code() == Errc::not_found) continue;  // removed by a trim meanwhile
+        return read.status();
+      }
+      if (read->error == format::SegmentHeaderError::unused) continue;
+      const bool bad = read->error != format::SegmentHeaderError::none || read->header.segment_id != ids[i].first ||
+                       read->header.store_id != store_id_;
+      if (bad) {
+        if (i + 1 == ids.size()) break;
+        return Status(Errc::corruption, ids[i].second + " at offset 0: the segment header fails its checks (" +
+                                            format::segment_header_error_name(read->error) +
+                                            " or a wrong segment/store id)");
+      }
+      out.push_back(OpenSegment{ids[i].first, ids[i].second, std::move(*read)});
+      if (first_only) break;
+    }
+    return out;
+  }
+
+  // Opens the segment holding deliver_from_ (or the oldest one). false: no segment yet.
+  Result<bool> open_first_segment() {
+    Result<std::vector<OpenSegment>> all = segments_after(0, false);
+    if (!all.ok()) return all.status();
+    if (all->empty()) return false;
+    std::size_t pick = 0;
+    for (std::size_t i = 0; i < all->size(); ++i)
+      if ((*all)[i].file.header.base_lsn <= deliver_from_) pick = i;
+    enter((*all)[pick]);
+    return true;
+  }
+
+  void enter(OpenSegment &seg) {
+    seg_ = std::move(seg);
+    expected_ = committed_ = seg_->file.header.base_lsn;
+    offset_ = format::segment_data_offset_bytes;
+    batch_.clear();
+    in_batch_ = false;
+    walk_.reset();
+  }
+
+  Status ensure_walk() {
+    if (walk_) return Status();
+    // The file's size now: a segment being created may still be growing to its full size.
+    Result<std::uint64_t> size = seg_->file.file->size();
+    if (!size.ok()) return size.status();
+    const std::uint64_t limit = std::min(*size, seg_->file.header.segment_bytes);
+    walk_ = std::make_unique<engine::SegmentWalk>(*seg_->file.file, std::max(limit, offset_), offset_,
+                                                  [this](std::uint64_t bytes) { bytes_read_ += bytes; });
+    return Status();
+  }
+
+  bool wanted(const engine::WalkStep &step) const {
+    return step.header.lsn >= deliver_from_ && (!stream_ || *stream_ == step.header.stream);
+  }
+  Record copy_of(const engine::WalkStep &step) const {
+    return Record{step.header.lsn, step.header.stream, static_cast<std::uint8_t>(step.header.type),
+                  std::vector<std::byte>(step.payload.begin(), step.payload.end())};
+  }
+  Status batch_violation(const engine::WalkStep &step, const char *what) const {
+    return Status(Errc::corruption, seg_->path + " at offset " + std::to_string(step.offset) + " (LSN " +
+                                        std::to_string(step.header.lsn) + "): batch_sequence: " + what);
+  }
+
+  // One record position. true: the walk advanced (or moved segment); false: the end for now.
+  Result<bool> step() {
+    SEGSTORE_TRY(ensure_walk());
+    if (walk_->offset() >= walk_->limit()) return end_of_records(nullptr);
+    Result<engine::WalkStep> got = walk_->peek(&expected_);
+    if (!got.ok()) return got.status();
+    const engine::WalkStep &s = *got;
+    if (s.error != format::RecordError::none) return end_of_records(&s);
+    using format::RecordType;
+    switch (s.header.type) {
+      case RecordType::padding:
+        if (in_batch_) return batch_violation(s, "padding inside an atomic batch");
+        break;
+      case RecordType::full:
+        if (in_batch_) return batch_violation(s, "a full record inside an atomic batch");
+        if (wanted(s)) ready_.push_back(copy_of(s));
+        committed_ = ++expected_;
+        break;
+      case RecordType::batch_first:
+        if (in_batch_) return batch_violation(s, "a batch_first inside an atomic batch");
+        in_batch_ = true;
+        [[fallthrough]];
+      case RecordType::batch_middle:
+      case RecordType::batch_last:
+        if (!in_batch_) return batch_violation(s, "batch_middle or batch_last without a batch_first");
+        if (wanted(s)) batch_.push_back(copy_of(s));
+        ++expected_;
+        if (s.header.type == RecordType::batch_last) {
+          for (Record &r : batch_) ready_.push_back(std::move(r));
+          batch_.clear();
+          in_batch_ = false;
+          committed_ = expected_;
+        }
+        break;
+      case RecordType::zero:
+        SEGSTORE_ASSERT(false, "decode_record accepted a record of type zero");
+    }
+    walk_->advance(s.disk_bytes);
+    offset_ = walk_->offset();
+    return true;
+  }
+
+  // The records of the current segment stop at offset_ (`s` is null at the segment's limit).
+  Result<bool> end_of_records(const engine::WalkStep *s) {
+    Result<std::vector<OpenSegment>> newer = segments_after(seg_->id, true);
+    if (!newer.ok()) return newer.status();
+    if (!newer->empty() && newer->front().file.header.base_lsn == committed_) {
+      // The writer moved on: this segment is sealed, and a batch unfinished here never counts.
+      enter(newer->front());
+      return true;
+    }
+    const bool clean = s == nullptr || s->error == format::RecordError::zero_header ||
+                       (s->error == format::RecordError::truncated_header && s->tail_zero);
+    if (!clean) {
+      tail_damage_ = Problem{ProblemKind::record, seg_->path, s->offset, expected_,
+                             format::record_error_name(s->error),
+                             "the records of the newest segment end in damage, not in never-written space"};
+    } else if (!newer->empty()) {
+      // Transient while the writer's last write to this segment is in flight; lasting damage
+      // (a lost write) otherwise.
+      tail_damage_ = Problem{ProblemKind::lsn_sequence, newer->front().path, 24, committed_, "lsn_gap",
+                             seg_->path + " ends before LSN " + std::to_string(committed_) +
+                                 " but the next segment starts at LSN " +
+                                 std::to_string(newer->front().file.header.base_lsn)};
+    }
+    return false;
+  }
+
+  std::shared_ptr<io::Env> env_;
+  const std::string dir_;
+  std::uint64_t deliver_from_;
+  const std::optional<std::uint32_t> stream_;
+  std::uint64_t store_id_ = 0;
+  std::uint64_t min_segment_id_ = 0;
+
+  std::optional<OpenSegment> seg_;
+  std::unique_ptr<engine::SegmentWalk> walk_;  // reset at the end for now: re-reads then
+  std::uint64_t offset_ = 0;                   // where the walk continues in seg_
+  std::uint64_t expected_ = 0;
+  std::uint64_t committed_ = 0;
+  bool in_batch_ = false;
+  std::vector<Record> batch_;  // wanted records of the unfinished batch
+  std::deque<Record> ready_;
+  Record held_;
+  RecordView view_;
+  std::uint64_t bytes_read_ = 0;
+  std::optional<Problem> tail_damage_;
+};
+
+LogReader::LogReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LogReader::LogReader(LogReader &&) noexcept = default;
+LogReader &LogReader::operator=(LogReader &&) noexcept = default;
+LogReader::~LogReader() = default;
+
+Result<LogReader> LogReader::open(const std::string &dir, std::uint64_t from_lsn,
+                                  std::optional<std::uint32_t> stream) {
+  auto impl = std::make_unique<Impl>(dir, from_lsn, stream);
+  SEGSTORE_TRY(impl->start());
+  return LogReader(std::move(impl));
+}
+
+Result<bool> LogReader::next() { return impl_->next(); }
+Result<bool> LogReader::next_wait(std::chrono::milliseconds timeout) { return impl_->next_wait(timeout); }
+const RecordView &LogReader::record() const { return impl_->record(); }
+std::uint64_t LogReader::next_lsn() const { return impl_->next_lsn(); }
+std::uint64_t LogReader::bytes_read() const { return impl_->bytes_read(); }
+std::optional<Problem> LogReader::tail_damage() const { return impl_->tail_damage(); }
+
+}  // namespace segstore::inspect
