@@ -1,0 +1,4 @@
+// bench/bench_cli_main.cc — `segstore-bench`: the benchmark on its own, without the CLI.
+#include "bench_main.h"
+
+int main(int argc, char **argv) { return segstore_bench_main(argc, argv); }

@@ -1,0 +1,173 @@
+// bench/fio.cc — runs fio jobs and reads their JSON.
+#include "fio.h"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <nlohmann/json.hpp>
+
+#include "runner.h"
+
+namespace segstore::bench {
+
+namespace {
+
+std::string quote(const std::string &arg) {
+  std::string out = "'";
+  for (char c : arg) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// Runs a shell command; returns its exit status and standard output.
+int run_capture(const std::string &command, std::string *out) {
+  FILE *pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::array<char, 65536> buffer;
+  std::size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out->append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+double percentile_us(const nlohmann::json &lat_ns, const char *key) {
+  if (!lat_ns.contains("percentile")) return not_measured;
+  const auto &p = lat_ns["percentile"];
+  if (!p.contains(key)) return not_measured;
+  return p[key].get<double>() / 1000.0;
+}
+
+std::string block_name(std::uint64_t bytes) {
+  if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + "m";
+  return std::to_string(bytes >> 10) + "k";
+}
+
+}  // namespace
+
+Fio::Fio(std::string dir, double seconds, std::uint64_t file_bytes, bool enabled)
+    : dir_(join_path(dir, "fio")), file_(join_path(dir_, "device.dat")), seconds_(seconds), file_bytes_(file_bytes) {
+  if (!enabled) {
+    why_ = "--no-fio";
+    return;
+  }
+  std::string out;
+  if (run_capture("fio --version 2>/dev/null", &out) != 0 || out.empty()) {
+    why_ = "fio is not installed (Debian package fio; ./dev bench installs it)";
+    return;
+  }
+  available_ = true;
+}
+
+bool Fio::prepare() {
+  if (!available_) return false;
+  if (prepared_) return true;
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  // One sequential pass writing every block, then an fdatasync: the durable jobs write over
+  // blocks that are allocated and written (no unwritten-extent conversion at each sync).
+  const std::string command = "fio --name=layout --filename=" + quote(file_) +
+                              " --size=" + std::to_string(file_bytes_) +
+                              " --rw=write --bs=1m --iodepth=8 --ioengine=io_uring --direct=1"
+                              " --end_fsync=1 --output-format=json 2>&1";
+  std::string out;
+  if (run_capture(command, &out) != 0) {
+    available_ = false;
+    why_ = "fio could not lay out " + file_ + ": " + out.substr(0, 300);
+    return false;
+  }
+  prepared_ = true;
+  return true;
+}
+
+FioResult Fio::run(const std::string &name, const std::vector<std::string> &args, bool is_read,
+                   double block_bytes) {
+  if (auto it = cache_.find(name); it != cache_.end()) return it->second;
+  FioResult result;
+  result.job = name;
+  result.block_bytes = block_bytes;
+  if (!prepare()) {
+    result.error = why_;
+    return result;
+  }
+  std::string command = "fio --name=" + quote(name) + " --filename=" + quote(file_) +
+                        " --size=" + std::to_string(file_bytes_) + " --time_based --runtime=" +
+                        std::to_string(std::max(1, static_cast<int>(seconds_ + 0.5))) +
+                        " --percentile_list=50:99:99.9 --output-format=json";
+  for (const auto &arg : args) command += " " + arg;
+  result.command = command;
+  std::string out;
+  const int rc = run_capture(command + " 2>&1", &out);
+  try {
+    // fio may print warnings before the JSON document.
+    const std::size_t brace = out.find('{');
+    if (rc != 0 || brace == std::string::npos) throw std::runtime_error("exit " + std::to_string(rc) + ": " + out.substr(0, 300));
+    const nlohmann::json doc = nlohmann::json::parse(out.substr(brace));
+    const auto &job = doc.at("jobs").at(0);
+    if (job.at("error").get<int>() != 0) throw std::runtime_error("job error " + std::to_string(job["error"].get<int>()));
+    // With several jobs (numjobs) fio reports each; sum rates, take the first job's latency.
+    double ops = 0, bytes = 0;
+    for (const auto &j : doc.at("jobs")) {
+      const auto &side = j.at(is_read ? "read" : "write");
+      ops += side.at("iops").get<double>();
+      bytes += side.at("bw_bytes").get<double>();
+    }
+    result.ops_per_s = ops;
+    result.mb_per_s = bytes / 1e6;
+    const auto &side = job.at(is_read ? "read" : "write");
+    const char *keys[] = {"50.000000", "99.000000", "99.900000"};
+    double *fields[] = {&result.p50_us, &result.p99_us, &result.p999_us};
+    for (int i = 0; i < 3; ++i) {
+      double us = percentile_us(side.at("clat_ns"), keys[i]);
+      if (job.contains("sync") && job["sync"].contains("lat_ns") && job["sync"]["lat_ns"].value("N", 0) > 0)
+        us += percentile_us(job["sync"]["lat_ns"], keys[i]);
+      *fields[i] = us;
+    }
+  } catch (const std::exception &e) {
+    result.error = std::string("fio ") + name + ": " + e.what();
+  }
+  cache_[name] = result;
+  ran_.push_back(result);
+  return result;
+}
+
+FioResult Fio::seq_write(std::uint64_t block_bytes, int iodepth) {
+  return run("seq write " + block_name(block_bytes) + " QD" + std::to_string(iodepth),
+             {"--rw=write", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
+              "--ioengine=io_uring", "--direct=1"},
+             false, static_cast<double>(block_bytes));
+}
+
+FioResult Fio::seq_read(std::uint64_t block_bytes, int iodepth) {
+  return run("seq read " + block_name(block_bytes) + " QD" + std::to_string(iodepth),
+             {"--rw=read", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
+              "--ioengine=io_uring", "--direct=1"},
+             true, static_cast<double>(block_bytes));
+}
+
+FioResult Fio::rand_read_4k_qd1() {
+  return run("rand read 4k QD1", {"--rw=randread", "--bs=4k", "--iodepth=1", "--ioengine=io_uring", "--direct=1"},
+             true, 4096);
+}
+
+FioResult Fio::durable_write(std::uint64_t block_bytes, int iodepth, int jobs, bool uring) {
+  const char *engine = jobs > 1 ? "psync" : (iodepth > 1 || uring) ? "io_uring" : "sync";
+  std::string name = "write+fdatasync " + block_name(block_bytes) + " QD" + std::to_string(iodepth) + " " + engine;
+  std::vector<std::string> args = {"--rw=write", "--bs=" + std::to_string(block_bytes), "--direct=1", "--fdatasync=1",
+                                   "--iodepth=" + std::to_string(iodepth), std::string("--ioengine=") + engine};
+  if (jobs > 1) {
+    name += " x" + std::to_string(jobs) + " writers";
+    args.push_back("--numjobs=" + std::to_string(jobs));
+    args.push_back("--offset_increment=16m");
+    args.push_back("--size=16m");  // each writer loops over its own 16 MiB region
+  }
+  return run(name, args, false, static_cast<double>(block_bytes));
+}
+
+void Fio::remove_files() { remove_tree(dir_); }
+
+}  // namespace segstore::bench

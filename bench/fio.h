@@ -1,0 +1,68 @@
+// bench/fio.h — the device limit, measured with fio in the same run on the same directory.
+//
+// Every job runs on one file, <dir>/fio/device.dat, laid out once at the start (written in
+// full with 1 MiB O_DIRECT writes and synced): durable write jobs then write over blocks that
+// were written before, as segstore does over its zero-filled segments (ANCHORS.md: writing into
+// fallocated, never-written extents costs an extent conversion per sync and halves the rate).
+// fio runs as a subprocess with --output-format=json; the JSON is parsed with nlohmann-json.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "figures.h"
+
+namespace segstore::bench {
+
+struct FioResult {
+  std::string job;      // our name for it, e.g. "write+fdatasync 4k QD1"
+  std::string command;  // the fio command line
+  std::string error;    // empty when it ran
+  double ops_per_s = not_measured;  // read or write IOPS
+  double mb_per_s = not_measured;   // 10^6 bytes/s
+  double block_bytes = not_measured;
+  // Per I/O, microseconds: completion latency of the read or write, plus (for durable jobs)
+  // the fdatasync latency at the same percentile, added.
+  double p50_us = not_measured, p99_us = not_measured, p999_us = not_measured;
+  bool ok() const { return error.empty(); }
+};
+
+class Fio {
+ public:
+  Fio(std::string dir, double seconds, std::uint64_t file_bytes, bool enabled);
+  bool available() const { return available_; }
+  const std::string &why_unavailable() const { return why_; }
+
+  // Lays out the job file (once per run; later calls return at once).
+  bool prepare();
+
+  // Each job by its parameters; results are cached by job name within a run.
+  FioResult seq_write(std::uint64_t block_bytes, int iodepth);
+  FioResult seq_read(std::uint64_t block_bytes, int iodepth);
+  FioResult rand_read_4k_qd1();
+  // write + fdatasync after each write, over written blocks. engine: "sync" (QD1) or
+  // "io_uring" (iodepth in flight). jobs > 1: that many writers, each its own 16 MiB region.
+  // uring: io_uring even at QD1 (a write op, then an fsync op with DATASYNC).
+  FioResult durable_write(std::uint64_t block_bytes, int iodepth, int jobs = 1, bool uring = false);
+
+  const std::vector<FioResult> &results() const { return ran_; }
+  void remove_files();
+
+ private:
+  FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
+                double block_bytes);
+
+  std::string dir_;
+  std::string file_;
+  double seconds_;
+  std::uint64_t file_bytes_;
+  bool available_ = false;
+  bool prepared_ = false;
+  std::string why_;
+  std::map<std::string, FioResult> cache_;
+  std::vector<FioResult> ran_;
+};
+
+}  // namespace segstore::bench

@@ -1,0 +1,78 @@
+// bench/machine.cc — reads the machine's description from uname, statfs and /proc.
+#include "machine.h"
+
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace segstore::bench {
+
+namespace {
+
+std::string file_system_name(long type) {
+  switch (static_cast<unsigned long>(type)) {
+    case 0xEF53: return "ext4";  // ext2/3/4 share the magic
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x01021994: return "tmpfs";
+    case 0x2FC12FC1: return "zfs";
+    case 0x794c7630: return "overlayfs";
+    case 0xF2F52010: return "f2fs";
+    default: {
+      std::ostringstream out;
+      out << "0x" << std::hex << type;
+      return out.str();
+    }
+  }
+}
+
+}  // namespace
+
+std::string load_average_now() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+Machine describe_machine(const std::string &dir) {
+  Machine m;
+  utsname u{};
+  if (::uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release + " " + u.version + " " + u.machine;
+  {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line))
+      if (line.rfind("model name", 0) == 0) {
+        m.cpu_model = line.substr(line.find(':') + 2);
+        break;
+      }
+  }
+  m.cpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  m.memory_gib = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1ull << 30);
+  std::error_code ec;
+  const std::string absolute = std::filesystem::weakly_canonical(std::filesystem::absolute(dir, ec), ec).string();
+  struct statfs fs{};
+  if (::statfs(absolute.c_str(), &fs) == 0) m.file_system = file_system_name(fs.f_type);
+  std::ifstream mounts("/proc/mounts");
+  std::string device, point, type, options, rest;
+  while (mounts >> device >> point >> type >> options) {
+    std::getline(mounts, rest);
+    const bool contains = absolute == point || (absolute.rfind(point, 0) == 0 && (point == "/" || absolute[point.size()] == '/'));
+    if (contains && point.size() >= m.mount_point.size()) {
+      m.mount_point = point;
+      m.device = device;
+      m.mount_options = options;
+      if (m.file_system.empty() || m.file_system.rfind("0x", 0) == 0) m.file_system = type;
+    }
+  }
+  m.load_average = load_average_now();
+  return m;
+}
+
+}  // namespace segstore::bench

@@ -1,0 +1,203 @@
+// bench/report_text.cc — the tables and the targets as text.
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+
+#include "report.h"
+#include "runner.h"
+
+namespace segstore::bench {
+
+namespace {
+
+std::string fixed(double value, int decimals) {
+  if (!measured(value)) return "-";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string ratio(double value) { return measured(value) ? fixed(value, value < 10 ? 2 : 1) + "x" : "-"; }
+
+std::string latency(double us) {
+  if (!measured(us)) return "-";
+  return us < 100 ? fixed(us, 1) : format_count(us);
+}
+
+std::string rate(double value) {
+  if (!measured(value)) return "-";
+  return value < 100 ? fixed(value, 1) : format_count(value);
+}
+
+const char *system_name(System system) {
+  switch (system) {
+    case System::segstore: return "segstore";
+    case System::fio: return "fio";
+    case System::peer: return "peer";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void print_header(const Report &report, std::FILE *out) {
+  const Machine &m = report.machine;
+  std::fprintf(out, "segstore bench (%s preset, %.0f s per measurement)\n", report.config.preset_name().c_str(),
+               report.config.seconds_per_run);
+  std::fprintf(out, "machine: %s; %d CPUs (%s); %.0f GiB\n", m.kernel.c_str(), m.cpus, m.cpu_model.c_str(), m.memory_gib);
+  std::fprintf(out, "storage: %s on %s (%s, mounted at %s, %s)\n", report.config.dir.c_str(), m.device.c_str(),
+               m.file_system.c_str(), m.mount_point.c_str(), m.mount_options.c_str());
+  std::fprintf(out, "load average at the start: %s\n", m.load_average.c_str());
+  std::string peers;
+  for (const PeerKind &p : report.peers) peers += (peers.empty() ? "" : ", ") + p.name + " " + p.version;
+  std::fprintf(out, "peers: %s\n", peers.empty() ? "none" : peers.c_str());
+  if (!report.fio_note.empty()) std::fprintf(out, "fio: not run (%s)\n", report.fio_note.c_str());
+  std::fputs("Rates are per second of wall time; MB = 10^6 bytes; latencies in microseconds; vs = segstore / reference.\n",
+             out);
+}
+
+void print_table(const Table &table, std::FILE *out) {
+  std::fprintf(out, "\n%s  %s\n    %s\n", table.id.c_str(), table.title.c_str(), table.parameters.c_str());
+  const std::vector<std::string> header = {"system", "name",  "configuration", "records/s", "MB/s", "p50 us",
+                                           "p99 us", "p999 us", "vs fio", "vs best peer", "detail"};
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back(header);
+  for (const Row &row : table.rows) {
+    std::string detail = row.detail;
+    if (!row.error.empty()) detail = "FAILED: " + row.error;
+    cells.push_back({system_name(row.system), row.name, row.config, rate(row.records_per_s), rate(row.mb_per_s),
+                     latency(row.p50_us), latency(row.p99_us), latency(row.p999_us), ratio(row.vs_fio),
+                     ratio(row.vs_peer), detail});
+  }
+  std::vector<std::size_t> width(header.size(), 0);
+  for (const auto &line : cells)
+    for (std::size_t c = 0; c < line.size(); ++c) width[c] = std::max(width[c], line[c].size());
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    std::string text = "  ";
+    for (std::size_t c = 0; c < cells[r].size(); ++c) {
+      const bool left = c < 3 || c + 1 == cells[r].size();
+      const std::string &cell = cells[r][c];
+      const std::string pad(width[c] - cell.size(), ' ');
+      text += left ? cell + pad : pad + cell;
+      if (c + 1 < cells[r].size()) text += " | ";
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    std::fprintf(out, "%s\n", text.c_str());
+    if (r == 0) {
+      std::string rule = "  ";
+      for (std::size_t c = 0; c < width.size(); ++c) rule += std::string(width[c], '-') + (c + 1 < width.size() ? "-+-" : "");
+      std::fprintf(out, "%s\n", rule.c_str());
+    }
+  }
+  for (const std::string &note : table.notes) std::fprintf(out, "    note: %s\n", note.c_str());
+}
+
+namespace {
+
+const Table *find_table(const Report &report, const std::string &id) {
+  for (const Table &t : report.tables)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+const Row *find_row(const Table *table, const std::string &config_prefix) {
+  if (table == nullptr) return nullptr;
+  for (const Row &row : table->rows)
+    if (row.system == System::segstore && row.config.rfind(config_prefix, 0) == 0 && row.error.empty()) return &row;
+  return nullptr;
+}
+
+double extra(const Row *row, const std::string &key) {
+  if (row == nullptr) return not_measured;
+  auto it = row->extra.find(key);
+  return it == row->extra.end() ? not_measured : it->second;
+}
+
+void add(Report &report, const std::string &workload, const std::string &goal, double value, double threshold,
+         bool at_most, const std::string &measured_text) {
+  Target t;
+  t.workload = workload;
+  t.goal = goal;
+  t.value = value;
+  t.measured = measured(value) ? measured_text : "not measured";
+  t.met = measured(value) && (at_most ? value <= threshold : value >= threshold);
+  report.targets.push_back(t);
+}
+
+}  // namespace
+
+void evaluate_targets(Report &report) {
+  report.targets.clear();
+  if (const Table *w1 = find_table(report, "W1")) {
+    const Row *kib = find_row(w1, "1 KiB");
+    const double rps = kib ? kib->records_per_s : not_measured;
+    add(report, "W1", "1 KiB >= 1,500,000 records/s", rps, 1.5e6, false, format_count(rps) + " records/s");
+    const Row *big = find_row(w1, "64 KiB");
+    const double r = big ? big->vs_fio : not_measured;
+    add(report, "W1", "64 KiB >= 0.90 x fio sequential write", r, 0.9, false,
+        fixed(r, 2) + "x (" + rate(big ? big->mb_per_s : not_measured) + " MB/s vs " + (big ? big->vs_fio_job : "") + ")");
+  }
+  if (const Table *w2 = find_table(report, "W2")) {
+    const Row *row = find_row(w2, "1 KiB");
+    const double r = row ? row->vs_fio : not_measured;
+    add(report, "W2", ">= 0.90 x fio QD1 4 KiB write+fdatasync", r, 0.9, false,
+        fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)");
+  }
+  if (const Table *w3 = find_table(report, "W3")) {
+    for (auto [threads, goal] : {std::pair{16, 5.0}, std::pair{64, 10.0}}) {
+      const Row *row = find_row(w3, "1 KiB, " + std::to_string(threads) + " threads");
+      const double r = extra(row, "vs_rocksdb_16_threads_sync");
+      add(report, "W3", std::to_string(threads) + " threads >= " + fixed(goal, 0) + " x RocksDB 16 threads sync", r, goal,
+          false, fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)");
+    }
+  }
+  if (const Table *w4 = find_table(report, "W4")) {
+    for (const char *size : {"1 KiB", "4 KiB"}) {
+      const Row *row = find_row(w4, size);
+      const double r = row ? row->vs_fio : not_measured;
+      add(report, "W4", std::string(size) + " >= 0.90 x fio 1 MiB write+fdatasync QD4", r, 0.9, false,
+          fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable)");
+    }
+  }
+  if (const Table *r1 = find_table(report, "R1")) {
+    const Row *row = find_row(r1, "scan all");
+    const double r = row ? row->vs_fio : not_measured;
+    add(report, "R1", ">= 0.85 x fio sequential read", r, 0.85, false,
+        fixed(r, 2) + "x (" + rate(extra(row, "device_mb_per_s")) + " MB/s from the device)");
+  }
+  if (const Table *r2 = find_table(report, "R2")) {
+    const Row *row = find_row(r2, "read(lsn)");
+    const double r = row ? row->vs_fio : not_measured;
+    add(report, "R2", "p50 <= 1.3 x fio QD1 4 KiB random read p50", r, 1.3, true,
+        fixed(r, 2) + "x (p50 " + latency(row ? row->p50_us : not_measured) + " us)");
+  }
+  if (const Table *o1 = find_table(report, "O1")) {
+    const Row *scan = find_row(o1, "open with verify_on_open");
+    const double mbps = scan ? scan->mb_per_s : not_measured;
+    add(report, "O1", "recovery scan >= 1,000 MB/s", mbps, 1000, false, rate(mbps) + " MB/s (verify_on_open, all segments)");
+    const Row *crash = find_row(o1, "open after kill -9");
+    const double crash_mbps = crash ? crash->mb_per_s : not_measured;
+    add(report, "O1", "recovery scan after kill -9 >= 1,000 MB/s", crash_mbps, 1000, false,
+        rate(crash_mbps) + " MB/s (" + format_size(extra(crash, "bytes_scanned")) + " scanned)");
+    const Row *many = nullptr;
+    for (const Row &row : o1->rows)
+      if (row.config.find("sealed segments") != std::string::npos && row.error.empty()) many = &row;
+    const double ms = extra(many, "open_ms");
+    add(report, "O1", "open of " + std::to_string(report.config.sealed_segments) + " sealed segments < 100 ms", ms, 100,
+        true, fixed(ms, 1) + " ms");
+  }
+}
+
+void print_targets(const Report &report, std::FILE *out) {
+  std::fprintf(out, "\nTargets (issue 8)\n");
+  std::size_t goal_width = 0;
+  for (const Target &t : report.targets) goal_width = std::max(goal_width, t.goal.size());
+  for (const Target &t : report.targets)
+    std::fprintf(out, "  %-3s %-*s  %-6s  %s\n", t.workload.c_str(), static_cast<int>(goal_width), t.goal.c_str(),
+                 t.met ? "met" : "MISSED", t.measured.c_str());
+  std::fprintf(out, "\nio backend the store used: %s; finished in %.0f s; load average at the end: %s\n",
+               report.io_backend_used.empty() ? "-" : report.io_backend_used.c_str(), report.seconds_total,
+               report.load_average_end.c_str());
+}
+
+}  // namespace segstore::bench

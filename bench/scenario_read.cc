@@ -1,0 +1,220 @@
+// bench/scenario_read.cc — the read workloads: R1 cold sequential scan, R2 cold random
+// read(lsn), R3 one-stream scan among 100 interleaved streams.
+//
+// "Cold": the engine reads segments with O_DIRECT, so the page cache holds none of their
+// blocks; each workload also reopens the store, so nothing the engine cached survives.
+#include <random>
+
+#include "scenarios.h"
+
+namespace segstore::bench {
+
+namespace {
+
+constexpr std::size_t read_record_bytes = 1024;
+constexpr std::uint32_t stream_count = 100;
+constexpr std::uint32_t scanned_stream = 42;
+
+// Appends records of `record_bytes` until `volume_bytes` of payload, round-robin over
+// `streams` streams; durability none, one sync at the end, then a clean close.
+bool write_log(const Context &ctx, const std::string &dir, std::uint64_t volume_bytes, std::uint32_t streams,
+               std::string *error) {
+  std::unique_ptr<Store> store = open_fresh_store(dir, ctx.store_options(Durability::none), error);
+  if (!store) return false;
+  const std::span<const std::byte> payload = payload_bytes(read_record_bytes);
+  const std::uint64_t records = volume_bytes / read_record_bytes;
+  for (std::uint64_t i = 0; i < records; ++i) {
+    Result<std::uint64_t> lsn = store->append(payload, static_cast<std::uint32_t>(i % streams));
+    if (!lsn.ok()) {
+      *error = lsn.status().to_string();
+      return false;
+    }
+  }
+  const Status closed = store->close();
+  if (!closed.ok()) *error = closed.to_string();
+  return closed.ok();
+}
+
+std::unique_ptr<Store> reopen(const Context &ctx, const std::string &dir, std::string *error) {
+  Options options = ctx.store_options(Durability::none);
+  options.create_if_missing = false;
+  Result<std::unique_ptr<Store>> opened = Store::open(dir, options);
+  if (!opened.ok()) {
+    *error = "open " + dir + ": " + opened.status().to_string();
+    return nullptr;
+  }
+  return std::move(opened.value());
+}
+
+struct ScanResult {
+  std::uint64_t records = 0;
+  std::uint64_t payload_bytes = 0;
+  double seconds = 0;
+  std::uint64_t blocks_read = 0;
+  std::string error;
+};
+
+// Scans the store at `dir` from its first LSN, all streams or one.
+ScanResult timed_scan(const Context &ctx, const std::string &dir, const std::uint32_t *stream) {
+  ScanResult result;
+  std::unique_ptr<Store> store = reopen(ctx, dir, &result.error);
+  if (!store) return result;
+  const std::uint64_t blocks_before = store->stats().blocks_read;
+  const Clock::time_point start = Clock::now();
+  Result<Iterator> it = stream ? store->scan(store->first_lsn(), *stream) : store->scan(store->first_lsn());
+  if (!it.ok()) {
+    result.error = it.status().to_string();
+    return result;
+  }
+  while (true) {
+    Result<bool> more = it->next();
+    if (!more.ok()) {
+      result.error = more.status().to_string();
+      break;
+    }
+    if (!*more) break;
+    result.records++;
+    result.payload_bytes += it->record().payload.size();
+  }
+  result.seconds = seconds_since(start);
+  result.blocks_read = store->stats().blocks_read - blocks_before;
+  (void)store->close();
+  return result;
+}
+
+Row scan_row(const std::string &config, const ScanResult &scan) {
+  Row row;
+  row.name = "segstore";
+  row.config = config;
+  row.record_bytes = read_record_bytes;
+  row.error = scan.error;
+  row.records_per_s = scan.records / scan.seconds;
+  row.mb_per_s = scan.payload_bytes / scan.seconds / 1e6;
+  row.extra["records"] = static_cast<double>(scan.records);
+  row.extra["seconds"] = scan.seconds;
+  row.extra["blocks_read"] = static_cast<double>(scan.blocks_read);
+  return row;
+}
+
+}  // namespace
+
+bool ensure_read_log(Context &ctx, std::string *error) {
+  if (ctx.read_log_ready) return true;
+  progress("R1", "writing a " + format_size(static_cast<double>(ctx.config.read_log_bytes)) + " log of 1 KiB records to read back");
+  if (!write_log(ctx, ctx.path("store-read"), ctx.config.read_log_bytes, 1, error)) return false;
+  ctx.read_log_ready = true;
+  return true;
+}
+
+Table run_r1(Context &ctx) {
+  Table table;
+  table.id = "R1";
+  table.title = "sequential scan of the whole log, cold (O_DIRECT, store reopened)";
+  table.parameters = format_size(static_cast<double>(ctx.config.read_log_bytes)) +
+                     " of 1 KiB records (1,056 B on disk each) in 64 MiB segments; one iterator from the first LSN; "
+                     "MB/s counts payload bytes";
+  std::string error;
+  ScanResult scan;
+  if (!ensure_read_log(ctx, &error)) scan.error = error;
+  else scan = timed_scan(ctx, ctx.path("store-read"), nullptr);
+  Row seg = scan_row("scan all, 1 KiB records", scan);
+  // The device bytes the scan moved: what to compare with fio's read bandwidth.
+  seg.extra["device_mb_per_s"] = scan.blocks_read * 4096.0 / scan.seconds / 1e6;
+  progress("R1", "segstore scan: " + format_count(seg.records_per_s) + " records/s, " + format_count(seg.mb_per_s) +
+                     " MB/s payload, " + format_count(seg.extra["device_mb_per_s"]) + " MB/s from the device" +
+                     (scan.error.empty() ? "" : " (" + scan.error + ")"));
+  table.rows.push_back(seg);
+  const FioResult anchor = ctx.fio.seq_read(128 << 10, 32);
+  const FioResult same_pattern = ctx.fio.seq_read(1 << 20, 1);
+  if (ctx.fio.available()) {
+    table.rows.push_back(fio_row(anchor));
+    table.rows.push_back(fio_row(same_pattern));
+  }
+  Row &row = table.rows.front();
+  set_vs_fio(row, row.extra["device_mb_per_s"], anchor.mb_per_s, anchor.job);
+  table.notes.push_back("vs fio: bytes the scan read from the device per second over fio's sequential read (" + anchor.job +
+                        "); fio at the scan's own pattern (one 1 MiB read at a time) is shown too.");
+  return table;
+}
+
+Table run_r2(Context &ctx) {
+  Table table;
+  table.id = "R2";
+  table.title = "random read(lsn) of 1 KiB records, cold";
+  table.parameters = format_size(static_cast<double>(ctx.config.read_log_bytes)) +
+                     " log; uniform random LSNs, 1 thread; each segment's index is loaded once before the clock starts "
+                     "(the data blocks stay cold: O_DIRECT)";
+  Row row;
+  row.name = "segstore";
+  row.config = "read(lsn), 1 KiB, 1 thread";
+  row.record_bytes = read_record_bytes;
+  std::string error;
+  std::unique_ptr<Store> store;
+  if (ensure_read_log(ctx, &error)) store = reopen(ctx, ctx.path("store-read"), &error);
+  if (store) {
+    const std::uint64_t first = store->first_lsn(), next = store->next_lsn();
+    // Load each segment's sparse index (a small file) outside the timed part.
+    const std::uint64_t per_segment = (64ull << 20) / 1056;
+    for (std::uint64_t lsn = first; lsn < next; lsn += per_segment / 2) (void)store->read(lsn);
+    std::mt19937_64 random(42);
+    std::uniform_int_distribution<std::uint64_t> pick(first, next - 1);
+    const std::uint64_t blocks_before = store->stats().blocks_read;
+    const RunResult run = run_threads(1, ctx.timed(), true, [&](int, std::string *err) {
+      Result<Record> record = store->read(pick(random));
+      if (!record.ok()) *err = record.status().to_string();
+      return record.ok();
+    });
+    fill_rates(row, run, read_record_bytes);
+    row.extra["blocks_read_per_read"] = (store->stats().blocks_read - blocks_before) / std::max(1.0, static_cast<double>(run.records));
+    (void)store->close();
+  } else {
+    row.error = error;
+  }
+  progress("R2", "segstore read(lsn): " + format_count(row.records_per_s) + " reads/s, p50 " + format_count(row.p50_us) + " us" +
+                     (row.error.empty() ? "" : " (" + row.error + ")"));
+  table.rows.push_back(row);
+  const FioResult fio = ctx.fio.rand_read_4k_qd1();
+  if (ctx.fio.available()) table.rows.push_back(fio_row(fio));
+  Row &seg = table.rows.front();
+  set_vs_fio(seg, seg.p50_us, fio.p50_us, fio.job + " (p50 latency: lower is better)");
+  seg.extra["vs_fio_reads_per_s"] = measured(fio.ops_per_s) ? seg.records_per_s / fio.ops_per_s : not_measured;
+  table.notes.push_back("vs fio: segstore's p50 latency over fio's (a ratio above 1 is slower); the reads/s ratio is in the JSON.");
+  return table;
+}
+
+Table run_r3(Context &ctx) {
+  Table table;
+  table.id = "R3";
+  table.title = "one-stream scan in a log of 100 interleaved streams (the stream bitmaps at work)";
+  table.parameters = format_size(static_cast<double>(ctx.config.streams_log_bytes)) +
+                     " of 1 KiB records, streams 0..99 round-robin; scan(first, stream 42) vs a scan of everything";
+  std::string error;
+  const std::string dir = ctx.path("store-streams");
+  progress("R3", "writing a " + format_size(static_cast<double>(ctx.config.streams_log_bytes)) + " log of 100 streams");
+  if (!write_log(ctx, dir, ctx.config.streams_log_bytes, stream_count, &error)) {
+    Row row;
+    row.name = "segstore";
+    row.error = error;
+    table.rows.push_back(row);
+    return table;
+  }
+  const ScanResult one = timed_scan(ctx, dir, &scanned_stream);
+  const ScanResult all = timed_scan(ctx, dir, nullptr);
+  remove_tree(dir);
+  Row one_row = scan_row("scan stream 42 of 100", one);
+  Row all_row = scan_row("scan all 100 streams (reference)", all);
+  one_row.extra["blocks_read_fraction"] = all.blocks_read ? static_cast<double>(one.blocks_read) / all.blocks_read : not_measured;
+  // The figure that matters: how much sooner the stream's records arrive than by filtering a full scan.
+  one_row.extra["speedup_vs_full_scan"] = one.seconds > 0 ? all.seconds / one.seconds : not_measured;
+  progress("R3", "stream 42: " + format_count(one_row.records_per_s) + " records/s, " + format_count(static_cast<double>(one.blocks_read)) +
+                     " blocks read; full scan " + format_count(static_cast<double>(all.blocks_read)) + " blocks");
+  table.rows.push_back(one_row);
+  table.rows.push_back(all_row);
+  table.notes.push_back("blocks read (Stats::blocks_read): one stream " + format_count(static_cast<double>(one.blocks_read)) +
+                        ", everything " + format_count(static_cast<double>(all.blocks_read)) + "; the one-stream scan took " +
+                        format_count(one.seconds * 1000) + " ms against " + format_count(all.seconds * 1000) +
+                        " ms for the full scan.");
+  return table;
+}
+
+}  // namespace segstore::bench

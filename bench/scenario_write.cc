@@ -1,0 +1,286 @@
+// bench/scenario_write.cc — the append workloads W1 (streaming), W2 (durable, 1 thread),
+// W3 (group commit, many threads) and W4 (pipelined async appends from one thread).
+#include <deque>
+
+#include "scenarios.h"
+
+namespace segstore::bench {
+
+namespace {
+
+constexpr std::size_t w1_record_sizes[] = {128, 1024, 4096, 65536};
+constexpr std::size_t durable_record_bytes = 1024;
+constexpr int w3_thread_counts[] = {4, 16, 64};
+constexpr int peer_threads_many = 16;
+constexpr std::size_t w4_record_sizes[] = {1024, 4096};
+// W4 keeps this many payload bytes appended but not yet known durable: more than the
+// inflight_groups_max x write_group_bytes_max (4 x 1 MiB) the engine can have in flight.
+constexpr std::uint64_t w4_window_bytes = 16ull << 20;
+
+std::string threads_text(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
+
+// segstore appending `record_bytes` records from `threads` threads with `durability`; W1's
+// final sync is inside the timed span.
+Row run_segstore_appends(Context &ctx, const std::string &workload, Durability durability, int threads,
+                         std::size_t record_bytes, RunLimits limits, Stats *stats) {
+  Row row;
+  row.name = "segstore";
+  row.threads = threads;
+  row.record_bytes = static_cast<double>(record_bytes);
+  row.config = format_size(static_cast<double>(record_bytes)) + ", " + threads_text(threads) + ", " +
+               (durability == Durability::sync ? "sync" : "none + final sync");
+  std::string error;
+  const std::string dir = ctx.path("store-" + workload);
+  std::unique_ptr<Store> store = open_fresh_store(dir, ctx.store_options(durability), &error);
+  if (!store) {
+    row.error = error;
+    return row;
+  }
+  const std::span<const std::byte> payload = payload_bytes(record_bytes);
+  const bool synced = durability == Durability::sync;
+  const RunResult run = run_threads(
+      threads, limits, synced,
+      [&](int, std::string *err) {
+        Result<std::uint64_t> lsn = store->append(payload);
+        if (!lsn.ok()) *err = lsn.status().to_string();
+        return lsn.ok();
+      },
+      [&](std::string *err) {
+        const Status s = store->sync();
+        if (!s.ok()) *err = s.to_string();
+        return s.ok();
+      });
+  *stats = store->stats();
+  if (ctx.io_backend_used.empty()) ctx.io_backend_used = stats->io_backend;
+  (void)store->close();
+  store.reset();
+  remove_tree(dir);
+  fill_rates(row, run, static_cast<double>(record_bytes));
+  row.extra["bytes_written"] = static_cast<double>(stats->bytes_written);
+  row.extra["flushes"] = static_cast<double>(stats->flushes);
+  if (synced) row.extra["average_group_records"] = stats->average_group_records;
+  else row.extra["device_mb_per_s"] = stats->bytes_written / run.seconds / 1e6;
+  progress(workload, "segstore " + row.config + ": " + format_count(row.records_per_s) + " records/s, " +
+                         format_count(row.mb_per_s) + " MB/s" + (run.ok() ? "" : " (" + run.error + ")"));
+  return row;
+}
+
+std::string store_parameters(const Context &ctx, Durability durability) {
+  const Options o = ctx.store_options(durability);
+  return "segments " + format_size(static_cast<double>(o.segment_bytes)) +
+         (o.prealloc == PreallocMode::zero_fill ? " zero-filled ahead" : " fallocated ahead") + ", write groups <= " +
+         format_size(o.write_group_bytes_max) + ", <= " + std::to_string(o.inflight_groups_max) +
+         " groups in flight, O_DIRECT, io backend " + io_backend_name(o.io_backend) + ", " +
+         std::to_string(static_cast<int>(ctx.config.seconds_per_run)) + " s per measurement";
+}
+
+// The durable write size a group of `records` records of `record_bytes` occupies on disk.
+std::uint64_t group_write_bytes(double records, std::size_t record_bytes) {
+  const double disk = std::max(1.0, records) * static_cast<double>(record_bytes + 32);
+  return std::max<std::uint64_t>(4096, (static_cast<std::uint64_t>(disk) + 4095) / 4096 * 4096);
+}
+
+}  // namespace
+
+Table run_w1(Context &ctx) {
+  Table table;
+  table.id = "W1";
+  table.title = "streaming appends: durability none, one final sync, 1 thread";
+  table.parameters = "record sizes 128 B, 1 KiB, 4 KiB, 64 KiB; at most " + format_size(static_cast<double>(ctx.config.w1_volume_bytes)) +
+                     " of payload per size; " + store_parameters(ctx, Durability::none) +
+                     "; MB/s counts payload bytes (on disk each record has a 32-byte header)";
+  Stats stats;
+  std::uint64_t write_bytes = ctx.store_options(Durability::none).write_group_bytes_max;
+  for (std::size_t size : w1_record_sizes) {
+    RunLimits limits = ctx.timed();
+    limits.records_max = ctx.config.w1_volume_bytes / size;
+    table.rows.push_back(run_segstore_appends(ctx, "W1", Durability::none, 1, size, limits, &stats));
+  }
+  const int inflight = static_cast<int>(ctx.store_options(Durability::none).inflight_groups_max);
+  const FioResult matching = ctx.fio.seq_write(write_bytes, inflight);
+  const FioResult ceiling = ctx.fio.seq_write(128 << 10, 32);
+  if (ctx.fio.available()) {
+    table.rows.push_back(fio_row(matching));
+    table.rows.push_back(fio_row(ceiling));
+  }
+  for (const PeerKind &peer : ctx.peers) {
+    for (std::size_t size : w1_record_sizes) {
+      RunLimits limits = ctx.timed();
+      limits.records_max = ctx.config.w1_volume_bytes / size;
+      table.rows.push_back(run_peer(ctx, "W1", peer, false, 1, size, limits));
+    }
+    table.rows.push_back(run_peer(ctx, "W1", peer, false, peer_threads_many, durable_record_bytes, ctx.timed()));
+  }
+  for (Row &row : table.rows) {
+    if (row.system != System::segstore) continue;
+    set_vs_fio(row, row.mb_per_s, matching.mb_per_s, matching.job);
+    set_vs_peer(row, row.records_per_s, best_peer(table.rows, [&](const Row &p) {
+                  return p.threads == 1 && p.record_bytes == row.record_bytes;
+                }));
+  }
+  table.notes.push_back("vs fio: payload MB/s over fio's sequential O_DIRECT writes of segstore's write size (" +
+                        matching.job + "); the device ceiling job (" + ceiling.job + ") is shown too.");
+  table.notes.push_back("vs peer: records/s over the fastest peer at the same record size, 1 thread, no sync.");
+  return table;
+}
+
+Table run_w2(Context &ctx) {
+  Table table;
+  table.id = "W2";
+  table.title = "durable appends: durability sync, 1 thread, 1 KiB (each append waits for the device)";
+  table.parameters = store_parameters(ctx, Durability::sync);
+  Stats stats;
+  table.rows.push_back(run_segstore_appends(ctx, "W2", Durability::sync, 1, durable_record_bytes, ctx.timed(), &stats));
+  // ANCHORS.md's job (pwrite, then fdatasync) and the same through io_uring (a write, then an
+  // fsync op), which is how segstore syncs: the reference is the faster of the two.
+  const FioResult qd1 = ctx.fio.durable_write(4096, 1);
+  const FioResult qd1_uring = ctx.fio.durable_write(4096, 1, 1, true);
+  if (ctx.fio.available()) {
+    table.rows.push_back(fio_row(qd1));
+    table.rows.push_back(fio_row(qd1_uring));
+  }
+  for (const PeerKind &peer : ctx.peers)
+    table.rows.push_back(run_peer(ctx, "W2", peer, true, 1, durable_record_bytes, ctx.timed()));
+  Row &seg = table.rows.front();
+  const FioResult &best = !measured(qd1_uring.ops_per_s) || qd1.ops_per_s >= qd1_uring.ops_per_s ? qd1 : qd1_uring;
+  set_vs_fio(seg, seg.records_per_s, best.ops_per_s, best.job);
+  set_vs_peer(seg, seg.records_per_s, best_peer(table.rows, [](const Row &p) { return p.threads == 1; }));
+  table.notes.push_back("vs fio: records/s over the faster of fio's two 4 KiB write+fdatasync QD1 jobs (one record per "
+                        "sync): " + best.job + ".");
+  return table;
+}
+
+Table run_w3(Context &ctx) {
+  Table table;
+  table.id = "W3";
+  table.title = "durable appends with group commit: durability sync, 1 KiB, 4/16/64 threads";
+  table.parameters = store_parameters(ctx, Durability::sync) +
+                     "; fio writes at the group size segstore reached (average_group_records x 1,056 B on disk, "
+                     "rounded up to 4 KiB)";
+  std::vector<double> group_records;
+  for (int threads : w3_thread_counts) {
+    Stats stats;
+    table.rows.push_back(run_segstore_appends(ctx, "W3", Durability::sync, threads, durable_record_bytes, ctx.timed(), &stats));
+    group_records.push_back(stats.average_group_records);
+  }
+  std::vector<FioResult> matching;
+  for (double records : group_records) matching.push_back(ctx.fio.durable_write(group_write_bytes(records, durable_record_bytes), 1, 1, true));
+  const FioResult many = ctx.fio.durable_write(4096, 1, peer_threads_many);
+  if (ctx.fio.available()) {
+    for (std::size_t i = 0; i < matching.size(); ++i)
+      table.rows.push_back(fio_row(matching[i], std::max(1.0, group_records[i]), durable_record_bytes));
+    table.rows.push_back(fio_row(many));
+  }
+  for (const PeerKind &peer : ctx.peers)
+    table.rows.push_back(run_peer(ctx, "W3", peer, true, peer_threads_many, durable_record_bytes, ctx.timed()));
+  for (std::size_t i = 0; i < std::size(w3_thread_counts); ++i) {
+    Row &seg = table.rows[i];
+    set_vs_fio(seg, seg.records_per_s, matching[i].ops_per_s * std::max(1.0, group_records[i]), matching[i].job);
+    set_vs_peer(seg, seg.records_per_s, best_peer(table.rows, [](const Row &p) { return p.threads == peer_threads_many; }));
+    if (const Row *rocks = best_peer(table.rows, [](const Row &p) { return p.name == "rocksdb"; }))
+      seg.extra["vs_rocksdb_16_threads_sync"] = seg.records_per_s / rocks->records_per_s;
+  }
+  table.notes.push_back("vs fio: records/s over (fio write+fdatasync/s at QD1 of one group's size x records per group): "
+                        "what one group per device sync, one at a time, would reach. segstore keeps up to 4 groups in "
+                        "flight, so it can pass 1.");
+  table.notes.push_back("vs peer: over the fastest peer with 16 threads, sync true. The fio job with 16 writers shows "
+                        "how far the device overlaps concurrent syncs.");
+  return table;
+}
+
+namespace {
+
+// One thread keeps a window of async appends outstanding; a record counts once wait_durable
+// (or durable_lsn) covered it. Latency: from its append_async to the moment it was seen durable.
+Row run_w4_size(Context &ctx, std::size_t record_bytes) {
+  Row row;
+  row.name = "segstore";
+  row.record_bytes = static_cast<double>(record_bytes);
+  row.config = format_size(static_cast<double>(record_bytes)) + ", 1 thread, append_async, window " +
+               format_size(static_cast<double>(w4_window_bytes)) + ", sync";
+  std::string error;
+  const std::string dir = ctx.path("store-W4");
+  std::unique_ptr<Store> store = open_fresh_store(dir, ctx.store_options(Durability::sync), &error);
+  if (!store) {
+    row.error = error;
+    return row;
+  }
+  const std::span<const std::byte> payload = payload_bytes(record_bytes);
+  const std::size_t window = std::max<std::size_t>(1, w4_window_bytes / record_bytes);
+  struct Outstanding {
+    std::uint64_t lsn;
+    Clock::time_point appended;
+  };
+  std::deque<Outstanding> outstanding;
+  Latencies latencies;
+  std::uint64_t durable_records = 0;
+  const Clock::time_point start = Clock::now();
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(ctx.config.seconds_per_run));
+  auto retire = [&](std::uint64_t durable_lsn) {
+    const Clock::time_point now = Clock::now();
+    while (!outstanding.empty() && outstanding.front().lsn < durable_lsn) {
+      latencies.add(std::chrono::duration<double, std::micro>(now - outstanding.front().appended).count());
+      outstanding.pop_front();
+      ++durable_records;
+    }
+  };
+  bool appending = true;
+  while (error.empty() && (appending || !outstanding.empty())) {
+    if (appending && outstanding.size() < window) {
+      Result<std::uint64_t> lsn = store->append_async(payload);
+      if (!lsn.ok()) {
+        error = lsn.status().to_string();
+        break;
+      }
+      outstanding.push_back({*lsn, Clock::now()});
+      if ((*lsn & 63) == 0 && Clock::now() >= deadline) appending = false;
+      continue;
+    }
+    const Status waited = store->wait_durable(outstanding.front().lsn);
+    if (!waited.ok()) error = waited.to_string();
+    retire(store->durable_lsn());
+  }
+  const double seconds = seconds_since(start);
+  const Stats stats = store->stats();
+  (void)store->close();
+  store.reset();
+  remove_tree(dir);
+  row.error = error;
+  row.records_per_s = durable_records / seconds;
+  row.mb_per_s = row.records_per_s * static_cast<double>(record_bytes) / 1e6;
+  latencies.fill(row);
+  row.extra["seconds"] = seconds;
+  row.extra["records"] = static_cast<double>(durable_records);
+  row.extra["average_group_records"] = stats.average_group_records;
+  row.extra["flushes"] = static_cast<double>(stats.flushes);
+  row.extra["bytes_written"] = static_cast<double>(stats.bytes_written);
+  progress("W4", "segstore " + row.config + ": " + format_count(row.records_per_s) + " durable records/s, " +
+                     format_count(row.mb_per_s) + " MB/s" + (error.empty() ? "" : " (" + error + ")"));
+  return row;
+}
+
+}  // namespace
+
+Table run_w4(Context &ctx) {
+  Table table;
+  table.id = "W4";
+  table.title = "pipelined durable appends from one thread: append_async, a window of outstanding records, wait_durable";
+  table.parameters = store_parameters(ctx, Durability::sync) + "; window " + format_size(static_cast<double>(w4_window_bytes)) +
+                     " of payload; a record counts once it is durable; latency = append_async to seen durable";
+  for (std::size_t size : w4_record_sizes) table.rows.push_back(run_w4_size(ctx, size));
+  const FioResult qd4 = ctx.fio.durable_write(1 << 20, 4);
+  if (ctx.fio.available()) table.rows.push_back(fio_row(qd4));
+  for (const PeerKind &peer : ctx.peers)
+    table.rows.push_back(run_peer(ctx, "W4", peer, true, peer_threads_many, durable_record_bytes, ctx.timed()));
+  for (Row &row : table.rows) {
+    if (row.system != System::segstore) continue;
+    set_vs_fio(row, row.mb_per_s, qd4.mb_per_s, qd4.job);
+    if (row.record_bytes == durable_record_bytes)
+      set_vs_peer(row, row.records_per_s, best_peer(table.rows, [](const Row &) { return true; }));
+  }
+  table.notes.push_back("vs fio: payload MB/s over fio's 1 MiB write+fdatasync at QD4 (io_uring): the durable bandwidth limit.");
+  table.notes.push_back("vs peer (1 KiB only): over the fastest synced peer, 16 threads.");
+  return table;
+}
+
+}  // namespace segstore::bench
