@@ -96,7 +96,7 @@ FioResult Fio::run(const std::string &name, const std::vector<std::string> &args
   }
   std::string command = "fio --name=" + quote(name) + " --filename=" + quote(file_) +
                         " --size=" + std::to_string(file_bytes_) + " --time_based --runtime=" +
-                        std::to_string(std::max(1, static_cast<int>(seconds_ + 0.5))) +
+                        std::to_string(std::max(200, static_cast<int>(seconds_ * 1000))) + "ms" +
                         " --percentile_list=50:99:99.9 --output-format=json";
   for (const auto &arg : args) command += " " + arg;
   result.command = command;

@@ -42,7 +42,7 @@ const char *system_name(System system) {
 
 void print_header(const Report &report, std::FILE *out) {
   const Machine &m = report.machine;
-  std::fprintf(out, "segstore bench (%s preset, %.0f s per measurement)\n", report.config.preset_name().c_str(),
+  std::fprintf(out, "segstore bench (%s preset, %g s per measurement)\n", report.config.preset_name().c_str(),
                report.config.seconds_per_run);
   std::fprintf(out, "machine: %s; %d CPUs (%s); %.0f GiB\n", m.kernel.c_str(), m.cpus, m.cpu_model.c_str(), m.memory_gib);
   std::fprintf(out, "storage: %s on %s (%s, mounted at %s, %s)\n", report.config.dir.c_str(), m.device.c_str(),

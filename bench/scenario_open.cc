@@ -117,8 +117,11 @@ bool make_many_segments(const Context &ctx, const std::string &dir, std::uint64_
   std::unique_ptr<Store> store = open_fresh_store(dir, options, error);
   if (!store) return false;
   const std::span<const std::byte> payload = payload_bytes(crash_record_bytes);
+  // A 16 KiB segment holds 11 records of 1,056 bytes after its header block. Stats are asked
+  // for rarely: stats() loads the index of every segment.
+  const std::uint64_t per_segment = (small_segment_bytes - 4096) / 1056;
   while (store->stats().segment_count <= segments) {
-    for (int i = 0; i < 16; ++i) {
+    for (std::uint64_t i = 0; i < per_segment * segments / 4 + per_segment; ++i) {
       Result<std::uint64_t> lsn = store->append(payload);
       if (!lsn.ok()) {
         *error = lsn.status().to_string();

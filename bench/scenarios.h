@@ -34,6 +34,11 @@ struct Context {
 // Opens a fresh store at `dir` (removing what was there). nullptr and *error on failure.
 std::unique_ptr<Store> open_fresh_store(const std::string &dir, const Options &options, std::string *error);
 
+// Before the clock starts: one record appended and synced (the first segment is activated,
+// its header written), then a pause while the background preallocation of the next segment
+// (zero-filling 64 MiB) finishes, so that a short measurement does not time the store's creation.
+bool warm_up(Store &store, std::string *error);
+
 // One peer doing `threads` x appends of `record_bytes`, synced or not, within `limits`.
 Row run_peer(const Context &ctx, const std::string &workload, const PeerKind &peer, bool sync, int threads,
              std::size_t record_bytes, RunLimits limits);
