@@ -6,6 +6,7 @@
 
 #include "engine/store_dir.h"
 #include "format/layout.h"
+#include "io/aligned_buffer.h"
 
 namespace segstore::engine {
 
@@ -17,7 +18,9 @@ constexpr std::uint64_t meta_read_max_bytes = 4096;
 std::shared_ptr<io::Env> inspection_env() {
   io::EnvOptions options;
   options.backend = io::EnvOptions::Backend::thread;  // reads only: no io_uring ring needed
-  options.direct = false;
+  // Segment files are read as the writer writes them (O_DIRECT where the file system allows):
+  // see inspect_walk.h on buffered reads racing direct writes.
+  options.direct = true;
   return io::make_posix_env(options);
 }
 
@@ -79,15 +82,17 @@ Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
 
 Result<SegmentFileHeader> read_segment_header(io::Env &env, const std::string &path) {
   SegmentFileHeader out;
-  Result<std::unique_ptr<io::File>> file = env.open_file(path, io::OpenFlags{});
+  io::OpenFlags flags;
+  flags.direct = true;  // read-only: write and create stay false
+  Result<std::unique_ptr<io::File>> file = env.open_file(path, flags);
   if (!file.ok()) return file.status();
   out.file = std::move(*file);
   Result<std::uint64_t> size = out.file->size();
   if (!size.ok()) return size.status();
   out.file_bytes = *size;
   // The whole of block 0, so that a preallocated (all-zero) block tells `unused` from damage.
-  std::vector<std::byte> block(format::block_size_bytes);
-  Result<std::size_t> got = out.file->read_at(0, block);
+  io::AlignedBuffer block(format::block_size_bytes);
+  Result<std::size_t> got = out.file->read_at(0, block.span());
   if (!got.ok()) return got.status();
   out.error = format::decode_segment_header(std::span<const std::byte>(block.data(), *got), &out.header);
   return out;

@@ -20,9 +20,12 @@
 namespace segstore::inspect {
 
 namespace {
-// How often next_wait() looks at the files again. Polling (rather than inotify) works on every
-// file system and with every writer; 10 ms keeps a follower's lag far below human notice.
-constexpr std::chrono::milliseconds tail_poll_interval_ms{10};
+// How often next_wait() looks at the files again: polling (rather than inotify) works on every
+// file system and with every writer. The interval starts short after a record arrived and
+// doubles while nothing does, so an idle follower costs a few small reads a second and a busy
+// one lags by milliseconds.
+constexpr std::chrono::milliseconds tail_poll_min_ms{2};
+constexpr std::chrono::milliseconds tail_poll_max_ms{100};
 }  // namespace
 
 class LogReader::Impl {
@@ -48,6 +51,7 @@ class LogReader::Impl {
     // moves to a newer segment, or returns.
     while (true) {
       if (!ready_.empty()) {
+        poll_interval_ = tail_poll_min_ms;
         held_ = std::move(ready_.front());
         ready_.pop_front();
         view_ = RecordView{held_.lsn, held_.stream, held_.type, held_.payload};
@@ -60,7 +64,9 @@ class LogReader::Impl {
       Result<bool> progressed = step();
       if (!progressed.ok()) return progressed.status();
       if (!*progressed && ready_.empty()) {
-        walk_.reset();  // read the same position afresh next time: the writer may add to it
+        // Read the same position afresh next time (the writer may add to it), with small reads.
+        walk_.reset();
+        tailing_ = true;
         return false;
       }
     }
@@ -73,7 +79,8 @@ class LogReader::Impl {
       if (!got.ok() || *got) return got;
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return false;
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(tail_poll_interval_ms, deadline - now));
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(poll_interval_, deadline - now));
+      poll_interval_ = std::min(poll_interval_ * 2, tail_poll_max_ms);
     }
   }
 
@@ -141,6 +148,7 @@ class LogReader::Impl {
     batch_.clear();
     in_batch_ = false;
     walk_.reset();
+    tailing_ = false;
   }
 
   Status ensure_walk() {
@@ -149,8 +157,9 @@ class LogReader::Impl {
     Result<std::uint64_t> size = seg_->file.file->size();
     if (!size.ok()) return size.status();
     const std::uint64_t limit = std::min(*size, seg_->file.header.segment_bytes);
-    walk_ = std::make_unique<engine::SegmentWalk>(*seg_->file.file, std::max(limit, offset_), offset_,
-                                                  [this](std::uint64_t bytes) { bytes_read_ += bytes; });
+    walk_ = std::make_unique<engine::SegmentWalk>(
+        *seg_->file.file, std::max(limit, offset_), offset_, [this](std::uint64_t bytes) { bytes_read_ += bytes; },
+        tailing_ ? format::block_size_bytes : engine::walk_window_bytes);
     return Status();
   }
 
@@ -253,6 +262,8 @@ class LogReader::Impl {
   RecordView view_;
   std::uint64_t bytes_read_ = 0;
   std::optional<Problem> tail_damage_;
+  bool tailing_ = false;  // the walk reached the end before: re-read with small windows
+  std::chrono::milliseconds poll_interval_ = tail_poll_min_ms;
 };
 
 LogReader::LogReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -24,25 +24,35 @@ struct PendingRecord {
 }  // namespace
 
 SegmentWalk::SegmentWalk(io::File &file, std::uint64_t limit, std::uint64_t offset,
-                         std::function<void(std::uint64_t)> on_read)
-    : file_(file), limit_(limit), offset_(offset), on_read_(std::move(on_read)) {}
+                         std::function<void(std::uint64_t)> on_read, std::size_t initial_window_bytes)
+    : file_(file),
+      limit_(limit),
+      offset_(offset),
+      on_read_(std::move(on_read)),
+      window_bytes_(std::clamp<std::size_t>(format::align_up(initial_window_bytes, format::block_size_bytes),
+                                            format::block_size_bytes, walk_window_bytes)) {}
 
 Status SegmentWalk::ensure(std::uint64_t offset, std::uint64_t bytes) {
   SEGSTORE_ASSERT(offset + bytes <= limit_, "walk reads past the segment's limit");
   if (offset >= start_ && offset + bytes <= start_ + valid_) return Status();
-  // Read a whole window from `offset` (or the one record, when it is larger), never past limit.
-  const std::uint64_t want = std::min<std::uint64_t>(std::max<std::uint64_t>(walk_window_bytes, bytes),
-                                                     limit_ - offset);
-  if (window_.size() < want) window_.resize(static_cast<std::size_t>(want));
-  start_ = offset;
+  // Whole blocks from the block holding `offset`: at least the window, at least to the end of
+  // the bytes wanted (one record may be larger than the window), never past the block that
+  // holds the limit. Worked example: offset 8232, 40 bytes, window 4096 -> read [8192, 12288).
+  const std::uint64_t start = format::align_down(offset, format::block_size_bytes);
+  const std::uint64_t end = std::min(format::align_up(limit_, format::block_size_bytes),
+                                     std::max(start + window_bytes_, format::align_up(offset + bytes, format::block_size_bytes)));
+  const std::size_t length = static_cast<std::size_t>(end - start);
+  if (window_.size() < length) window_.reset(length);
+  window_bytes_ = std::min(window_bytes_ * 2, walk_window_bytes);
+  start_ = start;
   valid_ = 0;
-  Result<std::size_t> got = file_.read_at(offset, std::span<std::byte>(window_.data(), want));
+  Result<std::size_t> got = file_.read_at(start, std::span<std::byte>(window_.data(), length));
   if (!got.ok()) return got.status();
-  valid_ = *got;
   if (on_read_) on_read_(*got);
-  if (valid_ < bytes)
+  valid_ = static_cast<std::size_t>(std::min<std::uint64_t>(*got, limit_ - start));
+  if (offset + bytes > start_ + valid_)
     return Status(Errc::io_error, file_.path() + ": the file ended at offset " +
-                                      std::to_string(offset + valid_) + " while reading " +
+                                      std::to_string(start_ + valid_) + " while reading " +
                                       std::to_string(bytes) + " bytes at offset " +
                                       std::to_string(offset) + " (it shrank while being read)");
   return Status();
@@ -81,7 +91,7 @@ Result<WalkStep> SegmentWalk::peek(const std::uint64_t *expected_lsn) {
 Result<std::uint64_t> SegmentWalk::find_nonzero(std::uint64_t from) {
   std::uint64_t pos = from;
   while (pos < limit_) {
-    const std::uint64_t chunk = std::min<std::uint64_t>(walk_window_bytes, limit_ - pos);
+    const std::uint64_t chunk = std::min<std::uint64_t>(window_bytes_, limit_ - pos);
     SEGSTORE_TRY(ensure(pos, chunk));
     const std::byte *p = at(pos);
     const std::byte *hit = std::find_if(p, p + chunk, [](std::byte b) { return b != std::byte{0}; });

@@ -18,13 +18,21 @@
 #include <vector>
 
 #include "engine/segment_index.h"
+#include "format/layout.h"
 #include "format/record.h"
+#include "io/aligned_buffer.h"
 #include "io/env.h"
 #include "segstore/inspect.h"
 
 namespace segstore::engine {
 
+// Reads are whole, aligned blocks into an aligned buffer, so that segment files can be read
+// with O_DIRECT like the writer writes them: a buffered read racing a direct write can leave a
+// stale page in the page cache, and a reader tailing a live store would then never see the
+// records written there. A walk's window starts at `initial window` and doubles with each read
+// up to walk_window_bytes (a tailing reader polls with small reads, a scan streams big ones).
 inline constexpr std::size_t walk_window_bytes = 1u << 20;
+static_assert(walk_window_bytes % format::block_size_bytes == 0);
 
 // One record position of a segment.
 struct WalkStep {
@@ -44,7 +52,8 @@ class SegmentWalk {
   // `limit`: bytes of the file that may hold records (min(file size, header segment_bytes)).
   // `on_read` (may be empty) gets the byte count of each read.
   SegmentWalk(io::File &file, std::uint64_t limit, std::uint64_t offset,
-              std::function<void(std::uint64_t)> on_read = {});
+              std::function<void(std::uint64_t)> on_read = {},
+              std::size_t initial_window_bytes = walk_window_bytes);
 
   // Decodes the record at the current offset (`expected_lsn` may be nullptr). Errors: only I/O.
   Result<WalkStep> peek(const std::uint64_t *expected_lsn);
@@ -63,9 +72,10 @@ class SegmentWalk {
   const std::uint64_t limit_;
   std::uint64_t offset_;
   std::function<void(std::uint64_t)> on_read_;
-  std::vector<std::byte> window_;
-  std::uint64_t start_ = 0;  // file offset of window_[0]
-  std::size_t valid_ = 0;    // bytes of window_ read from the file
+  std::size_t window_bytes_;   // the next read's size (grows to walk_window_bytes)
+  io::AlignedBuffer window_;
+  std::uint64_t start_ = 0;  // file offset of window_[0] (block aligned)
+  std::size_t valid_ = 0;    // bytes of window_ read from the file, below limit
 };
 
 // Where and why a segment's records stop, and what they hold up to there.

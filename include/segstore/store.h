@@ -170,7 +170,7 @@ class SEGSTORE_API Iterator {
   Result<bool> next_wait(std::chrono::milliseconds timeout);
   const RecordView &record() const;
 
-  class Impl;
+  class SEGSTORE_LOCAL Impl;  // not part of the ABI
   explicit Iterator(std::unique_ptr<Impl> impl);
 
  private:
@@ -235,7 +235,7 @@ class SEGSTORE_API Store {
   const RecoveryReport &recovery_report() const;
   const std::string &dir() const;
 
-  class Impl;
+  class SEGSTORE_LOCAL Impl;  // not part of the ABI
 
  private:
   explicit Store(std::shared_ptr<Impl> impl);

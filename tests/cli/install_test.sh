@@ -1,0 +1,60 @@
+#!/bin/sh
+# tests/cli/install_test.sh BUILD_DIR SOURCE_DIR — installs the build into a temporary DESTDIR
+# and uses it the way a user of an installed libsegstore does: the C and C++ examples compiled
+# with `pkg-config --cflags --libs segstore`, the installed CLI, and the Python ctypes example.
+# A broken install (missing header, library, soname, .pc, CLI) fails here.
+set -eu
+build=$1
+src=$2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/segstore-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+root="$tmp/root"
+
+fail() { echo "install_test: $*" >&2; exit 1; }
+
+meson install -C "$build" --destdir "$root" --no-rebuild --quiet >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log" >&2; fail "meson install failed"; }
+
+pc=$(find "$root" -name segstore.pc | head -n 1)
+[ -n "$pc" ] || fail "segstore.pc was not installed"
+pcdir=$(dirname "$pc")
+# The .pc names the configured prefix; under DESTDIR the files live below $root.
+prefix=$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=prefix segstore)
+export PKG_CONFIG_PATH="$pcdir"
+pkgconf() { pkg-config --define-variable=prefix="$root$prefix" "$@" segstore; }
+libdir=$(pkgconf --variable=libdir)
+includedir=$(pkgconf --variable=includedir)
+echo "installed under $root$prefix: libdir $libdir"
+
+# The library: versioned file, soname link, soname, static archive; the public headers; the CLI.
+[ -f "$libdir/libsegstore.so.0.1.0" ] || fail "libsegstore.so.0.1.0 missing in $libdir"
+[ -L "$libdir/libsegstore.so.0" ] || fail "libsegstore.so.0 link missing"
+[ -e "$libdir/libsegstore.so" ] || fail "libsegstore.so (development link) missing"
+[ -f "$libdir/libsegstore.a" ] || fail "static libsegstore.a missing"
+soname=$(objdump -p "$libdir/libsegstore.so.0.1.0" | awk '/SONAME/ {print $2}')
+[ "$soname" = "libsegstore.so.0" ] || fail "soname is '$soname', expected libsegstore.so.0"
+for h in segstore.h store.h status.h export.h inspect.h; do
+  [ -f "$includedir/segstore/$h" ] || fail "header segstore/$h not installed in $includedir"
+done
+cli="$root$prefix/bin/segstore"
+[ -x "$cli" ] || fail "the segstore CLI was not installed in $root$prefix/bin"
+
+export LD_LIBRARY_PATH="$libdir"
+# shellcheck disable=SC2046 # pkg-config output is meant to be split into words
+cc -std=c11 -Wall -Wextra -Werror "$src/examples/c_api/main.c" $(pkgconf --cflags --libs) -o "$tmp/c_example" ||
+  fail "the C example does not build against the install"
+# shellcheck disable=SC2046
+c++ -std=c++20 -Wall -Wextra -Werror "$src/examples/cpp_api/main.cc" $(pkgconf --cflags --libs) -o "$tmp/cpp_example" ||
+  fail "the C++ example does not build against the install"
+# They must load the installed library, not the build tree's.
+ldd "$tmp/c_example" | grep -q "$libdir/libsegstore.so.0" || fail "c_example does not use $libdir: $(ldd "$tmp/c_example")"
+
+"$tmp/c_example" "$tmp/store_c" || fail "the C example failed"
+"$tmp/cpp_example" "$tmp/store_cpp" || fail "the C++ example failed"
+python3 "$src/examples/python/segstore_ctypes.py" "$tmp/store_py" || fail "the Python example failed"
+
+# The installed CLI reads what the examples wrote.
+"$cli" cat "$tmp/store_c" --stream 1 >"$tmp/cat.out" || fail "installed segstore cat failed"
+grep -q "user 1 ordered a book" "$tmp/cat.out" || fail "installed segstore cat printed: $(cat "$tmp/cat.out")"
+"$cli" verify "$tmp/store_cpp" >/dev/null || fail "installed segstore verify failed"
+echo "install_test: ok"
