@@ -152,11 +152,25 @@ struct SimDisk::State {
                                       std::to_string(boot) + ", the disk is at boot " +
                                       std::to_string(generation) + ") (errno " + std::to_string(EIO) + ")");
   }
+  std::deque<SimDisk::FaultEvent> events;
+  std::vector<std::string> crash_log;
   void count(SimFault fault, std::uint64_t n = 1) { counts[static_cast<std::size_t>(fault)] += n; }
+  // An error injected on an operation: counted and remembered for the test to inspect.
+  void injected(SimFault fault, const std::string &path, const Inode *inode = nullptr) {
+    count(fault);
+    bool head = false;
+    if (inode != nullptr)
+      for (std::size_t i = 0; i < std::min<std::size_t>(inode->current.size(), block_bytes) && !head; ++i)
+        head = inode->current[i] != std::byte{0};
+    events.push_back({fault, path, generation, head});
+    if (events.size() > 4096) events.pop_front();
+  }
   // A generator for one decision about one operation on `path`.
   SimRandom random_for(const std::string &path, SimOp op) {
     const std::uint64_t n = op_counters[{path, op}]++;
-    return SimRandom(splitmix64(seed ^ hash_text(path)) ^ splitmix64((static_cast<std::uint64_t>(op) << 56) ^ n));
+    // Hashed relative to the root: the same seed decides the same under another root.
+    const std::string name = path.compare(0, root.size(), root) == 0 ? path.substr(root.size()) : path;
+    return SimRandom(splitmix64(seed ^ hash_text(name)) ^ splitmix64((static_cast<std::uint64_t>(op) << 56) ^ n));
   }
   // The fault (if any) for this operation: targets first, then the random rates.
   std::optional<SimFault> decide(SimOp op, const std::string &path, SimRandom &random) {
@@ -224,7 +238,7 @@ struct SimDisk::State {
     inode.ops.push_back(std::move(op));
   }
   void crash_locked();
-  std::vector<std::byte> settle_file(const Inode &inode, SimRandom &random, int policy);
+  std::vector<std::byte> settle_file(const Inode &inode, const std::string &path, SimRandom &random, int policy);
 };
 
 // sync_dir(dir): the operations that change `dir` become durable, with every earlier volatile
@@ -275,7 +289,7 @@ Status SimDisk::State::write_locked(Inode &inode, const std::string &path, std::
     return sim_errno(ENOSPC, "write", path, static_cast<std::int64_t>(offset + prefix));
   }
   if (fault) {
-    count(*fault);
+    injected(*fault, path, &inode);
     switch (*fault) {
       case SimFault::write_enospc:
         return sim_errno(ENOSPC, "write", path, static_cast<std::int64_t>(offset));
@@ -308,7 +322,7 @@ Status SimDisk::State::sync_locked(Inode &inode, const std::string &path) {
   SimRandom random = random_for(path, SimOp::sync);
   std::optional<SimFault> fault = decide(SimOp::sync, path, random);
   if (fault) {
-    count(*fault);
+    injected(*fault, path, &inode);
     for (const FileOp &op : inode.ops)
       if (random.chance(0.5)) apply_op(inode.durable, op);
     inode.ops.clear();
@@ -334,7 +348,16 @@ int draw_policy(SimRandom &random, const SimCrashModel &model) {
 }  // namespace
 
 // The bytes of `inode` after a power cut under `policy`.
-std::vector<std::byte> SimDisk::State::settle_file(const Inode &inode, SimRandom &random, int policy) {
+std::vector<std::byte> SimDisk::State::settle_file(const Inode &inode, const std::string &path, SimRandom &random,
+                                                  int policy) {
+  auto note = [&](const char *what, const FileOp &op) {
+    if (crash_log.size() < 1000)
+      crash_log.push_back(path + ": " + what + " " +
+                          (op.kind == FileOp::Kind::write ? "write [" + std::to_string(op.offset) + ", " +
+                                                                std::to_string(op.offset + op.data.size()) + ")"
+                           : op.kind == FileOp::Kind::truncate ? "truncate to " + std::to_string(op.size)
+                                                               : "allocate to " + std::to_string(op.size)));
+  };
   std::vector<std::byte> bytes = inode.durable;
   for (const FileOp &op : inode.ops) {
     if (op.landed || policy == keep_all) {
@@ -343,11 +366,16 @@ std::vector<std::byte> SimDisk::State::settle_file(const Inode &inode, SimRandom
     }
     if (policy == lose_all) {
       count(op.kind == FileOp::Kind::write ? SimFault::lost_write : SimFault::lost_meta_op);
+      note("lost", op);
       continue;
     }
     if (op.kind != FileOp::Kind::write) {
-      if (random.chance(0.5)) apply_op(bytes, op);
-      else count(SimFault::lost_meta_op);
+      if (random.chance(0.5)) {
+        apply_op(bytes, op);
+      } else {
+        count(SimFault::lost_meta_op);
+        note("lost", op);
+      }
       continue;
     }
     // A write: whole, none, or piece by piece (pieces aligned to the file, not to the write).
@@ -358,6 +386,7 @@ std::vector<std::byte> SimDisk::State::settle_file(const Inode &inode, SimRandom
     }
     if (choice == 1) {
       count(SimFault::lost_write);
+      note("lost", op);
       continue;
     }
     const std::uint64_t unit = policy == by_sector ? sector_bytes : block_bytes;
@@ -377,8 +406,13 @@ std::vector<std::byte> SimDisk::State::settle_file(const Inode &inode, SimRandom
       }
       at = piece_end;
     }
-    if (kept_any && lost_any) count(SimFault::torn_write);
-    else if (!kept_any) count(SimFault::lost_write);
+    if (kept_any && lost_any) {
+      count(SimFault::torn_write);
+      note(policy == by_sector ? "tore (by sector)" : "tore (by block)", op);
+    } else if (!kept_any) {
+      count(SimFault::lost_write);
+      note("lost", op);
+    }
   }
   return bytes;
 }
@@ -433,7 +467,7 @@ Result<std::size_t> SimFile::read_at(std::uint64_t offset, std::span<std::byte> 
   std::optional<SimFault> fault = st_.decide(SimOp::read, path_, random);
   const std::vector<std::byte> &bytes = inode_->current;
   if (fault && *fault != SimFault::misdirected_read) {
-    st_.count(*fault);
+    st_.injected(*fault, path_);
     return sim_errno(EIO, "read", path_, static_cast<std::int64_t>(offset));
   }
   if (offset >= bytes.size()) return std::size_t{0};
@@ -442,7 +476,7 @@ Result<std::size_t> SimFile::read_at(std::uint64_t offset, std::span<std::byte> 
   const std::uint64_t blocks = bytes.size() / block_bytes;
   if (fault && blocks >= 2) {
     // One block of the answer comes from elsewhere in the file (a misdirected read).
-    st_.count(SimFault::misdirected_read);
+    st_.injected(SimFault::misdirected_read, path_);
     const std::uint64_t at = random.below((n + block_bytes - 1) / block_bytes) * block_bytes;
     const std::uint64_t wrong_block = random.below(blocks);
     std::uint64_t source = wrong_block * block_bytes;
@@ -480,7 +514,7 @@ Status SimFile::allocate(std::uint64_t bytes) {
   SimRandom random = st_.random_for(path_, SimOp::allocate);
   std::optional<SimFault> fault = st_.decide(SimOp::allocate, path_, random);
   if (fault) {
-    st_.count(*fault);
+    st_.injected(*fault, path_);
     return sim_errno(*fault == SimFault::allocate_enospc ? ENOSPC : EIO, "fallocate", path_);
   }
   if (st_.over_capacity(inode_->current.size(), bytes)) return sim_errno(ENOSPC, "fallocate", path_);
@@ -497,7 +531,7 @@ Status SimFile::truncate(std::uint64_t bytes) {
   SEGSTORE_TRY(st_.check_boot(boot_, "ftruncate", path_));
   SimRandom random = st_.random_for(path_, SimOp::truncate);
   if (std::optional<SimFault> fault = st_.decide(SimOp::truncate, path_, random)) {
-    st_.count(*fault);
+    st_.injected(*fault, path_);
     return sim_errno(EIO, "ftruncate", path_);
   }
   if (st_.over_capacity(inode_->current.size(), bytes)) return sim_errno(ENOSPC, "ftruncate", path_);
@@ -649,7 +683,7 @@ class SimEnv final : public Env {
     if (!st_.inside(path)) return sim_errno(EACCES, what, path);
     SimRandom random = st_.random_for(path, op);
     if (std::optional<SimFault> fault = st_.decide(op, path, random)) {
-      st_.count(*fault);
+      st_.injected(*fault, path);
       return sim_errno(EIO, what, path);
     }
     return Status();
@@ -803,15 +837,20 @@ Result<std::unique_ptr<DirLock>> SimEnv::lock_file(const std::string &raw) {
 
 void SimDisk::State::crash_locked() {
   SimRandom random(splitmix64(seed ^ 0xC4A5ull) ^ splitmix64(generation + 1));
+  crash_log.clear();
   // Groups in flight: none, all or some of their sectors reached the media. Then they fail.
   for (SimQueue *q : queues) {
     if (q->boot_ != generation) continue;
     for (const SimQueue::Pending &p : q->pending_) {
       const std::uint64_t choice = random.below(3);
       const auto data = p.group.data;
+      const std::string what = p.file->path() + ": group in flight [" + std::to_string(p.group.offset) + ", " +
+                               std::to_string(p.group.offset + data.size()) + ")";
       if (choice == 0) {
         count(SimFault::inflight_lost);
+        crash_log.push_back(what + " did not land");
       } else if (choice == 1) {
+        crash_log.push_back(what + " landed whole");
         FileOp op;
         op.offset = p.group.offset;
         op.data.assign(data.begin(), data.end());
@@ -829,6 +868,7 @@ void SimDisk::State::crash_locked() {
           file_op(*p.file->inode_, std::move(op));
         }
         count(SimFault::inflight_torn);
+        crash_log.push_back(what + " landed torn (by sector)");
       }
       q->done_.push_back(GroupCompletion{p.group.token, Status(Errc::io_error, "write " + p.file->path() +
                                                                                    ": the simulated machine was power cut "
@@ -842,8 +882,14 @@ void SimDisk::State::crash_locked() {
   Tree tree = durable;
   for (const DirOp &op : dir_log) {
     const bool keep = dir_policy == keep_all || (dir_policy != lose_all && random.chance(0.5));
-    if (keep) replay_dir_op(tree, op);
-    else count(SimFault::lost_dir_op);
+    if (keep) {
+      replay_dir_op(tree, op);
+    } else {
+      count(SimFault::lost_dir_op);
+      const char *kinds[] = {"create", "make_dir", "rename", "remove"};
+      crash_log.push_back(std::string("lost ") + kinds[static_cast<int>(op.kind)] + " " + op.from +
+                          (op.from.empty() || op.to.empty() ? "" : " -> ") + op.to);
+    }
   }
   // Entries whose directory is gone went with it.
   for (auto it = tree.begin(); it != tree.end();) {
@@ -862,15 +908,17 @@ void SimDisk::State::crash_locked() {
   // File contents of the files that exist after the reboot.
   const int file_policy = draw_policy(random, crash_model);
   std::set<Inode *> settled;
-  std::vector<Inode *> files;
+  std::vector<std::pair<Inode *, std::string>> named;
   for (auto &[path, entry] : tree) {
     if (!entry.inode || !settled.insert(entry.inode.get()).second) continue;
-    files.push_back(entry.inode.get());
+    named.emplace_back(entry.inode.get(), path);
   }
-  std::sort(files.begin(), files.end(), [](const Inode *a, const Inode *b) { return a->id < b->id; });
-  for (Inode *inode : files) {
-    inode->durable = settle_file(*inode, random, file_policy);
+  std::sort(named.begin(), named.end(), [](const auto &a, const auto &b) { return a.first->id < b.first->id; });
+  std::vector<Inode *> files;
+  for (auto &[inode, path] : named) {
+    inode->durable = settle_file(*inode, path, random, file_policy);
     inode->ops.clear();
+    files.push_back(inode);
   }
   // Latent corruption: bits of durable blocks flipped while the machine was down.
   double flips = crash_model.bit_flips_per_crash;
@@ -941,6 +989,16 @@ void SimDisk::wait_until(const std::function<bool()> &pred) {
   state_->changed.wait(lock, pred);
 }
 
+void SimDisk::wait_for_in_flight(std::size_t groups, const std::function<bool()> &or_else) {
+  std::unique_lock lock(state_->mu);
+  state_->changed.wait(lock, [&] {
+    std::size_t n = 0;
+    for (const SimQueue *q : state_->queues)
+      if (q->boot_ == state_->generation) n += q->pending_.size();
+    return n >= groups || or_else();
+  });
+}
+
 void SimDisk::poke() {
   std::lock_guard lock(state_->mu);
   state_->changed.notify_all();
@@ -998,6 +1056,18 @@ SimFaultCounts SimDisk::faults() const {
 std::uint64_t SimDisk::faults(SimFault fault) const {
   std::lock_guard lock(state_->mu);
   return state_->counts[static_cast<std::size_t>(fault)];
+}
+
+std::vector<SimDisk::FaultEvent> SimDisk::take_fault_events() {
+  std::lock_guard lock(state_->mu);
+  std::vector<FaultEvent> out(state_->events.begin(), state_->events.end());
+  state_->events.clear();
+  return out;
+}
+
+std::vector<std::string> SimDisk::last_crash_log() const {
+  std::lock_guard lock(state_->mu);
+  return state_->crash_log;
 }
 
 std::vector<std::byte> SimDisk::contents(const std::string &path) const {

@@ -183,6 +183,9 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   // Blocks until pred() is true; pred runs under the disk's lock, re-checked whenever the disk
   // changes (a group is submitted or completed, a crash) or poke() is called.
   void wait_until(const std::function<bool()> &pred);
+  // Blocks until at least `groups` groups are in flight in live queues, or or_else() is true
+  // (called under the disk's lock: it must not call the disk).
+  void wait_for_in_flight(std::size_t groups, const std::function<bool()> &or_else);
   void poke();
 
   void set_fault_rates(const SimFaultRates &rates);
@@ -199,6 +202,17 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
 
   SimFaultCounts faults() const;
   std::uint64_t faults(SimFault fault) const;
+  // The errors injected on operations since the last call (at most the last 4096), oldest first.
+  struct FaultEvent {
+    SimFault fault;
+    std::string path;
+    std::uint64_t generation;
+    bool head_written;  // the file's first 4 KiB held a non-zero byte (for a segment: activated)
+  };
+  std::vector<FaultEvent> take_fault_events();
+  // What the last crash did, one line per decision that lost or tore something (for humans
+  // replaying a seed).
+  std::vector<std::string> last_crash_log() const;
   // Bytes of `path` as a read sees them now (volatile included); empty if missing.
   std::vector<std::byte> contents(const std::string &path) const;
   // Paths that exist now, files and directories, sorted.

@@ -1,0 +1,995 @@
+// tests/sim/crash_sim.cc — the crash simulation driver (tests/sim/crash_sim.h).
+//
+// One thread issues the operations, in an order drawn from the seed; the model (log_model.h)
+// records what each returned. A crash is one of:
+//   - between two operations: the disk loses what a power cut may lose;
+//   - with writes in flight: the simulated queue stops completing, a second thread keeps
+//     operating on the store until a group is stuck in flight (or it ran out of operations),
+//     then the power goes, so groups are torn mid-write and appenders are blocked mid-call.
+// The crashed store is abandoned: its threads see EIO on every handle of the old boot, it is
+// destroyed, and a new Store is opened on the rebooted disk (recovery runs), sometimes with an
+// injected error in the middle of recovery followed by another crash.
+#include "sim/crash_sim.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "segstore/store.h"
+#include "sim/log_model.h"
+
+namespace segstore::sim {
+
+// Known engine bugs, each with its regression test in tests/sim/sim_regression_test.cc. While
+// config.avoid_known_bugs is set the workload steers around them:
+//   SimRegression.Seed1StoreDirectoryLostWithItsParent — Store::open() creates the store's
+//     directory but never fsyncs its parent: the driver makes the directory durable first.
+//   SimRegression.Seed34TruncateInsideBatchLosesKeptRecords — truncate_after() inside an
+//     atomic batch leaves an unfinished batch that recovery cuts, with records it kept: the
+//     driver truncates at batch boundaries only.
+//   SimRegression.Seed125WaiterRacingTruncateAfterAborts — a thread waiting in
+//     make_durable_locked() for an LSN that truncate_after()/reset_to() removes meanwhile hits
+//     SEGSTORE_ASSERT (engine/append.cc:324): the driver truncates and resets only in cycles
+//     where nothing waits (sync durability, no overrides, no async appends).
+//   SimRegression.Seed18ReopenAfterFailedSyncTrustsDroppedPages — after a failed fdatasync the
+//     kernel drops the dirty pages but reads still see them; reopening the store in the same
+//     boot recovers those records from the page cache, syncs (a no-op for dropped pages) and
+//     acknowledges them: the driver power-cuts instead of reopening after a failed data sync.
+//   SimRegression.Seed76TrimPastDurableEndHidesLaterRecords — trim_before(lsn) past the
+//     durable end writes META.first_lsn = lsn; a crash then loses the records below it, the
+//     store reopens with first = next < lsn without rewriting META, and the records appended
+//     next (LSNs below META.first_lsn) vanish at the following open: the driver trims below
+//     durable_lsn() only.
+//   SimRegression.Seed125TornTruncateLeavesStaleIndexSnapshot — truncate_after() zeroes the cut
+//     segment's tail before it removes the segment's index snapshot; a crash (or an I/O error)
+//     between the two leaves an .idx that recovery trusts for the last segment, claiming records
+//     that are zeros now: the driver injects no errors into truncate_after() and does not run
+//     it in the thread that races the power cut.
+//   SimRegression.Seed59GapBeforeFirstSegmentRefusesOpen — in none/interval mode a power cut
+//     may keep a later segment's writes and lose the first segment's (nothing acknowledged);
+//     recovery then refuses to open ("@M ... the segments holding the LSNs between are
+//     missing") instead of cutting: such a seed stops there and counts as a known-bug hit.
+//   SimRegression.Seed2862SnapshotAfterResetPrunedAtOnce — truncate_after()/reset_to() leave the
+//     snapshot files past the new end in place until the next recovery: latest_snapshot() later
+//     returns one of them once the log grows past it again (the state of records that were
+//     replaced), and a write_snapshot() below them is pruned at once (they are "newer"): the
+//     driver writes no snapshot below such files and counts stale returns instead of failing.
+//   SimRegression.Seed1089InterruptedCreateLeavesMetaTmp — a crash while the first open writes
+//     META leaves META.tmp without META; every later open refuses the directory as not a
+//     store: such a seed stops there and counts as a known-bug hit.
+//   SimRegression.Seed2189UnusedSegmentReusedWithStaleRecords — recovery keeps a segment whose
+//     header block is zero ("unused", preallocated) for reuse without zeroing the rest; when a
+//     crash kept later blocks of it (records of a history that was then lost), the engine
+//     reactivates it at the same base LSN and the next recovery finds those old records
+//     continuing the new log: such a failure counts as a known-bug hit when the driver saw such
+//     a segment on the disk before the open.
+//   SimRegression.Seed7828FailedResetHalfResetsTheStore — reset_to() sets first/next/durable
+//     LSN before writing META; when that write fails the store keeps running with LSNs that
+//     are not on disk (durable_lsn() says records up to the reset point are durable): the driver
+//     ends the cycle at once after a failed reset_to and takes no acknowledgement from it.
+//   SimRegression.Seed4ConcurrentActivationsBreakSegmentIdOrder — two appenders that both find
+//     no active segment each create one (activate_segment_locked takes an id, then unlocks);
+//     the loser's file is kept as the preallocated segment and activated after segments with
+//     higher ids, so ids no longer rise with LSNs; recovery walks segments by id, sees a gap,
+//     and cuts acknowledged records (threads mode): counted as a known-bug hit, seed stopped.
+//   SimRegression.Seed125FailedTruncateLeavesStoreWritable — truncate_after() failing in
+//     zero_tail leaves the store writable with a log it no longer has: the driver ends the cycle
+//     after a failed truncate_after.
+
+namespace {
+
+using io::SimDisk;
+using io::SimFault;
+using io::SimRandom;
+
+constexpr std::uint64_t segment_bytes_small = 16 * 1024;
+constexpr std::uint32_t streams_max = 4;  // logical writers
+// RecordView::type values of an atomic batch's second and later records (docs/FORMAT.md).
+constexpr std::uint8_t batch_middle_type = 3;
+constexpr std::uint8_t batch_last_type = 4;
+
+Durability pick_durability(SimRandom &r) {
+  const std::uint64_t u = r.below(10);
+  return u < 4 ? Durability::sync : u < 7 ? Durability::interval : Durability::none;
+}
+
+const char *durability_name(Durability d) {
+  return d == Durability::sync ? "sync" : d == Durability::interval ? "interval" : "none";
+}
+
+bool is_io_failure(Errc code) { return code == Errc::io_error || code == Errc::no_space || code == Errc::read_only; }
+
+class CrashSim {
+ public:
+  CrashSim(const CrashSimConfig &config, CrashSimStats &stats)
+      : config_(config), stats_(stats), rnd_(io::splitmix64(config.seed)) {}
+
+  void run();
+
+ private:
+  void run_threaded_cycle();
+  // cycle steps
+  Options pick_options();
+  bool open_store();
+  bool check_recovered(bool after_crash);
+  void workload(unsigned ops);
+  void crash_now(bool hold_in_flight);
+  bool clean_reopen();
+  // operations (r: the generator of the thread issuing them)
+  void one_op(SimRandom &r, bool doomed);
+  void one_op_inner(SimRandom &r, bool doomed);
+  void op_append(SimRandom &r, bool doomed, unsigned count, std::optional<Durability> durability);
+  void op_wait_durable(SimRandom &r);
+  void op_sync();
+  void op_read(SimRandom &r);
+  void op_truncate(SimRandom &r);
+  void op_trim(SimRandom &r);
+  void op_reset(SimRandom &r);
+  void op_write_snapshot(SimRandom &r, bool doomed);
+  void op_check_snapshot();
+  void op_fsync_failure();
+  // after every operation
+  void after_op();
+  void note_fault_events();
+  std::vector<std::byte> payload(std::uint64_t id, std::size_t size) const;
+  std::size_t payload_size(SimRandom &r) const;
+  void fail(const std::string &what);
+  // latest_snapshot() returned the state of records that truncate_after/reset_to replaced.
+  void stale_snapshot_returned(std::uint64_t lsn) {
+    stats_.stale_snapshots++;
+    if (!config_.avoid_known_bugs)  // SimRegression.Seed2862SnapshotAfterResetPrunedAtOnce
+      fail("latest_snapshot() at LSN " + std::to_string(lsn) + " describes records truncate_after/reset_to removed");
+  }
+  bool failed() const { return failures_ != 0; }
+  // The store turned read-only (an append said so).
+  bool store_failed() const { return store_failed_; }
+  bool store_failed_ = false;
+  // Seed125WaiterRacingTruncateAfterAborts: no truncate or reset while something may wait.
+  bool truncate_allowed() const { return !config_.avoid_known_bugs || pure_sync_; }
+
+  const CrashSimConfig &config_;
+  CrashSimStats &stats_;
+  SimRandom rnd_;
+  std::shared_ptr<SimDisk> disk_;
+  std::string store_dir_;
+  Options options_;
+  std::unique_ptr<Store> store_;
+  LogModel model_;
+  unsigned cycle_ = 0;
+  unsigned failures_ = 0;
+  std::uint64_t payload_ids_ = 0;         // main thread
+  std::uint64_t doomed_payload_ids_ = 0;  // the doomed thread's own numbering
+  std::vector<std::uint64_t> async_lsns_;
+  bool read_only_expected_ = false;
+  bool end_cycle_ = false;  // an operation left the store in a state only a reopen resolves
+  bool pure_sync_ = false;
+  std::uint64_t threaded_next_ = 0;  // threads mode: next_lsn after the last checked recovery
+  bool failed_reset_ = false;
+  bool stale_unused_segment_ = false;  // before the last open: a .seg with a zero header block and data after it
+  bool stale_unused_segment_on_disk() const {
+    for (const std::string &path : disk_->paths()) {
+      if (path.size() < 4 || path.compare(path.size() - 4, 4, ".seg") != 0 || path.find("/quarantine/") != std::string::npos)
+        continue;
+      const std::vector<std::byte> bytes = disk_->contents(path);
+      const std::size_t head = std::min<std::size_t>(bytes.size(), 4096);
+      if (std::any_of(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(head), [](std::byte b) { return b != std::byte{0}; }))
+        continue;
+      if (std::any_of(bytes.begin() + static_cast<std::ptrdiff_t>(head), bytes.end(), [](std::byte b) { return b != std::byte{0}; }))
+        return true;
+    }
+    return false;
+  }
+  // truncate_after/reset_to went below snapshot files that stay until the next recovery
+  bool stale_snapshot_files_ = false;
+  std::uint64_t stale_snapshot_top_ = 0;
+  void note_cut_below_snapshots(std::uint64_t first_removed) {
+    std::optional<std::uint64_t> top = model_.snapshot_lsn_max();
+    if (top && *top >= first_removed) {
+      stale_snapshot_files_ = true;
+      stale_snapshot_top_ = std::max(stale_snapshot_top_, *top);
+    }
+  }
+  io::SimFaultRates rates_;  // this cycle's
+  bool sync_failed_this_boot_ = false;  // a data sync of a segment failed since the last crash  // this cycle: sync durability, no overrides, no async appends
+  bool in_doomed_phase_ = false;
+  std::string last_op_;
+  std::string last_result_;
+  std::vector<std::string> trace_;  // this cycle's operations and what they returned
+  void trace(const std::string &line) {
+    if (config_.trace) std::fprintf(stderr, "  %s\n", line.c_str());
+    if (config_.verbose && trace_.size() < 2000) trace_.push_back(line);
+  }
+  void result(const Status &s) {
+    last_result_ = s.ok() ? "ok" : s.to_string();
+    if (s.code() == Errc::read_only) store_failed_ = true;
+  }
+};
+
+void CrashSim::fail(const std::string &what) {
+  failures_++;
+  std::ostringstream out;
+  out << "seed " << config_.seed << " cycle " << cycle_ << ": " << what;
+  if (!last_op_.empty()) out << " (last operation: " << last_op_ << ")";
+  stats_.failures.push_back(out.str());
+  if (config_.verbose) {
+    std::fprintf(stderr, "FAIL %s\ntrace of the cycle:\n", out.str().c_str());
+    for (const std::string &line : trace_) std::fprintf(stderr, "  %s\n", line.c_str());
+    std::fprintf(stderr, "what the last crash did:\n");
+    for (const std::string &line : disk_->last_crash_log()) std::fprintf(stderr, "  %s\n", line.c_str());
+  }
+}
+
+std::vector<std::byte> CrashSim::payload(std::uint64_t id, std::size_t size) const {
+  std::vector<std::byte> bytes(size);
+  std::uint64_t x = io::splitmix64(config_.seed ^ (id * 0x9E3779B97F4A7C15ull));
+  for (std::size_t i = 0; i < size; ++i) {
+    if (i % 8 == 0) x = io::splitmix64(x);
+    bytes[i] = static_cast<std::byte>(x >> (8 * (i % 8)));
+  }
+  return bytes;
+}
+
+std::size_t CrashSim::payload_size(SimRandom &r) const {
+  const std::uint64_t u = r.below(100);
+  if (u < 55) return static_cast<std::size_t>(r.below(100));
+  if (u < 90) return static_cast<std::size_t>(r.between(100, 2000));
+  return static_cast<std::size_t>(r.between(2000, 12000));  // up to most of a 16 KiB segment
+}
+
+Options CrashSim::pick_options() {
+  Options o;
+  o.segment_bytes = rnd_.chance(0.8) ? segment_bytes_small : 2 * segment_bytes_small;
+  o.durability = pick_durability(rnd_);
+  o.flush_interval_ms = static_cast<std::uint32_t>(rnd_.between(1, 5));
+  const std::uint32_t group_sizes[] = {8 * 1024, 16 * 1024, 64 * 1024};
+  o.write_group_bytes_max = group_sizes[rnd_.below(3)];
+  o.inflight_groups_max = static_cast<std::uint32_t>(rnd_.between(1, 4));
+  o.prealloc = rnd_.chance(0.5) ? PreallocMode::zero_fill : PreallocMode::fallocate;
+  o.direct_io = rnd_.chance(0.7);
+  o.snapshots_kept = static_cast<std::uint32_t>(rnd_.between(1, 3));
+  o.verify_on_open = rnd_.chance(0.2);
+  o.env = disk_->env();
+  return o;
+}
+
+// Opens the store on the current boot. Sometimes an injected error interrupts recovery, and the
+// power goes right after: recovery must cope with its own half-done work.
+bool CrashSim::open_store() {
+  for (int attempt = 0;; ++attempt) {
+    stale_unused_segment_ = stale_unused_segment_on_disk();
+    options_ = pick_options();
+    pure_sync_ = config_.avoid_known_bugs && options_.durability == Durability::sync && rnd_.chance(0.5);
+    const bool interrupt = attempt < 3 && rnd_.chance(0.15);
+    if (interrupt) {
+      const io::SimOp ops[] = {io::SimOp::write, io::SimOp::sync, io::SimOp::rename, io::SimOp::remove,
+                               io::SimOp::sync_dir, io::SimOp::make_dir};
+      io::SimTarget target;
+      target.op = ops[rnd_.below(6)];
+      target.nth = rnd_.between(1, 12);
+      target.fault = target.op == io::SimOp::write   ? SimFault::write_eio
+                     : target.op == io::SimOp::sync  ? SimFault::sync_eio
+                     : target.op == io::SimOp::sync_dir ? SimFault::sync_dir_eio
+                                                     : SimFault::op_eio;
+      disk_->arm(target);
+    }
+    Result<std::unique_ptr<Store>> opened = Store::open(store_dir_, options_);
+    disk_->clear_targets();
+    if (opened.ok()) {
+      store_ = std::move(*opened);
+      trace(std::string("open (") + durability_name(options_.durability) + ", segment " +
+            std::to_string(options_.segment_bytes) + ", group " + std::to_string(options_.write_group_bytes_max) +
+            ", inflight " + std::to_string(options_.inflight_groups_max) + ", " +
+            (options_.direct_io ? "direct" : "buffered") + ", " +
+            (options_.prealloc == PreallocMode::zero_fill ? "zero_fill" : "fallocate") + "): log [" +
+            std::to_string(store_->first_lsn()) + ", " + std::to_string(store_->next_lsn()) + ")");
+      const RecoveryReport &report = store_->recovery_report();
+      if (report.cut || !report.notes.empty()) trace("  " + report.to_string());
+      return true;
+    }
+    trace("open failed: " + opened.status().to_string());
+    const std::vector<SimDisk::FaultEvent> events = disk_->take_fault_events();
+    if (config_.avoid_known_bugs && opened.status().code() == Errc::not_a_store &&
+        opened.status().message().find("META.tmp") != std::string::npos) {
+      stats_.known_bug_hits++;  // Seed1089InterruptedCreateLeavesMetaTmp
+      trace("open refused (known bug Seed1089InterruptedCreateLeavesMetaTmp): " + opened.status().to_string());
+      return false;
+    }
+    if (config_.avoid_known_bugs && opened.status().code() == Errc::corruption &&
+        opened.status().message().find("(@M;") != std::string::npos) {
+      stats_.known_bug_hits++;  // Seed59GapBeforeFirstSegmentRefusesOpen
+      trace("open refused (known bug Seed59GapBeforeFirstSegmentRefusesOpen): " + opened.status().to_string());
+      return false;
+    }
+    if (!interrupt || events.empty() || !is_io_failure(opened.status().code())) {
+      fail("open failed: " + opened.status().to_string() + (interrupt ? " (an injected error was armed)" : ""));
+      return false;
+    }
+    stats_.interrupted_recoveries++;
+    disk_->crash();
+    sync_failed_this_boot_ = false;
+    stats_.crashes++;
+  }
+}
+
+// The checks of crash_sim.h on a freshly opened store, then the model takes the recovered log
+// as its new truth (everything in it is durable now).
+bool CrashSim::check_recovered(bool after_crash) {
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  const RecoveryReport &report = store_->recovery_report();
+  std::ostringstream where;
+  where << "after " << (after_crash ? "crash" : "clean reopen") << ": log [" << first << ", " << next << "), model "
+        << model_.describe() << "; recovery: " << report.to_string();
+  if (first > next) {
+    fail("first_lsn above next_lsn " + where.str());
+    return false;
+  }
+  if (model_.is_failed_reset_outcome(first, next)) {
+    model_.rebase(first, next, {}, {});
+    return true;
+  }
+  // A trim past the durable end may come back lower after a crash: the LSNs it covered were never
+  // durable, and the log is empty from there.
+  if (first < std::min(model_.floor, next)) fail("first_lsn below a completed trim or reset " + where.str());
+  // Acknowledged records: [required_from, acked_end) must all be in [first, next).
+  const std::uint64_t from = model_.required_from(), to = model_.acked_end;
+  if (to > from) {
+    std::uint64_t missing = 0;
+    if (first > from) missing += std::min(first, to) - from;
+    if (next < to) missing += to - std::max(next, from);
+    if (missing != 0) {
+      if (config_.latent_faults && report.cut) {
+        stats_.lost_to_latent += missing;
+      } else {
+        stats_.records_lost += missing;
+        fail(std::to_string(missing) + " acknowledged records lost: required [" + std::to_string(from) + ", " +
+             std::to_string(to) + ") " + where.str());
+      }
+    }
+  }
+  // Every record: dense, each one written at its LSN.
+  std::map<std::uint64_t, Version> found;
+  std::set<std::uint64_t> batch_inner;
+  Result<Iterator> it = store_->scan(first);
+  if (!it.ok()) {
+    fail("scan(" + std::to_string(first) + ") failed: " + it.status().to_string() + " " + where.str());
+    return false;
+  }
+  std::uint64_t expect = first;
+  while (true) {
+    Result<bool> more = it->next();
+    if (!more.ok()) {
+      fail("reading LSN " + std::to_string(expect) + " failed: " + more.status().to_string() + " " + where.str());
+      return false;
+    }
+    if (!*more) break;
+    const RecordView &rec = it->record();
+    if (rec.lsn != expect) {
+      fail("LSN " + std::to_string(rec.lsn) + " where " + std::to_string(expect) + " was expected " + where.str());
+      return false;
+    }
+    Version v{rec.stream, std::vector<std::byte>(rec.payload.begin(), rec.payload.end())};
+    if (!model_.may_hold(rec.lsn, v) && config_.avoid_known_bugs && stale_unused_segment_) {
+      stats_.known_bug_hits++;  // Seed2189UnusedSegmentReusedWithStaleRecords
+      trace("LSN " + std::to_string(rec.lsn) + " resurrected from a reused segment (known bug)");
+      return false;
+    }
+    if (!model_.may_hold(rec.lsn, v)) {
+      fail("LSN " + std::to_string(rec.lsn) + " holds a record never written there (stream " +
+           std::to_string(rec.stream) + ", " + std::to_string(rec.payload.size()) + " bytes) " + where.str());
+      return false;
+    }
+    stats_.records_checked++;
+    if (rec.lsn >= from && rec.lsn < to) stats_.acked_checked++;
+    found.emplace(rec.lsn, std::move(v));
+    if (rec.type == batch_middle_type || rec.type == batch_last_type) batch_inner.insert(rec.lsn);
+    expect++;
+  }
+  if (expect != next) {
+    fail("the log ends at LSN " + std::to_string(expect) + " but next_lsn() is " + std::to_string(next) + " " +
+         where.str());
+    return false;
+  }
+  // Point reads agree with the scan.
+  for (int i = 0; i < 3 && next > first; ++i) {
+    const std::uint64_t lsn = rnd_.between(first, next - 1);
+    Result<Record> rec = store_->read(lsn);
+    if (!rec.ok() || rec->payload != found[lsn].payload || rec->stream != found[lsn].stream)
+      fail("read(" + std::to_string(lsn) + ") disagrees with the scan: " +
+           (rec.ok() ? std::string("other bytes") : rec.status().to_string()));
+  }
+  // Application snapshots.
+  Result<Snapshot> snap = store_->latest_snapshot();
+  const std::optional<std::uint64_t> required_snapshot = model_.required_snapshot(next);
+  if (snap.ok()) {
+    const SnapshotVerdict verdict = model_.judge_snapshot(snap->lsn, snap->state);
+    if (snap->lsn >= next) fail("latest_snapshot() at LSN " + std::to_string(snap->lsn) + " is past the log " + where.str());
+    if (verdict == SnapshotVerdict::never_written)
+      fail("latest_snapshot() at LSN " + std::to_string(snap->lsn) + " holds a state never written " + where.str());
+    if (verdict == SnapshotVerdict::stale) stale_snapshot_returned(snap->lsn);
+    if (required_snapshot && snap->lsn < *required_snapshot)
+      fail("latest_snapshot() is at LSN " + std::to_string(snap->lsn) + ", older than the acknowledged snapshot at " +
+           std::to_string(*required_snapshot) + " " + where.str());
+  } else if (snap.status().code() != Errc::not_found) {
+    fail("latest_snapshot() failed: " + snap.status().to_string() + " " + where.str());
+  } else if (required_snapshot && !(config_.latent_faults && report.cut)) {
+    fail("the acknowledged snapshot at LSN " + std::to_string(*required_snapshot) + " is gone " + where.str());
+  }
+  model_.rebase(first, next, std::move(found), std::move(batch_inner));
+  stale_snapshot_files_ = false;  // recovery moved the snapshots past the end to quarantine
+  stale_snapshot_top_ = 0;
+  return true;
+}
+
+void CrashSim::note_fault_events() {
+  for (const SimDisk::FaultEvent &e : disk_->take_fault_events()) {
+    // A failed data sync of a segment that is still part of the store (the preallocator
+    // removes a segment whose preparation failed) must turn the store read-only.
+    if (e.fault != SimFault::sync_eio || e.path.size() < 4 || e.path.compare(e.path.size() - 4, 4, ".seg") != 0)
+      continue;
+    if (e.generation != disk_->generation()) continue;
+    sync_failed_this_boot_ = true;
+    // Only a segment holding records (its header block written) counts: the preallocator's own
+    // failed sync of a fresh segment removes that segment and is no loss.
+    if (e.head_written) read_only_expected_ = true;
+  }
+}
+
+void CrashSim::after_op() {
+  if (!store_) return;
+  // After a failed reset_to the engine's LSNs no longer describe the disk (known bug
+  // Seed7828FailedResetHalfResetsTheStore): durable_lsn() acknowledges nothing then.
+  if (!failed_reset_) model_.ack_through(store_->durable_lsn());
+  note_fault_events();
+}
+
+void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optional<Durability> durability) {
+  std::vector<std::vector<std::byte>> payloads;
+  std::vector<BatchEntry> entries;
+  for (unsigned i = 0; i < count; ++i) {
+    const std::uint64_t id = doomed ? (1ull << 62) + doomed_payload_ids_++ : payload_ids_++;
+    payloads.push_back(payload(id, count == 1 ? payload_size(r) : static_cast<std::size_t>(r.below(1000))));
+  }
+  for (unsigned i = 0; i < count; ++i)
+    entries.push_back({static_cast<std::uint32_t>(r.below(streams_max)), payloads[i]});
+  if (pure_sync_) durability.reset();
+  const bool async = count == 1 && !durability && !pure_sync_ && r.chance(0.3);
+  const Durability mode = async ? Durability::none : durability.value_or(options_.durability);
+  const std::uint64_t before = store_->next_lsn();
+  Result<std::uint64_t> got = async ? store_->append_async(payloads[0], entries[0].stream)
+                                    : count == 1 && !durability ? store_->append(payloads[0], entries[0].stream)
+                                                                : store_->append_batch(entries, mode);
+  const std::uint64_t after = store_->next_lsn();
+  last_op_ = std::string(async ? "append_async" : "append") + " of " + std::to_string(count) + " (" +
+             durability_name(mode) + ") at LSN " + std::to_string(before);
+  result(got.status());
+  if (got.ok()) {
+    if (*got != before) fail("append returned LSN " + std::to_string(*got) + ", next_lsn() was " + std::to_string(before));
+    if (read_only_expected_) fail("append accepted after a failed data sync");
+    for (unsigned i = 0; i < count; ++i) {
+      model_.appended(*got + i, Version{entries[i].stream, payloads[i]});
+      if (i > 0) model_.batch_continues_at(*got + i);
+    }
+    stats_.records_appended += count;
+    if (mode == Durability::sync) model_.ack_through(*got + count);
+    if (mode != Durability::sync) async_lsns_.push_back(*got + count - 1);
+    return;
+  }
+  // Failed: the records may have been given LSNs [before, after) all the same.
+  if (after == before + count)
+    for (unsigned i = 0; i < count; ++i) {
+      model_.appended(before + i, Version{entries[i].stream, payloads[i]});
+      if (i > 0) model_.batch_continues_at(before + i);
+    }
+  if (read_only_expected_ && !in_doomed_phase_) {
+    if (got.status().code() == Errc::read_only) stats_.read_only_checks++;
+    else fail("append after a failed data sync returned " + got.status().to_string() + ", not read_only");
+  }
+  if (got.status().code() == Errc::record_too_large || got.status().code() == Errc::invalid_argument)
+    fail("append refused: " + got.status().to_string());
+}
+
+void CrashSim::op_wait_durable(SimRandom &r) {
+  if (async_lsns_.empty()) return;
+  const std::size_t pick = static_cast<std::size_t>(r.below(async_lsns_.size()));
+  const std::uint64_t lsn = async_lsns_[pick];
+  async_lsns_.erase(async_lsns_.begin() + static_cast<std::ptrdiff_t>(pick));
+  if (lsn < store_->first_lsn() || lsn >= store_->next_lsn()) return;  // truncated or trimmed since
+  last_op_ = "wait_durable(" + std::to_string(lsn) + ")";
+  Status s = store_->wait_durable(lsn);
+  result(s);
+  if (s.ok()) model_.ack_through(lsn + 1);
+}
+
+void CrashSim::op_sync() {
+  const std::uint64_t next = store_->next_lsn();
+  last_op_ = "sync() at next LSN " + std::to_string(next);
+  Status s = store_->sync();
+  result(s);
+  if (s.ok()) model_.ack_through(next);
+}
+
+void CrashSim::op_read(SimRandom &r) {
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  if (next == first) return;
+  const std::uint64_t lsn = r.between(first, next - 1);
+  last_op_ = "read(" + std::to_string(lsn) + ")";
+  Result<Record> rec = store_->read(lsn);
+  result(rec.status());
+  if (!rec.ok()) {
+    const Errc code = rec.status().code();
+    // After a failed write, the records of the failed group are read back from the file, which
+    // holds what the device took of them: corruption, for records never acknowledged.
+    const bool unacked_after_failure = code == Errc::corruption && lsn >= store_->durable_lsn() && store_failed();
+    if (unacked_after_failure) stats_.unreadable_after_failed_write++;
+    const bool excused = ((config_.io_errors || in_doomed_phase_) && code == Errc::io_error) ||
+                         (config_.latent_faults && code == Errc::corruption) || unacked_after_failure;
+    if (!excused) fail("read(" + std::to_string(lsn) + ") failed: " + rec.status().to_string());
+    return;
+  }
+  if (!model_.may_hold(lsn, Version{rec->stream, rec->payload}))
+    fail("read(" + std::to_string(lsn) + ") returned a record never written there");
+}
+
+void CrashSim::op_truncate(SimRandom &r) {
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  if (next == first) return;
+  // keep = first - 1 .. next - 1; mostly near the end.
+  const std::uint64_t back = std::min<std::uint64_t>(next - first, r.chance(0.8) ? r.between(1, 8) : r.below(next - first + 1));
+  std::uint64_t keep = next - back;  // records >= keep go; truncate_after(keep - 1)
+  if (config_.avoid_known_bugs) {  // Seed34TruncateInsideBatch...: cut at a batch boundary
+    while (keep > first && model_.splits_batch(keep)) keep--;
+    if (model_.splits_batch(keep)) return;
+  }
+  if (keep == 0) return;
+  last_op_ = "truncate_after(" + std::to_string(keep - 1) + ")";
+  if (config_.avoid_known_bugs) disk_->set_fault_rates({});  // Seed125TornTruncateLeavesStaleIndexSnapshot
+  note_cut_below_snapshots(keep);
+  Status s = store_->truncate_after(keep - 1);
+  if (config_.avoid_known_bugs) disk_->set_fault_rates(rates_);
+  result(s);
+  model_.truncated(keep, s.ok());
+  if (s.ok() && store_->next_lsn() != keep)
+    fail("truncate_after(" + std::to_string(keep - 1) + ") left next_lsn() at " + std::to_string(store_->next_lsn()));
+  if (!s.ok() && !is_io_failure(s.code())) fail("truncate_after failed: " + s.to_string());
+  if (!s.ok() && config_.avoid_known_bugs) end_cycle_ = true;  // Seed125FailedTruncateLeavesStoreWritable
+  async_lsns_.clear();
+}
+
+void CrashSim::op_trim(SimRandom &r) {
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  // Seed76TrimPastDurableEndHidesLaterRecords: not past the durable end.
+  const std::uint64_t top = config_.avoid_known_bugs ? std::max(first, std::min(next, store_->durable_lsn())) : next;
+  const std::uint64_t lsn = r.between(first, top);
+  last_op_ = "trim_before(" + std::to_string(lsn) + ")";
+  Status s = store_->trim_before(lsn);
+  result(s);
+  model_.trimmed(lsn, s.ok());
+  if (s.ok() && store_->first_lsn() < lsn)
+    fail("trim_before(" + std::to_string(lsn) + ") left first_lsn() at " + std::to_string(store_->first_lsn()));
+  if (!s.ok() && !is_io_failure(s.code())) fail("trim_before failed: " + s.to_string());
+}
+
+void CrashSim::op_reset(SimRandom &r) {
+  const std::uint64_t next = store_->next_lsn();
+  const std::uint64_t lsn = r.chance(0.7) ? next + r.below(100) : r.below(next + 1);
+  last_op_ = "reset_to(" + std::to_string(lsn) + ")";
+  note_cut_below_snapshots(lsn);
+  Status s = store_->reset_to(lsn);
+  result(s);
+  if (s.ok()) {
+    model_.reset(lsn);
+    if (store_->first_lsn() != lsn || store_->next_lsn() != lsn) fail("reset_to left the log at other LSNs");
+  } else {
+    if (!is_io_failure(s.code())) fail("reset_to failed: " + s.to_string());
+    model_.reset_failed(lsn);
+    failed_reset_ = true;
+    end_cycle_ = true;  // either outcome may be on disk: decided by the next recovery
+  }
+  async_lsns_.clear();
+}
+
+void CrashSim::op_write_snapshot(SimRandom &r, bool doomed) {
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  if (next == first) return;
+  const std::uint64_t lsn = r.chance(0.6) ? next - 1 : r.between(first, next - 1);
+  // Seed2862SnapshotAfterResetPrunedAtOnce: not below snapshots that truncate/reset left behind.
+  if (config_.avoid_known_bugs && stale_snapshot_files_ && lsn <= stale_snapshot_top_) return;
+  const std::uint64_t id = doomed ? (1ull << 61) + doomed_payload_ids_++ : payload_ids_++;
+  std::vector<std::byte> state = payload(id, static_cast<std::size_t>(r.below(600)));
+  last_op_ = "write_snapshot(" + std::to_string(lsn) + ")";
+  model_.snapshot_written(lsn, state);
+  Status s = store_->write_snapshot(lsn, state);
+  result(s);
+  if (s.ok()) {
+    model_.snapshot_acked(lsn, options_.snapshots_kept);
+    model_.ack_through(lsn + 1);  // a snapshot is written only over durable records
+    if (doomed) return;
+    // What was just written is the newest snapshot the log can use, or one newer is.
+    Result<Snapshot> latest = store_->latest_snapshot();
+    const std::uint64_t next = store_->next_lsn();
+    if (!latest.ok() && latest.status().code() == Errc::io_error && config_.io_errors) return;  // injected
+    if (!latest.ok() || latest->lsn < lsn)
+      fail("write_snapshot(" + std::to_string(lsn) + ") returned ok, then latest_snapshot() gave " +
+           (latest.ok() ? "LSN " + std::to_string(latest->lsn) : latest.status().to_string()) + " (next LSN " +
+           std::to_string(next) + ")");
+    return;
+  }
+  model_.snapshot_failed(lsn, options_.snapshots_kept);
+  if (!is_io_failure(s.code())) fail("write_snapshot(" + std::to_string(lsn) + ") failed: " + s.to_string());
+}
+
+void CrashSim::op_check_snapshot() {
+  last_op_ = "latest_snapshot()";
+  Result<Snapshot> snap = store_->latest_snapshot();
+  result(snap.status());
+  if (snap.ok()) last_result_ = "LSN " + std::to_string(snap->lsn);
+  if (!snap.ok()) {
+    if (snap.status().code() != Errc::not_found && !is_io_failure(snap.status().code()))
+      fail("latest_snapshot() failed: " + snap.status().to_string());
+    return;
+  }
+  if (snap->lsn >= store_->next_lsn()) fail("latest_snapshot() is past the end of the log");
+  const SnapshotVerdict verdict = model_.judge_snapshot(snap->lsn, snap->state);
+  if (verdict == SnapshotVerdict::never_written) fail("latest_snapshot() holds a state never written");
+  if (verdict == SnapshotVerdict::stale) stale_snapshot_returned(snap->lsn);
+}
+
+// The next data sync of a segment fails; a sync append must fail and the store refuse appends
+// from then on (read-only until reopened), while reads keep working.
+void CrashSim::op_fsync_failure() {
+  disk_->arm({io::SimOp::sync, 1, SimFault::sync_eio, ".seg"});
+  last_op_ = "sync append with an injected fdatasync failure";
+  std::vector<std::byte> bytes = payload(payload_ids_++, 64);
+  const std::uint64_t before = store_->next_lsn();
+  Result<std::uint64_t> got = store_->append(bytes, 0, Durability::sync);
+  result(got.status());
+  if (store_->next_lsn() == before + 1) model_.appended(before, Version{0, bytes});
+  if (got.ok()) {
+    stats_.records_appended++;
+    model_.ack_through(*got + 1);
+  }
+  disk_->clear_targets();
+  after_op();
+}
+
+void CrashSim::one_op(SimRandom &r, bool doomed) {
+  last_op_.clear();
+  last_result_.clear();
+  one_op_inner(r, doomed);
+  if (!last_op_.empty())
+    trace(std::string(doomed ? "[doomed] " : "") + last_op_ + " -> " + last_result_ + "; durable_lsn " +
+          std::to_string(store_->durable_lsn()) + ", acked_end " + std::to_string(model_.acked_end));
+}
+
+void CrashSim::one_op_inner(SimRandom &r, bool doomed) {
+  const std::uint64_t u = r.below(1000);
+  if (u < 420) {
+    op_append(r, doomed, 1, r.chance(0.2) ? std::optional<Durability>(pick_durability(r)) : std::nullopt);
+  } else if (u < 520) {
+    op_append(r, doomed, static_cast<unsigned>(r.between(2, 6)), std::nullopt);
+  } else if (u < 580) {
+    if (!doomed) op_wait_durable(r);
+  } else if (u < 640) {
+    op_sync();
+  } else if (u < 730) {
+    op_read(r);
+  } else if (u < 790) {
+    op_write_snapshot(r, doomed);
+  } else if (u < 830) {
+    op_check_snapshot();
+  } else if (u < 870) {
+    if (truncate_allowed() && !(doomed && config_.avoid_known_bugs)) op_truncate(r);
+  } else if (u < 920) {
+    op_trim(r);
+  } else if (u < 926) {
+    if (!doomed && truncate_allowed()) op_reset(r);
+  } else if (u < 950) {
+    if (!doomed && config_.io_errors) op_fsync_failure();
+  } else {
+    op_append(r, doomed, 1, Durability::sync);
+  }
+  if (!doomed) after_op();
+}
+
+void CrashSim::workload(unsigned ops) {
+  for (unsigned i = 0; i < ops && !end_cycle_ && !failed(); ++i) {
+    one_op(rnd_, false);
+    stats_.ops++;
+  }
+}
+
+// Power cut. With hold_in_flight, queued groups stop completing and a second thread keeps
+// operating until one is stuck in flight (or it finished), then the power goes.
+void CrashSim::crash_now(bool hold_in_flight) {
+  std::thread doomed;
+  std::atomic<bool> doomed_done{false};
+  if (hold_in_flight) {
+    disk_->hold_writes(true);
+    const std::uint64_t ops = rnd_.between(1, 6);
+    SimRandom r(rnd_.next());
+    in_doomed_phase_ = true;
+    doomed = std::thread([this, ops, r, &doomed_done]() mutable {
+      for (std::uint64_t i = 0; i < ops; ++i) one_op(r, true);
+      doomed_done = true;
+      disk_->poke();
+    });
+    disk_->wait_for_in_flight(1, [&] { return doomed_done.load(); });
+  }
+  trace(hold_in_flight ? "power cut with groups held in flight" : "power cut between operations");
+  disk_->crash();
+  stats_.crashes++;
+  sync_failed_this_boot_ = false;
+  if (doomed.joinable()) doomed.join();
+  in_doomed_phase_ = false;
+  // The old store is abandoned: every handle it holds fails now; destroying it must not hang.
+  store_.reset();
+  async_lsns_.clear();
+  read_only_expected_ = false;
+  store_failed_ = false;
+  failed_reset_ = false;
+  end_cycle_ = false;
+  (void)disk_->take_fault_events();
+}
+
+bool CrashSim::clean_reopen() {
+  const std::uint64_t next = store_->next_lsn();
+  last_op_ = "close()";
+  Status closed = store_->close();
+  if (closed.ok()) {
+    model_.ack_through(next);
+  } else if (!read_only_expected_ && !is_io_failure(closed.code())) {
+    fail("close() failed: " + closed.to_string());
+  }
+  store_.reset();
+  async_lsns_.clear();
+  read_only_expected_ = false;
+  store_failed_ = false;
+  failed_reset_ = false;
+  end_cycle_ = false;
+  (void)disk_->take_fault_events();
+  return true;
+}
+
+void CrashSim::run() {
+  disk_ = SimDisk::make(config_.seed, config_.host_dir);
+  store_dir_ = config_.host_dir + "/store";
+  std::error_code ignored;
+  std::filesystem::create_directories(store_dir_, ignored);  // on the host: for events.log only
+  io::SimCrashModel crash_model;
+  if (config_.latent_faults) crash_model.bit_flips_per_crash = 0.5;
+  disk_->set_crash_model(crash_model);
+  io::SimFaultRates rates;
+  if (config_.io_errors) {
+    rates.write_eio = 0.002;
+    rates.write_enospc = 0.001;
+    rates.short_write = 0.001;
+    rates.sync_eio = 0.002;
+    rates.sync_dir_eio = 0.001;
+    rates.allocate_enospc = 0.01;
+    rates.read_eio = 0.001;
+  }
+  if (config_.latent_faults) rates.misdirected_read = 0.002;
+  stats_.seeds++;
+  if (config_.avoid_known_bugs) {
+    // The store's directory exists (durably) before the first open: Store::open() does not
+    // fsync the parent of a directory it creates (SimRegression.Seed1StoreDirectoryLostWithItsParent).
+    std::shared_ptr<io::Env> env = disk_->env();
+    if (!env->make_dir(store_dir_).ok() || !env->sync_dir(config_.host_dir).ok()) {
+      fail("cannot make the store directory on the simulated disk");
+      return;
+    }
+  }
+  if (!open_store()) return;
+  if (!check_recovered(false)) return;
+  if (config_.threads) {
+    for (cycle_ = 1; cycle_ <= config_.cycles && !failed() && store_; ++cycle_) run_threaded_cycle();
+    if (store_) {
+      (void)store_->close();
+      store_.reset();
+    }
+    const io::SimFaultCounts counts = disk_->faults();
+    for (std::size_t i = 0; i < counts.size(); ++i) stats_.faults[i] += counts[i];
+    return;
+  }
+  for (cycle_ = 1; cycle_ <= config_.cycles && !failed(); ++cycle_) {
+    if (cycle_ > 1 || true) {
+      std::vector<std::string> keep;
+      if (!trace_.empty()) keep.push_back(trace_.back());
+      trace_ = std::move(keep);
+    }
+    const unsigned ops = static_cast<unsigned>(rnd_.between(1, config_.ops_per_cycle_max));
+    rates_ = rnd_.chance(0.6) ? rates : io::SimFaultRates{};
+    disk_->set_fault_rates(rates_);
+    workload(ops);
+    if (failed()) break;
+    const std::uint64_t end = rnd_.below(10);
+    // Seed18ReopenAfterFailedSyncTrustsDroppedPages: no reopen in the boot of a failed sync.
+    const bool reopen_ok = !config_.avoid_known_bugs || !sync_failed_this_boot_;
+    const bool clean = end == 0 && !end_cycle_ && reopen_ok;
+    if (clean) {
+      clean_reopen();
+    } else {
+      crash_now(end >= 5 && !end_cycle_);
+    }
+    disk_->set_fault_rates(io::SimFaultRates{});
+    if (!open_store()) break;
+    stats_.cycles++;
+    if (!check_recovered(!clean)) break;
+    if (config_.verbose)
+      std::fprintf(stderr, "seed %llu cycle %u: %u ops, log [%llu, %llu)\n", static_cast<unsigned long long>(config_.seed),
+                   cycle_, ops, static_cast<unsigned long long>(store_->first_lsn()),
+                   static_cast<unsigned long long>(store_->next_lsn()));
+  }
+  if (store_) {
+    disk_->set_fault_rates(io::SimFaultRates{});
+    (void)store_->close();
+    store_.reset();
+  }
+  const io::SimFaultCounts counts = disk_->faults();
+  for (std::size_t i = 0; i < counts.size(); ++i) stats_.faults[i] += counts[i];
+}
+
+// Real appender threads, crashed at a moment chosen by the seed (the interleaving is not):
+// acknowledged records must survive with their payloads, the log must stay a dense prefix, and
+// every record must be one a thread appended (payloads name their writer and sequence number).
+void CrashSim::run_threaded_cycle() {
+  constexpr unsigned writers = 3;
+  struct Acked {
+    std::uint64_t lsn;
+    std::vector<std::byte> payload;
+    std::uint32_t stream;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Acked> acked;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, bool> attempted;  // (writer, seq)
+  unsigned done = 0;
+  const std::uint64_t ops_each = rnd_.between(5, config_.ops_per_cycle_max / 2 + 5);
+  const std::uint64_t crash_after = rnd_.below(ops_each * writers);
+  const std::uint64_t base_id = payload_ids_;
+  payload_ids_ += 1ull << 20;
+  auto body = [&](std::uint32_t w, std::uint64_t seq) {
+    std::vector<std::byte> bytes = payload(base_id + (std::uint64_t{w} << 16) + seq, 8 + static_cast<std::size_t>((seq * 131 + w * 17) % 900));
+    for (int i = 0; i < 4; ++i) bytes[i] = static_cast<std::byte>(w >> (8 * i));
+    for (int i = 0; i < 4; ++i) bytes[4 + i] = static_cast<std::byte>(seq >> (8 * i));
+    return bytes;
+  };
+  std::vector<std::thread> threads;
+  for (std::uint32_t w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      for (std::uint64_t seq = 0; seq < ops_each; ++seq) {
+        std::vector<std::byte> bytes = body(w, seq);
+        {
+          std::lock_guard lock(mu);
+          attempted[{w, seq}] = true;
+        }
+        Result<std::uint64_t> got = (seq % 3 == 2) ? store_->append_async(bytes, w) : store_->append(bytes, w, Durability::sync);
+        if (got.ok() && seq % 3 == 2 && !store_->wait_durable(*got).ok()) continue;
+        if (!got.ok()) break;
+        std::lock_guard lock(mu);
+        acked.push_back({*got, std::move(bytes), w});
+        cv.notify_all();
+      }
+      std::lock_guard lock(mu);
+      done++;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return acked.size() >= crash_after || done == writers; });
+  }
+  const bool hold = rnd_.chance(0.5);
+  if (hold) disk_->hold_writes(true);
+  disk_->crash();
+  stats_.crashes++;
+  for (std::thread &t : threads) t.join();
+  store_.reset();
+  disk_->take_fault_events();
+  if (!open_store()) return;
+  stats_.cycles++;
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  std::map<std::uint64_t, Acked> want;
+  for (Acked &a : acked) want[a.lsn] = std::move(a);
+  for (const auto &[lsn, a] : want) {
+    Result<Record> rec = store_->read(lsn);
+    if (!rec.ok() || rec->payload != a.payload || rec->stream != a.stream) {
+      const std::string report = store_->recovery_report().to_string();
+      if (config_.avoid_known_bugs && report.find("lsn_gap") != std::string::npos) {
+        stats_.known_bug_hits++;  // Seed4ConcurrentActivationsBreakSegmentIdOrder
+        store_.reset();
+        return;
+      }
+      stats_.records_lost++;
+      std::uint64_t seq = 0;
+      for (int i = 0; i < 4; ++i) seq |= std::to_integer<std::uint64_t>(a.payload[4 + i]) << (8 * i);
+      fail("threads: acknowledged LSN " + std::to_string(lsn) + " (" + (seq % 3 == 2 ? "async + wait_durable" : "sync append") +
+           (hold ? ", crash with writes held" : ", crash") + ") " +
+           (rec.ok() ? "holds other bytes" : rec.status().to_string()) + "; log [" + std::to_string(first) + ", " +
+           std::to_string(next) + "); " + store_->recovery_report().to_string());
+      if (config_.verbose)
+        for (const std::string &line : disk_->last_crash_log()) std::fprintf(stderr, "  crash: %s\n", line.c_str());
+      return;
+    }
+    stats_.acked_checked++;
+  }
+  Result<Iterator> it = store_->scan(first);
+  if (!it.ok()) return fail("threads: scan failed: " + it.status().to_string());
+  std::uint64_t expect = first;
+  while (true) {
+    Result<bool> more = it->next();
+    if (!more.ok()) return fail("threads: reading LSN " + std::to_string(expect) + ": " + more.status().to_string());
+    if (!*more) break;
+    const RecordView &rec = it->record();
+    if (rec.lsn != expect) return fail("threads: LSN " + std::to_string(rec.lsn) + " where " + std::to_string(expect) + " was expected");
+    bool known = false;
+    if (rec.payload.size() >= 8 && rec.stream < writers) {
+      std::uint32_t w = 0;
+      std::uint64_t seq = 0;
+      for (int i = 0; i < 4; ++i) w |= std::to_integer<std::uint32_t>(rec.payload[i]) << (8 * i);
+      for (int i = 0; i < 4; ++i) seq |= std::to_integer<std::uint64_t>(rec.payload[4 + i]) << (8 * i);
+      const std::vector<std::byte> expected = body(w, seq);
+      known = w == rec.stream && attempted.count({w, seq}) &&
+              std::equal(expected.begin(), expected.end(), rec.payload.begin(), rec.payload.end());
+    }
+    // Records from earlier cycles carry other payload ids: accept those below this cycle's start.
+    if (!known && rec.lsn >= threaded_next_) return fail("threads: LSN " + std::to_string(rec.lsn) + " holds a record no writer appended");
+    stats_.records_checked++;
+    expect++;
+  }
+  if (expect != next) return fail("threads: the log ends at " + std::to_string(expect) + ", next_lsn() is " + std::to_string(next));
+  threaded_next_ = next;
+}
+
+}  // namespace
+
+void CrashSimStats::add(const CrashSimStats &o) {
+  seeds += o.seeds;
+  cycles += o.cycles;
+  crashes += o.crashes;
+  interrupted_recoveries += o.interrupted_recoveries;
+  ops += o.ops;
+  records_appended += o.records_appended;
+  acked_checked += o.acked_checked;
+  records_checked += o.records_checked;
+  records_lost += o.records_lost;
+  lost_to_latent += o.lost_to_latent;
+  read_only_checks += o.read_only_checks;
+  stale_snapshots += o.stale_snapshots;
+  known_bug_hits += o.known_bug_hits;
+  unreadable_after_failed_write += o.unreadable_after_failed_write;
+  for (std::size_t i = 0; i < faults.size(); ++i) faults[i] += o.faults[i];
+  failures.insert(failures.end(), o.failures.begin(), o.failures.end());
+}
+
+std::string CrashSimStats::summary() const {
+  std::ostringstream out;
+  out << "seeds " << seeds << "\ncycles " << cycles << "\ncrashes " << crashes << "\ninterrupted recoveries "
+      << interrupted_recoveries << "\noperations " << ops << "\nrecords appended " << records_appended
+      << "\nrecords checked " << records_checked << "\nacknowledged records checked " << acked_checked
+      << "\nacknowledged records lost " << records_lost << "\nlost to injected bit rot (reported by recovery) "
+      << lost_to_latent << "\nappends refused read-only after a failed data sync " << read_only_checks
+      << "\nstale snapshots returned " << stale_snapshots
+      << "\nunacknowledged records unreadable (corruption) after a failed write " << unreadable_after_failed_write
+      << "\nseeds stopped by a known bug (see crash_sim.cc) " << known_bug_hits << "\nfaults:";
+  for (std::size_t i = 0; i < faults.size(); ++i)
+    out << " " << io::sim_fault_name(static_cast<SimFault>(i)) << "=" << faults[i];
+  out << "\nfailures " << failures.size() << "\n";
+  return out.str();
+}
+
+CrashSimStats run_crash_sim(const CrashSimConfig &config) {
+  CrashSimStats stats;
+  CrashSim sim(config, stats);
+  sim.run();
+  return stats;
+}
+
+}  // namespace segstore::sim
