@@ -1,1 +1,450 @@
-// placeholder: being written
+// recovery/recover.cc — the recovery pass (recovery/recover.h, docs/RECOVERY.md): its look and
+// plan phases, and run(). The apply phase is in recover_apply.cc; the pass's state in
+// recovery_pass.h.
+#include "recovery/recover.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+#include "base/log.h"
+#include "engine/store_dir.h"
+#include "format/index_snapshot.h"
+#include "format/layout.h"
+#include "format/record.h"
+#include "format/segment_header.h"
+#include "io/aligned_buffer.h"
+#include "recovery/recovery_pass.h"
+
+namespace segstore::recovery {
+namespace {
+
+using engine::join_path;
+using engine::numbered_name;
+
+constexpr const char *snapshot_suffix = ".snap";
+
+bool ends_with(const std::string &text, const std::string &suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// look
+
+Status RecoveryPass::list_directory() {
+  Result<std::vector<std::string>> names = env_.list_dir(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<std::uint64_t> segment_ids;
+  for (const std::string &name : *names) {
+    if (auto id = engine::parse_numbered_name(name, engine::segment_suffix)) {
+      max_id_seen_ = std::max(max_id_seen_, *id);
+      if (*id >= meta_.min_segment_id) {
+        segment_ids.push_back(*id);
+        continue;
+      }
+      removals_.push_back(join_path(dir_, name));
+      removal_notes_.push_back("@L removed " + name + ": its id is below META's min_segment_id " +
+                               std::to_string(meta_.min_segment_id) + " (a trim or reset was interrupted)");
+    } else if (auto idx = engine::parse_numbered_name(name, engine::index_suffix)) {
+      max_id_seen_ = std::max(max_id_seen_, *idx);
+      if (*idx >= meta_.min_segment_id) {
+        index_ids_.push_back(*idx);
+        continue;
+      }
+      removals_.push_back(join_path(dir_, name));
+      removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
+    } else if (ends_with(name, engine::temp_suffix)) {
+      removals_.push_back(join_path(dir_, name));
+      removal_notes_.push_back("@R removed leftover temporary file " + name);
+    } else if (name != engine::meta_file_name && name != engine::lock_file_name &&
+               name != engine::clean_file_name && name != engine::events_file_name &&
+               name != engine::snapshots_dir_name && name != engine::quarantine_dir_name) {
+      note("@R unknown file " + name + " left alone");
+    }
+  }
+  std::sort(segment_ids.begin(), segment_ids.end());
+  for (std::uint64_t idx : index_ids_) {
+    if (std::binary_search(segment_ids.begin(), segment_ids.end(), idx)) continue;
+    const std::string name = numbered_name(idx, engine::index_suffix);
+    removals_.push_back(join_path(dir_, name));
+    removal_notes_.push_back("@R removed " + name + ": its segment does not exist");
+  }
+  files_.reserve(segment_ids.size());
+  for (std::uint64_t id : segment_ids) SEGSTORE_TRY(open_segment(id));
+  report_.segments_checked = files_.size();
+  return Status();
+}
+
+Status RecoveryPass::open_segment(std::uint64_t id) {
+  Result<SegmentFile> seg = open_segment_file(env_, dir_, id, meta_.store_id);
+  if (!seg.ok()) return seg.status();
+  files_.push_back(std::move(*seg));
+  return Status();
+}
+
+// Loads the whole index snapshot of the last segment, so its scan can start at end_offset.
+Result<bool> RecoveryPass::load_index(const SegmentFile &seg, KeptSegment &kept) {
+  Result<std::optional<LoadedIndex>> loaded = load_last_index(env_, seg, meta_.store_id);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) return false;
+  LoadedIndex &index = **loaded;
+  report_.bytes_scanned += index.bytes_read;
+  kept.index = std::move(index.index);
+  kept.record_count = index.record_count;
+  kept.end_offset = index.end_offset;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// plan
+
+Status RecoveryPass::walk_segments() {
+  const std::size_t n = files_.size();
+  std::size_t first_bad = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (files_[i].state != FileState::unused) last_nonunused_ = i;
+    if (files_[i].state == FileState::bad && first_bad == n) first_bad = i;
+  }
+  std::vector<std::size_t> chain;  // used segments before the first bad file
+  for (std::size_t i = 0; i < first_bad; ++i)
+    if (files_[i].state == FileState::used) chain.push_back(i);
+
+  std::size_t previous = index_none;  // files_ index of the last kept segment
+  std::uint64_t previous_end = 0;
+  for (std::size_t k = 0; k < chain.size(); ++k) {
+    SegmentFile &seg = files_[chain[k]];
+    const std::size_t between_first = previous == index_none ? 0 : previous + 1;
+    if (k == 0 && seg.header.base_lsn > meta_.first_lsn) {
+      return Status(Errc::corruption,
+                    "the log's first segment " + seg.path + " starts at LSN " + std::to_string(seg.header.base_lsn) +
+                        " but META's first LSN is " + std::to_string(meta_.first_lsn) +
+                        ": the segments holding the LSNs between are missing (@M; nothing was changed)");
+    }
+    if (k != 0) {
+      const Join join = judge_join(previous_end, seg.header.base_lsn);
+      if (join != Join::joins) {
+        Finding finding;
+        finding.reason = join == Join::gap ? CutReason::lsn_gap : CutReason::lsn_overlap;
+        finding.file = seg.name;
+        finding.detail = seg.name + " starts at LSN " + std::to_string(seg.header.base_lsn) + ", " +
+                         files_[previous].name + " ends at LSN " + std::to_string(previous_end);
+        if (chain[k] != between_first) finding.detail += " (an unused segment lies between them)";
+        return plan_cut_at_file(between_first, chain[k], finding);
+      }
+    }
+    // @F: unused files between joining segments hold no record of the log.
+    for (std::size_t u = between_first; u < chain[k]; ++u) {
+      moved_.push_back({files_[u].path, files_[u].name, files_[u].file_bytes,
+                        "@F unused segment between used ones (no record of the log)", "", "", &files_[u].file});
+    }
+    const std::uint64_t *next_base = k + 1 < chain.size() ? &files_[chain[k + 1]].header.base_lsn : nullptr;
+    const bool cut_follows = k + 1 == chain.size() && first_bad != n;
+    bool stop = false;
+    SEGSTORE_TRY(read_segment(seg, next_base, cut_follows, &stop));
+    if (stop) return Status();
+    previous = chain[k];
+    previous_end = seg.header.base_lsn + kept_.back().record_count;
+  }
+  if (first_bad != n) {
+    const std::size_t first_after = previous == index_none ? 0 : previous + 1;
+    return plan_cut_at_file(first_after, first_bad, files_[first_bad].bad);
+  }
+  return Status();
+}
+
+// Decides how much of `seg` to read (@Q, @G), reads it, and judges its end (@A, @H, cuts).
+Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_base, bool cut_follows,
+                                  bool *stop) {
+  const bool sealed = next_base != nullptr;
+  KeptSegment kept;
+  kept.file = &seg;
+  std::string distrust;
+  if (!options_.verify_on_open && (sealed || (clean_marker_valid_ && !cut_follows))) {
+    Result<IndexProbe> probe = probe_index(env_, seg.index_path);
+    if (!probe.ok()) return probe.status();
+    std::optional<std::string> why = index_distrust(*probe, identity_of(seg), next_base);
+    if (!why) {
+      kept.lazy = true;
+      kept.record_count = probe->header.record_count;
+      kept.end_offset = probe->header.end_offset;
+      kept_.push_back(std::move(kept));
+      return Status();
+    }
+    distrust = *why;
+    if (!sealed) note("@Q CLEAN marker valid but the index snapshot of " + seg.name + " is not (" + *why + "): segment scanned");
+  }
+  ScanRequest request;
+  request.file = seg.file.get();
+  request.limit = seg.limit;
+  request.base_lsn = seg.header.base_lsn;
+  request.start_lsn = seg.header.base_lsn;
+  std::uint64_t records_before = 0;
+  if (!sealed && !options_.verify_on_open) {
+    Result<bool> loaded = load_index(seg, kept);
+    if (!loaded.ok()) return loaded.status();
+    if (*loaded) {
+      request.start_offset = kept.end_offset;
+      request.start_lsn = seg.header.base_lsn + kept.record_count;
+      records_before = kept.record_count;
+    }
+  }
+  request.index = &kept.index;
+  Result<ScanResult> scanned = scan_segment(request);
+  if (!scanned.ok()) return scanned.status();
+  const ScanResult &scan = *scanned;
+  report_.segments_scanned++;
+  report_.records_recovered += scan.records;
+  report_.bytes_scanned += scan.bytes_read;
+  kept.record_count = records_before + scan.records;
+  kept.end_offset = scan.end_offset;
+  kept.write_index = sealed || cut_follows;
+  // Records after the snapshot's end: it no longer describes the segment. The engine either
+  // appends to the segment (and would remove it) or seals it (and would keep a stale one).
+  kept.stale_index = records_before != 0 && scan.records != 0;
+  if (sealed && !distrust.empty())
+    note("@G index snapshot of " + seg.name + " not trusted (" + distrust + "): segment scanned");
+  switch (judge_segment_end(scan, next_base)) {
+    case SegmentEnd::keep:
+      kept_.push_back(std::move(kept));
+      return Status();
+    case SegmentEnd::repair_tail: {
+      Result<TailSurvey> survey = survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+      if (!survey.ok()) return survey.status();
+      TailPiece piece{&seg, scan.cut_offset, *survey, finding_of_scan(scan, seg.name), scan.cut_lsn, kept_.size(), ""};
+      note("@H " + piece.finding.to_string() + ": after the segment's last record (the next segment starts at LSN " +
+           std::to_string(*next_base) + "); " + std::to_string(survey->nonzero_end - scan.cut_offset) +
+           " bytes moved to quarantine and zeroed, no record lost");
+      pieces_.push_back(std::move(piece));
+      kept.write_index = true;
+      kept_.push_back(std::move(kept));
+      return Status();
+    }
+    case SegmentEnd::cut:
+      *stop = true;
+      return plan_cut_inside(seg, scan, sealed, std::move(kept));
+  }
+  return Status();
+}
+
+Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const ScanResult &scan, bool sealed, KeptSegment kept) {
+  Result<TailSurvey> survey = survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+  if (!survey.ok()) return survey.status();
+  CutPlan cut;
+  cut.row = cut_row(scan, sealed);
+  cut.finding = finding_of_scan(scan, seg.name);
+  cut.file = seg.name;
+  cut.offset = scan.cut_offset;
+  cut.lsn = scan.cut_lsn;
+  cut_ = cut;
+  const std::size_t index = static_cast<std::size_t>(&seg - files_.data());
+  if (kept.record_count == 0) {
+    // Nothing of it stays: move the whole file (a segment without records would share its
+    // base LSN with the next segment the engine starts).
+    moved_.push_back({seg.path, seg.name, seg.file_bytes, "the cut left it without a record",
+                      "LSN " + std::to_string(scan.cut_lsn) + "..", "", &seg.file});
+  } else {
+    pieces_.push_back({&seg, scan.cut_offset, *survey, cut.finding, scan.cut_lsn, kept_.size(), ""});
+    kept.write_index = true;
+    kept_.push_back(std::move(kept));
+  }
+  move_later_files(index + 1, "after the cut in " + seg.name);
+  return prove_loss(index + 1, &seg, &*survey);
+}
+
+Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_index, const Finding &finding) {
+  CutPlan cut;
+  const bool file_damaged = finding.reason == CutReason::segment_header_damaged ||
+                            finding.reason == CutReason::store_id_mismatch ||
+                            finding.reason == CutReason::segment_id_mismatch;
+  cut.row = file_damaged ? Row::D : Row::E;
+  cut.finding = finding;
+  cut.file = files_[first_index].name;
+  cut.offset = 0;
+  cut.lsn = kept_.empty() ? meta_.first_lsn : kept_.back().file->header.base_lsn + kept_.back().record_count;
+  cut_ = cut;
+  if (!kept_.empty()) kept_.back().write_index = true;  // closed: sealed from now on
+  move_later_files(first_index, "from the cut at " + finding.file + " on");
+  // A damaged header may be a torn first write of the segment: its records (checked by their
+  // own checksums) can still prove what the writer knew was durable.
+  std::optional<TailSurvey> survey;
+  const SegmentFile &bad = files_[bad_index];
+  if (finding.reason == CutReason::segment_header_damaged && bad.file_bytes > format::segment_data_offset_bytes) {
+    const std::uint64_t limit = std::min<std::uint64_t>(bad.file_bytes, format::segment_size_max_bytes);
+    Result<TailSurvey> got = survey_tail(*bad.file, format::segment_data_offset_bytes, limit, cut.lsn);
+    if (!got.ok()) return got.status();
+    survey = *got;
+  }
+  return prove_loss(first_index, nullptr, survey ? &*survey : nullptr);
+}
+
+void RecoveryPass::move_later_files(std::size_t first_index, const std::string &why) {
+  // Trailing unused segments are not part of any log: they stay for reuse (@K).
+  const std::size_t end = last_nonunused_ == index_none ? 0 : last_nonunused_ + 1;
+  for (std::size_t i = first_index; i < end; ++i) {
+    SegmentFile &f = files_[i];
+    std::string lsn_text;
+    if (f.header_decoded) lsn_text = "LSN " + std::to_string(f.header.base_lsn) + "..";
+    std::string reason = why;
+    if (f.state == FileState::bad) reason += "; " + f.bad.to_string();
+    moved_.push_back({f.path, f.name, f.file_bytes, reason, lsn_text, "", &f.file});
+  }
+}
+
+// @C: what proves that the cut hit records acknowledged as durable. Sound proofs only:
+// a record header's lsn - durable_lag (the writer's durable LSN when it encoded the record),
+// and an index snapshot (the engine writes one only after all of the segment's records are
+// durable; recovery only after syncing the segment).
+Status RecoveryPass::prove_loss(std::size_t first_later_index, const SegmentFile *cut_segment,
+                                const TailSurvey *survey) {
+  LossProof proof(cut_->lsn);
+  if (survey != nullptr && survey->headers_found != 0)
+    proof.add(survey->durable_end_max, "a record after the damage says LSNs below " +
+                                           std::to_string(survey->durable_end_max) + " were durable");
+  std::vector<const SegmentFile *> witnesses;
+  if (cut_segment != nullptr) witnesses.push_back(cut_segment);
+  for (std::size_t i = first_later_index; i < files_.size(); ++i) witnesses.push_back(&files_[i]);
+  for (const SegmentFile *f : witnesses) {
+    Result<IndexProbe> probe = probe_index(env_, f->index_path);
+    if (!probe.ok()) return probe.status();
+    const format::IndexHeader &h = probe->header;
+    if (probe->present && probe->error == format::IndexError::none && h.segment_id == f->id &&
+        h.store_id == meta_.store_id && (!f->header_decoded || h.base_lsn == f->header.base_lsn))
+      proof.add(h.base_lsn + h.record_count, "the index snapshot of " + f->name + " covers LSNs below " +
+                                                 std::to_string(h.base_lsn + h.record_count));
+    if (f == cut_segment || f->state != FileState::used || f->limit < 2 * format::block_size_bytes) continue;
+    // The first record of a later segment: what the writer knew was durable when it began it.
+    io::AlignedBuffer block(format::block_size_bytes);
+    Result<std::size_t> got = read_blocks(*f->file, format::segment_data_offset_bytes, block, block.size());
+    if (!got.ok()) return got.status();
+    format::RecordHeader header;
+    if (format::decode_record_header(std::span<const std::byte>(block.data(), *got), &header) ==
+            format::RecordError::none &&
+        header.type != format::RecordType::padding && header.lsn == f->header.base_lsn &&
+        header.durable_lag <= header.lsn)
+      proof.add(header.lsn - header.durable_lag, "the first record of " + f->name + " says LSNs below " +
+                                                     std::to_string(header.lsn - header.durable_lag) + " were durable");
+  }
+  loss_ = proof;
+  if (cut_->row == Row::B && proof.lost()) cut_->row = Row::C;
+  return Status();
+}
+
+void RecoveryPass::plan_unused_tail() {
+  const std::size_t first = last_nonunused_ == index_none ? 0 : last_nonunused_ + 1;
+  for (std::size_t i = first; i < files_.size(); ++i) {
+    SegmentFile &f = files_[i];
+    const bool reusable = f.file_bytes % format::block_size_bytes == 0 &&
+                          f.file_bytes >= format::segment_size_min_bytes &&
+                          f.file_bytes <= format::segment_size_max_bytes;
+    if (unused_ == nullptr && reusable) {
+      unused_ = &f;
+      continue;
+    }
+    unused_removed_.push_back(&f);
+    note("@K removed " + f.name + (reusable ? ": a second preallocated segment"
+                                            : ": an unfinished preallocation (" + std::to_string(f.file_bytes) + " bytes)"));
+  }
+}
+
+std::uint64_t RecoveryPass::planned_next_lsn() const {
+  if (!kept_.empty()) return kept_.back().file->header.base_lsn + kept_.back().record_count;
+  if (cut_) return std::max(cut_->lsn, meta_.first_lsn);
+  return meta_.first_lsn;
+}
+
+// @P: a snapshot at or past the new end includes records the log no longer has.
+Status RecoveryPass::plan_snapshots() {
+  snapshots_dir_ = join_path(dir_, engine::snapshots_dir_name);
+  Result<io::FileKind> kind = env_.file_kind(snapshots_dir_);
+  if (!kind.ok()) return kind.status();
+  if (*kind != io::FileKind::directory) return Status();
+  Result<std::vector<std::string>> names = env_.list_dir(snapshots_dir_);
+  if (!names.ok()) return names.status();
+  const std::uint64_t next_lsn = planned_next_lsn();
+  for (const std::string &name : *names) {
+    const std::string path = join_path(snapshots_dir_, name);
+    if (ends_with(name, engine::temp_suffix)) {
+      removals_.push_back(path);
+      removal_notes_.push_back("@R removed leftover temporary file snapshots/" + name);
+      snapshots_touched_ = true;
+      continue;
+    }
+    // The name decides, as it does for the engine looking for the newest snapshot; the file's
+    // own header is checked by whoever reads it.
+    std::optional<std::uint64_t> lsn = engine::parse_numbered_name(name, snapshot_suffix);
+    if (!lsn || *lsn < next_lsn) continue;
+    Result<std::unique_ptr<io::File>> file = env_.open_file(path, io::OpenFlags{});
+    if (!file.ok()) return file.status();
+    Result<std::uint64_t> size = (*file)->size();
+    if (!size.ok()) return size.status();
+    moved_.push_back({path, name, *size, "@P snapshot of LSN " + std::to_string(*lsn) +
+                                             " is past the log's end (next LSN " + std::to_string(next_lsn) + ")",
+                      "", "", nullptr});
+    snapshots_touched_ = true;
+  }
+  return Status();
+}
+
+Status RecoveryPass::refuse_if_strict() const {
+  if (!options_.strict_recovery) return Status();
+  if (cut_)
+    return Status(Errc::recovery_required,
+                  "recovery would cut the log in " + join_path(dir_, cut_->file) + " at offset " +
+                      std::to_string(cut_->offset) + " (first LSN cut " + std::to_string(cut_->lsn) + "): " +
+                      cut_->finding.to_string() + "; nothing was changed (strict_recovery)");
+  if (!pieces_.empty())
+    return Status(Errc::recovery_required, "recovery would move damaged bytes of " + pieces_.front().file->path +
+                                               " to quarantine: " + pieces_.front().finding.to_string() +
+                                               "; nothing was changed (strict_recovery)");
+  if (!moved_.empty())
+    return Status(Errc::recovery_required, "recovery would move " + moved_.front().path + " to quarantine (" +
+                                               moved_.front().why + "); nothing was changed (strict_recovery)");
+  return Status();
+}
+
+Result<RecoveredLog> RecoveryPass::run() {
+  const auto clock_start = std::chrono::steady_clock::now();
+  report_ = RecoveryReport{};
+  SEGSTORE_TRY(list_directory());
+  SEGSTORE_TRY(walk_segments());
+  plan_unused_tail();
+  SEGSTORE_TRY(plan_snapshots());
+  SEGSTORE_TRY(refuse_if_strict());
+  SEGSTORE_TRY(apply());
+  if (cut_) {
+    report_.cut = true;
+    report_.cut_file = cut_->file;
+    report_.cut_offset = cut_->offset;
+    report_.cut_lsn = cut_->lsn;
+    report_.cut_reason = cut_->finding.to_string();
+    if (loss_ && loss_->lost()) {
+      report_.acknowledged_data_lost = true;
+      report_.lost_lsn_first = loss_->lost_first();
+      report_.lost_lsn_last = loss_->lost_last();
+    }
+  }
+  for (const MovedFile &m : moved_)
+    if (!cut_ || m.why.rfind("@", 0) == 0) note(m.why + ": " + m.name + " moved to quarantine/" + m.quarantine_name);
+  if (!report_file_.empty()) note("quarantine report: quarantine/" + report_file_);
+  RecoveredLog log = build_log();
+  // `ran` is false only when a valid CLEAN marker let every segment be trusted unread.
+  report_.ran = !clean_marker_valid_ || report_.segments_scanned != 0 || report_.cut;
+  report_.duration_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - clock_start).count());
+  if (report_.cut) base::log_warning("store " + dir_ + ": " + report_.to_string());
+  if (report_.ran || report_.cut) engine::append_event(dir_, report_.to_string());
+  return log;
+}
+
+Result<RecoveredLog> recover_log(io::Env &env, const std::string &dir, const format::MetaFile &meta,
+                                 bool clean_marker_valid, const Options &options,
+                                 RecoveryReport *report) {
+  RecoveryReport local;
+  RecoveryPass pass(env, dir, meta, clean_marker_valid, options, report != nullptr ? report : &local);
+  return pass.run();
+}
+
+}  // namespace segstore::recovery

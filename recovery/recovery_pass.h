@@ -1,0 +1,139 @@
+// recovery/recovery_pass.h — the recovery pass's state: the facts it gathered and the plan it
+// made. Internal to recovery/ (recover.h is the interface); split from recover.cc so that the
+// look/plan phases (recover.cc) and the apply phase (recover_apply.cc) each fit a file.
+//
+// The pass runs in three phases, so that strict mode and I/O errors leave the directory as it
+// was:
+//   1. look  — list the directory, read every segment's block 0, the index snapshot headers
+//              and, where needed, the segments' records (read only);
+//   2. plan  — the decisions of recovery/cut_decision.h (what is kept, cut, quarantined);
+//   3. apply — removals, quarantine (synced), new index snapshots, zeroing, directory syncs,
+//              in the order that keeps every intermediate state recoverable.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/segment_index.h"
+#include "format/small_files.h"
+#include "io/env.h"
+#include "recovery/cut_decision.h"
+#include "recovery/recover.h"
+#include "recovery/segment_files.h"
+#include "recovery/segment_scan.h"
+#include "segstore/store.h"
+
+namespace segstore::recovery {
+
+inline constexpr std::size_t index_none = static_cast<std::size_t>(-1);
+
+// A segment that stays in the log.
+struct KeptSegment {
+  SegmentFile *file = nullptr;
+  std::uint64_t record_count = 0;
+  std::uint64_t end_offset = 0;
+  bool lazy = false;        // trusted through its index snapshot header; nothing else read
+  engine::SegmentIndex index;  // when !lazy
+  bool write_index = false; // it is (or becomes) sealed and was read: (re)write its .idx
+  bool stale_index = false; // the last segment grew past its .idx: remove it (unless rewritten)
+};
+
+// Bytes cut out of a segment: the tail of a cut (@B/@C/@I/@J) or a repair (@H).
+struct TailPiece {
+  SegmentFile *file = nullptr;
+  std::uint64_t from = 0;
+  TailSurvey survey;  // survey.nonzero_end: one past the last byte taken
+  Finding finding;
+  std::uint64_t lsn_first = 0;
+  std::size_t kept_index = index_none;  // the KeptSegment whose .idx is rewritten before zeroing
+  std::string quarantine_name;
+};
+
+struct MovedFile {
+  std::string path;
+  std::string name;
+  std::uint64_t bytes = 0;
+  std::string why;
+  std::string lsn_text;  // "LSN 200.." when the header said so
+  std::string quarantine_name;
+  std::shared_ptr<io::File> *handle = nullptr;  // a segment: closed before the rename; nullptr: a snapshot
+};
+
+struct CutPlan {
+  Row row = Row::B;
+  Finding finding;
+  std::string file;  // the first file or segment cut
+  std::uint64_t offset = 0;
+  std::uint64_t lsn = 0;
+};
+
+class RecoveryPass {
+ public:
+  RecoveryPass(io::Env &env, const std::string &dir, const format::MetaFile &meta,
+               bool clean_marker_valid, const Options &options, RecoveryReport *report)
+      : env_(env), dir_(dir), meta_(meta), clean_marker_valid_(clean_marker_valid),
+        options_(options), report_(*report) {}
+
+  Result<RecoveredLog> run();
+
+ private:
+  // look
+  Status list_directory();
+  Status open_segment(std::uint64_t id);
+  Result<bool> load_index(const SegmentFile &seg, KeptSegment &kept);
+  // plan
+  Status walk_segments();
+  Status read_segment(SegmentFile &seg, const std::uint64_t *next_base, bool cut_follows,
+                      bool *stop);
+  Status plan_cut_inside(SegmentFile &seg, const ScanResult &scan, bool sealed, KeptSegment kept);
+  Status plan_cut_at_file(std::size_t first_index, std::size_t bad_index, const Finding &finding);
+  void move_later_files(std::size_t first_index, const std::string &why);
+  Status prove_loss(std::size_t first_later_index, const SegmentFile *cut_segment,
+                    const TailSurvey *survey);
+  void plan_unused_tail();
+  Status plan_snapshots();
+  std::uint64_t planned_next_lsn() const;
+  Status refuse_if_strict() const;
+  // apply
+  Status apply();
+  Status apply_removals();
+  Status apply_quarantine();
+  Status write_index(KeptSegment &kept);
+  std::string quarantine_report_text() const;
+  RecoveredLog build_log();
+  SegmentIdentity identity_of(const SegmentFile &seg) const { return segment_identity(seg, meta_.store_id); }
+  void note(const std::string &text) { report_.notes.push_back(text); }
+
+  io::Env &env_;
+  const std::string dir_;
+  const format::MetaFile meta_;
+  const bool clean_marker_valid_;
+  const Options &options_;
+  RecoveryReport &report_;
+  const std::time_t started_ = std::time(nullptr);
+
+  // look
+  std::vector<SegmentFile> files_;  // ids >= min_segment_id, ascending; never resized after look
+  std::vector<std::string> removals_;  // paths removed in apply (temp, below min, orphan .idx)
+  std::vector<std::string> removal_notes_;
+  std::uint64_t max_id_seen_ = 0;
+  std::vector<std::uint64_t> index_ids_;
+  // plan
+  std::vector<KeptSegment> kept_;
+  std::vector<TailPiece> pieces_;
+  std::vector<MovedFile> moved_;
+  std::vector<SegmentFile *> unused_removed_;
+  SegmentFile *unused_ = nullptr;
+  std::optional<CutPlan> cut_;
+  std::optional<LossProof> loss_;
+  std::size_t last_nonunused_ = index_none;  // files_ index of the last file that is not unused
+  std::string snapshots_dir_;
+  bool snapshots_touched_ = false;
+  std::string report_file_;
+};
+
+}  // namespace segstore::recovery

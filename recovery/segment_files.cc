@@ -1,0 +1,157 @@
+// recovery/segment_files.cc — see recovery/segment_files.h.
+#include "recovery/segment_files.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/store_dir.h"
+#include "format/endian.h"
+#include "format/index_snapshot.h"
+#include "format/layout.h"
+#include "io/aligned_buffer.h"
+#include "recovery/segment_scan.h"
+
+namespace segstore::recovery {
+namespace {
+
+// Classifies a segment whose header decoded: this store's, named as its file, and long enough.
+void classify_decoded(SegmentFile &seg, std::uint64_t store_id) {
+  seg.header_decoded = true;
+  seg.limit = std::min(seg.file_bytes, seg.header.segment_bytes);
+  if (seg.header.store_id != store_id) {
+    seg.bad.reason = CutReason::store_id_mismatch;
+    seg.bad.detail = "store_id " + std::to_string(seg.header.store_id) + ", META says " + std::to_string(store_id);
+  } else if (seg.header.segment_id != seg.id) {
+    seg.bad.reason = CutReason::segment_id_mismatch;
+    seg.bad.detail = "its header says segment " + std::to_string(seg.header.segment_id);
+  } else if (seg.limit < format::segment_data_offset_bytes) {
+    seg.bad.reason = CutReason::segment_header_damaged;
+    seg.bad.header_error = format::SegmentHeaderError::too_short;
+    seg.bad.detail = "the file holds " + std::to_string(seg.file_bytes) + " bytes, less than its header block";
+  } else {
+    seg.state = FileState::used;
+  }
+}
+
+// The snapshot's body must fit what the scan adds after it: entries ending before end_offset
+// and below record_count (SegmentIndex's order invariant), stream counts adding up.
+bool body_consistent(const format::IndexHeader &h, const format::IndexBody &body) {
+  std::uint64_t stream_records = 0;
+  for (const auto &s : body.streams) stream_records += s.record_count;
+  if (stream_records != h.record_count || body.entries.empty() != (h.record_count == 0)) return false;
+  return body.entries.empty() ||
+         (body.entries.back().lsn_delta < h.record_count && body.entries.back().offset < h.end_offset &&
+          body.entries.front().offset >= format::segment_data_offset_bytes);
+}
+
+}  // namespace
+
+Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
+                                      std::uint64_t store_id) {
+  SegmentFile seg;
+  seg.id = id;
+  seg.name = engine::numbered_name(id, engine::segment_suffix);
+  seg.path = engine::join_path(dir, seg.name);
+  seg.index_path = engine::join_path(dir, engine::numbered_name(id, engine::index_suffix));
+  seg.bad.file = seg.name;
+  io::OpenFlags flags;
+  flags.write = true;
+  flags.direct = true;
+  Result<std::unique_ptr<io::File>> file = env.open_file(seg.path, flags);
+  if (!file.ok()) return file.status();
+  seg.file = std::move(*file);
+  Result<std::uint64_t> size = seg.file->size();
+  if (!size.ok()) return size.status();
+  seg.file_bytes = *size;
+  io::AlignedBuffer block(format::segment_header_block_bytes);
+  Result<std::size_t> got = read_blocks(*seg.file, 0, block, block.size());
+  if (!got.ok()) return got.status();
+  if (format::all_zero(block.data(), *got)) {
+    seg.state = FileState::unused;
+    return seg;
+  }
+  const format::SegmentHeaderError error =
+      format::decode_segment_header(std::span<const std::byte>(block.data(), *got), &seg.header);
+  // A newer format is not damage: cutting or quarantining it would destroy data this build
+  // merely cannot read.
+  if (error == format::SegmentHeaderError::unsupported_version)
+    return Status(Errc::unsupported_version,
+                  "segment " + seg.path + ": format version not supported by this build (block 0)");
+  if (error != format::SegmentHeaderError::none) {
+    seg.bad.reason = CutReason::segment_header_damaged;
+    seg.bad.header_error = error;
+    return seg;
+  }
+  classify_decoded(seg, store_id);
+  return seg;
+}
+
+SegmentIdentity segment_identity(const SegmentFile &seg, std::uint64_t store_id) {
+  return {seg.id, seg.header.base_lsn, store_id, seg.limit};
+}
+
+Result<IndexProbe> probe_index(io::Env &env, const std::string &path) {
+  IndexProbe probe;
+  Result<io::FileKind> kind = env.file_kind(path);
+  if (!kind.ok()) return kind.status();
+  if (*kind != io::FileKind::regular) return probe;
+  probe.present = true;
+  Result<std::unique_ptr<io::File>> file = env.open_file(path, io::OpenFlags{});
+  if (!file.ok()) return file.status();
+  std::vector<std::byte> bytes(format::index_header_bytes);
+  Result<std::size_t> got = (*file)->read_at(0, bytes);
+  if (!got.ok()) return got.status();
+  probe.error = format::decode_index_header(std::span<const std::byte>(bytes.data(), *got), &probe.header);
+  return probe;
+}
+
+Result<std::optional<LoadedIndex>> load_last_index(io::Env &env, const SegmentFile &seg,
+                                                   std::uint64_t store_id) {
+  Result<IndexProbe> probe = probe_index(env, seg.index_path);
+  if (!probe.ok()) return probe.status();
+  if (index_distrust(*probe, segment_identity(seg, store_id), nullptr)) return std::optional<LoadedIndex>();
+  const format::IndexHeader &h = probe->header;
+  // Bounded before allocating: a snapshot's body is a few bytes per block and stream, never
+  // more than the segment it describes.
+  if (h.body_bytes > seg.limit) return std::optional<LoadedIndex>();
+  Result<std::unique_ptr<io::File>> file = env.open_file(seg.index_path, io::OpenFlags{});
+  if (!file.ok()) return file.status();
+  Result<std::uint64_t> size = (*file)->size();
+  if (!size.ok()) return size.status();
+  if (*size != format::index_header_bytes + h.body_bytes) return std::optional<LoadedIndex>();
+  std::vector<std::byte> bytes(*size);
+  Result<std::size_t> got = (*file)->read_at(0, bytes);
+  if (!got.ok()) return got.status();
+  format::IndexHeader header;
+  format::IndexBody body;
+  if (*got != bytes.size() || format::decode_index_snapshot(bytes, &header, &body) != format::IndexError::none ||
+      !body_consistent(h, body))
+    return std::optional<LoadedIndex>();
+  Result<engine::SegmentIndex> index = engine::SegmentIndex::from_body(body, seg.index_path);
+  if (!index.ok()) return std::optional<LoadedIndex>();
+  LoadedIndex loaded;
+  // The snapshot must still describe the bytes: walk from its last entry to its end_offset.
+  // A tail zeroed after the snapshot was written (a crash inside truncate_after, or inside a
+  // cut, between the zeroing and the snapshot's removal) would otherwise be believed, and the
+  // scan from end_offset would find only zeros.
+  if (h.record_count != 0) {
+    ScanRequest check;
+    check.file = seg.file.get();
+    check.limit = h.end_offset;
+    check.base_lsn = seg.header.base_lsn;
+    check.start_offset = body.entries.back().offset;
+    check.start_lsn = seg.header.base_lsn + body.entries.back().lsn_delta;
+    Result<ScanResult> walked = scan_segment(check);
+    if (!walked.ok()) return walked.status();
+    loaded.bytes_read = walked->bytes_read;
+    if (walked->damaged() || walked->end_offset != h.end_offset ||
+        walked->next_lsn != seg.header.base_lsn + h.record_count)
+      return std::optional<LoadedIndex>();
+  }
+  loaded.index = std::move(*index);
+  loaded.record_count = h.record_count;
+  loaded.end_offset = h.end_offset;
+  return std::optional<LoadedIndex>(std::move(loaded));
+}
+
+}  // namespace segstore::recovery

@@ -1,0 +1,101 @@
+// recovery/segment_scan.h — reading one segment record by record: where its valid records end,
+// why they end there (the clean end, or damage: where, how many bytes, why), and what lies
+// after a damaged point (the bytes to quarantine and the records that prove acknowledged loss).
+//
+// The scanner only reads. It decides nothing about the log: recovery/cut_decision.h does, from
+// these reports, in one place.
+//
+// Memory: one read window (scan_window_bytes, larger only for a record that does not fit,
+// bounded by the segment size). Thread-safety: none; one scan per call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "engine/segment_index.h"
+#include "format/record.h"
+#include "io/aligned_buffer.h"
+#include "io/env.h"
+
+namespace segstore::recovery {
+
+// Bytes read per device request while scanning or checking zeros (whole blocks).
+inline constexpr std::size_t scan_window_bytes = 1u << 20;
+static_assert(scan_window_bytes % format::block_size_bytes == 0);
+static_assert(scan_window_bytes >= 2 * format::block_size_bytes, "windows overlap by one block");
+
+// Why the records of a segment stop where they stop.
+enum class ScanStop : std::uint8_t {
+  clean_end,                  // a zero header and only zeros up to the segment end (or fewer
+                              // than a header's bytes left, all zero)
+  bad_record,                 // decode_record failed: see ScanResult::record_error
+  nonzero_after_zero_header,  // a zero header, but non-zero bytes before the segment end
+  nonzero_short_tail,         // fewer than a header's bytes left, and they are not zero
+  batch_incomplete,           // clean end reached inside an atomic batch (its last is missing)
+  batch_sequence,             // a record type where the batch rules forbid it (a middle or last
+                              // without a first; a full, padding or first inside a batch)
+};
+const char *scan_stop_name(ScanStop stop);
+
+struct ScanRequest {
+  io::File *file = nullptr;
+  // Bytes of the segment that may hold records: min(file size, header segment_bytes).
+  std::uint64_t limit = 0;
+  std::uint64_t base_lsn = 0;
+  std::uint64_t start_offset = format::segment_data_offset_bytes;  // multiple of 8
+  std::uint64_t start_lsn = 0;  // LSN expected at start_offset
+  // Records accepted are added here (lsn - base_lsn, offset, stream); may be nullptr.
+  engine::SegmentIndex *index = nullptr;
+};
+
+struct ScanResult {
+  ScanStop stop = ScanStop::clean_end;
+  format::RecordError record_error = format::RecordError::none;  // stop == bad_record
+  std::uint64_t records = 0;     // records (not padding) accepted by this scan
+  std::uint64_t end_offset = 0;  // first byte after the last accepted record or padding
+  std::uint64_t next_lsn = 0;    // the LSN after the last accepted record
+  // Where a check failed (stop != clean_end). cut_offset/cut_lsn are the first byte and LSN not
+  // kept: found_offset, moved back to the batch_first of an unfinished batch (== end_offset).
+  std::uint64_t found_offset = 0;
+  std::uint64_t cut_offset = 0;
+  std::uint64_t cut_lsn = 0;
+  std::uint64_t bytes_read = 0;  // segment bytes looked at (records and zeros checked)
+
+  bool damaged() const { return stop != ScanStop::clean_end; }
+};
+
+// Walks records from request.start_offset with decode_record(bytes, &expected_lsn) over
+// windows read with File::read_at. Every length is bounded by `limit` before anything is read
+// or allocated. Errors: only I/O errors (a short read before `limit` is io_error); damage is a
+// result, never an error.
+Result<ScanResult> scan_segment(const ScanRequest &request);
+
+// What lies in [from, limit) of a segment after a damaged point.
+struct TailSurvey {
+  // One past the last non-zero byte (== from when everything is zero): the bytes to quarantine.
+  std::uint64_t nonzero_end = 0;
+  // Record headers that still pass their checksum at 8-byte aligned positions (not padding,
+  // with a plausible LSN: base_lsn <= lsn < base_lsn + limit / record_header_bytes).
+  std::uint64_t headers_found = 0;
+  std::uint64_t lsn_max_seen = 0;      // highest such LSN (valid when headers_found != 0)
+  // Highest lsn - durable_lag among them: the writer knew every LSN below it was durable.
+  std::uint64_t durable_end_max = 0;
+  std::uint64_t bytes_read = 0;
+};
+
+// Reads [from, limit) in windows (bounded: never more than `limit`), tracking the last non-zero
+// byte and trying decode_record_header at every 8-byte aligned position.
+Result<TailSurvey> survey_tail(io::File &file, std::uint64_t from, std::uint64_t limit,
+                               std::uint64_t base_lsn);
+
+// The first non-zero byte in [from, to), or `to` when all are zero. Reads in big windows.
+Result<std::uint64_t> find_nonzero(io::File &file, std::uint64_t from, std::uint64_t to,
+                                   std::uint64_t *bytes_read);
+
+// Reads up to `bytes` (a multiple of the block size) at block-aligned `offset` into `buffer`,
+// returning the bytes read (fewer only at the end of the file).
+Result<std::size_t> read_blocks(io::File &file, std::uint64_t offset, io::AlignedBuffer &buffer,
+                                std::size_t bytes);
+
+}  // namespace segstore::recovery

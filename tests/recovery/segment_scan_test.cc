@@ -1,0 +1,125 @@
+// tests/recovery/segment_scan_test.cc — the scanner alone: records larger than its read window,
+// lengths it must not believe, the tail survey that finds proof of acknowledged records.
+#include "recovery/segment_scan.h"
+
+#include <gtest/gtest.h>
+
+#include "recovery_fixture.h"
+
+namespace segstore::recovery::testing {
+namespace {
+
+class SegmentScanTest : public RecoveryTest {
+ protected:
+  std::unique_ptr<io::File> open(const std::string &file) {
+    io::OpenFlags flags;
+    flags.direct = true;
+    Result<std::unique_ptr<io::File>> f = env_->open_file(file, flags);
+    EXPECT_TRUE(f.ok()) << f.status().to_string();
+    return std::move(*f);
+  }
+};
+
+TEST_F(SegmentScanTest, RecordSpanningReadWindowsIsRead) {
+  // 2.5 MiB records cross the 1 MiB window and each other's windows.
+  StoreBuilder b(dir(), 8ull << 20);
+  b.append(100);
+  b.append((5u << 20) / 2, 1);
+  b.append((5u << 20) / 2, 2);
+  b.append(100);
+  b.flush();
+  b.write();
+  auto file = open(b.segment_path(1));
+  engine::SegmentIndex index;
+  ScanRequest request;
+  request.file = file.get();
+  request.limit = b.segment_bytes();
+  request.index = &index;
+  Result<ScanResult> scan = scan_segment(request);
+  ASSERT_TRUE(scan.ok()) << scan.status().to_string();
+  EXPECT_EQ(scan->stop, ScanStop::clean_end);
+  EXPECT_EQ(scan->records, 4u);
+  EXPECT_EQ(scan->next_lsn, 4u);
+  EXPECT_EQ(scan->end_offset, b.segment(1).end_offset);
+  EXPECT_EQ(index.entries(), b.segment(1).index.entries());
+  EXPECT_EQ(scan->bytes_read, b.segment_bytes() - format::segment_data_offset_bytes)
+      << "every byte read once, though records straddle windows";
+}
+
+TEST_F(SegmentScanTest, LengthBeyondTheSegmentIsDamageNotARead) {
+  StoreBuilder b(dir());
+  b.append(100);
+  b.append(100);
+  b.flush();
+  b.write();
+  // A checksummed header claiming the largest payload: past the segment's end.
+  patch_record_header(b.segment_path(1), b.record(1).offset, 16, u32_bytes(format::record_payload_max_bytes));
+  auto file = open(b.segment_path(1));
+  ScanRequest request;
+  request.file = file.get();
+  request.limit = b.segment_bytes();
+  Result<ScanResult> scan = scan_segment(request);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->stop, ScanStop::bad_record);
+  EXPECT_EQ(scan->record_error, format::RecordError::length_past_end);
+  EXPECT_EQ(scan->cut_offset, b.record(1).offset);
+  EXPECT_EQ(scan->records, 1u);
+  EXPECT_LE(scan->bytes_read, b.segment_bytes());
+}
+
+TEST_F(SegmentScanTest, ScanFromAnOffsetContinuesTheLsns) {
+  StoreBuilder b(dir(), test_segment_bytes, 1000);
+  for (int i = 0; i < 10; ++i) b.append(300);
+  b.flush();
+  const Extent from = b.record(1005);
+  b.write();
+  auto file = open(b.segment_path(1));
+  ScanRequest request;
+  request.file = file.get();
+  request.limit = b.segment_bytes();
+  request.base_lsn = 1000;
+  request.start_offset = from.offset;
+  request.start_lsn = 1005;
+  Result<ScanResult> scan = scan_segment(request);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->stop, ScanStop::clean_end);
+  EXPECT_EQ(scan->records, 5u);
+  EXPECT_EQ(scan->next_lsn, 1010u);
+  // Started at the wrong LSN, the first record is out of order.
+  request.start_lsn = 1004;
+  scan = scan_segment(request);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->record_error, format::RecordError::lsn_out_of_order);
+  EXPECT_EQ(scan->cut_offset, from.offset);
+}
+
+TEST_F(SegmentScanTest, SurveyFindsTheLastNonZeroByteAndDurableProofs) {
+  StoreBuilder b(dir());
+  for (int i = 0; i < 19; ++i) {
+    b.append(150);
+    if (i % 4 == 3) b.flush();
+  }
+  b.append(150);  // no flush after it: nothing after record 19
+  b.write();
+  const Extent victim = b.record(5);
+  flip_byte(b.segment_path(1), victim.offset);
+  auto file = open(b.segment_path(1));
+  Result<TailSurvey> survey = survey_tail(*file, victim.offset, b.segment_bytes(), 0);
+  ASSERT_TRUE(survey.ok());
+  const Bytes bytes = read_file(b.segment_path(1));
+  std::uint64_t last_nonzero = 0;
+  for (std::uint64_t i = 0; i < bytes.size(); ++i)
+    if (bytes[i] != std::byte{0}) last_nonzero = i;
+  EXPECT_EQ(survey->nonzero_end, last_nonzero + 1);
+  EXPECT_LE(survey->nonzero_end, b.record(19).end());
+  EXPECT_GT(survey->nonzero_end, b.record(19).offset + 32);
+  EXPECT_EQ(survey->headers_found, 14u) << "records 6..19 (the damaged header does not count)";
+  EXPECT_EQ(survey->lsn_max_seen, 19u);
+  std::uint64_t durable_end = 0;
+  for (std::uint64_t lsn = 6; lsn < 20; ++lsn) durable_end = std::max(durable_end, lsn - b.record(lsn).durable_lag);
+  EXPECT_EQ(survey->durable_end_max, durable_end);
+  EXPECT_EQ(durable_end, 20u - 4u + 0u) << "record 16 followed the flush after record 15";
+}
+
+}  // namespace
+}  // namespace segstore::recovery::testing

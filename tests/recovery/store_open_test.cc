@@ -1,0 +1,176 @@
+// tests/recovery/store_open_test.cc — recovery end to end, through segstore::Store::open on
+// directories the engine itself wrote: the image a crashed process leaves, then damaged.
+#include <filesystem>
+
+#include "recovery_fixture.h"
+#include "segstore/store.h"
+
+namespace segstore::recovery::testing {
+namespace {
+
+Options small_store_options() {
+  Options options;
+  options.segment_bytes = 64 * 1024;
+  options.durability = Durability::sync;
+  options.write_group_bytes_max = 64 * 1024;
+  return options;
+}
+
+std::span<const std::byte> as_span(const Bytes &b) { return std::span<const std::byte>(b.data(), b.size()); }
+
+class StoreOpenTest : public RecoveryTest {
+ protected:
+  // Appends `count` records (every 7th an atomic batch of 3) through the engine and, while it
+  // is still open, copies its directory: what a crash of the process leaves on disk (every
+  // acknowledged record was synced). Returns the next LSN.
+  std::uint64_t write_and_copy(const std::string &copy, std::uint64_t count) {
+    const std::string original = dir() + "-engine";
+    Result<std::unique_ptr<Store>> store = Store::open(original, small_store_options());
+    EXPECT_TRUE(store.ok()) << store.status().to_string();
+    if (!store.ok()) return 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const std::uint64_t lsn = (*store)->next_lsn();
+      if (i % 7 == 6) {
+        const Bytes a = payload_of(lsn, 90), bb = payload_of(lsn + 1, 91), c = payload_of(lsn + 2, 92);
+        const BatchEntry batch[] = {{1, as_span(a)}, {1, as_span(bb)}, {1, as_span(c)}};
+        EXPECT_TRUE((*store)->append_batch(batch).ok());
+      } else {
+        const Bytes p = payload_of(lsn, 200 + i % 300);
+        EXPECT_TRUE((*store)->append(as_span(p), static_cast<std::uint32_t>(i % 3)).ok());
+      }
+    }
+    const std::uint64_t next = (*store)->next_lsn();
+    std::filesystem::copy(original, copy, std::filesystem::copy_options::recursive);
+    EXPECT_TRUE((*store)->close().ok());
+    std::filesystem::remove_all(original);
+    return next;
+  }
+
+  void expect_readable(Store &store, std::uint64_t first, std::uint64_t next) {
+    ASSERT_EQ(store.next_lsn(), next);
+    for (std::uint64_t lsn = first; lsn < next; ++lsn) {
+      Result<Record> r = store.read(lsn);
+      ASSERT_TRUE(r.ok()) << lsn << ": " << r.status().to_string();
+      const Bytes want = payload_of(lsn, r->payload.size());
+      ASSERT_TRUE(r->payload == want) << "payload of " << lsn;
+    }
+  }
+
+  // The last record the engine wrote in the copy: (segment path, offset, lsn).
+  struct Located {
+    std::string path;
+    std::uint64_t offset = 0;
+    std::uint64_t lsn = 0;
+  };
+  Located last_full_record(const std::string &store_dir) {
+    Located found;
+    std::vector<std::string> segs;
+    for (const auto &e : std::filesystem::directory_iterator(store_dir))
+      if (e.path().extension() == ".seg") segs.push_back(e.path().string());
+    std::sort(segs.begin(), segs.end());
+    for (const std::string &seg : segs) {
+      const Bytes bytes = read_file(seg);
+      format::SegmentHeader h;
+      if (format::decode_segment_header(bytes, &h) != format::SegmentHeaderError::none) continue;
+      std::uint64_t pos = format::segment_data_offset_bytes, lsn = h.base_lsn;
+      while (pos + 32 <= bytes.size()) {
+        const format::DecodeOutcome out = format::decode_record(std::span<const std::byte>(bytes).subspan(pos), &lsn);
+        if (out.error != format::RecordError::none) break;
+        if (out.record.header.type == format::RecordType::full) found = {seg, pos, lsn};
+        if (out.record.header.type != format::RecordType::padding) ++lsn;
+        pos += out.record.disk_bytes;
+      }
+    }
+    return found;
+  }
+};
+
+TEST_F(StoreOpenTest, CrashImageRecoversEveryAcknowledgedRecord) {
+  const std::string copy = dir() + "/store";
+  const std::uint64_t next = write_and_copy(copy, 400);
+  ASSERT_GT(next, 400u);
+  Result<std::unique_ptr<Store>> store = Store::open(copy, small_store_options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  const RecoveryReport &r = (*store)->recovery_report();
+  EXPECT_TRUE(r.ran);
+  EXPECT_FALSE(r.cut) << r.to_string();
+  expect_readable(**store, 0, next);
+  // Appends continue densely after recovery.
+  const Bytes p = payload_of(next, 50);
+  Result<std::uint64_t> lsn = (*store)->append(as_span(p));
+  ASSERT_TRUE(lsn.ok());
+  EXPECT_EQ(*lsn, next);
+  ASSERT_TRUE((*store)->close().ok());
+}
+
+TEST_F(StoreOpenTest, DamagedTailIsCutThenTheStoreGoesOn) {
+  const std::string copy = dir() + "/store";
+  const std::uint64_t next = write_and_copy(copy, 300);
+  const Located victim = last_full_record(copy);
+  ASSERT_FALSE(victim.path.empty());
+  flip_byte(victim.path, victim.offset + 40);
+  Result<std::unique_ptr<Store>> store = Store::open(copy, small_store_options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  const RecoveryReport &r = (*store)->recovery_report();
+  ASSERT_TRUE(r.cut) << r.to_string();
+  EXPECT_EQ(r.cut_lsn, victim.lsn);
+  EXPECT_EQ(r.cut_offset, victim.offset);
+  EXPECT_TRUE(r.cut_reason.find("payload_checksum") == 0) << r.cut_reason;
+  EXPECT_GT(r.bytes_quarantined, 0u);
+  expect_readable(**store, 0, victim.lsn);
+  EXPECT_LE(victim.lsn, next);
+  // New records take the cut LSNs; a reopen finds them and cuts nothing more.
+  for (int i = 0; i < 20; ++i) {
+    const Bytes p = payload_of((*store)->next_lsn(), 120);
+    ASSERT_TRUE((*store)->append(as_span(p)).ok());
+  }
+  const std::uint64_t after = (*store)->next_lsn();
+  ASSERT_TRUE((*store)->close().ok());
+  store = Store::open(copy, small_store_options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_FALSE((*store)->recovery_report().cut);
+  expect_readable(**store, 0, after);
+  // The report reached events.log.
+  const Bytes events = read_file(copy + "/events.log");
+  EXPECT_NE(std::string(reinterpret_cast<const char *>(events.data()), events.size()).find("log cut in"),
+            std::string::npos);
+}
+
+TEST_F(StoreOpenTest, StrictRecoveryRefusesToOpenADamagedStore) {
+  const std::string copy = dir() + "/store";
+  write_and_copy(copy, 100);
+  const Located victim = last_full_record(copy);
+  ASSERT_FALSE(victim.path.empty());
+  flip_byte(victim.path, victim.offset + 3);
+  Options options = small_store_options();
+  options.strict_recovery = true;
+  Result<std::unique_ptr<Store>> store = Store::open(copy, options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Errc::recovery_required) << store.status().to_string();
+  EXPECT_FALSE(std::filesystem::exists(copy + "/quarantine"));
+  // The offline tool (segstore::recover) does the cut when asked without strict mode.
+  Result<RecoveryReport> report = segstore::recover(copy, small_store_options());
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_TRUE(report->cut);
+  EXPECT_EQ(report->cut_lsn, victim.lsn);
+}
+
+TEST_F(StoreOpenTest, CleanCloseSkipsTheScan) {
+  const std::string store_dir = dir() + "/store";
+  {
+    Result<std::unique_ptr<Store>> store = Store::open(store_dir, small_store_options());
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    for (int i = 0; i < 200; ++i) {
+      const Bytes p = payload_of(i, 300);
+      ASSERT_TRUE((*store)->append(as_span(p)).ok());
+    }
+    ASSERT_TRUE((*store)->close().ok());
+  }
+  Result<std::unique_ptr<Store>> store = Store::open(store_dir, small_store_options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_FALSE((*store)->recovery_report().ran) << (*store)->recovery_report().to_string();
+  expect_readable(**store, 0, 200);
+}
+
+}  // namespace
+}  // namespace segstore::recovery::testing
