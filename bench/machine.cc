@@ -71,6 +71,20 @@ Machine describe_machine(const std::string &dir) {
       if (m.file_system.empty() || m.file_system.rfind("0x", 0) == 0) m.file_system = type;
     }
   }
+  if (m.device.rfind("/dev/", 0) == 0) {
+    const std::string sys = "/sys/class/block/" + m.device.substr(5);
+    std::error_code ignored;
+    const auto driver = std::filesystem::read_symlink(sys + "/device/driver", ignored);
+    std::string rotational, scheduler;
+    std::ifstream(sys + "/queue/rotational") >> rotational;
+    std::getline(std::ifstream(sys + "/queue/scheduler"), scheduler);
+    if (!driver.empty()) m.device_info = "driver " + driver.filename().string();
+    if (!rotational.empty()) m.device_info += std::string(m.device_info.empty() ? "" : ", ") + (rotational == "0" ? "rotational 0" : "rotational 1");
+    // "none [mq-deadline] kyber": the bracketed one is in use.
+    const std::size_t open = scheduler.find('['), close = scheduler.find(']');
+    if (open != std::string::npos && close > open) scheduler = scheduler.substr(open + 1, close - open - 1);
+    if (!scheduler.empty()) m.device_info += ", scheduler " + scheduler;
+  }
   m.load_average = load_average_now();
   return m;
 }

@@ -13,6 +13,7 @@ struct Machine {
   std::string file_system;  // statfs type of the benchmark directory, e.g. "ext4"
   std::string mount_point;  // from /proc/mounts: the longest mount point containing the directory
   std::string device;       // the mounted device, e.g. /dev/vda
+  std::string device_info;  // from /sys/block: driver, rotational, scheduler
   std::string mount_options;
   std::string load_average;  // /proc/loadavg at the start: how busy the shared machine was
 };

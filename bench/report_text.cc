@@ -45,8 +45,8 @@ void print_header(const Report &report, std::FILE *out) {
   std::fprintf(out, "segstore bench (%s preset, %g s per measurement)\n", report.config.preset_name().c_str(),
                report.config.seconds_per_run);
   std::fprintf(out, "machine: %s; %d CPUs (%s); %.0f GiB\n", m.kernel.c_str(), m.cpus, m.cpu_model.c_str(), m.memory_gib);
-  std::fprintf(out, "storage: %s on %s (%s, mounted at %s, %s)\n", report.config.dir.c_str(), m.device.c_str(),
-               m.file_system.c_str(), m.mount_point.c_str(), m.mount_options.c_str());
+  std::fprintf(out, "storage: %s on %s (%s; %s, mounted at %s, %s)\n", report.config.dir.c_str(), m.device.c_str(),
+               m.device_info.c_str(), m.file_system.c_str(), m.mount_point.c_str(), m.mount_options.c_str());
   std::fprintf(out, "load average at the start: %s\n", m.load_average.c_str());
   std::string peers;
   for (const PeerKind &p : report.peers) peers += (peers.empty() ? "" : ", ") + p.name + " " + p.version;
