@@ -24,18 +24,19 @@ const char *usage_text =
     "  --prealloc MODE      zero|fallocate (Options::prealloc; default zero)\n"
     "  --write-group-bytes N  Options::write_group_bytes_max (default 1 MiB)\n"
     "  --inflight-groups N  Options::inflight_groups_max (default 4)\n"
-    "  --seconds S          length of each timed measurement (default 0.6 quick, 5 full)\n"
+    "  --seconds S          length of each timed measurement (default 0.5 quick, 5 full)\n"
     "  --no-fio             skip the device measurements\n"
     "  --no-peers           skip RocksDB, LevelDB and the plain log file\n"
     "  --help               this text\n";
 
 void apply_preset(Config &config) {
   if (config.quick) {
-    config.seconds_per_run = 0.6;
+    config.seconds_per_run = 0.5;
     config.w1_volume_bytes = 256 * mib;
     config.read_log_bytes = 256 * mib;
     config.streams_log_bytes = 64 * mib;
     config.crash_log_bytes = 64 * mib;
+    config.fio_file_bytes = 512 * mib;
   } else {
     config.seconds_per_run = 5.0;
     config.w1_volume_bytes = 2048 * mib;
