@@ -925,11 +925,13 @@ void SimDisk::State::crash_locked() {
   while (flips > 0 && !files.empty()) {
     if (flips < 1 && !random.chance(flips)) break;
     flips -= 1;
-    Inode *inode = files[random.below(files.size())];
+    const std::size_t pick = static_cast<std::size_t>(random.below(files.size()));
+    Inode *inode = files[pick];
     if (inode->durable.empty()) continue;
     const std::uint64_t at = random.below(inode->durable.size());
     inode->durable[at] ^= static_cast<std::byte>(1u << random.below(8));
     count(SimFault::bit_flip);
+    crash_log.push_back(named[pick].second + ": bit flipped at offset " + std::to_string(at));
   }
   for (Inode *inode : files) inode->current = inode->durable;
   this->tree = tree;
