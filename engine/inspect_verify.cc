@@ -46,8 +46,10 @@ class Verifier {
   }
 
   Status check_segment(std::uint64_t id, const std::string &path, bool last);
+  // `compare`: also check the .idx against the records (not when damage cut the walk short:
+  // every difference would then only repeat that damage).
   Status check_index(const std::string &path, const format::SegmentHeader &header,
-                     const engine::SegmentSummary &summary);
+                     const engine::SegmentSummary &summary, bool compare);
   void compare_streams(const std::string &path, const format::IndexBody &body,
                        const engine::SegmentIndex &stored, const engine::SegmentIndex &rebuilt);
   void check_clean();
@@ -64,6 +66,7 @@ class Verifier {
   std::uint64_t last_segment_id_ = 0;
   std::uint64_t last_end_offset_ = 0;
   bool any_segment_ = false;
+  bool damage_seen_ = false;  // some segment's records stop at damage
   std::uint64_t first_base_lsn_ = 0;
 };
 
@@ -148,8 +151,10 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
   Result<engine::SegmentSummary> summary = engine::walk_segment(*read->file, options);
   if (!summary.ok()) return summary.status();
   report_.records_checked += summary->records;
-  if (summary->damaged)
+  if (summary->damaged) {
     problem(summary->kind, path, summary->damage_offset, summary->damage_lsn, summary->reason, summary->detail);
+    damage_seen_ = true;
+  }
   previous_.emplace(path, summary->next_lsn);
   report_.next_lsn = summary->next_lsn;
   if (!any_segment_) first_base_lsn_ = h.base_lsn;
@@ -159,7 +164,7 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
 
   auto index = files_.indexes.find(id);
   if (index != files_.indexes.end()) {
-    SEGSTORE_TRY(check_index(index->second, h, *summary));
+    SEGSTORE_TRY(check_index(index->second, h, *summary, !summary->damaged));
   } else if (!last) {
     report_.notes.push_back(path + ": sealed without an index snapshot (open rebuilds it by a scan)");
   }
@@ -167,7 +172,7 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
 }
 
 Status Verifier::check_index(const std::string &path, const format::SegmentHeader &header,
-                             const engine::SegmentSummary &summary) {
+                             const engine::SegmentSummary &summary, bool compare) {
   report_.index_snapshots_checked++;
   Result<std::vector<std::byte>> bytes = io::read_whole_file(env_, path, index_read_max_bytes);
   if (!bytes.ok()) {
@@ -184,6 +189,10 @@ Status Verifier::check_index(const std::string &path, const format::SegmentHeade
     const bool in_header = format::decode_index_header(*bytes, &ih) != format::IndexError::none;
     problem(ProblemKind::index_snapshot, path, in_header ? 0 : format::index_header_bytes, std::nullopt,
             format::index_error_name(error), "the index snapshot fails its checks (open rebuilds it)");
+    return Status();
+  }
+  if (!compare) {
+    report_.notes.push_back(path + ": not compared with its segment, whose records stop at damage");
     return Status();
   }
   // Each header field against what the segment's header and records say (offsets: the table
@@ -283,6 +292,10 @@ void Verifier::check_clean() {
   if (error != format::SmallFileError::none) {
     problem(ProblemKind::clean_marker, path, 0, std::nullopt, format::small_file_error_name(error),
             "the clean-shutdown marker fails its checks (open ignores it and scans)");
+    return;
+  }
+  if (damage_seen_) {
+    report_.notes.push_back(path + ": not compared with the segments, whose records stop at damage");
     return;
   }
   std::string detail;

@@ -3,6 +3,7 @@
 // quarantined.
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/core.h>
@@ -26,6 +27,9 @@ int run_recover(const RecoverArgs &args) {
   if (::stat((args.dir + "/META").c_str(), &st) != 0)
     return fail(command, Status(::stat(args.dir.c_str(), &st) != 0 ? Errc::not_found : Errc::not_a_store,
                                 args.dir + " is not a segstore store (no META file)"));
+  // The library logs a recovery that cut the log on stderr; here the report itself is the
+  // output, so the log line would only repeat it.
+  ::setenv("SEGSTORE_QUIET", "1", 1);
   Options options;
   options.create_if_missing = false;
   options.strict_recovery = args.strict;
