@@ -85,6 +85,8 @@ class Client:
         self.reader.close()
         self.sock.close()
 
+    __del__ = close  # one-shot clients close when collected
+
 
 def run_clients(port, clients, windows, window, on_ack, stop=None):
     """Each client sends `windows` windows of `window` pipelined LOG lines and reads the acks;
