@@ -184,10 +184,16 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
   std::shared_ptr<Segment> seg = std::move(preallocated_);
   if (!seg) {
     // The preallocator did not keep up (or is off): create one on the append path.
+    // Creation is serialised with the preallocator (prealloc_running_), so a segment created
+    // here can never be overtaken by one with a higher id.
     const std::uint64_t id = next_segment_id_++;
+    prealloc_running_ = true;
     lock.unlock();
     Result<std::shared_ptr<Segment>> created = create_segment_file(id);
     lock.lock();
+    prealloc_running_ = false;
+    progress_cv_.notify_all();
+    maintenance_cv_.notify_all();
     if (!created.ok()) return created.status();
     if (active_) {  // another appender activated one meanwhile: keep ours for later
       if (!preallocated_) preallocated_ = *created;

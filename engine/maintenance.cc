@@ -87,7 +87,7 @@ void Store::Impl::maintenance_loop() {
   std::unique_lock lock(mu_);
   while (true) {
     maintenance_cv_.wait(lock, [&] {
-      return stopping_ || (prealloc_wanted_ && !preallocated_ && !failed_) ||
+      return stopping_ || (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) ||
              (!to_seal_.empty() && (failed_ || durable_lsn_ >= to_seal_.front()->end_lsn() || !fsync_running_));
     });
     if (!to_seal_.empty()) {
@@ -112,7 +112,7 @@ void Store::Impl::maintenance_loop() {
       continue;
     }
     if (stopping_) return;
-    if (prealloc_wanted_ && !preallocated_ && !failed_) {
+    if (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) {
       prealloc_wanted_ = false;
       const std::uint64_t id = next_segment_id_++;
       prealloc_running_ = true;
