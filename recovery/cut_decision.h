@@ -31,10 +31,16 @@
 //       (magic, checksum, block size, reserved,      it; the one      whole; previous segment        loss as proven (@C)
 //       segment size, shorter than a header), or     before closed    closed
 //       whose store_id differs from META's, or
-//       whose segment_id differs from its name
+//       whose segment_id differs from its name, or
+//       a trailing segment whose block 0 is zero
+//       but which holds data after it (its first
+//       write lost the header block)
 //  @E   consecutive used segments whose LSNs do not  segments before  the later segment (and unused  cut at offset 0 of the
 //       join (base_lsn != previous end: a missing    the gap          files before it) and every     first file moved,
-//       segment, a gap, or an overlap)                                later file moved               cut_lsn = previous end
+//       segment, a gap, or an overlap); or unused                     later file moved               cut_lsn = previous end
+//       files before the first used segment, which                                                   (META's first_lsn)
+//       starts above META's first_lsn (the first
+//       segments' writes were lost)
 //  @F   an unused (all-zero block 0) segment between every record     the unused file moved; no cut  note
 //       used ones whose LSNs join across it: it
 //       holds no record of the log
@@ -52,13 +58,14 @@
 //  @J   the records end (cleanly or at damage)       records before   from the batch_first on, as    as @B/@C/@I, reason
 //       inside an atomic batch (batch_last absent)   the batch        @B/@C/@I                       batch_incomplete or
 //                                                                                                    the damage's
-//  @K   all-zero segments after the last used one    first reused     the others removed (also any   note
-//       (preallocated, never activated)              (RecoveredLog::  of invalid size: unfinished
-//                                                    unused)          preallocation)
+//  @K   entirely zero segments after the last used   first reused     the others removed (also any   note
+//       one (preallocated, never activated; read     (RecoveredLog::  of invalid size: unfinished
+//       whole to check, unless CLEAN is valid)       unused)          preallocation)
 //  @L   segment ids below META's min_segment_id      -                removed with their .idx        note
 //       (a trim or reset was interrupted)
 //  @M   the first used segment starts above META's   -                nothing                        Errc::corruption
-//       first_lsn: the head of the log is missing
+//       first_lsn and no file precedes it: the head
+//       of the log is missing (deleted)
 //  @N   an I/O error (open, read, write, sync), or   -                nothing more                   that error (io_error,
 //       a segment header of an unsupported format                                                    permission_denied,
 //       version                                                                                      no_space, unsupported_

@@ -75,6 +75,26 @@ Status RecoveryPass::list_directory() {
   files_.reserve(segment_ids.size());
   for (std::uint64_t id : segment_ids) SEGSTORE_TRY(open_segment(id));
   report_.segments_checked = files_.size();
+  return check_unused_tail();
+}
+
+// A segment is reused (@K) only if it is entirely zero. Block 0 zero with data after it is a
+// segment whose first write lost its header block while later blocks landed (or whose header
+// block was zeroed): reactivated at the same base LSN, its old records would continue the new
+// log. It is damage (@D), cut away like a bad header. After a clean close no segment can be in
+// that state (every activated segment's header was durable), so the check is skipped then.
+Status RecoveryPass::check_unused_tail() {
+  if (clean_marker_valid_ && !options_.verify_on_open) return Status();
+  for (std::size_t i = files_.size(); i-- > 0 && files_[i].state == FileState::unused;) {
+    SegmentFile &f = files_[i];
+    Result<std::uint64_t> nonzero = find_nonzero(*f.file, 0, f.file_bytes, &report_.bytes_scanned);
+    if (!nonzero.ok()) return nonzero.status();
+    if (*nonzero == f.file_bytes) continue;
+    f.state = FileState::bad;
+    f.bad.reason = CutReason::segment_header_damaged;
+    f.bad.header_error = format::SegmentHeaderError::unused;
+    f.bad.detail = "block 0 is all zero but the file holds data at offset " + std::to_string(*nonzero);
+  }
   return Status();
 }
 
@@ -117,6 +137,16 @@ Status RecoveryPass::walk_segments() {
   for (std::size_t k = 0; k < chain.size(); ++k) {
     SegmentFile &seg = files_[chain[k]];
     const std::size_t between_first = previous == index_none ? 0 : previous + 1;
+    if (k == 0 && seg.header.base_lsn > meta_.first_lsn && chain[0] != 0) {
+      // @E: the first segments' writes were lost (they read as never activated) while a later
+      // segment's landed: the log keeps nothing past the hole.
+      Finding finding;
+      finding.reason = CutReason::lsn_gap;
+      finding.file = seg.name;
+      finding.detail = seg.name + " starts at LSN " + std::to_string(seg.header.base_lsn) + ", META's first LSN is " +
+                       std::to_string(meta_.first_lsn) + " (an unused segment lies before it)";
+      return plan_cut_at_file(0, chain[0], finding);
+    }
     if (k == 0 && seg.header.base_lsn > meta_.first_lsn) {
       return Status(Errc::corruption,
                     "the log's first segment " + seg.path + " starts at LSN " + std::to_string(seg.header.base_lsn) +

@@ -84,6 +84,7 @@ class RecoveryPass {
   // look
   Status list_directory();
   Status open_segment(std::uint64_t id);
+  Status check_unused_tail();
   Result<bool> load_index(const SegmentFile &seg, KeptSegment &kept);
   // plan
   Status walk_segments();

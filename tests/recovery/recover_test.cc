@@ -482,6 +482,28 @@ TEST_F(RecoveryTest, UnusedSegmentInTheMiddleWithAnLsnGapCuts) {
   expect_second_recovery_changes_nothing(b.meta());
 }
 
+TEST_F(RecoveryTest, LostWritesOfTheFirstSegmentCutEverythingAfterThem) {
+  // A power cut kept segment 2's writes and lost segment 1's (it reads as never activated):
+  // nothing can be kept past the hole, but nothing is refused either.
+  StoreBuilder b = make_store(dir(), 2);
+  b.write();
+  zero_range(b.segment_path(1), 0, b.segment_bytes());
+  remove_file(b.index_path(1));
+  RecoveryRun run = recover(b.meta());
+  ASSERT_RECOVERED(run);
+  ASSERT_TRUE(run.report.cut);
+  EXPECT_EQ(run.report.cut_file, StoreBuilder::segment_name(1));
+  EXPECT_EQ(run.report.cut_lsn, 0u);
+  EXPECT_TRUE(starts_with(run.report.cut_reason, "lsn_gap at offset 0 of " + StoreBuilder::segment_name(2)))
+      << run.report.cut_reason;
+  EXPECT_TRUE(run.log->segments.empty());
+  EXPECT_EQ(run.log->next_lsn, 0u);
+  EXPECT_EQ(run.log->next_segment_id, 3u);
+  EXPECT_FALSE(std::filesystem::exists(b.segment_path(1)));
+  EXPECT_FALSE(std::filesystem::exists(b.segment_path(2)));
+  expect_second_recovery_changes_nothing(b.meta());
+}
+
 // ---- @F ----------------------------------------------------------------------------------
 
 TEST_F(RecoveryTest, UnusedSegmentBetweenJoiningSegmentsIsMovedWithoutCut) {
@@ -681,6 +703,31 @@ TEST_F(RecoveryTest, TrailingUnusedSegmentsFirstKeptOthersRemoved) {
   EXPECT_EQ(run.log->next_segment_id, 6u);
   EXPECT_TRUE(any_note(run.report, "@K removed " + StoreBuilder::segment_name(4)));
   expect_prefix(*run.log, 0, b.next_lsn());
+  expect_second_recovery_changes_nothing(b.meta());
+}
+
+TEST_F(RecoveryTest, UnusedLookingSegmentHoldingRecordsIsCutNotReused) {
+  // Segment 3's first write lost its header block, but later blocks of it landed: reused at the
+  // same base LSN, its old records would continue the new log.
+  StoreBuilder b = make_store(dir(), 3);
+  b.write();
+  zero_range(b.segment_path(3), 0, format::block_size_bytes);
+  remove_file(b.index_path(2));  // the writer had not sealed segment 2 yet
+  const Bytes damaged = read_file(b.segment_path(3));
+  RecoveryRun run = recover(b.meta());
+  ASSERT_RECOVERED(run);
+  ASSERT_TRUE(run.report.cut);
+  EXPECT_EQ(run.report.cut_file, StoreBuilder::segment_name(3));
+  EXPECT_EQ(run.report.cut_lsn, b.segment(2).end_lsn());
+  EXPECT_TRUE(starts_with(run.report.cut_reason, "segment_unused at offset 0 of " + StoreBuilder::segment_name(3)))
+      << run.report.cut_reason;
+  EXPECT_NE(run.report.cut_reason.find("holds data at offset 4096"), std::string::npos) << run.report.cut_reason;
+  EXPECT_EQ(run.log->unused, nullptr);
+  expect_prefix(*run.log, 0, b.segment(2).end_lsn());
+  EXPECT_TRUE(run.log->last_segment_closed);
+  const std::vector<std::string> moved = quarantine_files(dir(), StoreBuilder::segment_name(3));
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_TRUE(read_file(path("quarantine/" + moved[0])) == damaged);
   expect_second_recovery_changes_nothing(b.meta());
 }
 
