@@ -28,7 +28,9 @@
 namespace segstore::sim {
 
 // Known engine bugs, each with its regression test in tests/sim/sim_regression_test.cc. While
-// config.avoid_known_bugs is set the workload steers around them:
+// config.avoid_known_bugs is set the workload steers around them (fixed since, and no longer
+// steered around: Seed59GapBeforeFirstSegmentRefusesOpen, Seed2189UnusedSegmentReusedWith-
+// StaleRecords, Seed4ConcurrentActivationsBreakSegmentIdOrder):
 //   SimRegression.Seed1StoreDirectoryLostWithItsParent — Store::open() creates the store's
 //     directory but never fsyncs its parent: the driver makes the directory durable first.
 //   SimRegression.Seed34TruncateInsideBatchLosesKeptRecords — truncate_after() inside an
@@ -47,15 +49,10 @@ namespace segstore::sim {
 //     store reopens with first = next < lsn without rewriting META, and the records appended
 //     next (LSNs below META.first_lsn) vanish at the following open: the driver trims below
 //     durable_lsn() only.
-//   SimRegression.Seed125TornTruncateLeavesStaleIndexSnapshot — truncate_after() zeroes the cut
-//     segment's tail before it removes the segment's index snapshot; a crash (or an I/O error)
-//     between the two leaves an .idx that recovery trusts for the last segment, claiming records
-//     that are zeros now: the driver injects no errors into truncate_after() and does not run
-//     it in the thread that races the power cut.
-//   SimRegression.Seed59GapBeforeFirstSegmentRefusesOpen — in none/interval mode a power cut
-//     may keep a later segment's writes and lose the first segment's (nothing acknowledged);
-//     recovery then refuses to open ("@M ... the segments holding the LSNs between are
-//     missing") instead of cutting: such a seed stops there and counts as a known-bug hit.
+//   SimRegression.Seed125TornTruncateLeavesStaleIndexSnapshot — found with a torn tail rewrite
+//     in truncate_after() and the segment's stale .idx trusted by recovery; passes with the
+//     current recovery. The driver still injects no errors into truncate_after() and does not
+//     run it in the thread that races the power cut (see Seed125FailedTruncate... below).
 //   SimRegression.Seed2862SnapshotAfterResetPrunedAtOnce — truncate_after()/reset_to() leave the
 //     snapshot files past the new end in place until the next recovery: latest_snapshot() later
 //     returns one of them once the log grows past it again (the state of records that were
@@ -64,21 +61,10 @@ namespace segstore::sim {
 //   SimRegression.Seed1089InterruptedCreateLeavesMetaTmp — a crash while the first open writes
 //     META leaves META.tmp without META; every later open refuses the directory as not a
 //     store: such a seed stops there and counts as a known-bug hit.
-//   SimRegression.Seed2189UnusedSegmentReusedWithStaleRecords — recovery keeps a segment whose
-//     header block is zero ("unused", preallocated) for reuse without zeroing the rest; when a
-//     crash kept later blocks of it (records of a history that was then lost), the engine
-//     reactivates it at the same base LSN and the next recovery finds those old records
-//     continuing the new log: such a failure counts as a known-bug hit when the driver saw such
-//     a segment on the disk before the open.
 //   SimRegression.Seed7828FailedResetHalfResetsTheStore — reset_to() sets first/next/durable
 //     LSN before writing META; when that write fails the store keeps running with LSNs that
 //     are not on disk (durable_lsn() says records up to the reset point are durable): the driver
 //     ends the cycle at once after a failed reset_to and takes no acknowledgement from it.
-//   SimRegression.Seed4ConcurrentActivationsBreakSegmentIdOrder — two appenders that both find
-//     no active segment each create one (activate_segment_locked takes an id, then unlocks);
-//     the loser's file is kept as the preallocated segment and activated after segments with
-//     higher ids, so ids no longer rise with LSNs; recovery walks segments by id, sees a gap,
-//     and cuts acknowledged records (threads mode): counted as a known-bug hit, seed stopped.
 //   SimRegression.Seed125FailedTruncateLeavesStoreWritable — truncate_after() failing in
 //     zero_tail leaves the store writable with a log it no longer has: the driver ends the cycle
 //     after a failed truncate_after.
@@ -172,20 +158,6 @@ class CrashSim {
   bool pure_sync_ = false;
   std::uint64_t threaded_next_ = 0;  // threads mode: next_lsn after the last checked recovery
   bool failed_reset_ = false;
-  bool stale_unused_segment_ = false;  // before the last open: a .seg with a zero header block and data after it
-  bool stale_unused_segment_on_disk() const {
-    for (const std::string &path : disk_->paths()) {
-      if (path.size() < 4 || path.compare(path.size() - 4, 4, ".seg") != 0 || path.find("/quarantine/") != std::string::npos)
-        continue;
-      const std::vector<std::byte> bytes = disk_->contents(path);
-      const std::size_t head = std::min<std::size_t>(bytes.size(), 4096);
-      if (std::any_of(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(head), [](std::byte b) { return b != std::byte{0}; }))
-        continue;
-      if (std::any_of(bytes.begin() + static_cast<std::ptrdiff_t>(head), bytes.end(), [](std::byte b) { return b != std::byte{0}; }))
-        return true;
-    }
-    return false;
-  }
   // truncate_after/reset_to went below snapshot files that stay until the next recovery
   bool stale_snapshot_files_ = false;
   std::uint64_t stale_snapshot_top_ = 0;
@@ -263,7 +235,6 @@ Options CrashSim::pick_options() {
 // power goes right after: recovery must cope with its own half-done work.
 bool CrashSim::open_store() {
   for (int attempt = 0;; ++attempt) {
-    stale_unused_segment_ = stale_unused_segment_on_disk();
     options_ = pick_options();
     pure_sync_ = config_.avoid_known_bugs && options_.durability == Durability::sync && rnd_.chance(0.5);
     const bool interrupt = attempt < 3 && rnd_.chance(0.15);
@@ -299,12 +270,6 @@ bool CrashSim::open_store() {
         opened.status().message().find("META.tmp") != std::string::npos) {
       stats_.known_bug_hits++;  // Seed1089InterruptedCreateLeavesMetaTmp
       trace("open refused (known bug Seed1089InterruptedCreateLeavesMetaTmp): " + opened.status().to_string());
-      return false;
-    }
-    if (config_.avoid_known_bugs && opened.status().code() == Errc::corruption &&
-        opened.status().message().find("(@M;") != std::string::npos) {
-      stats_.known_bug_hits++;  // Seed59GapBeforeFirstSegmentRefusesOpen
-      trace("open refused (known bug Seed59GapBeforeFirstSegmentRefusesOpen): " + opened.status().to_string());
       return false;
     }
     if (config_.latent_faults &&
@@ -385,11 +350,6 @@ bool CrashSim::check_recovered(bool after_crash) {
       return false;
     }
     Version v{rec.stream, std::vector<std::byte>(rec.payload.begin(), rec.payload.end())};
-    if (!model_.may_hold(rec.lsn, v) && config_.avoid_known_bugs && stale_unused_segment_) {
-      stats_.known_bug_hits++;  // Seed2189UnusedSegmentReusedWithStaleRecords
-      trace("LSN " + std::to_string(rec.lsn) + " resurrected from a reused segment (known bug)");
-      return false;
-    }
     if (!model_.may_hold(rec.lsn, v)) {
       fail("LSN " + std::to_string(rec.lsn) + " holds a record never written there (stream " +
            std::to_string(rec.stream) + ", " + std::to_string(rec.payload.size()) + " bytes) " + where.str());
@@ -913,12 +873,6 @@ void CrashSim::run_threaded_cycle() {
   for (const auto &[lsn, a] : want) {
     Result<Record> rec = store_->read(lsn);
     if (!rec.ok() || rec->payload != a.payload || rec->stream != a.stream) {
-      const std::string report = store_->recovery_report().to_string();
-      if (config_.avoid_known_bugs && report.find("lsn_gap") != std::string::npos) {
-        stats_.known_bug_hits++;  // Seed4ConcurrentActivationsBreakSegmentIdOrder
-        store_.reset();
-        return;
-      }
       stats_.records_lost++;
       std::uint64_t seq = 0;
       for (int i = 0; i < 4; ++i) seq |= std::to_integer<std::uint64_t>(a.payload[4 + i]) << (8 * i);
