@@ -4,7 +4,8 @@
 // group (an aligned buffer destined for consecutive blocks of the active segment) under mu_.
 // A group is cut — padded to a block boundary and submitted to the WriteQueue — when it is
 // full, when a record must become durable and a flush slot is free, or when the segment rolls.
-// Up to inflight_groups_max groups are in flight; the reaper thread collects completions.
+// Up to inflight_groups_max groups are in flight; a thread waiting for durability collects
+// completions itself when nobody else does, the reaper thread when nobody waits.
 // A group submitted with a linked data sync is durable when it completes; a write-only group
 // becomes durable when a later explicit data sync of its file runs after its write completed.
 // durable_lsn_ is the end of the longest prefix of durable groups.
@@ -134,6 +135,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   WriteGroup *open_group_locked();
   WriteGroup *group_of_lsn_locked(std::uint64_t lsn);
   void reaper_loop();
+  // Collects at least one completion (blocking without mu_) and applies it; caller holds the
+  // lock and checked that nobody else reaps.
+  void reap_once_locked(std::unique_lock<std::mutex> &lock);
   void ticker_loop();
   io::AlignedBuffer take_buffer_locked(std::size_t bytes);
   void recycle_buffer_locked(WriteGroup &group);
@@ -163,6 +167,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   mutable std::condition_variable appended_cv_;  // next_lsn_ advanced (tailing readers)
   std::condition_variable maintenance_cv_;
   std::condition_variable ticker_cv_;
+  std::condition_variable reaper_cv_;  // groups in flight and nobody reaping them
   bool closed_ = false;
   bool stopping_ = false;
   std::optional<Status> failed_;  // a write or sync failed: read-only until reopened
@@ -185,6 +190,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::uint64_t next_group_seq_ = 1;
   std::size_t inflight_ = 0;
   bool fsync_running_ = false;
+  bool reaping_ = false;              // a thread is collecting completions (queue_->reap)
+  std::size_t durable_waiters_ = 0;   // threads in make_durable_locked (each may reap)
   std::vector<io::AlignedBuffer> spare_buffers_;
   std::unique_ptr<io::WriteQueue> queue_;
 

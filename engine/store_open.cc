@@ -174,6 +174,7 @@ Status Store::Impl::close() {
   closed_ = true;
   stopping_ = true;
   progress_cv_.notify_all();
+  reaper_cv_.notify_all();
   maintenance_cv_.notify_all();
   ticker_cv_.notify_all();
   appended_cv_.notify_all();
