@@ -89,7 +89,7 @@ int segstore_bench_main(int argc, char **argv) {
 
   using Runner = Table (*)(Context &);
   const std::pair<const char *, Runner> workloads[] = {{"W1", run_w1}, {"W2", run_w2}, {"W3", run_w3}, {"W4", run_w4},
-                                                       {"R1", run_r1}, {"R2", run_r2}, {"R3", run_r3}, {"O1", run_o1}};
+                                                       {"W5", run_w5}, {"R1", run_r1}, {"R2", run_r2}, {"R3", run_r3}, {"O1", run_o1}};
   for (const auto &[id, run] : workloads) {
     if (!config.selected(id)) continue;
     progress(id, "starting (" + std::to_string(static_cast<int>(seconds_since(start))) + " s into the run)");

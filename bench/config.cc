@@ -19,7 +19,7 @@ const char *usage_text =
     "  --dir DIR            where stores, fio files and peer databases go (default ./segstore-data)\n"
     "  --out PATH           JSON results to PATH.json and the plot to PATH.png\n"
     "                       (default DIR/bench-results.json, DIR/bench-throughput.png)\n"
-    "  --only LIST          comma-separated workloads: W1,W2,W3,W4,R1,R2,R3,O1 (default all)\n"
+    "  --only LIST          comma-separated workloads: W1,W2,W3,W4,W5,R1,R2,R3,O1 (default all)\n"
     "  --io-backend KIND    auto|uring|thread (Options::io_backend; default auto)\n"
     "  --prealloc MODE      zero|fallocate (Options::prealloc; default zero)\n"
     "  --write-group-bytes N  Options::write_group_bytes_max (default 1 MiB)\n"

@@ -10,7 +10,7 @@
 
 namespace segstore::bench {
 
-inline constexpr const char *workload_names[] = {"W1", "W2", "W3", "W4", "R1", "R2", "R3", "O1"};
+inline constexpr const char *workload_names[] = {"W1", "W2", "W3", "W4", "W5", "R1", "R2", "R3", "O1"};
 
 struct Config {
   std::string dir = "./segstore-data";

@@ -150,12 +150,16 @@ Table run_r2(Context &ctx) {
   row.record_bytes = read_record_bytes;
   std::string error;
   std::unique_ptr<Store> store;
+  double index_bytes_per_gib = not_measured;
   if (ensure_read_log(ctx, &error)) store = reopen(ctx, ctx.path("store-read"), &error);
   if (store) {
     const std::uint64_t first = store->first_lsn(), next = store->next_lsn();
     // Load each segment's sparse index (a small file) outside the timed part.
     const std::uint64_t per_segment = (64ull << 20) / 1056;
     for (std::uint64_t lsn = first; lsn < next; lsn += per_segment / 2) (void)store->read(lsn);
+    // With every index loaded: the memory the sparse index and stream bitmaps take per GiB of log.
+    const Stats loaded = store->stats();
+    index_bytes_per_gib = loaded.log_bytes ? loaded.index_bytes * double(1ull << 30) / loaded.log_bytes : not_measured;
     std::mt19937_64 random(42);
     std::uniform_int_distribution<std::uint64_t> pick(first, next - 1);
     const std::uint64_t blocks_before = store->stats().blocks_read;
@@ -166,6 +170,7 @@ Table run_r2(Context &ctx) {
     });
     fill_rates(row, run, read_record_bytes);
     row.extra["blocks_read_per_read"] = (store->stats().blocks_read - blocks_before) / std::max(1.0, static_cast<double>(run.records));
+    row.extra["index_bytes_per_gib"] = index_bytes_per_gib;
     (void)store->close();
   } else {
     row.error = error;
@@ -179,6 +184,9 @@ Table run_r2(Context &ctx) {
   set_vs_fio(seg, seg.p50_us, fio.p50_us, fio.job + " (p50 latency: lower is better)");
   seg.extra["vs_fio_reads_per_s"] = measured(fio.ops_per_s) ? seg.records_per_s / fio.ops_per_s : not_measured;
   table.notes.push_back("vs fio: segstore's p50 latency over fio's (a ratio above 1 is slower); the reads/s ratio is in the JSON.");
+  if (measured(index_bytes_per_gib))
+    table.notes.push_back("index memory (Stats::index_bytes with every segment's index loaded): " +
+                          format_count(index_bytes_per_gib) + " bytes per GiB of log.");
   return table;
 }
 

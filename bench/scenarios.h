@@ -64,6 +64,7 @@ Table run_w1(Context &ctx);  // streaming appends, none + final sync, 128 B .. 6
 Table run_w2(Context &ctx);  // durable appends, 1 thread
 Table run_w3(Context &ctx);  // group commit, 4/16/64 threads
 Table run_w4(Context &ctx);  // pipelined async appends + wait_durable
+Table run_w5(Context &ctx);  // 1 KiB, 1 and 16 threads, each durability mode
 Table run_r1(Context &ctx);  // cold sequential scan
 Table run_r2(Context &ctx);  // cold random reads
 Table run_r3(Context &ctx);  // one-stream scan among 100 streams
