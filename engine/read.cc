@@ -170,9 +170,18 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
 }
 
 namespace {
-// Point reads fetch two blocks: a record of up to ~4 KiB starting anywhere in the first block
-// is then read with one I/O.
+// A point read fetches the blocks from its index entry's block through the end of the record,
+// when the index bounds it (SegmentIndex::bytes_through): one block for most small records, two
+// when the record crosses into the next. Otherwise two blocks: a record of up to ~4 KiB
+// starting anywhere in the first block is then read with one I/O.
 constexpr std::size_t point_read_window_bytes = 2 * format::block_size_bytes;
+
+std::uint64_t point_read_bytes(std::uint64_t offset, std::uint64_t bytes_through, std::uint64_t end_offset) {
+  const std::uint64_t two_blocks = format::align_down(offset, format::block_size_bytes) + point_read_window_bytes - offset;
+  const std::uint64_t wanted = bytes_through != 0 ? bytes_through : two_blocks;
+  // A racing truncate may have moved end_offset below offset: the cursor then reports it.
+  return std::max<std::uint64_t>(format::record_header_bytes, std::min(wanted, end_offset - std::min(end_offset, offset)));
+}
 }  // namespace
 
 Result<Record> Store::Impl::read(std::uint64_t lsn) {
@@ -181,9 +190,11 @@ Result<Record> Store::Impl::read(std::uint64_t lsn) {
   std::shared_ptr<Segment> seg = *found;
   SEGSTORE_TRY(ensure_index(*seg));
   std::optional<format::IndexEntry> entry;
+  std::uint64_t bytes_through = 0;
   {
     std::lock_guard lock(seg->index_mu);
     entry = seg->index.locate(lsn - seg->base_lsn);
+    bytes_through = seg->index.bytes_through(lsn - seg->base_lsn);
   }
   std::uint64_t end_offset;
   {
@@ -191,7 +202,8 @@ Result<Record> Store::Impl::read(std::uint64_t lsn) {
     end_offset = seg->end_offset;
   }
   SEGSTORE_ASSERT(entry.has_value(), "no index entry for LSN " + std::to_string(lsn));
-  SegmentCursor cursor(*this, seg, entry->offset, seg->base_lsn + entry->lsn_delta, point_read_window_bytes);
+  SegmentCursor cursor(*this, seg, entry->offset, seg->base_lsn + entry->lsn_delta,
+                       point_read_bytes(entry->offset, bytes_through, end_offset));
   while (true) {
     Result<std::optional<RecordView>> next = cursor.next(end_offset);
     if (!next.ok()) return next.status();

@@ -31,6 +31,17 @@ std::optional<format::IndexEntry> SegmentIndex::locate(std::uint64_t lsn_delta) 
   return *std::prev(it);
 }
 
+std::uint64_t SegmentIndex::bytes_through(std::uint64_t lsn_delta) const {
+  auto next = std::upper_bound(entries_.begin(), entries_.end(), lsn_delta,
+                               [](std::uint64_t d, const format::IndexEntry &e) { return d < e.lsn_delta; });
+  if (next == entries_.begin() || next == entries_.end()) return 0;
+  const format::IndexEntry &entry = *std::prev(next);
+  // The record after lsn_delta starts where the next entry is, or (no entry names it) in the
+  // same block as lsn_delta's record: either way lsn_delta's record ends before that.
+  if (next->lsn_delta == lsn_delta + 1) return next->offset - entry.offset;
+  return format::align_up(entry.offset + 1, format::block_size_bytes) - entry.offset;
+}
+
 std::optional<format::IndexEntry> SegmentIndex::entry_of_block(std::uint32_t block) const {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), block,
                              [](const format::IndexEntry &e, std::uint32_t b) { return block_of(e.offset) < b; });

@@ -33,6 +33,9 @@ class SegmentIndex {
   // from there reaches it within that block. nullopt when the index is empty or lsn_delta
   // precedes every entry.
   std::optional<format::IndexEntry> locate(std::uint64_t lsn_delta) const;
+  // Bytes from locate(lsn_delta)->offset within which the record lsn_delta ends, as far as the
+  // index knows it (the next record's start bounds it); 0 when the index cannot tell.
+  std::uint64_t bytes_through(std::uint64_t lsn_delta) const;
   // The entry of block `block` (the first record starting in it), if any record starts there.
   std::optional<format::IndexEntry> entry_of_block(std::uint32_t block) const;
   // Blocks >= first_block in which a record of `stream` starts, ascending.

@@ -98,6 +98,39 @@ TEST(AppendRead, ReadOfEveryLsnAroundIndexEntriesAndSegmentBoundaries) {
   }
 }
 
+// A point read fetches the blocks its record occupies (SegmentIndex::bytes_through): one for a
+// record inside a block, two for one that crosses a block boundary, never a third.
+TEST(AppendRead, PointReadFetchesOnlyTheBlocksOfItsRecord) {
+  TempDir dir;
+  const std::size_t payload_bytes = 1000;  // 1,032 bytes on disk: some cross a block boundary
+  const std::uint64_t count = 400;
+  Options options = small_segments(Durability::none, 1 << 20);
+  options.write_group_bytes_max = 1 << 20;  // one write group: no padding between the records
+  {
+    auto store = open_or_die(dir.path(), options);
+    for (std::uint64_t i = 0; i < count; ++i) SEGSTORE_ASSERT_OK(store->append(payload_for(i, payload_bytes)));
+    ASSERT_TRUE(store->close().ok());
+  }
+  auto store = open_or_die(dir.path(), options);
+  ASSERT_TRUE(store->read(0).ok());  // loads the segment's index
+  const std::uint64_t disk = format::record_disk_bytes(payload_bytes);
+  std::uint64_t one_block = 0, two_blocks = 0;
+  for (std::uint64_t lsn = 0; lsn + 1 < count; ++lsn) {
+    // Record lsn's offset in a segment written in one go: after the header block, densely.
+    const std::uint64_t offset = format::segment_data_offset_bytes + lsn * disk;
+    const bool crosses = offset / format::block_size_bytes != (offset + disk - 1) / format::block_size_bytes;
+    const std::uint64_t before = store->stats().blocks_read;
+    Result<Record> r = store->read(lsn);
+    ASSERT_TRUE(r.ok()) << "lsn " << lsn << ": " << r.status().to_string();
+    ASSERT_EQ(r->payload, payload_for(lsn, payload_bytes)) << "lsn " << lsn;
+    const std::uint64_t blocks = store->stats().blocks_read - before;
+    EXPECT_EQ(blocks, crosses ? 2u : 1u) << "lsn " << lsn << " at offset " << offset;
+    (crosses ? two_blocks : one_block)++;
+  }
+  EXPECT_GT(one_block, 0u);
+  EXPECT_GT(two_blocks, 0u);
+}
+
 TEST(AppendRead, BatchGetsDenseLsnsAndSurvivesReopen) {
   TempDir dir;
   std::vector<std::vector<std::byte>> payloads;
