@@ -443,7 +443,16 @@ Result<RecoveredLog> RecoveryPass::run() {
   plan_unused_tail();
   SEGSTORE_TRY(plan_snapshots());
   SEGSTORE_TRY(refuse_if_strict());
-  SEGSTORE_TRY(apply());
+  if (Status applied = apply(); !applied.ok()) {
+    // What was decided is on disk in part (quarantine/ may hold the cut bytes already): say so
+    // in the store's log of events, as the report of an open that fails is lost otherwise.
+    if (cut_)
+      engine::append_event(dir_, "recovery interrupted by " + applied.to_string() + " while cutting the log in " +
+                                     cut_->file + " at offset " + std::to_string(cut_->offset) + " (first LSN cut " +
+                                     std::to_string(cut_->lsn) + "): " + cut_->finding.to_string() +
+                                     "; the next open completes it");
+    return applied;
+  }
   if (cut_) {
     report_.cut = true;
     report_.cut_file = cut_->file;
