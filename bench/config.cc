@@ -21,7 +21,7 @@ const char *usage_text =
     "                       (default DIR/bench-results.json, DIR/bench-throughput.png)\n"
     "  --only LIST          comma-separated workloads: W1,W2,W3,W4,W5,R1,R2,R3,O1 (default all)\n"
     "  --io-backend KIND    auto|uring|thread (Options::io_backend; default auto)\n"
-    "  --prealloc MODE      zero|fallocate (Options::prealloc; default zero)\n"
+    "  --prealloc MODE      auto|zero|fallocate (Options::prealloc; default auto)\n"
     "  --write-group-bytes N  Options::write_group_bytes_max (default 1 MiB)\n"
     "  --inflight-groups N  Options::inflight_groups_max (default 4)\n"
     "  --seconds S          length of each timed measurement (default 0.5 quick, 5 full)\n"
@@ -108,10 +108,11 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
       else if (v == "thread") config.io_backend = IoBackendKind::thread;
       else return fail("--io-backend: '" + v + "' is not auto, uring or thread");
     } else if (arg == "--prealloc") {
-      if (!value(&v)) return fail("--prealloc needs zero or fallocate");
-      if (v == "zero") config.prealloc = PreallocMode::zero_fill;
+      if (!value(&v)) return fail("--prealloc needs auto, zero or fallocate");
+      if (v == "auto") config.prealloc = PreallocMode::automatic;
+      else if (v == "zero") config.prealloc = PreallocMode::zero_fill;
       else if (v == "fallocate") config.prealloc = PreallocMode::fallocate;
-      else return fail("--prealloc: '" + v + "' is not zero or fallocate");
+      else return fail("--prealloc: '" + v + "' is not auto, zero or fallocate");
     } else if (arg == "--write-group-bytes" || arg == "--inflight-groups") {
       if (!value(&v)) return fail(std::string(arg) + " needs a number");
       char *end = nullptr;

@@ -25,6 +25,15 @@ std::string format_seconds(double s) {
 
 std::string threads_text(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
 
+std::string prealloc_text(PreallocMode mode) {
+  switch (mode) {
+    case PreallocMode::zero_fill: return " zero-filled ahead";
+    case PreallocMode::fallocate: return " fallocated ahead";
+    case PreallocMode::automatic: return " preallocated ahead (auto: zero-filled while syncs average < 128 KiB)";
+  }
+  return "?";
+}
+
 std::string durability_text(Durability durability) {
   switch (durability) {
     case Durability::sync: return "sync";
@@ -84,7 +93,7 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
 std::string store_parameters(const Context &ctx, Durability durability) {
   const Options o = ctx.store_options(durability);
   return "segments " + format_size(static_cast<double>(o.segment_bytes)) +
-         (o.prealloc == PreallocMode::zero_fill ? " zero-filled ahead" : " fallocated ahead") + ", write groups <= " +
+         prealloc_text(o.prealloc) + ", write groups <= " +
          format_size(o.write_group_bytes_max) + ", <= " + std::to_string(o.inflight_groups_max) +
          " groups in flight, O_DIRECT, io backend " + io_backend_name(o.io_backend) + ", " +
          format_seconds(ctx.config.seconds_per_run) + " per measurement";

@@ -20,6 +20,8 @@ using namespace engine;
 namespace {
 // Zero-filling writes this much per I/O.
 constexpr std::size_t zero_fill_chunk_bytes = 1u << 20;
+// PreallocMode::automatic zero-fills while the average data sync covers less than this.
+constexpr std::uint64_t zero_fill_sync_bytes_max = 128u << 10;
 
 std::uint64_t unix_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -28,7 +30,20 @@ std::uint64_t unix_ms() {
 }
 }  // namespace
 
-Result<std::shared_ptr<Segment>> Store::Impl::create_segment_file(std::uint64_t id) {
+bool Store::Impl::zero_fill_wanted_locked() const {
+  switch (options_.prealloc) {
+    case PreallocMode::zero_fill: return true;
+    case PreallocMode::fallocate: return false;
+    case PreallocMode::automatic: break;
+  }
+  // Zero-filling writes every byte twice. It pays where a data sync is short enough that the
+  // extent conversion it saves (a journal commit, about one 4 KiB sync's time on ext4) is most
+  // of its cost; for large syncs, and where syncs are rare, the doubled bandwidth costs more.
+  if (flushes_ == 0) return options_.durability == Durability::sync;
+  return bytes_written_ / flushes_ < zero_fill_sync_bytes_max;
+}
+
+Result<std::shared_ptr<Segment>> Store::Impl::create_segment_file(std::uint64_t id, bool zero_fill) {
   auto seg = std::make_shared<Segment>();
   seg->id = id;
   seg->segment_bytes = options_.segment_bytes;
@@ -41,7 +56,7 @@ Result<std::shared_ptr<Segment>> Store::Impl::create_segment_file(std::uint64_t 
   if (!file.ok()) return file.status();
   seg->file = std::move(*file);
   Status prepared;
-  if (options_.prealloc == PreallocMode::zero_fill) {
+  if (zero_fill) {
     // Writing zeros makes every block "written" for the file system, so later data syncs of
     // appends need no extent conversion (which halves the durable-append rate on ext4:
     // docs/ENGINE.md "Preallocation").
@@ -115,9 +130,10 @@ void Store::Impl::maintenance_loop() {
     if (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) {
       prealloc_wanted_ = false;
       const std::uint64_t id = next_segment_id_++;
+      const bool zero_fill = zero_fill_wanted_locked();
       prealloc_running_ = true;
       lock.unlock();
-      Result<std::shared_ptr<Segment>> created = create_segment_file(id);
+      Result<std::shared_ptr<Segment>> created = create_segment_file(id, zero_fill);
       lock.lock();
       prealloc_running_ = false;
       progress_cv_.notify_all();

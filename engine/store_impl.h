@@ -145,7 +145,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // maintenance.cc
   void maintenance_loop();
-  Result<std::shared_ptr<Segment>> create_segment_file(std::uint64_t id);
+  Result<std::shared_ptr<Segment>> create_segment_file(std::uint64_t id, bool zero_fill);
+  bool zero_fill_wanted_locked() const;  // Options::prealloc, decided per segment
   Status seal_segment(const std::shared_ptr<Segment> &seg);
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
   void apply_retention();

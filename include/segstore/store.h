@@ -54,6 +54,7 @@ enum class IoBackendKind : std::uint8_t {
 enum class PreallocMode : std::uint8_t {
   zero_fill,  // write zeros over the whole file: later data syncs need no extent conversion
   fallocate,  // fallocate() only: cheap to create, but each data sync converts unwritten extents
+  automatic,  // zero_fill while data syncs are small (under 128 KiB on average), else fallocate
 };
 
 struct Options {
@@ -62,7 +63,7 @@ struct Options {
   std::uint32_t flush_interval_ms = 10;  // Durability::interval
   IoBackendKind io_backend = IoBackendKind::automatic;  // env SEGSTORE_IO_BACKEND overrides
   bool direct_io = true;  // O_DIRECT; buffered automatically if the file system refuses it
-  PreallocMode prealloc = PreallocMode::zero_fill;
+  PreallocMode prealloc = PreallocMode::automatic;
   std::uint32_t write_group_bytes_max = 1u << 20;  // one device write at most this large
   std::uint32_t inflight_groups_max = 4;            // write groups in flight at once
   bool create_if_missing = true;
