@@ -71,11 +71,36 @@ std::shared_ptr<Segment> Store::Impl::segment_after(const Segment &seg) {
   return it == segments_.end() ? nullptr : it->second;
 }
 
-Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset,
-                                std::uint64_t bytes, ReadWindow &window) {
+std::vector<bool> Store::Impl::copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
+                                                     std::uint64_t end) {
+  const std::uint64_t start = window.start;
+  std::vector<bool> from_memory((end - start) / format::block_size_bytes, false);
+  std::lock_guard lock(mu_);
+  for (const auto &g : groups_) {
+    if (g->segment != seg) continue;
+    if (g->state != GroupState::open && g->state != GroupState::inflight) continue;
+    const std::uint64_t g_start = g->file_offset;
+    const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
+    const std::uint64_t lo = std::max(g_start, start), hi = std::min(g_end, end);
+    if (lo >= hi) continue;
+    std::byte *dst = window.buffer.data() + (lo - start);
+    const std::uint64_t used_end = g->file_offset + g->used;
+    const std::uint64_t copy_hi = std::min(hi, std::max(lo, used_end));
+    if (copy_hi > lo) std::memcpy(dst, g->buffer.data() + (lo - g_start), copy_hi - lo);
+    if (hi > copy_hi) std::memset(dst + (copy_hi - lo), 0, hi - copy_hi);
+    for (std::uint64_t b = lo; b < hi; b += format::block_size_bytes)
+      from_memory[(b - start) / format::block_size_bytes] = true;
+  }
+  return from_memory;
+}
+
+Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
+                                std::uint64_t wanted, ReadWindow &window) {
+  SEGSTORE_ASSERT(needed != 0 && needed <= wanted,
+                  "window of " + std::to_string(wanted) + " bytes must hold the " + std::to_string(needed) + " needed");
   const std::uint64_t start = format::align_down(offset, format::block_size_bytes);
   const std::uint64_t end =
-      std::min<std::uint64_t>(format::align_up(offset + bytes, format::block_size_bytes), seg->segment_bytes);
+      std::min<std::uint64_t>(format::align_up(offset + wanted, format::block_size_bytes), seg->segment_bytes);
   SEGSTORE_ASSERT(start < end, "empty read window at offset " + std::to_string(offset));
   const std::uint64_t length = end - start;
   if (window.buffer.size() < length) window.buffer.reset(length);
@@ -84,25 +109,8 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
 
   // Blocks of groups whose write has not completed are copied from memory (under mu_, where
   // appenders write them); every other block is on the file by then, so it is read after.
-  std::vector<bool> from_memory(length / format::block_size_bytes, false);
-  {
-    std::lock_guard lock(mu_);
-    for (const auto &g : groups_) {
-      if (g->segment != seg) continue;
-      if (g->state != GroupState::open && g->state != GroupState::inflight) continue;
-      const std::uint64_t g_start = g->file_offset;
-      const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
-      const std::uint64_t lo = std::max(g_start, start), hi = std::min(g_end, end);
-      if (lo >= hi) continue;
-      std::byte *dst = window.buffer.data() + (lo - start);
-      const std::uint64_t used_end = g->file_offset + g->used;
-      const std::uint64_t copy_hi = std::min(hi, std::max(lo, used_end));
-      if (copy_hi > lo) std::memcpy(dst, g->buffer.data() + (lo - g_start), copy_hi - lo);
-      if (hi > copy_hi) std::memset(dst + (copy_hi - lo), 0, hi - copy_hi);
-      for (std::uint64_t b = lo; b < hi; b += format::block_size_bytes)
-        from_memory[(b - start) / format::block_size_bytes] = true;
-    }
-  }
+  const std::vector<bool> from_memory = copy_unwritten_blocks(seg, window, end);
+  std::uint64_t valid_end = end;
   std::size_t block = 0;
   const std::size_t blocks = from_memory.size();
   while (block < blocks) {
@@ -117,12 +125,19 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
     Result<std::size_t> got = seg->file->read_at(
         run_offset, std::span<std::byte>(window.buffer.data() + block * format::block_size_bytes, run_bytes));
     if (!got.ok()) return got.status();
-    if (*got < run_bytes)
-      return corruption_at(*seg, run_offset + *got, run_bytes - *got, "segment file shorter than its size");
     blocks_read_.fetch_add(run - block, std::memory_order_relaxed);
+    if (*got < run_bytes) {
+      // The file is shorter than its segment size (recovery keeps the records of such a file):
+      // the window ends with the file. Only the bytes needed must be there.
+      valid_end = run_offset + *got;
+      break;
+    }
     block = run;
   }
-  window.valid = length;
+  if (valid_end < offset + needed)
+    return corruption_at(*seg, valid_end, offset + needed - valid_end,
+                         "segment file ends before the bytes needed (shorter than its size)");
+  window.valid = valid_end - start;
   return Status();
 }
 
@@ -135,7 +150,7 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
   while (true) {
     if (offset_ + format::record_header_bytes > end_offset) return std::optional<RecordView>();
     if (!have(offset_, format::record_header_bytes)) {
-      SEGSTORE_TRY(store_.fill_window(seg_, offset_, window_bytes_, window_));
+      SEGSTORE_TRY(store_.fill_window(seg_, offset_, format::record_header_bytes, window_bytes_, window_));
       trusted_end_ = end_offset;
     }
     const std::byte *at = window_.buffer.data() + (offset_ - window_.start);
@@ -149,7 +164,7 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
     if (offset_ + disk > end_offset)
       return corruption_at(*seg_, offset_, disk, "record runs past the end of the segment's records");
     if (!have(offset_, disk)) {
-      SEGSTORE_TRY(store_.fill_window(seg_, offset_, std::max<std::uint64_t>(window_bytes_, disk), window_));
+      SEGSTORE_TRY(store_.fill_window(seg_, offset_, disk, std::max<std::uint64_t>(window_bytes_, disk), window_));
       trusted_end_ = end_offset;
       at = window_.buffer.data() + (offset_ - window_.start);
     }

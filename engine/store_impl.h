@@ -84,10 +84,20 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // --- reads (read.cc) ---
   Result<Record> read(std::uint64_t lsn);
-  // Fills `window` with segment bytes [offset, offset + bytes) (rounded out to blocks; at least
-  // `bytes` valid unless the segment ends first). From memory for groups not yet written.
-  Status fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset,
-                     std::uint64_t bytes, ReadWindow &window);
+  // Fills `window` with segment bytes from `offset`: as much of [offset, offset + wanted) as the
+  // segment holds (rounded out to blocks, ending early where the file ends), and at least
+  // [offset, offset + needed), else corruption naming where the file ends. From memory for
+  // groups not yet written.
+  Status fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
+                     std::uint64_t wanted, ReadWindow &window);
+  Status fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t bytes,
+                     ReadWindow &window) {
+    return fill_window(seg, offset, bytes, bytes, window);
+  }
+  // Copies into `window` (from window.start to `end`) the blocks of `seg` that groups not yet
+  // written hold; returns which blocks it filled.
+  std::vector<bool> copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
+                                          std::uint64_t end);
   // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range.
   Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn);
   // The next segment after `seg` (by base LSN), or nullptr.
@@ -159,6 +169,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // store_open.cc
   Status open_directory();
+  Status make_store_directory();
+  Status check_creatable();
+  Status check_unfinished_meta(const std::string &path);
   Status start_threads();
 
  public:

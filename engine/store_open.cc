@@ -49,16 +49,51 @@ std::uint64_t random_store_id() {
 
 }  // namespace
 
-Status Store::Impl::open_directory() {
+// Makes the store directory if it is missing (and allowed to). Its entry in the parent is made
+// durable when the store is created in it (open_directory).
+Status Store::Impl::make_store_directory() {
   Result<io::FileKind> kind = env_->file_kind(dir_);
   if (!kind.ok()) return kind.status();
-  if (*kind == io::FileKind::missing) {
-    if (!options_.create_if_missing)
-      return Status(Errc::not_found, "store directory " + dir_ + " does not exist");
-    SEGSTORE_TRY(env_->make_dir(dir_));
-  } else if (*kind != io::FileKind::directory) {
+  if (*kind == io::FileKind::directory) return Status();
+  if (*kind != io::FileKind::missing)
     return Status(Errc::not_a_directory, "store path " + dir_ + " exists but is not a directory");
+  if (!options_.create_if_missing)
+    return Status(Errc::not_found, "store directory " + dir_ + " does not exist");
+  return env_->make_dir(dir_);
+}
+
+// META is missing. Before META exists, a store's creation writes only LOCK, META.tmp (the
+// atomic write of META) and events.log: a directory holding nothing else is empty or a creation
+// that a crash interrupted, and becomes a new store. Anything else is not ours: refused.
+Status Store::Impl::check_creatable() {
+  Result<std::vector<std::string>> names = env_->list_dir(dir_);
+  if (!names.ok()) return names.status();
+  const std::string meta_temp_name = std::string(meta_file_name) + temp_suffix;
+  for (const std::string &name : *names) {
+    if (name == lock_file_name || name == events_file_name) continue;
+    if (name == meta_temp_name) {
+      SEGSTORE_TRY(check_unfinished_meta(join_path(dir_, name)));
+      continue;
+    }
+    return Status(Errc::not_a_store, "directory " + dir_ + " is not a segstore store: it holds '" + name +
+                                         "' but no " + meta_file_name + " file");
   }
+  return Status();
+}
+
+// A META.tmp without META is the trace of a creation interrupted before the rename, provided it
+// holds what that write could have left; a foreign file of that name is refused.
+Status Store::Impl::check_unfinished_meta(const std::string &path) {
+  Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, path, format::small_file_header_bytes);
+  if (!bytes.ok() && bytes.status().code() != Errc::corruption) return bytes.status();
+  if (bytes.ok() && format::may_be_unfinished_meta(*bytes)) return Status();
+  return Status(Errc::not_a_store, "directory " + dir_ + " is not a segstore store: " + path +
+                                       " (at offset 0) is not a META being written, and there is no " +
+                                       meta_file_name + " file");
+}
+
+Status Store::Impl::open_directory() {
+  SEGSTORE_TRY(make_store_directory());
   Result<std::unique_ptr<io::DirLock>> lock = env_->lock_file(join_path(dir_, lock_file_name));
   if (!lock.ok()) return lock.status();
   lock_ = std::move(*lock);
@@ -66,18 +101,18 @@ Status Store::Impl::open_directory() {
   const std::string meta_path = join_path(dir_, meta_file_name);
   Result<io::FileKind> meta_kind = env_->file_kind(meta_path);
   if (!meta_kind.ok()) return meta_kind.status();
-  if (*meta_kind == io::FileKind::missing) {
-    Result<std::vector<std::string>> names = env_->list_dir(dir_);
-    if (!names.ok()) return names.status();
-    for (const std::string &name : *names)
-      if (name != lock_file_name && name != events_file_name)
-        return Status(Errc::not_a_store, "directory " + dir_ + " is not a segstore store: it holds '" +
-                                             name + "' but no " + meta_file_name + " file");
-    store_id_ = random_store_id();
-    format::MetaFile meta{store_id_, 0, 1};
-    SEGSTORE_TRY(io::write_file_atomic(*env_, meta_path, format::encode_meta(meta)));
-    append_event(dir_, "created store " + std::to_string(store_id_));
-  }
+  if (*meta_kind != io::FileKind::missing) return Status();
+  SEGSTORE_TRY(check_creatable());
+  // The directory's own entry first: made by this open, by an earlier one that failed, or by an
+  // operator, it may not be durable yet, and a power cut would take the store with it, every
+  // acknowledged record included (docs/RECOVERY.md "Store creation").
+  SEGSTORE_TRY(env_->sync_dir(io::parent_dir(dir_)));
+  // write_file_atomic overwrites a leftover META.tmp. The store exists once META's rename is
+  // durable; a crash before that leaves a directory that check_creatable() accepts again.
+  store_id_ = random_store_id();
+  format::MetaFile meta{store_id_, 0, 1};
+  SEGSTORE_TRY(io::write_file_atomic(*env_, meta_path, format::encode_meta(meta)));
+  append_event(dir_, "created store " + std::to_string(store_id_));
   return Status();
 }
 

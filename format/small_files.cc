@@ -3,6 +3,7 @@
 // 8, a masked CRC32C of bytes 0..59 at 60.
 #include "format/small_files.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "format/crc32c.h"
@@ -109,6 +110,14 @@ SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out) {
     out->min_segment_id = load_u64(p + meta_min_segment_id_offset);
   }
   return SmallFileError::none;
+}
+
+bool may_be_unfinished_meta(std::span<const std::byte> bytes) {
+  if (bytes.size() > small_file_header_bytes) return false;
+  if (all_zero(bytes.data(), bytes.size())) return true;
+  // A torn write keeps whole sectors: a non-zero META.tmp starts with (part of) the magic.
+  const std::size_t magic_bytes = std::min(bytes.size(), sizeof meta_magic);
+  return std::memcmp(bytes.data() + magic_offset, meta_magic, magic_bytes) == 0;
 }
 
 std::vector<std::byte> encode_clean(const CleanFile &clean) {

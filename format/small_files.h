@@ -62,6 +62,10 @@ struct SnapshotHeader {
 
 std::vector<std::byte> encode_meta(const MetaFile &meta);
 SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out);
+// True when `bytes` can be what an interrupted atomic write of META left in META.tmp: nothing,
+// a prefix of a META (the write landed in part), zeros (the size landed, the data did not), or
+// a whole META. Anything else is not ours: a store's creation never wrote it.
+bool may_be_unfinished_meta(std::span<const std::byte> bytes);
 std::vector<std::byte> encode_clean(const CleanFile &clean);
 SmallFileError decode_clean(std::span<const std::byte> bytes, CleanFile *out);
 std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,

@@ -27,6 +27,10 @@ struct OpenFlags {
   bool exclusive = false;  // with create: fail if it exists (O_EXCL)
   bool write = false;      // open for writing (else read-only)
   bool direct = false;     // O_DIRECT; falls back to buffered if the file system refuses
+  // O_DIRECT even where the env is buffered (Options::direct_io false): reads see the device,
+  // not the page cache, which after a failed fsync may hold pages the device never got
+  // (recovery reads segments so: docs/RECOVERY.md "A failed fsync"). Falls back likewise.
+  bool bypass_cache = false;
 };
 
 class File {
@@ -116,6 +120,9 @@ std::shared_ptr<Env> make_posix_env(EnvOptions options);
 // Reads a whole file of at most max_bytes (a larger file is corruption, not an allocation).
 Result<std::vector<std::byte>> read_whole_file(Env &env, const std::string &path,
                                                std::uint64_t max_bytes);
+// The directory holding `path` (trailing slashes ignored): the one whose fsync makes a create,
+// rename or mkdir of `path` durable. "." for a bare name.
+std::string parent_dir(const std::string &path);
 // temp file in the same directory, write, fdatasync, rename over `path`, fsync the directory.
 Status write_file_atomic(Env &env, const std::string &path, std::span<const std::byte> bytes);
 // Maps errno to a Status: "<what> <path> at offset <offset>: <strerror> (errno N)".

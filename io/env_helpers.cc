@@ -9,17 +9,15 @@
 
 namespace segstore::io {
 
-namespace {
-
-// The directory holding `path`, for the fsync that makes a rename inside it durable.
 std::string parent_dir(const std::string &path) {
-  const std::size_t slash = path.find_last_of('/');
+  // Trailing slashes name the same directory ("a/b/" is "a/b"): its parent is "a".
+  std::size_t end = path.size();
+  while (end > 1 && path[end - 1] == '/') --end;
+  const std::size_t slash = path.find_last_of('/', end - 1);
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
-
-}  // namespace
 
 Result<std::vector<std::byte>> read_whole_file(Env &env, const std::string &path,
                                                std::uint64_t max_bytes) {

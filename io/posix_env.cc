@@ -122,7 +122,7 @@ class PosixEnv final : public Env {
 
 Result<std::unique_ptr<File>> PosixEnv::open_file(const std::string &path, OpenFlags flags) {
   const bool want_direct = flags.direct && direct_;
-  Result<OpenedFile> opened = open_posix_file(path, flags, want_direct, syscalls_.open);
+  Result<OpenedFile> opened = open_posix_file(path, flags, want_direct || flags.bypass_cache, syscalls_.open);
   if (!opened.ok()) return opened.status();
   if (opened->direct_refused) {
     log_once(direct_fallback_logged, "the file system of " + path +

@@ -79,10 +79,24 @@ void apply_op(std::vector<std::byte> &bytes, const FileOp &op) {
 
 struct Inode {
   std::uint64_t id = 0;
-  std::vector<std::byte> current;  // what reads see
+  std::vector<std::byte> current;  // what buffered reads see (the page cache)
   std::vector<std::byte> durable;  // what survives any crash (before latent corruption)
   std::vector<FileOp> ops;         // volatile, oldest first
+  // A failed sync dropped writes that `current` still shows (limbo): until the reboot, the
+  // page cache and the device disagree.
+  bool limbo = false;
 };
+
+// What an O_DIRECT read sees: the device, i.e. the durable bytes and the volatile writes (a
+// direct read first writes dirty pages back), without the writes a failed sync dropped. Pages
+// that Linux marked clean after the failure stay in the page cache only. The size is the
+// inode's, as the kernel keeps it.
+std::vector<std::byte> device_bytes(const Inode &inode) {
+  std::vector<std::byte> bytes = inode.durable;
+  for (const FileOp &op : inode.ops) apply_op(bytes, op);
+  bytes.resize(inode.current.size());
+  return bytes;
+}
 
 struct Entry {
   bool dir = false;
@@ -323,8 +337,13 @@ Status SimDisk::State::sync_locked(Inode &inode, const std::string &path) {
   std::optional<SimFault> fault = decide(SimOp::sync, path, random);
   if (fault) {
     injected(*fault, path, &inode);
-    for (const FileOp &op : inode.ops)
-      if (random.chance(0.5)) apply_op(inode.durable, op);
+    for (const FileOp &op : inode.ops) {
+      if (random.chance(0.5)) {
+        apply_op(inode.durable, op);
+      } else {
+        inode.limbo = true;
+      }
+    }
     inode.ops.clear();
     return sim_errno(EIO, "fdatasync", path);
   }
@@ -465,7 +484,9 @@ Result<std::size_t> SimFile::read_at(std::uint64_t offset, std::span<std::byte> 
   SEGSTORE_TRY(st_.check_boot(boot_, "read", path_));
   SimRandom random = st_.random_for(path_, SimOp::read);
   std::optional<SimFault> fault = st_.decide(SimOp::read, path_, random);
-  const std::vector<std::byte> &bytes = inode_->current;
+  std::vector<std::byte> device;
+  if (direct_ && inode_->limbo) device = device_bytes(*inode_);
+  const std::vector<std::byte> &bytes = direct_ && inode_->limbo ? device : inode_->current;
   if (fault && *fault != SimFault::misdirected_read) {
     st_.injected(*fault, path_);
     return sim_errno(EIO, "read", path_, static_cast<std::int64_t>(offset));
@@ -725,7 +746,8 @@ Result<std::unique_ptr<File>> SimEnv::open_file(const std::string &raw, OpenFlag
   Result<std::shared_ptr<Inode>> inode = open_inode_locked(path, flags);
   if (!inode.ok()) return inode.status();
   return std::unique_ptr<File>(
-      std::make_unique<SimFile>(disk_, st_, std::move(*inode), path, boot_, flags.direct, flags.write));
+      std::make_unique<SimFile>(disk_, st_, std::move(*inode), path, boot_, flags.direct || flags.bypass_cache,
+                                flags.write));
 }
 
 Result<std::unique_ptr<WriteQueue>> SimEnv::make_write_queue(unsigned depth) {
@@ -933,7 +955,10 @@ void SimDisk::State::crash_locked() {
     count(SimFault::bit_flip);
     crash_log.push_back(named[pick].second + ": bit flipped at offset " + std::to_string(at));
   }
-  for (Inode *inode : files) inode->current = inode->durable;
+  for (Inode *inode : files) {
+    inode->current = inode->durable;
+    inode->limbo = false;
+  }
   this->tree = tree;
   durable = std::move(tree);
   dir_log.clear();

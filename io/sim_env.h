@@ -8,9 +8,11 @@
 // The model, per file (an inode):
 //   durable   bytes covered by a completed sync_data of that file;
 //   volatile  writes, truncates and allocations made since, in order. Reads see them.
-//   limbo     volatile operations whose sync_data failed: Linux marks such pages clean after a
-//             failed fsync, so a later sync_data "succeeds" without ever writing them; they
-//             are visible to reads until the next crash, which keeps any subset of them.
+//   limbo     volatile operations whose sync_data failed: the failed sync writes a random
+//             part of them, and Linux marks the pages of the rest clean, so a later sync_data
+//             "succeeds" without ever writing them. Buffered reads (the page cache) see them
+//             until the next crash, which loses them; reads through a file opened O_DIRECT see
+//             the device, where they never arrived.
 // and per directory: creates, renames, removes and make_dirs are volatile until sync_dir of the
 // directory they change (both directories for a rename between two) and may be lost at a crash,
 // in any subset, applied in order (a lost rename leaves the old name; a lost remove brings the

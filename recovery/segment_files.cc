@@ -57,6 +57,10 @@ Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std:
   io::OpenFlags flags;
   flags.write = true;
   flags.direct = true;
+  // Whatever the store's direct_io: after a failed fdatasync earlier in this boot, the page cache
+  // may show records the device never got (Linux marks such pages clean). Recovery keeps only
+  // what it read from the device (docs/RECOVERY.md "A failed fsync is never retried").
+  flags.bypass_cache = true;
   Result<std::unique_ptr<io::File>> file = env.open_file(seg.path, flags);
   if (!file.ok()) return file.status();
   seg.file = std::move(*file);

@@ -1,4 +1,5 @@
 // Bad input gets a distinct error, writes nothing, and leaves the store usable.
+#include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -98,6 +99,35 @@ TEST(Errors, ADirectoryOfOtherFilesIsNotAStoreAndIsLeftAlone) {
   std::string content;
   std::getline(in, content);
   EXPECT_EQ(content, "my files");
+}
+
+// What a crash in the middle of the first open leaves (docs/RECOVERY.md "Store creation"):
+// LOCK and a META.tmp that is empty, torn or whole, no META. The next open creates the store.
+TEST(Errors, AnInterruptedCreationIsCompleted) {
+  const std::string meta_temps[] = {"", std::string("SGSTME"), std::string(64, '\0')};
+  for (const std::string &temp : meta_temps) {
+    TempDir dir;
+    std::ofstream(dir.sub("LOCK")).flush();
+    std::ofstream(dir.sub("META.tmp"), std::ios::binary) << temp;
+    auto store = open_or_die(dir.path(), small_segments());
+    ASSERT_TRUE(store->append(as_bytes("first")).ok()) << "META.tmp of " << temp.size() << " bytes";
+    EXPECT_TRUE(std::filesystem::exists(dir.sub("META")));
+    EXPECT_FALSE(std::filesystem::exists(dir.sub("META.tmp")));
+  }
+}
+
+TEST(Errors, AForeignMetaTmpIsNotAStoreAndIsLeftAlone) {
+  TempDir dir;
+  std::ofstream(dir.sub("META.tmp")) << "my own META.tmp, not a segstore file";
+  Result<std::unique_ptr<Store>> store = Store::open(dir.path(), small_segments());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Errc::not_a_store);
+  EXPECT_NE(store.status().message().find("META.tmp"), std::string::npos) << store.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("META")));
+  std::ifstream in(dir.sub("META.tmp"));
+  std::string content;
+  std::getline(in, content);
+  EXPECT_EQ(content, "my own META.tmp, not a segstore file");
 }
 
 TEST(Errors, GarbageMetaIsCorruptionNamingTheFile) {

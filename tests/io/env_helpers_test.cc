@@ -36,6 +36,16 @@ TEST(ErrnoStatus, MessageNamesWhatPathOffsetAndErrno) {
             "read /f at offset 0: Input/output error (errno 5)");
 }
 
+TEST(ParentDir, IsTheDirectoryWhoseFsyncMakesTheEntryDurable) {
+  EXPECT_EQ(parent_dir("/var/lib/store"), "/var/lib");
+  EXPECT_EQ(parent_dir("/var/lib/store/"), "/var/lib");
+  EXPECT_EQ(parent_dir("/var/lib/store//"), "/var/lib");
+  EXPECT_EQ(parent_dir("/store"), "/");
+  EXPECT_EQ(parent_dir("store"), ".");
+  EXPECT_EQ(parent_dir("store/"), ".");
+  EXPECT_EQ(parent_dir("a/store"), "a");
+}
+
 class EnvHelpersTest : public ::testing::Test {
  protected:
   std::string content_of(const std::string &path) {

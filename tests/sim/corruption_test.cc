@@ -187,10 +187,8 @@ TEST_F(Corruption, FlippedBitInLastRecordIsCutAndQuarantined) {
   reopen_changes_nothing(victim.lsn);
 }
 
-// Fails today: recovery keeps the shortened segment (its records are bounded by the file size),
-// but read() of its last kept record fails with "segment file shorter than its size": the read
-// window (engine/read.cc, fill_window) reaches past the end of the file. Registered as an
-// expected failure in tests/sim/meson.build until fixed.
+// Recovery keeps the shortened segment's records (bounded by the file size); reading them must
+// not fail because a read window reaches past the end of the file (engine/read.cc, fill_window).
 TEST_F(Corruption, ShrunkActiveSegmentKeepsTheRecordsBeforeTheEnd) {
   const fs::path last = segments().back();
   const RecordAt victim = records_of(last).back();

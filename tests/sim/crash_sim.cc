@@ -32,9 +32,9 @@ namespace segstore::sim {
 // Known engine bugs, each with its regression test in tests/sim/sim_regression_test.cc. While
 // config.avoid_known_bugs is set the workload steers around them (fixed since, and no longer
 // steered around: Seed59GapBeforeFirstSegmentRefusesOpen, Seed2189UnusedSegmentReusedWith-
-// StaleRecords, Seed4ConcurrentActivationsBreakSegmentIdOrder):
-//   SimRegression.Seed1StoreDirectoryLostWithItsParent — Store::open() creates the store's
-//     directory but never fsyncs its parent: the driver makes the directory durable first.
+// StaleRecords, Seed4ConcurrentActivationsBreakSegmentIdOrder, Seed1StoreDirectoryLostWith-
+// ItsParent, Seed1089InterruptedCreateLeavesMetaTmp, Seed18ReopenAfterFailedSyncTrustsDropped-
+// Pages):
 //   SimRegression.Seed34TruncateInsideBatchLosesKeptRecords — truncate_after() inside an
 //     atomic batch leaves an unfinished batch that recovery cuts, with records it kept: the
 //     driver truncates at batch boundaries only.
@@ -42,10 +42,6 @@ namespace segstore::sim {
 //     make_durable_locked() for an LSN that truncate_after()/reset_to() removes meanwhile hits
 //     SEGSTORE_ASSERT (engine/append.cc:324): the driver truncates and resets only in cycles
 //     where nothing waits (sync durability, no overrides, no async appends).
-//   SimRegression.Seed18ReopenAfterFailedSyncTrustsDroppedPages — after a failed fdatasync the
-//     kernel drops the dirty pages but reads still see them; reopening the store in the same
-//     boot recovers those records from the page cache, syncs (a no-op for dropped pages) and
-//     acknowledges them: the driver power-cuts instead of reopening after a failed data sync.
 //   SimRegression.Seed76TrimPastDurableEndHidesLaterRecords — trim_before(lsn) past the
 //     durable end writes META.first_lsn = lsn; a crash then loses the records below it, the
 //     store reopens with first = next < lsn without rewriting META, and the records appended
@@ -60,9 +56,6 @@ namespace segstore::sim {
 //     returns one of them once the log grows past it again (the state of records that were
 //     replaced), and a write_snapshot() below them is pruned at once (they are "newer"): the
 //     driver writes no snapshot below such files and counts stale returns instead of failing.
-//   SimRegression.Seed1089InterruptedCreateLeavesMetaTmp — a crash while the first open writes
-//     META leaves META.tmp without META; every later open refuses the directory as not a
-//     store: such a seed stops there and counts as a known-bug hit.
 //   SimRegression.Seed7828FailedResetHalfResetsTheStore — reset_to() sets first/next/durable
 //     LSN before writing META; when that write fails the store keeps running with LSNs that
 //     are not on disk (durable_lsn() says records up to the reset point are durable): the driver
@@ -158,7 +151,7 @@ class CrashSim {
   std::vector<std::uint64_t> async_lsns_;
   bool read_only_expected_ = false;
   bool end_cycle_ = false;  // an operation left the store in a state only a reopen resolves
-  bool pure_sync_ = false;
+  bool pure_sync_ = false;  // this cycle: sync durability, no overrides, no async appends
   std::uint64_t threaded_next_ = 0;  // threads mode: next_lsn after the last checked recovery
   bool failed_reset_ = false;
   // truncate_after/reset_to went below snapshot files that stay until the next recovery
@@ -172,7 +165,6 @@ class CrashSim {
     }
   }
   io::SimFaultRates rates_;  // this cycle's
-  bool sync_failed_this_boot_ = false;  // a data sync of a segment failed since the last crash
   // An open failed while recovery was cutting the log; its report went to events.log only.
   bool interrupted_recovery_cut_ = false;
   bool in_doomed_phase_ = false;
@@ -271,12 +263,6 @@ bool CrashSim::open_store() {
     }
     trace("open failed: " + opened.status().to_string());
     const std::vector<SimDisk::FaultEvent> events = disk_->take_fault_events();
-    if (config_.avoid_known_bugs && opened.status().code() == Errc::not_a_store &&
-        opened.status().message().find("META.tmp") != std::string::npos) {
-      stats_.known_bug_hits++;  // Seed1089InterruptedCreateLeavesMetaTmp
-      trace("open refused (known bug Seed1089InterruptedCreateLeavesMetaTmp): " + opened.status().to_string());
-      return false;
-    }
     if (config_.latent_faults &&
         (opened.status().code() == Errc::corruption || opened.status().code() == Errc::unsupported_version)) {
       stats_.latent_detected++;  // e.g. a flipped bit in META: refused, never misread
@@ -290,7 +276,6 @@ bool CrashSim::open_store() {
     stats_.interrupted_recoveries++;
     if (last_event_is_interrupted_cut()) interrupted_recovery_cut_ = true;
     disk_->crash();
-    sync_failed_this_boot_ = false;
     stats_.crashes++;
   }
 }
@@ -421,7 +406,6 @@ void CrashSim::note_fault_events() {
     if (e.fault != SimFault::sync_eio || e.path.size() < 4 || e.path.compare(e.path.size() - 4, 4, ".seg") != 0)
       continue;
     if (e.generation != disk_->generation()) continue;
-    sync_failed_this_boot_ = true;
     // Only a segment holding records (its header block written) counts: the preallocator's own
     // failed sync of a fresh segment removes that segment and is no loss.
     if (e.head_written) read_only_expected_ = true;
@@ -713,7 +697,6 @@ void CrashSim::crash_now(bool hold_in_flight) {
   trace(hold_in_flight ? "power cut with groups held in flight" : "power cut between operations");
   disk_->crash();
   stats_.crashes++;
-  sync_failed_this_boot_ = false;
   if (doomed.joinable()) doomed.join();
   in_doomed_phase_ = false;
   // The old store is abandoned: every handle it holds fails now; destroying it must not hang.
@@ -765,15 +748,8 @@ void CrashSim::run() {
   }
   if (config_.latent_faults) rates.misdirected_read = 0.002;
   stats_.seeds++;
-  if (config_.avoid_known_bugs) {
-    // The store's directory exists (durably) before the first open: Store::open() does not
-    // fsync the parent of a directory it creates (SimRegression.Seed1StoreDirectoryLostWithItsParent).
-    std::shared_ptr<io::Env> env = disk_->env();
-    if (!env->make_dir(store_dir_).ok() || !env->sync_dir(config_.host_dir).ok()) {
-      fail("cannot make the store directory on the simulated disk");
-      return;
-    }
-  }
+  // Store::open() creates the store's directory on the simulated disk (the host's is for
+  // events.log only), durably in its parent.
   if (!open_store()) return;
   if (!check_recovered(false)) return;
   if (config_.threads) {
@@ -798,9 +774,7 @@ void CrashSim::run() {
     workload(ops);
     if (failed()) break;
     const std::uint64_t end = rnd_.below(10);
-    // Seed18ReopenAfterFailedSyncTrustsDroppedPages: no reopen in the boot of a failed sync.
-    const bool reopen_ok = !config_.avoid_known_bugs || !sync_failed_this_boot_;
-    const bool clean = end == 0 && !end_cycle_ && reopen_ok;
+    const bool clean = end == 0 && !end_cycle_;
     if (clean) {
       clean_reopen();
     } else {

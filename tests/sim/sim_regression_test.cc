@@ -339,22 +339,34 @@ TEST_F(SimRegression, Seed2862StaleSnapshotAfterTruncate) {
 
 // A crash while the first open writes META can leave META.tmp without META (the fsync of the
 // directory failed, then the power cut kept the create and lost the rename); every later open
-// refuses the directory as "not a segstore store" (engine/store_open.cc, open_directory).
+// refused the directory as "not a segstore store" (engine/store_open.cc, open_directory).
 TEST_F(SimRegression, Seed1089InterruptedCreateLeavesMetaTmp) {
-  int refused = 0;
+  int refused = 0, meta_tmp_left = 0;
   for (std::uint64_t seed = 1; seed <= 24; ++seed) {
     make(seed);
     make_store_dir();
-    disk_->arm({SimOp::sync_dir, 1, SimFault::sync_dir_eio, "store"});
+    // The store directory's own fsync (after META's rename), not its parent's.
+    disk_->arm({SimOp::sync_dir, 1, SimFault::sync_dir_eio, dir_});
     ASSERT_FALSE(open(options()).ok());
     disk_->crash();
+    const std::vector<std::string> paths = disk_->paths();
+    const bool meta = std::find(paths.begin(), paths.end(), dir_ + "/META") != paths.end();
+    const bool meta_tmp = std::find(paths.begin(), paths.end(), dir_ + "/META.tmp") != paths.end();
+    if (meta_tmp && !meta) meta_tmp_left++;
     Result<std::unique_ptr<Store>> reopened = open(options());
     if (!reopened.ok()) {
       refused++;
       ADD_FAILURE() << "seed " << seed << ": " << reopened.status().to_string();
+      continue;
     }
+    store_ = std::move(*reopened);
+    ASSERT_TRUE(store_->append(bytes_of("acknowledged")).ok());
+    crash();
+    open_ok(options());
+    EXPECT_EQ(read_text(0), "acknowledged") << "seed " << seed;
   }
   EXPECT_EQ(refused, 0);
+  EXPECT_GT(meta_tmp_left, 0) << "no seed left META.tmp without META: the test no longer reaches the bug";
 }
 
 // reset_to() sets first/next/durable LSN before writing META; when that write fails the store
