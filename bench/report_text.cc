@@ -179,9 +179,7 @@ void evaluate_targets(Report &report) {
     const double crash_mbps = crash ? crash->mb_per_s : not_measured;
     add(report, "O1", "recovery scan after kill -9 >= 1,000 MB/s", crash_mbps, 1000, false,
         rate(crash_mbps) + " MB/s (" + format_size(extra(crash, "bytes_scanned")) + " scanned)");
-    const Row *many = nullptr;
-    for (const Row &row : o1->rows)
-      if (row.config.find("sealed segments") != std::string::npos && row.error.empty()) many = &row;
+    const Row *many = find_row(o1, "open " + std::to_string(report.config.sealed_segments) + " sealed segments");
     const double ms = extra(many, "open_ms");
     add(report, "O1", "open of " + std::to_string(report.config.sealed_segments) + " sealed segments < 100 ms", ms, 100,
         true, fixed(ms, 1) + " ms");

@@ -134,6 +134,33 @@ bool make_many_segments(const Context &ctx, const std::string &dir, std::uint64_
   return closed.ok();
 }
 
+// A store of `segments` sealed segments, closed cleanly, opened open_repeats times: the median.
+Row open_many_segments_row(const Context &ctx, std::uint64_t segments) {
+  const std::string many_dir = ctx.path("store-segments");
+  progress("O1", "creating " + std::to_string(segments) + " sealed segments");
+  std::string error;
+  Row many;
+  many.name = "segstore";
+  many.config = "open " + std::to_string(segments) + " sealed segments (clean)";
+  if (!make_many_segments(ctx, many_dir, segments, &error)) {
+    many.error = error;
+  } else {
+    std::vector<double> ms;
+    for (int i = 0; i < open_repeats; ++i) {
+      const Opened opened = timed_open(ctx, many_dir, false);
+      if (!opened.error.empty()) many.error = opened.error;
+      ms.push_back(opened.ms);
+    }
+    std::sort(ms.begin(), ms.end());
+    many.extra["open_ms"] = ms[ms.size() / 2];
+    many.extra["open_ms_min"] = ms.front();
+    many.extra["open_ms_max"] = ms.back();
+    progress("O1", many.config + ": " + format_count(ms[ms.size() / 2]) + " ms");
+  }
+  remove_tree(many_dir);
+  return many;
+}
+
 }  // namespace
 
 Table run_o1(Context &ctx) {
@@ -166,28 +193,9 @@ Table run_o1(Context &ctx) {
   }
   remove_tree(crash_dir);
 
-  const std::string many_dir = ctx.path("store-segments");
-  progress("O1", "creating " + std::to_string(ctx.config.sealed_segments) + " sealed segments");
-  Row many;
-  many.name = "segstore";
-  many.config = "open " + std::to_string(ctx.config.sealed_segments) + " sealed segments (clean)";
-  if (!make_many_segments(ctx, many_dir, ctx.config.sealed_segments, &error)) {
-    many.error = error;
-  } else {
-    std::vector<double> ms;
-    for (int i = 0; i < open_repeats; ++i) {
-      const Opened opened = timed_open(ctx, many_dir, false);
-      if (!opened.error.empty()) many.error = opened.error;
-      ms.push_back(opened.ms);
-    }
-    std::sort(ms.begin(), ms.end());
-    many.extra["open_ms"] = ms[ms.size() / 2];
-    many.extra["open_ms_min"] = ms.front();
-    many.extra["open_ms_max"] = ms.back();
-    progress("O1", many.config + ": " + format_count(ms[ms.size() / 2]) + " ms");
-  }
-  remove_tree(many_dir);
-  table.rows.push_back(many);
+  // 100 sealed segments is the recovery issue's figure; config.sealed_segments the benchmark's.
+  for (std::uint64_t segments : {std::uint64_t{100}, ctx.config.sealed_segments})
+    table.rows.push_back(open_many_segments_row(ctx, segments));
 
   const FioResult read = ctx.fio.seq_read(128 << 10, 32);
   if (ctx.fio.available()) table.rows.push_back(fio_row(read));
