@@ -34,7 +34,7 @@ Status engine::load_segment_index_locked(io::Env &env, Segment &seg, std::uint64
   if (header.segment_id != seg.id || header.base_lsn != seg.base_lsn || header.store_id != store_id)
     return Status(Errc::corruption, "index snapshot " + seg.index_path +
                                         " describes another segment than " + seg.path);
-  Result<SegmentIndex> index = SegmentIndex::from_body(body, seg.index_path);
+  Result<SegmentIndex> index = SegmentIndex::from_body(header, body, seg.index_path);
   if (!index.ok()) return index.status();
   seg.index = std::move(*index);
   seg.index_loaded = true;
