@@ -132,7 +132,6 @@ Bytes make_segment(const Layout &layout, std::uint64_t id, std::uint64_t base_ls
 // Open findings (fuzz/open-findings) that a read failure may be.
 void step_over_known_read_failure(const Status &status) {
   step_over_known("short_segment_file", message_has(status, "shorter than its size"));
-  step_over_known("index_body_unverified", message_has(status, "index snapshot"));
 }
 
 struct ReadBack {
