@@ -36,6 +36,16 @@ std::uint64_t unix_ms_now() {
 constexpr std::uint64_t padding_reserve_bytes =
     format::block_size_bytes + format::record_header_bytes;
 
+// The LSN limit (format/layout.h): next_lsn never passes next_lsn_max, so no LSN wraps. A full
+// log refuses appends with its own code: nothing else is wrong with the store, and reset_to or
+// a new store are the way on.
+Status check_lsn_room(const std::string &dir, std::uint64_t next_lsn, std::size_t records) {
+  if (records <= format::next_lsn_max - next_lsn) return Status();
+  return Status(Errc::log_full, "store " + dir + " is full: next LSN " + std::to_string(next_lsn) + " + " +
+                                    std::to_string(records) + " records passes the LSN limit " +
+                                    std::to_string(format::next_lsn_max));
+}
+
 }  // namespace
 
 Status Store::Impl::check_writable_locked() const {
@@ -77,7 +87,12 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
                                               std::to_string(segment_room) + ")");
 
   std::unique_lock lock(mu_);
+  // Before making room, so that a full log does not start a segment; again after, because
+  // ensure_room_locked may wait (unlocked) while other appends take LSNs.
+  SEGSTORE_TRY(check_writable_locked());
+  SEGSTORE_TRY(check_lsn_room(dir_, next_lsn_, records.size()));
   SEGSTORE_TRY(ensure_room_locked(lock, disk_bytes));
+  SEGSTORE_TRY(check_lsn_room(dir_, next_lsn_, records.size()));
   WriteGroup &group = *open_group_locked();
   Segment &seg = *group.segment;
   const std::uint64_t first_lsn = next_lsn_;
@@ -85,6 +100,8 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
     std::lock_guard index_lock(seg.index_mu);
     for (std::size_t i = 0; i < records.size(); ++i) {
       const auto &payload = records[i].payload;
+      // Invariant: check_lsn_room left an LSN for every record of the batch (no wrap).
+      SEGSTORE_ASSERT(next_lsn_ < format::next_lsn_max, "LSN limit reached inside a batch");
       format::RecordHeader header;
       header.payload_crc = crcs[i];
       header.lsn = next_lsn_;

@@ -214,7 +214,7 @@ Status Verifier::check_index(const std::string &path, const format::SegmentHeade
               std::string("the index snapshot says ") + f.name + " " + std::to_string(f.stored) +
                   ", the segment gives " + std::to_string(f.actual));
 
-  Result<engine::SegmentIndex> stored = engine::SegmentIndex::from_body(body, path);
+  Result<engine::SegmentIndex> stored = engine::SegmentIndex::from_body(ih, body, path);
   if (!stored.ok()) {
     problem(ProblemKind::index_snapshot, path, format::index_header_bytes, std::nullopt, "bitmap",
             stored.status().message());

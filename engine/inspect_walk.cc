@@ -200,6 +200,8 @@ std::string describe_bad_record(const WalkStep &step, std::uint64_t expected) {
       return "fewer than 32 bytes remain before the end of the segment and they are not zero";
     case RecordError::padding_nonzero:
       return "the alignment gap after the payload is not zero";
+    case RecordError::lsn_past_limit:
+      return "the record carries LSN 2^64 - 1, past the LSN limit (its next LSN would wrap)";
     case RecordError::bad_type:
     case RecordError::reserved_nonzero:
     case RecordError::length_too_large:

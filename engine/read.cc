@@ -16,31 +16,6 @@ Status engine::corruption_at(const Segment &seg, std::uint64_t offset, std::uint
                                       " (" + std::to_string(bytes) + " bytes): " + reason);
 }
 
-Status engine::load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store_id) {
-  if (seg.index_loaded) return Status();
-  // An index file is bounded by the segment it describes: one entry per block plus bitmaps
-  // that cannot be larger than a bitmap of every block per stream; 1/4 of the segment is a
-  // generous ceiling that still refuses an absurd length.
-  const std::uint64_t max_bytes = format::index_header_bytes + seg.segment_bytes / 4 + (1u << 20);
-  Result<std::vector<std::byte>> bytes = io::read_whole_file(env, seg.index_path, max_bytes);
-  if (!bytes.ok()) return bytes.status();
-  format::IndexHeader header;
-  format::IndexBody body;
-  const format::IndexError err = format::decode_index_snapshot(*bytes, &header, &body);
-  if (err != format::IndexError::none)
-    return Status(Errc::corruption, "index snapshot " + seg.index_path + " (" +
-                                        std::to_string(bytes->size()) + " bytes): " +
-                                        format::index_error_name(err));
-  if (header.segment_id != seg.id || header.base_lsn != seg.base_lsn || header.store_id != store_id)
-    return Status(Errc::corruption, "index snapshot " + seg.index_path +
-                                        " describes another segment than " + seg.path);
-  Result<SegmentIndex> index = SegmentIndex::from_body(body, seg.index_path);
-  if (!index.ok()) return index.status();
-  seg.index = std::move(*index);
-  seg.index_loaded = true;
-  return Status();
-}
-
 Status Store::Impl::ensure_index(Segment &seg) {
   std::lock_guard lock(seg.index_mu);
   return load_segment_index_locked(*env_, seg, store_id_);

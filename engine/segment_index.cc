@@ -116,21 +116,152 @@ format::IndexBody SegmentIndex::to_body() const {
   return body;
 }
 
-Result<SegmentIndex> SegmentIndex::from_body(const format::IndexBody &body, const std::string &path) {
+namespace {
+
+// Byte offsets inside the .idx file (format/index_snapshot.h): the header, then 8 bytes per
+// entry, then per stream 16 fixed bytes followed by its bitmap.
+constexpr std::uint64_t index_entry_bytes = 8;
+constexpr std::uint64_t index_stream_fixed_bytes = 16;
+
+Status index_corruption(const std::string &path, std::uint64_t offset, const std::string &why) {
+  return Status(Errc::corruption, "index snapshot " + path + " at offset " + std::to_string(offset) + ": " + why);
+}
+
+// Why an array container's values are not a set in ascending order, or nullptr.
+const char *array_defect(const array_container_t &array) {
+  if (array.cardinality <= 0 || array.cardinality > DEFAULT_MAX_SIZE) return "array container of bad cardinality";
+  for (std::int32_t i = 1; i < array.cardinality; ++i)
+    if (array.array[i - 1] >= array.array[i]) return "array container values not strictly ascending";
+  return nullptr;
+}
+
+// A bitset's cardinality is read from the serialization, not counted: every query trusts it.
+const char *bitset_defect(const bitset_container_t &bitset) {
+  if (bitset.cardinality <= DEFAULT_MAX_SIZE) return "bitset container of an array's cardinality";
+  if (bitset.cardinality != bitset_container_compute_cardinality(&bitset))
+    return "bitset container cardinality disagrees with its bits";
+  return nullptr;
+}
+
+// Runs must be non-empty, inside the container's 16 bits, ascending and disjoint: lookups
+// binary-search them and iteration walks them in order.
+const char *run_defect(const run_container_t &run) {
+  if (run.n_runs <= 0) return "run container without runs";
+  std::int64_t previous_end = -1;
+  for (std::int32_t i = 0; i < run.n_runs; ++i) {
+    const std::int64_t start = run.runs[i].value;
+    const std::int64_t end = start + run.runs[i].length;
+    if (end > UINT16_MAX) return "run container run past its 16 bits";
+    if (start <= previous_end) return "run container runs overlap or are not ascending";
+    previous_end = end;
+  }
+  return nullptr;
+}
+
+// Why a deserialized bitmap is not well formed, or nullptr. CRoaring 0.2.66 has no validation
+// call of its own (roaring_bitmap_internal_validate came later), so its containers are walked
+// here: keys strictly ascending and every container a non-empty set in ascending order.
+const char *bitmap_defect(const roaring_bitmap_t &bitmap) {
+  const roaring_array_t &ra = bitmap.high_low_container;
+  for (std::int32_t i = 0; i < ra.size; ++i) {
+    if (i > 0 && ra.keys[i - 1] >= ra.keys[i]) return "container keys not strictly ascending";
+    std::uint8_t type = ra.typecodes[i];
+    const void *container = container_unwrap_shared(ra.containers[i], &type);
+    const char *defect = nullptr;
+    switch (type) {
+      case ARRAY_CONTAINER_TYPE_CODE:
+        defect = array_defect(*static_cast<const array_container_t *>(container));
+        break;
+      case BITSET_CONTAINER_TYPE_CODE:
+        defect = bitset_defect(*static_cast<const bitset_container_t *>(container));
+        break;
+      case RUN_CONTAINER_TYPE_CODE:
+        defect = run_defect(*static_cast<const run_container_t *>(container));
+        break;
+      default:
+        defect = "unknown container type";
+    }
+    if (defect != nullptr) return defect;
+  }
+  return nullptr;
+}
+
+// Entries must lie in the segment the header describes: SegmentIndex's lookups and the records
+// added after them (add_record's order invariant) rely on it. They are sorted (the decoder
+// checked), so the first and the last bound them all.
+Status check_entries(const format::IndexHeader &header, const format::IndexBody &body, const std::string &path) {
+  // end_offset bounds the blocks of the bitmaps below: it must be a segment's.
+  if (header.end_offset > format::segment_size_max_bytes)
+    return index_corruption(path, 0, "end_offset " + std::to_string(header.end_offset) + " past the largest segment");
+  if (body.entries.empty() != (header.record_count == 0))
+    return index_corruption(path, format::index_header_bytes,
+                            std::to_string(body.entries.size()) + " entries for " +
+                                std::to_string(header.record_count) + " records");
+  if (body.entries.empty()) return Status();
+  if (body.entries.front().offset < format::segment_data_offset_bytes)
+    return index_corruption(path, format::index_header_bytes,
+                            "entry offset " + std::to_string(body.entries.front().offset) + " inside the header block");
+  const std::uint64_t last_offset = format::index_header_bytes + (body.entries.size() - 1) * index_entry_bytes;
+  if (body.entries.back().lsn_delta >= header.record_count || body.entries.back().offset >= header.end_offset)
+    return index_corruption(path, last_offset,
+                            "last entry (LSN delta " + std::to_string(body.entries.back().lsn_delta) + ", offset " +
+                                std::to_string(body.entries.back().offset) + ") past the segment's " +
+                                std::to_string(header.record_count) + " records ending at offset " +
+                                std::to_string(header.end_offset));
+  return Status();
+}
+
+// One stream's bitmap: it decodes within its bytes, is well formed, and names blocks in
+// [1, last_block] (block 0 is the segment header; no record starts at or after end_offset).
+Result<Roaring> stream_blocks_of(const format::StreamEntry &e, std::uint32_t last_block, std::uint64_t offset,
+                                 const std::string &path) {
+  const std::string what = "bitmap of stream " + std::to_string(e.stream) + " (" + std::to_string(e.bitmap.size()) + " bytes): ";
+  Roaring blocks;
+  try {
+    // readSafe never reads past the given length: the bitmap bytes came from disk.
+    blocks = Roaring::readSafe(reinterpret_cast<const char *>(e.bitmap.data()), e.bitmap.size());
+  } catch (const std::exception &) {
+    return index_corruption(path, offset, what + "does not decode");
+  }
+  if (const char *defect = bitmap_defect(blocks.roaring); defect != nullptr)
+    return index_corruption(path, offset, what + defect);
+  if (blocks.isEmpty()) return index_corruption(path, offset, what + "empty for " + std::to_string(e.record_count) + " records");
+  if (blocks.minimum() < 1 || blocks.maximum() > last_block)
+    return index_corruption(path, offset,
+                            what + "blocks " + std::to_string(blocks.minimum()) + ".." +
+                                std::to_string(blocks.maximum()) + " outside the segment's blocks 1.." +
+                                std::to_string(last_block));
+  return blocks;
+}
+
+}  // namespace
+
+Result<SegmentIndex> SegmentIndex::from_body(const format::IndexHeader &header, const format::IndexBody &body,
+                                             const std::string &path) {
+  SEGSTORE_TRY(check_entries(header, body, path));
+  // The block of the last record's first byte: end_offset is one past the last record.
+  const std::uint32_t last_block = header.end_offset == 0 ? 0 : block_of(header.end_offset - 1);
   SegmentIndex index;
   index.entries_ = body.entries;
+  std::uint64_t offset = format::index_header_bytes + body.entries.size() * index_entry_bytes;
+  std::uint64_t stream_records = 0;
   for (const auto &e : body.streams) {
-    // readSafe never reads past the given length: the bitmap bytes came from disk.
-    Roaring blocks;
-    try {
-      blocks = Roaring::readSafe(reinterpret_cast<const char *>(e.bitmap.data()),
-                                          e.bitmap.size());
-    } catch (const std::exception &) {
-      return Status(Errc::corruption, "index snapshot " + path + ": bitmap of stream " +
-                                          std::to_string(e.stream) + " does not decode");
-    }
-    index.streams_[e.stream] = StreamBlocks{std::move(blocks), e.record_count};
+    // Every stream entry stands for records; the counts may be anything on disk, so the sum
+    // is compared without overflowing.
+    if (e.record_count == 0 || e.record_count > header.record_count - stream_records)
+      return index_corruption(path, offset,
+                              "stream " + std::to_string(e.stream) + " counts " + std::to_string(e.record_count) +
+                                  " records, the segment has " + std::to_string(header.record_count) + " in all");
+    stream_records += e.record_count;
+    Result<Roaring> blocks = stream_blocks_of(e, last_block, offset + index_stream_fixed_bytes, path);
+    if (!blocks.ok()) return blocks.status();
+    index.streams_[e.stream] = StreamBlocks{std::move(*blocks), e.record_count};
+    offset += index_stream_fixed_bytes + e.bitmap.size();
   }
+  if (stream_records != header.record_count)
+    return index_corruption(path, format::index_header_bytes + body.entries.size() * index_entry_bytes,
+                            "the streams count " + std::to_string(stream_records) + " records, the segment " +
+                                std::to_string(header.record_count));
   return index;
 }
 

@@ -53,7 +53,14 @@ class SegmentIndex {
   std::size_t memory_bytes() const;
 
   format::IndexBody to_body() const;
-  static Result<SegmentIndex> from_body(const format::IndexBody &body, const std::string &path);
+  // The index a decoded snapshot describes. Checks what the format decoder cannot: the entries
+  // lie inside the segment `header` describes (offsets in [block 1, end_offset), LSN deltas
+  // below record_count), the streams' record counts add up to record_count, and every stream
+  // bitmap is a well-formed roaring bitmap (CRoaring 0.2's readSafe only bounds the bytes it
+  // reads: it accepts unsorted keys and values and wrong cardinalities) of blocks in
+  // [1, the block of end_offset]. Errors: corruption naming `path`, the file offset, the cause.
+  static Result<SegmentIndex> from_body(const format::IndexHeader &header, const format::IndexBody &body,
+                                        const std::string &path);
 
  private:
   std::vector<format::IndexEntry> entries_;

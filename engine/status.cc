@@ -26,6 +26,7 @@ const char *errc_name(Errc code) noexcept {
     case Errc::end_of_log: return "end_of_log";
     case Errc::not_a_directory: return "not_a_directory";
     case Errc::busy: return "busy";
+    case Errc::log_full: return "log_full";
   }
   return "unknown";
 }

@@ -113,6 +113,7 @@ const char *index_error_name(IndexError error) {
     case IndexError::entries_not_sorted: return "entries_not_sorted";
     case IndexError::streams_not_sorted: return "streams_not_sorted";
     case IndexError::bitmap_past_end: return "bitmap_past_end";
+    case IndexError::lsn_past_limit: return "lsn_past_limit";
   }
   return "unknown";
 }
@@ -121,6 +122,9 @@ std::vector<std::byte> encode_index_snapshot(IndexHeader header, const IndexBody
   // A writer must never put on disk a snapshot its own reader would refuse.
   SEGSTORE_ASSERT(header.format_version == format_version,
                   "index format_version " + std::to_string(header.format_version));
+  SEGSTORE_ASSERT(header.record_count <= next_lsn_max - header.base_lsn,
+                  "index of " + std::to_string(header.record_count) + " records from LSN " +
+                      std::to_string(header.base_lsn) + " passes the LSN limit");
   SEGSTORE_ASSERT(body.entries.size() <= std::numeric_limits<std::uint32_t>::max() &&
                       body.streams.size() <= std::numeric_limits<std::uint32_t>::max(),
                   "index body counts overflow u32");
@@ -183,6 +187,10 @@ IndexError decode_index_header(std::span<const std::byte> bytes, IndexHeader *ou
   // Before the counts and body_bytes are trusted: any of them may be the damaged field.
   if (load_u32(p + header_crc_offset) != header_crc_of(p)) return IndexError::header_checksum;
   if (load_u64(p + reserved_offset) != 0) return IndexError::reserved_nonzero;
+  // The records it describes have LSNs base_lsn .. base_lsn + record_count - 1, all below the
+  // LSN limit: a larger count would make next_lsn wrap (format/layout.h, next_lsn_max).
+  if (load_u64(p + record_count_offset) > next_lsn_max - load_u64(p + base_lsn_offset))
+    return IndexError::lsn_past_limit;
   if (out != nullptr) {
     out->format_version = version;
     out->entry_count = load_u32(p + entry_count_offset);

@@ -82,6 +82,7 @@ enum class IndexError : std::uint8_t {
   entries_not_sorted,
   streams_not_sorted,
   bitmap_past_end,      // a bitmap length runs past the body
+  lsn_past_limit,       // base_lsn + record_count exceeds next_lsn_max (format/layout.h)
 };
 const char *index_error_name(IndexError error);
 

@@ -26,6 +26,12 @@ inline constexpr std::uint32_t record_header_bytes = 32;
 inline constexpr std::uint32_t record_alignment_bytes = 8;
 inline constexpr std::uint32_t record_payload_max_bytes = 8u << 20;
 
+// The LSN limit: next_lsn (the LSN after the last record) never exceeds next_lsn_max, so every
+// record's LSN is below it and `lsn + 1` never wraps. A log whose next_lsn reached it is full:
+// appends fail with log_full. LSN 2^64 - 1 itself is never a record's (decode_record_header
+// refuses it); a padding record may carry it, as the next LSN of a full log.
+inline constexpr std::uint64_t next_lsn_max = UINT64_MAX;
+
 // Segment sizes: at least 4 blocks (header + room for a few records); at most 1 GiB so that
 // every offset in a segment fits 32 bits (the sparse index stores u32 offsets).
 inline constexpr std::uint64_t segment_size_min_bytes = 4ull * block_size_bytes;

@@ -47,6 +47,7 @@ const char *record_error_name(RecordError error) {
     case RecordError::payload_checksum: return "payload_checksum";
     case RecordError::lsn_out_of_order: return "lsn_out_of_order";
     case RecordError::padding_nonzero: return "padding_nonzero";
+    case RecordError::lsn_past_limit: return "lsn_past_limit";
   }
   return "unknown";  // a value outside the enum (e.g. cast from a corrupt byte)
 }
@@ -118,9 +119,14 @@ RecordError decode_record_header(std::span<const std::byte> bytes, RecordHeader 
     return RecordError::reserved_nonzero;
   const std::uint32_t payload_bytes = load_u32(p + payload_bytes_offset);
   if (payload_bytes > record_payload_max_bytes) return RecordError::length_too_large;
+  const std::uint64_t lsn = load_u64(p + lsn_offset);
+  // The LSN after a record is lsn + 1: at next_lsn_max it would wrap (format/layout.h). A
+  // padding record carries the next LSN, which may be the limit itself (a full log).
+  if (static_cast<RecordType>(type) != RecordType::padding && lsn >= next_lsn_max)
+    return RecordError::lsn_past_limit;
   if (out != nullptr) {
     out->payload_crc = crc32c_unmask(load_u32(p + payload_crc_offset));
-    out->lsn = load_u64(p + lsn_offset);
+    out->lsn = lsn;
     out->payload_bytes = payload_bytes;
     out->stream = load_u32(p + stream_offset);
     out->type = static_cast<RecordType>(type);

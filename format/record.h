@@ -65,6 +65,8 @@ enum class RecordError : std::uint8_t {
   payload_checksum,   // payload_crc does not match the payload
   lsn_out_of_order,   // lsn is not the one expected next
   padding_nonzero,    // the alignment gap after the payload is not zero
+  lsn_past_limit,     // a record (not padding) with LSN next_lsn_max: its next LSN would wrap
+                      // (checked with the header, after length_too_large)
 };
 const char *record_error_name(RecordError error);
 

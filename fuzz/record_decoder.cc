@@ -30,6 +30,7 @@ bool header_stage_error(RecordError error) {
     case RecordError::bad_type:
     case RecordError::reserved_nonzero:
     case RecordError::length_too_large:
+    case RecordError::lsn_past_limit:
       return true;
     default:
       return false;

@@ -57,7 +57,6 @@ struct Model {
 // Open findings (fuzz/open-findings) that a read failure may be.
 void step_over_known_read_failure(const Status &status) {
   step_over_known("short_segment_file", message_has(status, "shorter than its size"));
-  step_over_known("index_body_unverified", message_has(status, "index snapshot"));
 }
 
 std::string describe(std::uint64_t lsn) { return "lsn " + std::to_string(lsn); }

@@ -131,7 +131,7 @@ Result<std::optional<LoadedIndex>> load_last_index(io::Env &env, const SegmentFi
   if (*got != bytes.size() || format::decode_index_snapshot(bytes, &header, &body) != format::IndexError::none ||
       !body_consistent(h, body))
     return std::optional<LoadedIndex>();
-  Result<engine::SegmentIndex> index = engine::SegmentIndex::from_body(body, seg.index_path);
+  Result<engine::SegmentIndex> index = engine::SegmentIndex::from_body(header, body, seg.index_path);
   if (!index.ok()) return std::optional<LoadedIndex>();
   LoadedIndex loaded;
   // The snapshot must still describe the bytes: walk from its last entry to its end_offset.

@@ -63,6 +63,7 @@ extern "C" {
 #define SEGSTORE_E_END_OF_LOG (-16)          /* an iterator is past the last record */
 #define SEGSTORE_E_NOT_A_DIRECTORY (-17)     /* the path exists but is not a directory */
 #define SEGSTORE_E_BUSY (-18)                /* conflicts with another operation in progress */
+#define SEGSTORE_E_LOG_FULL (-19)            /* next_lsn reached 2^64 - 1: no LSN is left to append */
 /* Codes of the C layer only (no segstore::Errc counterpart). */
 #define SEGSTORE_E_NO_MEMORY (-100)          /* an allocation failed */
 #define SEGSTORE_E_INTERNAL (-101)           /* an unexpected C++ exception was caught */

@@ -37,6 +37,7 @@ enum class Errc : int {
   end_of_log = 16,          // an iterator is past the last record
   not_a_directory = 17,     // the path exists but is not a directory
   busy = 18,                // the operation conflicts with another in progress
+  log_full = 19,            // next_lsn reached the LSN limit (2^64 - 1): no LSN is left to append
 };
 
 SEGSTORE_API const char *errc_name(Errc code) noexcept;

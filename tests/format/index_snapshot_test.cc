@@ -185,6 +185,19 @@ TEST(IndexSnapshotDecode, NonzeroReservedIsReservedNonzero) {
   }
 }
 
+TEST(IndexSnapshotDecode, RecordCountPastTheLsnLimitIsLsnPastLimit) {
+  // base_lsn 1000: at most 2^64 - 1 - 1000 records keep next_lsn within the limit.
+  constexpr std::size_t record_count_at = 40;
+  Bytes file = encode_index_snapshot(sample_header(), sample_body());
+  set_u64(file, record_count_at, next_lsn_max - 1000);
+  fix_checksums(file);
+  EXPECT_EQ(decode_index_header(file, nullptr), IndexError::none);
+  set_u64(file, record_count_at, next_lsn_max - 999);
+  fix_checksums(file);
+  EXPECT_EQ(decode_index_header(file, nullptr), IndexError::lsn_past_limit);
+  EXPECT_EQ(decode_error(file), IndexError::lsn_past_limit);
+}
+
 TEST(IndexSnapshotDecode, TrailingBytesAfterTheBodyAreBodySizeMismatch) {
   Bytes file = encode_index_snapshot(sample_header(), sample_body());
   file.push_back(std::byte{0});

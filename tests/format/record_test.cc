@@ -110,14 +110,14 @@ TEST(RecordRoundTrip, SizesUpToTheMaximumPayload) {
 
 TEST(RecordRoundTrip, ExtremeFieldValues) {
   RecordHeader h;
-  h.lsn = UINT64_MAX;
+  h.lsn = next_lsn_max - 1;  // the largest LSN a record can carry
   h.stream = UINT32_MAX;
   h.durable_lag = UINT32_MAX;
   h.type = RecordType::batch_last;
   const Bytes disk = encode(h, pattern_payload(5));
   const DecodeOutcome out = decode_record(disk);
   ASSERT_EQ(out.error, RecordError::none);
-  EXPECT_EQ(out.record.header.lsn, UINT64_MAX);
+  EXPECT_EQ(out.record.header.lsn, next_lsn_max - 1);
   EXPECT_EQ(out.record.header.stream, UINT32_MAX);
   EXPECT_EQ(out.record.header.durable_lag, UINT32_MAX);
   EXPECT_EQ(out.record.header.type, RecordType::batch_last);
@@ -294,6 +294,21 @@ TEST(RecordDecode, UnexpectedLsnIsLsnOutOfOrder) {
   EXPECT_EQ(decode_error(disk, &expected_8), RecordError::lsn_out_of_order);
   EXPECT_EQ(decode_error(disk), RecordError::none);  // no expectation given
   EXPECT_EQ(decode_record(disk, &expected_10).record.header.lsn, 9u);
+}
+
+TEST(RecordDecode, RecordAtTheLsnLimitIsLsnPastLimit) {
+  // No record carries LSN 2^64 - 1: the LSN after it would wrap (format/layout.h).
+  for (const RecordType type : {RecordType::full, RecordType::batch_first, RecordType::batch_last}) {
+    const Bytes disk = encode(header_for(next_lsn_max, type), pattern_payload(13));
+    EXPECT_EQ(decode_error(disk), RecordError::lsn_past_limit) << static_cast<int>(type);
+    EXPECT_EQ(decode_record_header(disk, nullptr), RecordError::lsn_past_limit);
+    const std::uint64_t expected = next_lsn_max;
+    EXPECT_EQ(decode_error(disk, &expected), RecordError::lsn_past_limit);
+  }
+  // A padding record carries the next LSN, which is the limit in a full log.
+  Bytes padding(64);
+  encode_padding(next_lsn_max, padding.size(), padding.data());
+  EXPECT_EQ(decode_error(padding), RecordError::none);
 }
 
 TEST(RecordDecode, ChecksRunInTheDocumentedOrder) {
