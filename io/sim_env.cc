@@ -66,7 +66,7 @@ void apply_op(std::vector<std::byte> &bytes, const FileOp &op) {
   switch (op.kind) {
     case FileOp::Kind::write:
       if (bytes.size() < op.offset + op.data.size()) bytes.resize(op.offset + op.data.size());
-      std::memcpy(bytes.data() + op.offset, op.data.data(), op.data.size());
+      if (!op.data.empty()) std::memcpy(bytes.data() + op.offset, op.data.data(), op.data.size());
       break;
     case FileOp::Kind::truncate:
       bytes.resize(op.size);

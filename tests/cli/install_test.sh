@@ -41,17 +41,20 @@ cli="$root$prefix/bin/segstore"
 
 export LD_LIBRARY_PATH="$libdir"
 # shellcheck disable=SC2046 # pkg-config output is meant to be split into words
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/c_api/main.c" $(pkgconf --cflags --libs) -o "$tmp/c_example" ||
+# SEGSTORE_SANITIZE_FLAGS: a sanitizer build's library needs its runtime in the program too.
+cc -std=c11 -Wall -Wextra -Werror ${SEGSTORE_SANITIZE_FLAGS:-} "$src/examples/c_api/main.c" $(pkgconf --cflags --libs) -o "$tmp/c_example" ||
   fail "the C example does not build against the install"
 # shellcheck disable=SC2046
-c++ -std=c++20 -Wall -Wextra -Werror "$src/examples/cpp_api/main.cc" $(pkgconf --cflags --libs) -o "$tmp/cpp_example" ||
+c++ -std=c++20 -Wall -Wextra -Werror ${SEGSTORE_SANITIZE_FLAGS:-} "$src/examples/cpp_api/main.cc" $(pkgconf --cflags --libs) -o "$tmp/cpp_example" ||
   fail "the C++ example does not build against the install"
 # They must load the installed library, not the build tree's.
 ldd "$tmp/c_example" | grep -q "$libdir/libsegstore.so.0" || fail "c_example does not use $libdir: $(ldd "$tmp/c_example")"
 
 "$tmp/c_example" "$tmp/store_c" || fail "the C example failed"
 "$tmp/cpp_example" "$tmp/store_cpp" || fail "the C++ example failed"
-python3 "$src/examples/python/segstore_ctypes.py" "$tmp/store_py" || fail "the Python example failed"
+# SEGSTORE_PYTHON_PRELOAD: in a sanitizer build, the sanitizer runtime Python must load first.
+LD_PRELOAD=${SEGSTORE_PYTHON_PRELOAD:-} python3 "$src/examples/python/segstore_ctypes.py" "$tmp/store_py" ||
+  fail "the Python example failed"
 
 # The installed CLI reads what the examples wrote.
 "$cli" cat "$tmp/store_c" --stream 1 >"$tmp/cat.out" || fail "installed segstore cat failed"
