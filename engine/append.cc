@@ -145,6 +145,10 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
 Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes) {
   while (true) {
     SEGSTORE_TRY(check_writable_locked());
+    if (log_rewrite_running_) {  // truncate_after decides where the next record goes
+      wait_for_log_rewrite_locked(lock);
+      continue;
+    }
     if (!active_) {
       SEGSTORE_TRY(activate_segment_locked(lock));
       continue;
@@ -198,7 +202,8 @@ Status Store::Impl::roll_locked(std::unique_lock<std::mutex> &lock) {
 Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) {
   // Segment ids must rise with LSNs (recovery walks segments in id order): never overtake a
   // preallocation that already took the next id.
-  progress_cv_.wait(lock, [&] { return preallocated_ != nullptr || !prealloc_running_; });
+  // Nor activate while truncate_after rewrites the files: it expects no open group.
+  progress_cv_.wait(lock, [&] { return (preallocated_ != nullptr || !prealloc_running_) && !log_rewrite_running_; });
   SEGSTORE_TRY(check_writable_locked());
   if (active_) return Status();  // another appender activated one while we waited
   std::shared_ptr<Segment> seg = std::move(preallocated_);
@@ -216,7 +221,7 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
     progress_cv_.notify_all();
     maintenance_cv_.notify_all();
     if (!created.ok()) return created.status();
-    if (active_) {  // another appender activated one meanwhile: keep ours for later
+    if (active_ || log_rewrite_running_) {  // activated meanwhile, or truncating: keep ours for later
       if (!preallocated_) preallocated_ = *created;
       return Status();
     }
@@ -343,6 +348,7 @@ Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
 }
 
 Status Store::Impl::make_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn) {
+  if (durable_lsn_ > lsn) return Status();
   // While it waits, this thread collects completions itself when nobody else does: the
   // completion then wakes the thread that waits for it, not a reaper that must wake it in turn
   // (one thread hand-off less per synced append; on a 2-vCPU VM a hand-off costs ~100 us).
@@ -354,9 +360,31 @@ Status Store::Impl::make_durable_locked(std::unique_lock<std::mutex> &lock, std:
       if (--store.durable_waiters_ == 0 && store.inflight_ > 0 && !store.reaping_) store.reaper_cv_.notify_one();
     }
   } leave{*this};
+  DurableWaiter waiter;
+  waiter.lsn = lsn;
+  waiters_by_lsn_.push_back(&waiter);
+  Status done = wait_durable_locked(lock, waiter);
+  std::erase(waiters_by_lsn_, &waiter);
+  return done;
+}
+
+void Store::Impl::remove_waiters_from_locked(std::uint64_t lsn, const std::string &removed_by) {
+  for (DurableWaiter *w : waiters_by_lsn_)
+    if (w->lsn >= lsn && w->removed_by.empty()) w->removed_by = removed_by;
+  progress_cv_.notify_all();
+}
+
+Status Store::Impl::wait_durable_locked(std::unique_lock<std::mutex> &lock, const DurableWaiter &waiter) {
+  const std::uint64_t lsn = waiter.lsn;
   while (true) {
+    // Checked before durable_lsn_: after reset_to the new durable_lsn_ may lie above an LSN
+    // whose record was removed, never made durable by anyone waiting here.
+    if (!waiter.removed_by.empty())
+      return Status(Errc::truncated, "LSN " + std::to_string(lsn) + " of " + dir_ + " was removed by " +
+                                         waiter.removed_by + " while waiting for it to become durable");
     if (durable_lsn_ > lsn) return Status();
     if (failed_) return check_writable_locked();
+    // Invariant: a record that is neither durable nor removed is in a write group.
     WriteGroup *group = group_of_lsn_locked(lsn);
     SEGSTORE_ASSERT(group != nullptr, "LSN " + std::to_string(lsn) + " is neither durable nor in a group");
     if (group->state == GroupState::open) {
@@ -493,6 +521,14 @@ void Store::Impl::ticker_loop() {
     if (stopping_) break;
     if (!failed_ && next_lsn_ > durable_lsn_) (void)make_durable_locked(lock, next_lsn_ - 1);
   }
+}
+
+void Store::Impl::wait_for_log_rewrite_locked(std::unique_lock<std::mutex> &lock) {
+  progress_cv_.wait(lock, [&] { return !log_rewrite_running_; });
+}
+
+void Store::Impl::quiesce_locked(std::unique_lock<std::mutex> &lock) {
+  progress_cv_.wait(lock, [&] { return inflight_ == 0 && !fsync_running_ && !sealing_; });
 }
 
 void Store::Impl::drain_locked(std::unique_lock<std::mutex> &lock) {

@@ -35,7 +35,9 @@ static_assert(SEGSTORE_E_BUSY == -static_cast<int>(segstore::Errc::busy),
 static_assert(SEGSTORE_E_LOG_FULL == -static_cast<int>(segstore::Errc::log_full));
 static_assert(SEGSTORE_E_BUFFER_TOO_SMALL == -static_cast<int>(segstore::Errc::buffer_too_small));
 static_assert(SEGSTORE_E_INVALID_ARGUMENT == -static_cast<int>(segstore::Errc::invalid_argument));
-static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::log_full));
+static_assert(SEGSTORE_E_TRUNCATED == -static_cast<int>(segstore::Errc::truncated));
+static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::splits_batch));
+static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::splits_batch));
 
 thread_local std::string last_error_message;
 
@@ -291,6 +293,8 @@ const char *segstore_strerror(int code) {
     case SEGSTORE_E_NOT_A_DIRECTORY: return "not_a_directory: the path exists but is not a directory";
     case SEGSTORE_E_BUSY: return "busy: the operation conflicts with another in progress";
     case SEGSTORE_E_LOG_FULL: return "log_full: next_lsn reached 2^64 - 1, no LSN is left to append";
+    case SEGSTORE_E_TRUNCATED: return "truncated: truncate_after/reset_to removed the record before it became durable";
+    case SEGSTORE_E_SPLITS_BATCH: return "splits_batch: the truncation point lies inside an atomic batch";
     case SEGSTORE_E_NO_MEMORY: return "no_memory: an allocation failed";
     case SEGSTORE_E_INTERNAL: return "internal: an unexpected error inside libsegstore";
     default: return "unknown error code";

@@ -1,6 +1,6 @@
 // engine/maintenance.cc — work off the append path: preallocating the next segment, sealing
-// segments (index snapshot, retention), and the operations that remove records
-// (truncate_after, trim_before, reset_to). The order of writes, syncs, renames and unlinks in
+// segments (index snapshot, retention), and the operations that remove whole segments
+// (trim_before, reset_to; truncate_after is in truncate.cc). The order of writes, syncs, renames and unlinks in
 // each is the one docs/RECOVERY.md ("Crash-consistency rules") gives and recovery relies on.
 #include <algorithm>
 #include <chrono>
@@ -103,9 +103,9 @@ void Store::Impl::maintenance_loop() {
   while (true) {
     maintenance_cv_.wait(lock, [&] {
       return stopping_ || (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) ||
-             (!to_seal_.empty() && (failed_ || durable_lsn_ >= to_seal_.front()->end_lsn() || !fsync_running_));
+             (seal_possible_locked() && (failed_ || durable_lsn_ >= to_seal_.front()->end_lsn() || !fsync_running_));
     });
-    if (!to_seal_.empty()) {
+    if (seal_possible_locked()) {
       std::shared_ptr<Segment> seg = to_seal_.front();
       if (failed_) {
         to_seal_.clear();  // nothing is sealed after a failure; the next open recovers
@@ -118,10 +118,15 @@ void Store::Impl::maintenance_loop() {
         continue;
       }
       to_seal_.pop_front();
+      sealing_ = true;  // truncate_after and reset_to wait: they may remove this segment's .idx
       lock.unlock();
       Status sealed = write_index_snapshot(seg);
       if (!sealed.ok()) base::log_warning("sealing " + seg->path + ": " + sealed.to_string() +
                                           " (recovery will rebuild its index)");
+      lock.lock();
+      sealing_ = false;
+      progress_cv_.notify_all();
+      lock.unlock();
       apply_retention();
       lock.lock();
       continue;
@@ -153,8 +158,10 @@ void Store::Impl::maintenance_loop() {
   }
 }
 
-Status Store::Impl::write_meta_locked() {
-  format::MetaFile meta{store_id_, first_lsn_, min_segment_id_};
+Status Store::Impl::write_meta_locked() { return write_meta(first_lsn_, min_segment_id_); }
+
+Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id) {
+  format::MetaFile meta{store_id_, first_lsn, min_segment_id};
   return io::write_file_atomic(*env_, join_path(dir_, meta_file_name), format::encode_meta(meta));
 }
 
@@ -202,14 +209,27 @@ Status Store::Impl::trim_before(std::uint64_t lsn) { return trim_segments(lsn, f
 Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
   std::vector<std::shared_ptr<Segment>> victims;
   {
-    std::lock_guard lock(mu_);
-    // Retention also runs while close() waits for the last seals; a user's trim does not.
-    if (!by_retention || failed_) SEGSTORE_TRY(check_writable_locked());
-    if (lsn > next_lsn_)
-      return Status(Errc::lsn_out_of_range, "trim_before(" + std::to_string(lsn) + ") is past the next LSN " +
-                                                std::to_string(next_lsn_));
+    std::unique_lock lock(mu_);
+    while (true) {
+      wait_for_log_rewrite_locked(lock);
+      // Retention also runs while close() waits for the last seals; a user's trim does not.
+      if (!by_retention || failed_) SEGSTORE_TRY(check_writable_locked());
+      if (lsn > next_lsn_)
+        return Status(Errc::lsn_out_of_range, "trim_before(" + std::to_string(lsn) + ") is past the next LSN " +
+                                                  std::to_string(next_lsn_));
+      if (lsn <= durable_lsn_) break;
+      // META's first_lsn must never lie past the durable end: a crash would take the records
+      // below it and leave META hiding the records appended after the reopen (sim Seed76).
+      Status durable = make_durable_locked(lock, lsn - 1);
+      if (!durable.ok() && durable.code() != Errc::truncated) return durable;
+      // The lock was released while waiting: check everything again (a truncate_after may have
+      // cut below lsn, which the range check then reports).
+    }
     // Segments left behind by an earlier trim (they were still being sealed) go now too.
     lsn = std::max(lsn, first_lsn_);
+    // Invariant: META's first_lsn never passes the durable end (see above).
+    SEGSTORE_ASSERT(lsn <= durable_lsn_, "trim to LSN " + std::to_string(lsn) + " past the durable end " +
+                                             std::to_string(durable_lsn_));
     for (const auto &[base, seg] : segments_) {
       if (seg == active_ || seg->end_lsn() > lsn) break;
       // Only durable, sealed segments go; a segment still waiting to be sealed stays for now.
@@ -235,164 +255,62 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
   return Status();
 }
 
+// META first, memory after: the store never runs with LSNs that META does not back. A failure
+// to write META leaves the store read-only (the rename may or may not have reached the disk:
+// the next open decides), with its LSNs unchanged.
 Status Store::Impl::reset_to(std::uint64_t lsn) {
+  const std::string what = "reset_to(" + std::to_string(lsn) + ")";
+  std::lock_guard snapshots(snapshot_mu_);  // see truncate_after
   std::vector<std::shared_ptr<Segment>> victims;
   {
     std::unique_lock lock(mu_);
+    wait_for_log_rewrite_locked(lock);
     SEGSTORE_TRY(check_writable_locked());
     if (next_lsn_ > durable_lsn_) SEGSTORE_TRY(make_durable_locked(lock, next_lsn_ - 1));
-    drain_locked(lock);
-    // Wait until the sealing of earlier segments is done: they are being removed anyway, but
-    // the maintenance thread must not write an index for a segment that is gone.
+    // No write in flight into a segment about to go, and no index being written for one.
+    quiesce_locked(lock);
+    SEGSTORE_TRY(check_writable_locked());
+    // A new segment id above every existing one: recovery deletes lower ids (META first).
+    const std::uint64_t new_min_segment_id = next_segment_id_;
+    Status meta = write_meta(lsn, new_min_segment_id);
+    if (!meta.ok()) {
+      Status failure(meta.code(), what + " in " + dir_ + ": writing META failed, the reset may or may not be on "
+                                         "disk; read-only until reopened: " + meta.message());
+      fail_locked(failure);
+      return failure;
+    }
     for (const auto &[base, seg] : segments_) victims.push_back(seg);
     if (active_ && std::find(victims.begin(), victims.end(), active_) == victims.end()) victims.push_back(active_);
     if (preallocated_) victims.push_back(preallocated_);
-    to_seal_.clear();
-    // A new segment id above every existing one: recovery deletes lower ids (META first).
-    min_segment_id_ = next_segment_id_;
+    min_segment_id_ = new_min_segment_id;
     first_lsn_ = next_lsn_ = durable_lsn_ = lsn;
-    SEGSTORE_TRY(write_meta_locked());
     segments_.clear();
     groups_.clear();
+    to_seal_.clear();
     active_.reset();
     preallocated_.reset();
+    remove_waiters_from_locked(0, what);  // every record is gone
     prealloc_wanted_ = true;
     maintenance_cv_.notify_all();
     appended_cv_.notify_all();
   }
-  for (const auto &seg : victims) SEGSTORE_TRY(remove_segment_files(seg));
-  SEGSTORE_TRY(env_->sync_dir(dir_));
-  append_event(dir_, "reset_to " + std::to_string(lsn));
-  return Status();
-}
-
-Status Store::Impl::zero_tail(const std::shared_ptr<Segment> &seg, std::uint64_t from_offset,
-                              std::uint64_t lsn, std::map<std::uint32_t, std::uint64_t> &removed) {
-  // Count what goes, per stream (the stream counts of the index drop by these).
-  std::uint64_t end_offset;
-  {
+  // The reset is durable now. What follows clears what it left behind; after a crash in between
+  // recovery does the same (@P: snapshots past the end; @L: segments below min_segment_id).
+  SEGSTORE_TRY(quarantine_snapshots_past_end(lsn, what));
+  Status cleared;
+  for (const auto &seg : victims) {
+    cleared = remove_segment_files(seg);
+    if (!cleared.ok()) break;
+  }
+  if (cleared.ok()) cleared = env_->sync_dir(dir_);
+  if (!cleared.ok()) {
+    Status failure(cleared.code(), what + " in " + dir_ + " is durable, but removing the old segments failed; "
+                                          "read-only until reopened (recovery removes them): " + cleared.message());
     std::lock_guard lock(mu_);
-    end_offset = seg->end_offset;
+    fail_locked(failure);
+    return failure;
   }
-  SegmentCursor cursor(*this, seg, from_offset, lsn, 1u << 20);
-  while (true) {
-    Result<std::optional<RecordView>> got = cursor.next(end_offset);
-    if (!got.ok()) return got.status();
-    if (!got->has_value()) break;
-    removed[(*got)->stream]++;
-  }
-  // Rewrite the block holding the cut with its prefix unchanged, then a padding record to the
-  // block boundary (so the next write group starts on a fresh block), and zeros after. The
-  // prefix bytes are identical in the old and new block, so a torn rewrite can only damage
-  // bytes that are being removed (on a device with atomic sectors).
-  const std::uint64_t block_start = format::align_down(from_offset, format::block_size_bytes);
-  const std::uint64_t zero_end = format::align_up(end_offset, format::block_size_bytes);
-  io::AlignedBuffer buffer(std::max<std::uint64_t>(zero_end - block_start, format::block_size_bytes));
-  ReadWindow head;
-  SEGSTORE_TRY(fill_window(seg, block_start, format::block_size_bytes, head));
-  std::memcpy(buffer.data(), head.buffer.data(), from_offset - block_start);
-  std::uint64_t new_end = from_offset;
-  std::uint64_t pad = format::align_up(from_offset, format::block_size_bytes) - from_offset;
-  if (pad != 0 && pad < format::record_header_bytes) pad += format::block_size_bytes;
-  if (pad != 0 && from_offset + pad <= seg->segment_bytes && from_offset + pad - block_start <= buffer.size()) {
-    format::encode_padding(lsn, pad, buffer.data() + (from_offset - block_start));
-    new_end = from_offset + pad;
-  }
-  SEGSTORE_TRY(seg->file->write_at(block_start, std::span<const std::byte>(buffer.data(), zero_end - block_start)));
-  SEGSTORE_TRY(seg->file->sync_data());
-  std::lock_guard lock(mu_);
-  seg->end_offset = new_end;
-  return Status();
-}
-
-Status Store::Impl::truncate_after(std::uint64_t lsn) {
-  std::unique_lock lock(mu_);
-  SEGSTORE_TRY(check_writable_locked());
-  const std::uint64_t cut_lsn = lsn + 1;  // first LSN removed
-  if (cut_lsn < first_lsn_ || lsn >= next_lsn_)
-    return Status(Errc::lsn_out_of_range, "truncate_after(" + std::to_string(lsn) + "): keep range must end in [" +
-                                              std::to_string(first_lsn_) + " - 1, " +
-                                              std::to_string(next_lsn_) + " - 1]");
-  if (cut_lsn == next_lsn_) return Status();
-  SEGSTORE_TRY(make_durable_locked(lock, next_lsn_ - 1));
-  drain_locked(lock);
-  // All records are durable and no group is open or in flight: the files are quiet.
-  SEGSTORE_ASSERT(groups_.empty(), "groups left after drain");
-  auto it = segments_.upper_bound(cut_lsn);
-  --it;
-  std::shared_ptr<Segment> seg = it->second;
-  std::vector<std::shared_ptr<Segment>> later;
-  for (auto next = std::next(it); next != segments_.end(); ++next) later.push_back(next->second);
-  if (active_ && active_ != seg && std::find(later.begin(), later.end(), active_) == later.end() &&
-      active_->base_lsn >= cut_lsn)
-    later.push_back(active_);
-  to_seal_.erase(std::remove_if(to_seal_.begin(), to_seal_.end(),
-                                [&](const auto &s) { return s->base_lsn >= seg->base_lsn; }),
-                 to_seal_.end());
-  lock.unlock();
-
-  // Later segments go first (newest first), then the cut segment's tail: a crash in between
-  // leaves a log that is a prefix of the one before the call.
-  std::map<std::uint32_t, std::uint64_t> removed;
-  for (auto s = later.rbegin(); s != later.rend(); ++s) SEGSTORE_TRY(remove_segment_files(*s));
-  if (!later.empty()) SEGSTORE_TRY(env_->sync_dir(dir_));
-  SEGSTORE_TRY(ensure_index(*seg));
-  std::optional<format::IndexEntry> entry;
-  {
-    std::lock_guard index_lock(seg->index_mu);
-    entry = seg->index.locate(cut_lsn - seg->base_lsn);
-  }
-  SEGSTORE_ASSERT(entry.has_value(), "no index entry for the cut LSN");
-  // Walk from the index entry to the cut record's offset.
-  std::uint64_t cut_offset = entry->offset;
-  {
-    std::uint64_t end_offset;
-    {
-      std::lock_guard state(mu_);
-      end_offset = seg->end_offset;
-    }
-    SegmentCursor cursor(*this, seg, entry->offset, seg->base_lsn + entry->lsn_delta, 1u << 16);
-    while (cursor.expected_lsn() < cut_lsn) {
-      Result<std::optional<RecordView>> got = cursor.next(end_offset);
-      if (!got.ok()) return got.status();
-      SEGSTORE_ASSERT(got->has_value(), "segment ended before the cut LSN");
-    }
-    cut_offset = cursor.offset();
-  }
-  const bool seg_emptied = cut_lsn == seg->base_lsn;
-  if (seg_emptied) {
-    SEGSTORE_TRY(remove_segment_files(seg));
-    SEGSTORE_TRY(env_->sync_dir(dir_));
-  } else {
-    SEGSTORE_TRY(zero_tail(seg, cut_offset, cut_lsn, removed));
-    SEGSTORE_TRY(remove_index_file(*seg));  // the segment grows again: no stale index
-    SEGSTORE_TRY(env_->sync_dir(dir_));
-  }
-
-  lock.lock();
-  for (const auto &s : later) segments_.erase(s->base_lsn);
-  if (seg_emptied) {
-    segments_.erase(seg->base_lsn);
-    active_.reset();
-  } else {
-    std::lock_guard index_lock(seg->index_mu);
-    seg->index.truncate(cut_lsn - seg->base_lsn, removed);
-    seg->record_count = cut_lsn - seg->base_lsn;
-    seg->sealed = false;
-    // Appends continue in this segment only from a block boundary (zero_tail padded it).
-    if (seg->end_offset % format::block_size_bytes == 0) {
-      active_ = seg;
-    } else {
-      seg->sealed = true;
-      active_.reset();
-      to_seal_.push_back(seg);
-      maintenance_cv_.notify_all();
-    }
-  }
-  next_lsn_ = durable_lsn_ = cut_lsn;
-  if (first_lsn_ > next_lsn_) first_lsn_ = next_lsn_;
-  appended_cv_.notify_all();
-  append_event(dir_, "truncate_after " + std::to_string(lsn));
+  append_event(dir_, what);
   return Status();
 }
 

@@ -1,10 +1,12 @@
 // engine/snapshots.cc — application snapshots: the application's state as of an LSN, stored
 // atomically beside the log (docs/ENGINE.md "Application snapshots").
 #include <algorithm>
+#include <ctime>
 
 #include "engine/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/small_files.h"
+#include "recovery/quarantine.h"
 
 namespace segstore {
 
@@ -16,18 +18,20 @@ constexpr std::uint64_t snapshot_file_max_bytes = 1ull << 32;
 }  // namespace
 
 Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte> state) {
+  if (state.size() + format::small_file_header_bytes > snapshot_file_max_bytes)
+    return Status(Errc::invalid_argument, "snapshot state of " + std::to_string(state.size()) + " bytes is too large");
+  // Held from the check of lsn to the pruning: truncate_after and reset_to move the snapshots
+  // past the new end of the log under it, so none can be written behind their back.
+  std::lock_guard writer(snapshot_mu_);
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     SEGSTORE_TRY(check_writable_locked());
     if (lsn < first_lsn_ || lsn >= next_lsn_)
       return Status(Errc::lsn_out_of_range, "write_snapshot(" + std::to_string(lsn) + "): not an LSN of the log (first " +
                                                 std::to_string(first_lsn_) + ", next " + std::to_string(next_lsn_) + ")");
+    // A snapshot must never describe records that a crash could take away.
+    SEGSTORE_TRY(make_durable_locked(lock, lsn));
   }
-  if (state.size() + format::small_file_header_bytes > snapshot_file_max_bytes)
-    return Status(Errc::invalid_argument, "snapshot state of " + std::to_string(state.size()) + " bytes is too large");
-  // A snapshot must never describe records that a crash could take away.
-  SEGSTORE_TRY(make_durable(lsn));
-  std::lock_guard writer(snapshot_mu_);
   const std::string snapshots = join_path(dir_, snapshots_dir_name);
   Result<io::FileKind> kind = env_->file_kind(snapshots);
   if (!kind.ok()) return kind.status();
@@ -53,6 +57,42 @@ Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte>
   }
   if (removed) SEGSTORE_TRY(env_->sync_dir(snapshots));
   return Status();
+}
+
+Status Store::Impl::quarantine_snapshots_from(std::uint64_t end_lsn, const std::string &what) {
+  const std::string snapshots = join_path(dir_, snapshots_dir_name);
+  Result<io::FileKind> kind = env_->file_kind(snapshots);
+  if (!kind.ok()) return kind.status();
+  if (*kind != io::FileKind::directory) return Status();
+  Result<std::vector<std::string>> names = env_->list_dir(snapshots);
+  if (!names.ok()) return names.status();
+  std::vector<std::uint64_t> past_end;
+  for (const std::string &name : *names)
+    if (auto n = parse_numbered_name(name, ".snap"); n && *n >= end_lsn) past_end.push_back(*n);
+  if (past_end.empty()) return Status();
+  std::sort(past_end.begin(), past_end.end());
+  recovery::Quarantine quarantine(*env_, dir_, recovery::utc_stamp(std::time(nullptr)));
+  SEGSTORE_TRY(quarantine.prepare());
+  std::string report = "segstore quarantine report\nstore: " + dir_ + "\n" + what +
+                       ": snapshots past the new end of the log (next LSN " + std::to_string(end_lsn) + ")\n";
+  for (std::uint64_t lsn : past_end) {
+    const std::string name = numbered_name(lsn, ".snap");
+    const std::string path = join_path(snapshots, name);
+    Result<std::unique_ptr<io::File>> file = env_->open_file(path, io::OpenFlags{});
+    if (!file.ok()) return file.status();
+    Result<std::uint64_t> size = (*file)->size();
+    if (!size.ok()) return size.status();
+    file->reset();
+    Result<std::string> moved = quarantine.move_in(path, "snapshot-", name, *size);
+    if (!moved.ok()) return moved.status();
+    report += *moved + ": snapshots/" + name + " (" + std::to_string(*size) + " bytes), snapshot of LSN " +
+              std::to_string(lsn) + "\n";
+  }
+  Result<std::string> written = quarantine.write_report(report);
+  if (!written.ok()) return written.status();
+  // A rename between two directories is durable once both are synced.
+  SEGSTORE_TRY(quarantine.sync());
+  return env_->sync_dir(snapshots);
 }
 
 Result<Snapshot> Store::Impl::latest_snapshot() {

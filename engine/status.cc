@@ -27,6 +27,8 @@ const char *errc_name(Errc code) noexcept {
     case Errc::not_a_directory: return "not_a_directory";
     case Errc::busy: return "busy";
     case Errc::log_full: return "log_full";
+    case Errc::truncated: return "truncated";
+    case Errc::splits_batch: return "splits_batch";
   }
   return "unknown";
 }

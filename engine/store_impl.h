@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,6 +47,25 @@ struct WriteGroup {
   std::uint64_t end_lsn = 0;
   GroupState state = GroupState::open;
   bool linked_sync = false;
+};
+
+// A thread inside make_durable_locked(), registered in Store::Impl::waiters_by_lsn_ while it
+// waits: truncate_after()/reset_to() mark it when they remove its record, so it returns
+// Errc::truncated instead of waiting for an LSN that now names another record (or none).
+struct DurableWaiter {
+  std::uint64_t lsn = 0;
+  std::string removed_by;  // the operation that removed the record; empty while it exists
+};
+
+// What truncate_after() removes (engine/truncate.cc).
+struct TruncatePlan {
+  std::shared_ptr<Segment> seg;                    // holds the cut
+  std::vector<std::shared_ptr<Segment>> later;     // removed whole, oldest first
+  std::uint64_t cut_lsn = 0;                       // the first LSN removed
+  std::uint64_t end_offset = 0;                    // seg's end before the cut
+  std::uint64_t cut_offset = 0;                    // where seg's removed bytes start
+  std::map<std::uint32_t, std::uint64_t> removed;  // seg's records removed, per stream
+  bool seg_emptied() const { return cut_lsn == seg->base_lsn; }
 };
 
 // A window of a segment's bytes read for decoding.
@@ -113,6 +133,10 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // --- application snapshots (snapshots.cc) ---
   Status write_snapshot(std::uint64_t lsn, std::span<const std::byte> state);
   Result<Snapshot> latest_snapshot();
+  // Moves the snapshots at or past `end_lsn` to quarantine/, durably (as recovery's @P does):
+  // truncate_after/reset_to (`what`) just removed the records they describe. Caller holds
+  // snapshot_mu_ and not mu_.
+  Status quarantine_snapshots_from(std::uint64_t end_lsn, const std::string &what);
 
   Stats stats() const;
   bool wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
@@ -139,6 +163,11 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   void pad_group_locked(WriteGroup &group);
   Status fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq);
   Status make_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn);
+  Status wait_durable_locked(std::unique_lock<std::mutex> &lock, const engine::DurableWaiter &waiter);
+  // truncate_after/reset_to removed every record from `lsn` on: its waiters return truncated.
+  void remove_waiters_from_locked(std::uint64_t lsn, const std::string &removed_by);
+  // Waits until no truncate_after is changing segment files outside mu_.
+  void wait_for_log_rewrite_locked(std::unique_lock<std::mutex> &lock);
   bool writeonly_pending_before_locked(const WriteGroup &group) const;
   void advance_durable_locked();
   void fail_locked(const Status &cause);
@@ -152,9 +181,14 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   io::AlignedBuffer take_buffer_locked(std::size_t bytes);
   void recycle_buffer_locked(WriteGroup &group);
   void drain_locked(std::unique_lock<std::mutex> &lock);  // waits until no group is in flight
+  // Waits until no group is in flight and no data sync or seal runs: with appends held off
+  // (or discarded, by reset_to), nothing but the caller touches the segment files.
+  void quiesce_locked(std::unique_lock<std::mutex> &lock);
 
   // maintenance.cc
   void maintenance_loop();
+  // A segment waits to be sealed and no truncate_after is rewriting the files.
+  bool seal_possible_locked() const { return !to_seal_.empty() && !log_rewrite_running_; }
   Result<std::shared_ptr<Segment>> create_segment_file(std::uint64_t id, bool zero_fill);
   bool zero_fill_wanted_locked() const;  // Options::prealloc, decided per segment
   Status seal_segment(const std::shared_ptr<Segment> &seg);
@@ -164,8 +198,17 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status remove_segment_files(const std::shared_ptr<Segment> &seg);
   Status remove_index_file(const Segment &seg);
   Status write_meta_locked();
-  Status zero_tail(const std::shared_ptr<Segment> &seg, std::uint64_t from_offset,
-                   std::uint64_t lsn, std::map<std::uint32_t, std::uint64_t> &removed);
+  Status write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id);
+
+  // truncate.cc
+  Status truncate_claimed(std::unique_lock<std::mutex> &lock, std::uint64_t cut_lsn, const std::string &what);
+  engine::TruncatePlan plan_truncate_locked(std::uint64_t cut_lsn) const;
+  Status read_truncate_plan(engine::TruncatePlan &plan);
+  Status cut_files(const engine::TruncatePlan &plan, std::uint64_t &new_end);
+  Result<std::uint64_t> rewrite_cut_block(const std::shared_ptr<Segment> &seg, std::uint64_t from_offset,
+                                          std::uint64_t end_offset, std::uint64_t lsn);
+  Status quarantine_snapshots_past_end(std::uint64_t end_lsn, const std::string &what);  // or read-only
+  void commit_truncate_locked(const engine::TruncatePlan &plan, std::uint64_t new_end, bool files_cut);
 
   // store_open.cc
   Status open_directory();
@@ -185,6 +228,11 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   bool closed_ = false;
   bool stopping_ = false;
   std::optional<Status> failed_;  // a write or sync failed: read-only until reopened
+  // truncate_after is rewriting segment files outside mu_: appends, trims, resets and seals
+  // wait until it is done, so files and memory change only under its control.
+  bool log_rewrite_running_ = false;
+  bool sealing_ = false;  // the maintenance thread is writing an index snapshot outside mu_
+  std::vector<engine::DurableWaiter *> waiters_by_lsn_;  // threads in make_durable_locked
 
   std::unique_ptr<io::DirLock> lock_;
   std::uint64_t store_id_ = 0;
@@ -216,7 +264,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::uint64_t records_made_durable_ = 0;
   std::uint64_t next_snapshot_due_ = 0;
 
-  std::mutex snapshot_mu_;  // serialises snapshot writers (write + prune)
+  // Serialises snapshot writers (write + prune) with truncate_after/reset_to, which move the
+  // snapshots past the log's new end. Lock order: snapshot_mu_ before mu_.
+  std::mutex snapshot_mu_;
 
   std::thread reaper_;
   std::thread ticker_;

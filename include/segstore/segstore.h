@@ -64,6 +64,8 @@ extern "C" {
 #define SEGSTORE_E_NOT_A_DIRECTORY (-17)     /* the path exists but is not a directory */
 #define SEGSTORE_E_BUSY (-18)                /* conflicts with another operation in progress */
 #define SEGSTORE_E_LOG_FULL (-19)            /* next_lsn reached 2^64 - 1: no LSN is left to append */
+#define SEGSTORE_E_TRUNCATED (-20)           /* truncate/reset removed the record before it was durable */
+#define SEGSTORE_E_SPLITS_BATCH (-21)        /* truncate_after's cut point is inside an atomic batch */
 /* Codes of the C layer only (no segstore::Errc counterpart). */
 #define SEGSTORE_E_NO_MEMORY (-100)          /* an allocation failed */
 #define SEGSTORE_E_INTERNAL (-101)           /* an unexpected C++ exception was caught */

@@ -38,6 +38,8 @@ enum class Errc : int {
   not_a_directory = 17,     // the path exists but is not a directory
   busy = 18,                // the operation conflicts with another in progress
   log_full = 19,            // next_lsn reached the LSN limit (2^64 - 1): no LSN is left to append
+  truncated = 20,           // truncate_after/reset_to removed the record before it was durable
+  splits_batch = 21,        // truncate_after's cut point lies inside an atomic batch
 };
 
 SEGSTORE_API const char *errc_name(Errc code) noexcept;

@@ -198,7 +198,8 @@ class SEGSTORE_API Store {
   Result<std::uint64_t> append_batch(std::span<const BatchEntry> records, Durability durability);
   // Queues the record and returns its LSN at once; wait_durable(lsn) waits for it.
   Result<std::uint64_t> append_async(std::span<const std::byte> payload, std::uint32_t stream = 0);
-  // Returns once the record `lsn` is durable (starting a device sync if none is due).
+  // Returns once the record `lsn` is durable (starting a device sync if none is due);
+  // Errc::truncated if truncate_after/reset_to removed it meanwhile.
   Status wait_durable(std::uint64_t lsn);
   // Makes every record appended so far durable.
   Status sync();
@@ -220,11 +221,15 @@ class SEGSTORE_API Store {
   Result<Iterator> scan(std::uint64_t from_lsn, std::uint32_t stream);
 
   // Drops every record after `lsn` (lsn = first_lsn - 1 ... next_lsn - 1); the next append
-  // gets lsn + 1. Durable when it returns.
+  // gets lsn + 1. Durable when it returns; snapshots past lsn are moved to quarantine/.
+  // Errc::splits_batch (nothing changed) when lsn + 1 is inside an atomic batch. A failure
+  // after the files began to change leaves the store read-only until reopened.
   Status truncate_after(std::uint64_t lsn);
   // Records before `lsn` are gone (first_lsn() becomes lsn); whole segments below are deleted.
+  // Makes the records below `lsn` durable first.
   Status trim_before(std::uint64_t lsn);
-  // Discards every record; `lsn` becomes both first_lsn() and next_lsn(). Durable on return.
+  // Discards every record; `lsn` becomes both first_lsn() and next_lsn(). Durable on return;
+  // snapshots at or past lsn are moved to quarantine/. On failure the store is read-only.
   Status reset_to(std::uint64_t lsn);
 
   // Stores the application's state as of `lsn` (atomic; durable on return). lsn < next_lsn().

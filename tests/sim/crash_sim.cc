@@ -34,35 +34,11 @@ namespace segstore::sim {
 // steered around: Seed59GapBeforeFirstSegmentRefusesOpen, Seed2189UnusedSegmentReusedWith-
 // StaleRecords, Seed4ConcurrentActivationsBreakSegmentIdOrder, Seed1StoreDirectoryLostWith-
 // ItsParent, Seed1089InterruptedCreateLeavesMetaTmp, Seed18ReopenAfterFailedSyncTrustsDropped-
-// Pages):
-//   SimRegression.Seed34TruncateInsideBatchLosesKeptRecords — truncate_after() inside an
-//     atomic batch leaves an unfinished batch that recovery cuts, with records it kept: the
-//     driver truncates at batch boundaries only.
-//   SimRegression.Seed125WaiterRacingTruncateAfterAborts — a thread waiting in
-//     make_durable_locked() for an LSN that truncate_after()/reset_to() removes meanwhile hits
-//     SEGSTORE_ASSERT (engine/append.cc:324): the driver truncates and resets only in cycles
-//     where nothing waits (sync durability, no overrides, no async appends).
-//   SimRegression.Seed76TrimPastDurableEndHidesLaterRecords — trim_before(lsn) past the
-//     durable end writes META.first_lsn = lsn; a crash then loses the records below it, the
-//     store reopens with first = next < lsn without rewriting META, and the records appended
-//     next (LSNs below META.first_lsn) vanish at the following open: the driver trims below
-//     durable_lsn() only.
-//   SimRegression.Seed125TornTruncateLeavesStaleIndexSnapshot — found with a torn tail rewrite
-//     in truncate_after() and the segment's stale .idx trusted by recovery; passes with the
-//     current recovery. The driver still injects no errors into truncate_after() and does not
-//     run it in the thread that races the power cut (see Seed125FailedTruncate... below).
-//   SimRegression.Seed2862SnapshotAfterResetPrunedAtOnce — truncate_after()/reset_to() leave the
-//     snapshot files past the new end in place until the next recovery: latest_snapshot() later
-//     returns one of them once the log grows past it again (the state of records that were
-//     replaced), and a write_snapshot() below them is pruned at once (they are "newer"): the
-//     driver writes no snapshot below such files and counts stale returns instead of failing.
-//   SimRegression.Seed7828FailedResetHalfResetsTheStore — reset_to() sets first/next/durable
-//     LSN before writing META; when that write fails the store keeps running with LSNs that
-//     are not on disk (durable_lsn() says records up to the reset point are durable): the driver
-//     ends the cycle at once after a failed reset_to and takes no acknowledgement from it.
-//   SimRegression.Seed125FailedTruncateLeavesStoreWritable — truncate_after() failing in
-//     zero_tail leaves the store writable with a log it no longer has: the driver ends the cycle
-//     after a failed truncate_after.
+// Pages, Seed125TornTruncateLeavesStaleIndexSnapshot, Seed125WaiterRacingTruncateAfterAborts,
+// Seed125FailedTruncateLeavesStoreWritable, Seed7828FailedResetHalfResetsTheStore,
+// Seed34TruncateInsideBatchLosesKeptRecords, Seed76TrimPastDurableEndHidesLaterRecords,
+// Seed2862SnapshotAfterResetPrunedAtOnce, Seed2862StaleSnapshotAfterTruncate). None is steered
+// around at present (Seed7483ReadOfWrittenRecordSeesZeros, not diagnosed, has no workaround).
 
 namespace {
 
@@ -126,15 +102,12 @@ class CrashSim {
   // latest_snapshot() returned the state of records that truncate_after/reset_to replaced.
   void stale_snapshot_returned(std::uint64_t lsn) {
     stats_.stale_snapshots++;
-    if (!config_.avoid_known_bugs)  // SimRegression.Seed2862SnapshotAfterResetPrunedAtOnce
-      fail("latest_snapshot() at LSN " + std::to_string(lsn) + " describes records truncate_after/reset_to removed");
+    fail("latest_snapshot() at LSN " + std::to_string(lsn) + " describes records truncate_after/reset_to removed");
   }
   bool failed() const { return failures_ != 0; }
   // The store turned read-only (an append said so).
   bool store_failed() const { return store_failed_; }
   bool store_failed_ = false;
-  // Seed125WaiterRacingTruncateAfterAborts: no truncate or reset while something may wait.
-  bool truncate_allowed() const { return !config_.avoid_known_bugs || pure_sync_; }
 
   const CrashSimConfig &config_;
   CrashSimStats &stats_;
@@ -150,20 +123,7 @@ class CrashSim {
   std::uint64_t doomed_payload_ids_ = 0;  // the doomed thread's own numbering
   std::vector<std::uint64_t> async_lsns_;
   bool read_only_expected_ = false;
-  bool end_cycle_ = false;  // an operation left the store in a state only a reopen resolves
-  bool pure_sync_ = false;  // this cycle: sync durability, no overrides, no async appends
   std::uint64_t threaded_next_ = 0;  // threads mode: next_lsn after the last checked recovery
-  bool failed_reset_ = false;
-  // truncate_after/reset_to went below snapshot files that stay until the next recovery
-  bool stale_snapshot_files_ = false;
-  std::uint64_t stale_snapshot_top_ = 0;
-  void note_cut_below_snapshots(std::uint64_t first_removed) {
-    std::optional<std::uint64_t> top = model_.snapshot_lsn_max();
-    if (top && *top >= first_removed) {
-      stale_snapshot_files_ = true;
-      stale_snapshot_top_ = std::max(stale_snapshot_top_, *top);
-    }
-  }
   io::SimFaultRates rates_;  // this cycle's
   // An open failed while recovery was cutting the log; its report went to events.log only.
   bool interrupted_recovery_cut_ = false;
@@ -233,7 +193,6 @@ Options CrashSim::pick_options() {
 bool CrashSim::open_store() {
   for (int attempt = 0;; ++attempt) {
     options_ = pick_options();
-    pure_sync_ = config_.avoid_known_bugs && options_.durability == Durability::sync && rnd_.chance(0.5);
     const bool interrupt = attempt < 3 && rnd_.chance(0.15);
     if (interrupt) {
       const io::SimOp ops[] = {io::SimOp::write, io::SimOp::sync, io::SimOp::rename, io::SimOp::remove,
@@ -394,8 +353,6 @@ bool CrashSim::check_recovered(bool after_crash) {
     fail("the acknowledged snapshot at LSN " + std::to_string(*required_snapshot) + " is gone " + where.str());
   }
   model_.rebase(first, next, std::move(found), std::move(batch_inner));
-  stale_snapshot_files_ = false;  // recovery moved the snapshots past the end to quarantine
-  stale_snapshot_top_ = 0;
   return true;
 }
 
@@ -414,9 +371,7 @@ void CrashSim::note_fault_events() {
 
 void CrashSim::after_op() {
   if (!store_) return;
-  // After a failed reset_to the engine's LSNs no longer describe the disk (known bug
-  // Seed7828FailedResetHalfResetsTheStore): durable_lsn() acknowledges nothing then.
-  if (!failed_reset_) model_.ack_through(store_->durable_lsn());
+  model_.ack_through(store_->durable_lsn());
   note_fault_events();
 }
 
@@ -429,8 +384,7 @@ void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optiona
   }
   for (unsigned i = 0; i < count; ++i)
     entries.push_back({static_cast<std::uint32_t>(r.below(streams_max)), payloads[i]});
-  if (pure_sync_) durability.reset();
-  const bool async = count == 1 && !durability && !pure_sync_ && r.chance(0.3);
+  const bool async = count == 1 && !durability && r.chance(0.3);
   const Durability mode = async ? Durability::none : durability.value_or(options_.durability);
   const std::uint64_t before = store_->next_lsn();
   Result<std::uint64_t> got = async ? store_->append_async(payloads[0], entries[0].stream)
@@ -513,31 +467,25 @@ void CrashSim::op_truncate(SimRandom &r) {
   if (next == first) return;
   // keep = first - 1 .. next - 1; mostly near the end.
   const std::uint64_t back = std::min<std::uint64_t>(next - first, r.chance(0.8) ? r.between(1, 8) : r.below(next - first + 1));
-  std::uint64_t keep = next - back;  // records >= keep go; truncate_after(keep - 1)
-  if (config_.avoid_known_bugs) {  // Seed34TruncateInsideBatch...: cut at a batch boundary
-    while (keep > first && model_.splits_batch(keep)) keep--;
-    if (model_.splits_batch(keep)) return;
-  }
+  const std::uint64_t keep = next - back;  // records >= keep go; truncate_after(keep - 1)
   if (keep == 0) return;
   last_op_ = "truncate_after(" + std::to_string(keep - 1) + ")";
-  if (config_.avoid_known_bugs) disk_->set_fault_rates({});  // Seed125TornTruncateLeavesStaleIndexSnapshot
-  note_cut_below_snapshots(keep);
   Status s = store_->truncate_after(keep - 1);
-  if (config_.avoid_known_bugs) disk_->set_fault_rates(rates_);
   result(s);
+  if (s.code() == Errc::splits_batch) {  // refused, nothing changed
+    if (!model_.splits_batch(keep)) fail("truncate_after refused a cut outside any batch: " + s.to_string());
+    return;
+  }
   model_.truncated(keep, s.ok());
   if (s.ok() && store_->next_lsn() != keep)
     fail("truncate_after(" + std::to_string(keep - 1) + ") left next_lsn() at " + std::to_string(store_->next_lsn()));
   if (!s.ok() && !is_io_failure(s.code())) fail("truncate_after failed: " + s.to_string());
-  if (!s.ok() && config_.avoid_known_bugs) end_cycle_ = true;  // Seed125FailedTruncateLeavesStoreWritable
   async_lsns_.clear();
 }
 
 void CrashSim::op_trim(SimRandom &r) {
   const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
-  // Seed76TrimPastDurableEndHidesLaterRecords: not past the durable end.
-  const std::uint64_t top = config_.avoid_known_bugs ? std::max(first, std::min(next, store_->durable_lsn())) : next;
-  const std::uint64_t lsn = r.between(first, top);
+  const std::uint64_t lsn = r.between(first, next);
   last_op_ = "trim_before(" + std::to_string(lsn) + ")";
   Status s = store_->trim_before(lsn);
   result(s);
@@ -551,7 +499,6 @@ void CrashSim::op_reset(SimRandom &r) {
   const std::uint64_t next = store_->next_lsn();
   const std::uint64_t lsn = r.chance(0.7) ? next + r.below(100) : r.below(next + 1);
   last_op_ = "reset_to(" + std::to_string(lsn) + ")";
-  note_cut_below_snapshots(lsn);
   Status s = store_->reset_to(lsn);
   result(s);
   if (s.ok()) {
@@ -559,9 +506,7 @@ void CrashSim::op_reset(SimRandom &r) {
     if (store_->first_lsn() != lsn || store_->next_lsn() != lsn) fail("reset_to left the log at other LSNs");
   } else {
     if (!is_io_failure(s.code())) fail("reset_to failed: " + s.to_string());
-    model_.reset_failed(lsn);
-    failed_reset_ = true;
-    end_cycle_ = true;  // either outcome may be on disk: decided by the next recovery
+    model_.reset_failed(lsn);  // read-only now; either outcome may be on disk: the next recovery decides
   }
   async_lsns_.clear();
 }
@@ -570,8 +515,6 @@ void CrashSim::op_write_snapshot(SimRandom &r, bool doomed) {
   const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
   if (next == first) return;
   const std::uint64_t lsn = r.chance(0.6) ? next - 1 : r.between(first, next - 1);
-  // Seed2862SnapshotAfterResetPrunedAtOnce: not below snapshots that truncate/reset left behind.
-  if (config_.avoid_known_bugs && stale_snapshot_files_ && lsn <= stale_snapshot_top_) return;
   const std::uint64_t id = doomed ? (1ull << 61) + doomed_payload_ids_++ : payload_ids_++;
   std::vector<std::byte> state = payload(id, static_cast<std::size_t>(r.below(600)));
   last_op_ = "write_snapshot(" + std::to_string(lsn) + ")";
@@ -657,11 +600,11 @@ void CrashSim::one_op_inner(SimRandom &r, bool doomed) {
   } else if (u < 830) {
     op_check_snapshot();
   } else if (u < 870) {
-    if (truncate_allowed() && !(doomed && config_.avoid_known_bugs)) op_truncate(r);
+    op_truncate(r);
   } else if (u < 920) {
     op_trim(r);
   } else if (u < 926) {
-    if (!doomed && truncate_allowed()) op_reset(r);
+    if (!doomed) op_reset(r);
   } else if (u < 950) {
     if (!doomed && config_.io_errors) op_fsync_failure();
   } else {
@@ -671,7 +614,7 @@ void CrashSim::one_op_inner(SimRandom &r, bool doomed) {
 }
 
 void CrashSim::workload(unsigned ops) {
-  for (unsigned i = 0; i < ops && !end_cycle_ && !failed(); ++i) {
+  for (unsigned i = 0; i < ops && !failed(); ++i) {
     one_op(rnd_, false);
     stats_.ops++;
   }
@@ -704,8 +647,6 @@ void CrashSim::crash_now(bool hold_in_flight) {
   async_lsns_.clear();
   read_only_expected_ = false;
   store_failed_ = false;
-  failed_reset_ = false;
-  end_cycle_ = false;
   (void)disk_->take_fault_events();
 }
 
@@ -722,8 +663,6 @@ bool CrashSim::clean_reopen() {
   async_lsns_.clear();
   read_only_expected_ = false;
   store_failed_ = false;
-  failed_reset_ = false;
-  end_cycle_ = false;
   (void)disk_->take_fault_events();
   return true;
 }
@@ -774,11 +713,11 @@ void CrashSim::run() {
     workload(ops);
     if (failed()) break;
     const std::uint64_t end = rnd_.below(10);
-    const bool clean = end == 0 && !end_cycle_;
+    const bool clean = end == 0;
     if (clean) {
       clean_reopen();
     } else {
-      crash_now(end >= 5 && !end_cycle_);
+      crash_now(end >= 5);
     }
     disk_->set_fault_rates(io::SimFaultRates{});
     if (!open_store()) break;

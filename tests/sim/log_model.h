@@ -58,6 +58,7 @@ class LogModel {
       batch_inner_.erase(batch_inner_.lower_bound(keep), batch_inner_.end());
     }
     stale_from(keep, ok);
+    snapshots_past_end(keep, ok);
   }
 
   void trimmed(std::uint64_t lsn, bool ok) {
@@ -70,12 +71,17 @@ class LogModel {
     batch_inner_.clear();
     floor = first_max = acked_end = lsn;
     stale_from(lsn, true);
-    reset_alternative_.reset();
+    snapshots_past_end(lsn, true);
+    reset_alternatives_.clear();
   }
-  // A failed reset_to: the next recovery finds either the old log or an empty one at lsn.
-  void reset_failed(std::uint64_t lsn) { reset_alternative_ = lsn; }
+  // A failed reset_to: the next recovery finds either the old log or an empty one at lsn. The
+  // store is read-only then, and refuses further resets; each failed one is an alternative.
+  void reset_failed(std::uint64_t lsn) {
+    reset_alternatives_.insert(lsn);
+    snapshots_past_end(lsn, false);
+  }
   bool is_failed_reset_outcome(std::uint64_t first, std::uint64_t next) const {
-    return reset_alternative_ && first == *reset_alternative_ && next == *reset_alternative_;
+    return first == next && reset_alternatives_.count(first) != 0;
   }
 
   // --- application snapshots ---
@@ -97,6 +103,13 @@ class LogModel {
     auto it = present_.lower_bound(next);
     if (it == present_.begin()) return std::nullopt;
     return *std::prev(it);
+  }
+  // truncate_after/reset_to moved (ok) or may have moved (!ok) the snapshot files at or past
+  // `end` to quarantine.
+  void snapshots_past_end(std::uint64_t end, bool ok) {
+    for (auto it = present_.lower_bound(end); it != present_.end(); it = present_.erase(it))
+      if (!ok) maybe_.insert(*it);
+    if (ok) maybe_.erase(maybe_.lower_bound(end), maybe_.end());
   }
   // The highest LSN of a snapshot file that may exist.
   std::optional<std::uint64_t> snapshot_lsn_max() const {
@@ -123,7 +136,7 @@ class LogModel {
     for (auto &[lsn, v] : log) candidates_[lsn].push_back(std::move(v));
     acked_end = next;
     floor = first_max = first;
-    reset_alternative_.reset();
+    reset_alternatives_.clear();
     present_.erase(present_.lower_bound(next), present_.end());  // recovery quarantines them
     maybe_.erase(maybe_.lower_bound(next), maybe_.end());
   }
@@ -145,7 +158,7 @@ class LogModel {
 
   std::map<std::uint64_t, std::vector<Version>> candidates_;
   std::set<std::uint64_t> batch_inner_;
-  std::optional<std::uint64_t> reset_alternative_;
+  std::set<std::uint64_t> reset_alternatives_;
   std::map<std::uint64_t, std::vector<std::vector<std::byte>>> valid_, stale_;
   std::set<std::uint64_t> present_;  // snapshot files that exist for sure (written ok, not pruned)
   std::set<std::uint64_t> maybe_;    // snapshot files that may exist (failed writes, maybe pruned)

@@ -111,21 +111,34 @@ TEST_F(SimRegression, Seed1StoreDirectoryLostWithItsParent) {
   EXPECT_EQ(read_text(0), "acknowledged");
 }
 
-// truncate_after() inside an atomic batch keeps the batch's head without its batch_last record;
-// the next recovery cuts the head as an unfinished batch, losing records truncate_after kept.
+// truncate_after() inside an atomic batch kept the batch's head without its batch_last record;
+// the next recovery cut the head as an unfinished batch, losing records truncate_after had
+// kept. A cut inside a batch is now refused (Errc::splits_batch) and changes nothing; cuts at
+// the batch's edges keep it whole or remove it whole, across a power cut.
 TEST_F(SimRegression, Seed34TruncateInsideBatchLosesKeptRecords) {
   disk_->set_crash_model(keep_everything());
   make_store_dir();
   open_ok(options());
   const std::string a = "a", b = "b", c = "c", d = "d";
   const BatchEntry batch[] = {{0, bytes_of(a)}, {0, bytes_of(b)}, {0, bytes_of(c)}, {0, bytes_of(d)}};
-  ASSERT_TRUE(store_->append_batch(batch).ok());
-  ASSERT_TRUE(store_->truncate_after(1).ok());  // keeps LSNs 0 and 1, durable on return
+  ASSERT_TRUE(store_->append(bytes_of("before")).ok());  // LSN 0
+  ASSERT_TRUE(store_->append_batch(batch).ok());         // LSNs 1..4
+  ASSERT_TRUE(store_->append(bytes_of("after")).ok());   // LSN 5
+  for (std::uint64_t keep = 1; keep <= 3; ++keep)
+    EXPECT_EQ(store_->truncate_after(keep).code(), Errc::splits_batch) << "truncate_after(" << keep << ")";
+  EXPECT_EQ(store_->next_lsn(), 6u);
+  EXPECT_EQ(read_text(5), "after");
+  ASSERT_TRUE(store_->truncate_after(4).ok());  // right after the batch
   crash();
   open_ok(options());
-  EXPECT_EQ(store_->next_lsn(), 2u) << store_->recovery_report().to_string();
-  EXPECT_EQ(read_text(0), "a");
-  EXPECT_EQ(read_text(1), "b");
+  EXPECT_EQ(store_->next_lsn(), 5u) << store_->recovery_report().to_string();
+  EXPECT_EQ(read_text(1), "a");
+  EXPECT_EQ(read_text(4), "d");
+  ASSERT_TRUE(store_->truncate_after(0).ok());  // right before the batch
+  crash();
+  open_ok(options());
+  EXPECT_EQ(store_->next_lsn(), 1u) << store_->recovery_report().to_string();
+  EXPECT_EQ(read_text(0), "before");
 }
 
 // A thread waiting in make_durable_locked() for an LSN that truncate_after() removes meanwhile
@@ -160,14 +173,17 @@ TEST_F(SimRegression, Seed125WaiterRacingTruncateAfterAborts) {
 }
 
 // truncate_after() failing in zero_tail (the tail's rewrite) returns the error but leaves the
-// store writable, with LSNs that the file no longer holds (engine/maintenance.cc).
+// store writable, with LSNs that the file no longer holds (engine/maintenance.cc). Each sync
+// append fills a 4 KiB block: segment 1 holds LSNs 0..2, so the cut at LSN 2 rewrites a block
+// of it (after segment 2 went).
 TEST_F(SimRegression, Seed125FailedTruncateLeavesStoreWritable) {
   make_store_dir();
   open_ok(options());
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(store_->append(bytes_of("record " + std::to_string(i))).ok());
   disk_->arm({SimOp::write, 1, SimFault::write_eio, ".seg"});
-  Status truncated = store_->truncate_after(2);
+  Status truncated = store_->truncate_after(1);
   ASSERT_FALSE(truncated.ok()) << "the injected write error did not hit truncate_after";
+  EXPECT_EQ(store_->next_lsn(), 2u);
   Result<std::uint64_t> appended = store_->append(bytes_of("after"));
   EXPECT_EQ(appended.status().code(), Errc::read_only)
       << "appended at LSN " << (appended.ok() ? std::to_string(*appended) : appended.status().to_string());
