@@ -37,7 +37,8 @@ namespace segstore::sim {
 // Pages, Seed125TornTruncateLeavesStaleIndexSnapshot, Seed125WaiterRacingTruncateAfterAborts,
 // Seed125FailedTruncateLeavesStoreWritable, Seed7828FailedResetHalfResetsTheStore,
 // Seed34TruncateInsideBatchLosesKeptRecords, Seed76TrimPastDurableEndHidesLaterRecords,
-// Seed2862SnapshotAfterResetPrunedAtOnce, Seed2862StaleSnapshotAfterTruncate). None is steered
+// Seed2862SnapshotAfterResetPrunedAtOnce, Seed2862StaleSnapshotAfterTruncate,
+// Seed2083CutBelowTrimPointHidesLaterRecords). None is steered
 // around at present (Seed7483ReadOfWrittenRecordSeesZeros, not diagnosed, has no workaround).
 
 namespace {

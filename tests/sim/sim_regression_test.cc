@@ -320,6 +320,46 @@ TEST_F(SimRegression, Seed2189UnusedSegmentReusedWithStaleRecords) {
   EXPECT_EQ(read_text(base), "new");
 }
 
+// Bit rot cuts the log below the point trim_before() kept: recovery opened the log empty at the
+// cut (first = next) but left META's first_lsn above it; the records appended next lay below
+// META's first_lsn, and the following open started the log after them, dropping every one
+// without reporting a cut. Seeds 2318 and 2494 (--latent) found the same.
+TEST_F(SimRegression, Seed2083CutBelowTrimPointHidesLaterRecords) {
+  disk_->set_crash_model(keep_everything());
+  make_store_dir();
+  open_ok(options());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(store_->append(bytes_of("trimmed " + std::to_string(i))).ok());
+  ASSERT_TRUE(store_->trim_before(3).ok());  // META.first_lsn = 3; the active segment stays
+  crash();
+  // Rot in LSN 1's payload: each sync append is its own write group, and a group starts a
+  // block, so LSN 1 is the record at the start of block 2; its payload follows the header.
+  {
+    std::shared_ptr<io::Env> env = disk_->env();
+    io::OpenFlags flags;
+    flags.write = true;
+    Result<std::unique_ptr<io::File>> f = env->open_file(dir_ + "/00000000000000000001.seg", flags);
+    ASSERT_TRUE(f.ok()) << f.status().to_string();
+    const std::uint64_t payload_offset = 2 * 4096 + 32;
+    std::vector<std::byte> byte(1);
+    ASSERT_TRUE((*f)->read_at(payload_offset, byte).ok());
+    EXPECT_EQ(text_of(byte), "t");
+    byte[0] ^= std::byte{0x01};
+    ASSERT_TRUE((*f)->write_at(payload_offset, byte).ok());
+    ASSERT_TRUE((*f)->sync_data().ok());
+  }
+  open_ok(options());
+  ASSERT_TRUE(store_->recovery_report().cut) << store_->recovery_report().to_string();
+  ASSERT_EQ(store_->recovery_report().cut_lsn, 1u) << store_->recovery_report().to_string();
+  const std::uint64_t lsn = store_->next_lsn();
+  ASSERT_TRUE(store_->append(bytes_of("acknowledged")).ok());
+  crash();
+  open_ok(options());
+  EXPECT_FALSE(store_->recovery_report().cut) << store_->recovery_report().to_string();
+  EXPECT_LE(store_->first_lsn(), lsn);
+  EXPECT_EQ(store_->next_lsn(), lsn + 1);
+  EXPECT_EQ(read_text(lsn), "acknowledged") << "log [" << store_->first_lsn() << ", " << store_->next_lsn() << ")";
+}
+
 // truncate_after()/reset_to() leave the snapshot files past the new end in place; a snapshot
 // written below them is pruned at once (they are "newer"): write_snapshot returns ok and
 // latest_snapshot() cannot find it (engine/snapshots.cc).
