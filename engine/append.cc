@@ -440,6 +440,11 @@ Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std
     // Never retried: after a failed fsync Linux may have dropped the dirty pages, and a second
     // fsync would report success for data that is gone (docs/RECOVERY.md).
     fail_locked(synced);
+    // The sync may have dropped their pages: a direct read of them sees what the device has.
+    for (WriteGroup *g : covered) {
+      g->state = GroupState::failed;
+      g->write_failure = synced;
+    }
     progress_cv_.notify_all();
     return check_writable_locked();
   }
@@ -492,7 +497,10 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock) {
     inflight_--;
     if (!c.status.ok()) {
       fail_locked(c.status);
-      group->state = GroupState::written;  // never marked synced: durable_lsn_ stops before it
+      // Never marked synced (durable_lsn_ stops before it), and never read from the file: its
+      // bytes may not be there (seed 7483: reads of its records saw zeros, "corruption").
+      group->state = GroupState::failed;
+      group->write_failure = c.status;
       continue;
     }
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;

@@ -46,17 +46,36 @@ std::shared_ptr<Segment> Store::Impl::segment_after(const Segment &seg) {
   return it == segments_.end() ? nullptr : it->second;
 }
 
-std::vector<bool> Store::Impl::copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
-                                                     std::uint64_t end) {
+namespace {
+Status failed_write_status(const WriteGroup &g) {
+  return Status(Errc::io_error, "segment " + g.segment->path + " at offset " + std::to_string(g.file_offset) + " (" +
+                                    std::to_string(g.used) + " bytes, LSNs " + std::to_string(g.first_lsn) + ".." +
+                                    std::to_string(g.end_lsn - 1) +
+                                    "): not on the device, their write or data sync failed: " + g.write_failure.to_string());
+}
+}  // namespace
+
+Result<std::vector<bool>> Store::Impl::copy_unwritten_blocks(const std::shared_ptr<Segment> &seg,
+                                                             ReadWindow &window, std::uint64_t needed_end,
+                                                             std::uint64_t *end) {
   const std::uint64_t start = window.start;
-  std::vector<bool> from_memory((end - start) / format::block_size_bytes, false);
   std::lock_guard lock(mu_);
+  // Under the same lock as the copies: a group failing in between would otherwise be read from
+  // the file, where its bytes may be missing.
+  for (const auto &g : groups_) {
+    if (g->segment != seg || g->state != GroupState::failed) continue;
+    const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
+    if (g_end <= start || g->file_offset >= *end) continue;
+    if (std::max(g->file_offset, start) < needed_end) return failed_write_status(*g);
+    *end = g->file_offset;  // block aligned, above start
+  }
+  std::vector<bool> from_memory((*end - start) / format::block_size_bytes, false);
   for (const auto &g : groups_) {
     if (g->segment != seg) continue;
     if (g->state != GroupState::open && g->state != GroupState::inflight) continue;
     const std::uint64_t g_start = g->file_offset;
     const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
-    const std::uint64_t lo = std::max(g_start, start), hi = std::min(g_end, end);
+    const std::uint64_t lo = std::max(g_start, start), hi = std::min(g_end, *end);
     if (lo >= hi) continue;
     std::byte *dst = window.buffer.data() + (lo - start);
     const std::uint64_t used_end = g->file_offset + g->used;
@@ -74,7 +93,7 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
   SEGSTORE_ASSERT(needed != 0 && needed <= wanted,
                   "window of " + std::to_string(wanted) + " bytes must hold the " + std::to_string(needed) + " needed");
   const std::uint64_t start = format::align_down(offset, format::block_size_bytes);
-  const std::uint64_t end =
+  std::uint64_t end =
       std::min<std::uint64_t>(format::align_up(offset + wanted, format::block_size_bytes), seg->segment_bytes);
   SEGSTORE_ASSERT(start < end, "empty read window at offset " + std::to_string(offset));
   const std::uint64_t length = end - start;
@@ -84,7 +103,9 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
 
   // Blocks of groups whose write has not completed are copied from memory (under mu_, where
   // appenders write them); every other block is on the file by then, so it is read after.
-  const std::vector<bool> from_memory = copy_unwritten_blocks(seg, window, end);
+  Result<std::vector<bool>> unwritten = copy_unwritten_blocks(seg, window, offset + needed, &end);
+  if (!unwritten.ok()) return unwritten.status();
+  const std::vector<bool> &from_memory = *unwritten;
   std::uint64_t valid_end = end;
   std::size_t block = 0;
   const std::size_t blocks = from_memory.size();

@@ -35,6 +35,8 @@ enum class GroupState : std::uint8_t {
   inflight,  // submitted, write (and sync) not completed
   written,   // write completed, not yet covered by a data sync
   synced,    // covered by a data sync: durable once every earlier group is
+  failed,    // its write, or a data sync covering it, failed: its bytes may be missing from the
+             // device, so its records are never read from there (fill_window reports write_failure)
 };
 
 struct WriteGroup {
@@ -47,6 +49,7 @@ struct WriteGroup {
   std::uint64_t end_lsn = 0;
   GroupState state = GroupState::open;
   bool linked_sync = false;
+  Status write_failure;  // state == failed: what the write or the data sync returned
 };
 
 // A thread inside make_durable_locked(), registered in Store::Impl::waiters_by_lsn_ while it
@@ -114,10 +117,12 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
                      ReadWindow &window) {
     return fill_window(seg, offset, bytes, bytes, window);
   }
-  // Copies into `window` (from window.start to `end`) the blocks of `seg` that groups not yet
-  // written hold; returns which blocks it filled.
-  std::vector<bool> copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
-                                          std::uint64_t end);
+  // Copies into `window` (from window.start to *end) the blocks of `seg` that groups not yet
+  // written hold; returns which blocks it filled. A failed group's bytes are on neither side:
+  // *end is lowered to its first block, and if that falls below needed_end the read fails with
+  // the group's write failure (never corruption: the records were not damaged, never written).
+  Result<std::vector<bool>> copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
+                                                  std::uint64_t needed_end, std::uint64_t *end);
   // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range.
   Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn);
   // The next segment after `seg` (by base LSN), or nullptr.

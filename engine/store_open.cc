@@ -154,9 +154,13 @@ Status Store::Impl::open() {
   next_segment_id_ = std::max(log->next_segment_id, min_segment_id_);
   next_lsn_ = log->next_lsn;
   for (const auto &seg : log->segments) segments_[seg->base_lsn] = seg;
-  first_lsn_ = segments_.empty() ? next_lsn_ : std::max(meta.first_lsn, segments_.begin()->first);
-  if (first_lsn_ > next_lsn_) first_lsn_ = next_lsn_;
-  if (segments_.empty() && meta.first_lsn > next_lsn_) next_lsn_ = first_lsn_ = meta.first_lsn;
+  // Recovery lowers META's first LSN to the log's end when the log ends below it (@S): an open
+  // that started the log above records it then accepted would drop them without a cut.
+  SEGSTORE_ASSERT(segments_.empty() || log->first_lsn <= next_lsn_,
+                  "META's first LSN " + std::to_string(log->first_lsn) + " lies above the recovered log's end " +
+                      std::to_string(next_lsn_));
+  first_lsn_ = segments_.empty() ? next_lsn_ : std::max(log->first_lsn, segments_.begin()->first);
+  if (segments_.empty() && log->first_lsn > next_lsn_) next_lsn_ = first_lsn_ = log->first_lsn;
   durable_lsn_ = next_lsn_;
   next_snapshot_due_ = options_.snapshot_every_records == 0
                            ? 0

@@ -81,6 +81,10 @@
 //       snapshot was written); with a valid CLEAN marker the last one's .idx is trusted too;
 //       verify_on_open trusts no .idx at all
 //  @R   leftover *.tmp removed; .idx without a segment removed; other unknown files noted, kept
+//  @S   the kept log ends below META's first_lsn (a cut below the trim point, e.g. bit rot; or
+//       a trim past the durable end by an older version, then a crash): META rewritten (atomically, last step of
+//       apply) with first_lsn = the new end, so that the records appended next stay in the log
+//       at the next open; note. With no segment kept the log restarts at META's first_lsn.
 //
 // A cut that leaves its segment without a record moves that whole file instead of copying and
 // zeroing it (a segment without records would give two segments the same base LSN).
@@ -100,7 +104,7 @@ namespace segstore::recovery {
 // Row labels of the table above (what tests and notes refer to).
 enum class Row : char {
   A = 'A', B = 'B', C = 'C', D = 'D', E = 'E', F = 'F', G = 'G', H = 'H', I = 'I', J = 'J',
-  K = 'K', L = 'L', M = 'M', N = 'N', O = 'O', P = 'P', Q = 'Q', R = 'R',
+  K = 'K', L = 'L', M = 'M', N = 'N', O = 'O', P = 'P', Q = 'Q', R = 'R', S = 'S',
 };
 // "@B".
 std::string row_label(Row row);

@@ -26,6 +26,9 @@ struct RecoveredLog {
   // nullptr if none.
   std::shared_ptr<engine::Segment> unused;
   std::uint64_t next_lsn = 0;         // LSN the next append gets
+  // META's first_lsn as recovery leaves it: never above next_lsn while segments remain (a cut
+  // or a power cut below a trim point lowers it: see RecoveryPass::lower_first_lsn).
+  std::uint64_t first_lsn = 0;
   std::uint64_t next_segment_id = 1;  // greater than every segment id seen in the directory
   // True when the last segment's tail was cut, so the engine must start appending in a new
   // segment (the cut segment is sealed: its index snapshot was rewritten).

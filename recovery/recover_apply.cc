@@ -127,6 +127,25 @@ Status RecoveryPass::apply() {
     removed_any = true;
   }
   if (removed_any || !pieces_.empty()) SEGSTORE_TRY(env_.sync_dir(dir_));
+  return lower_first_lsn();
+}
+
+// @S: the kept log ends below META's first_lsn when a cut (bit rot) or a power cut (a trim past
+// the durable end) took records that a trim had kept. The engine then opens with
+// first = next = the log's end, and appends from there; left in META, the higher first_lsn
+// would make the next open start the log above those appends and drop them without a cut.
+// META is rewritten (atomically) before the engine may append. With no segment kept, the
+// engine starts at META's first_lsn instead (planned_next_lsn), and nothing is lowered.
+Status RecoveryPass::lower_first_lsn() {
+  first_lsn_ = meta_.first_lsn;
+  const std::uint64_t next_lsn = planned_next_lsn();
+  if (kept_.empty() || next_lsn >= meta_.first_lsn) return Status();
+  format::MetaFile meta = meta_;
+  meta.first_lsn = next_lsn;
+  SEGSTORE_TRY(io::write_file_atomic(env_, join_path(dir_, engine::meta_file_name), format::encode_meta(meta)));
+  first_lsn_ = next_lsn;
+  note("@S META's first LSN lowered from " + std::to_string(meta_.first_lsn) + " to " + std::to_string(next_lsn) +
+       ": the log now ends below the point a trim had kept");
   return Status();
 }
 
@@ -193,6 +212,7 @@ RecoveredLog RecoveryPass::build_log() {
     log.unused = std::move(seg);
   }
   log.next_lsn = planned_next_lsn();
+  log.first_lsn = first_lsn_;
   log.next_segment_id = std::max<std::uint64_t>({max_id_seen_ + 1, meta_.min_segment_id, 1});
   log.last_segment_closed = closed;
   return log;

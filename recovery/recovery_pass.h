@@ -104,6 +104,7 @@ class RecoveryPass {
   Status apply_removals();
   Status apply_quarantine();
   Status write_index(KeptSegment &kept);
+  Status lower_first_lsn();
   std::string quarantine_report_text() const;
   RecoveredLog build_log();
   SegmentIdentity identity_of(const SegmentFile &seg) const { return segment_identity(seg, meta_.store_id); }
@@ -135,6 +136,7 @@ class RecoveryPass {
   std::string snapshots_dir_;
   bool snapshots_touched_ = false;
   std::string report_file_;
+  std::uint64_t first_lsn_ = 0;  // META's first_lsn after apply (lower_first_lsn)
 };
 
 }  // namespace segstore::recovery

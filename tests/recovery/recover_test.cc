@@ -918,5 +918,41 @@ TEST_F(RecoveryTest, LeftoverTempFilesAreRemovedUnknownFilesKept) {
   expect_second_recovery_changes_nothing(b.meta());
 }
 
+// ---- @S ----------------------------------------------------------------------------------
+
+TEST_F(RecoveryTest, CutBelowMetasFirstLsnLowersItToTheNewEnd) {
+  StoreBuilder b = make_store(dir(), 3);
+  b.meta().first_lsn = b.next_lsn() - 1;  // a trim kept only the last record
+  b.write();
+  const Extent victim = b.record(b.next_lsn() - 3);  // bit rot below the trim point
+  write_garbage(b.segment_path(3), victim.offset + 3, 20, 1);
+  RecoveryRun run = recover(b.meta());
+  ASSERT_RECOVERED(run);
+  ASSERT_TRUE(run.report.cut);
+  const std::uint64_t end = run.report.cut_lsn;  // the victim's, or its batch's first record's
+  EXPECT_LE(end, victim.lsn);
+  EXPECT_EQ(run.log->next_lsn, end);
+  EXPECT_EQ(run.log->first_lsn, end);
+  format::MetaFile meta;
+  ASSERT_EQ(format::decode_meta(read_file(path("META")), &meta), format::SmallFileError::none);
+  EXPECT_EQ(meta.first_lsn, end) << "META still starts the log above its end";
+  EXPECT_EQ(meta.store_id, b.meta().store_id);
+  EXPECT_EQ(meta.min_segment_id, b.meta().min_segment_id);
+  EXPECT_TRUE(any_note(run.report, "@S META's first LSN lowered from " + std::to_string(b.next_lsn() - 1)));
+  expect_second_recovery_changes_nothing(meta);
+}
+
+TEST_F(RecoveryTest, LogEndingAtMetasFirstLsnLeavesMetaAlone) {
+  StoreBuilder b = make_store(dir(), 2);
+  b.meta().first_lsn = b.next_lsn();  // everything trimmed, nothing lost
+  b.write();
+  const Bytes meta_before = read_file(path("META"));
+  RecoveryRun run = recover(b.meta());
+  ASSERT_RECOVERED(run);
+  EXPECT_EQ(run.log->first_lsn, b.next_lsn());
+  EXPECT_TRUE(read_file(path("META")) == meta_before);
+  EXPECT_FALSE(any_note(run.report, "@S"));
+}
+
 }  // namespace
 }  // namespace segstore::recovery::testing

@@ -60,7 +60,6 @@ struct CrashSimStats {
   std::uint64_t lost_to_latent = 0;     // acknowledged records cut after injected bit rot (reported)
   std::uint64_t read_only_checks = 0;   // appends refused with read_only after a failed data sync
   std::uint64_t stale_snapshots = 0;    // latest_snapshot() of an LSN that truncate_after rewrote
-  std::uint64_t unreadable_after_failed_write = 0;
   std::uint64_t known_bug_hits = 0;
   std::uint64_t latent_detected = 0;    // latent mode: a read or open refused rotted bytes (correctly)     // seeds stopped by a known, unfixed bug (avoid_known_bugs)  // reads of unacknowledged records refused as corrupt
   io::SimFaultCounts faults{};
