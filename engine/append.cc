@@ -228,6 +228,9 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
     SEGSTORE_TRY(check_writable_locked());
     seg = *created;
   }
+  // Invariant: one segment per base LSN. A segment left empty at this LSN would be forgotten by
+  // segments_ while its file stays (sim seed 7536252105372163043).
+  SEGSTORE_ASSERT(segments_.count(next_lsn_) == 0, "a segment already starts at LSN " + std::to_string(next_lsn_));
   seg->base_lsn = next_lsn_;
   seg->record_count = 0;
   seg->end_offset = format::segment_data_offset_bytes;

@@ -171,7 +171,13 @@ Status Store::Impl::open() {
     std::shared_ptr<Segment> last = log->segments.back();
     // Appends continue in the last segment only where a new write group can start on a block
     // boundary; otherwise the last segment stays sealed and the next append starts a new one.
-    if (!log->last_segment_closed && last->end_offset % format::block_size_bytes == 0) {
+    // A closed segment without records (recovery cut at the start of the next file) also takes
+    // the appends: it is header and zeros, and a new segment would start at the same LSN, the
+    // key segments_ holds it under, so memory would forget the file while the disk keeps it;
+    // a later truncate_after or trim would leave it behind, and its header would then contradict
+    // the log recovery reads (sim seed 7536252105372163043).
+    const bool reusable = !log->last_segment_closed || last->record_count == 0;
+    if (reusable && last->end_offset % format::block_size_bytes == 0) {
       SEGSTORE_TRY(ensure_index(*last));
       // Whatever recovery read is on the device only if it was synced: sync it before it counts
       // as durable (a crash of the process alone leaves data in the page cache).

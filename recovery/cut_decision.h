@@ -7,7 +7,8 @@
 // recover_test.cc has a test named after each row). Segments are walked in id order; the
 // first row that cuts ends the walk. "Quarantine" = copied or moved to quarantine/ and synced
 // before any segment byte changes. "Closed" = the cut segment gets a fresh index snapshot and
-// RecoveredLog::last_segment_closed, so the engine appends into a new segment.
+// RecoveredLog::last_segment_closed, so the engine appends into a new segment (unless the
+// closed segment holds no record: engine/store_open.cc appends into it).
 //
 //  row  what the pass found                          kept             quarantined / changed          reported
 //  ---  -------------------------------------------  ---------------  -----------------------------  ---------------------

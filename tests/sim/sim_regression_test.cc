@@ -508,5 +508,78 @@ TEST_F(SimRegression, Seed7483ReadOfWrittenRecordSeesZeros) {
   EXPECT_EQ(second.status().code(), Errc::io_error) << second.status().to_string();
 }
 
+// Found by seed 7536252105372163043 (a long run): a crash left the last segment with its header
+// and no record, and a later file whose LSNs did not join; recovery cut at the later file and
+// kept the empty segment closed. The next append activated a new segment at the same base LSN,
+// the key under which the engine kept the empty one, which memory then forgot while its file
+// stayed. A truncate_after() below it removed the new segment and left the empty one; the log
+// grew again past its base, and the next open found the empty segment's header contradicting
+// the records before it, cut there, and dropped acknowledged records.
+TEST_F(SimRegression, Seed7536252105372163043EmptySegmentForgottenLosesRecords) {
+  auto acked_payload = [](int i) { return "acked " + std::to_string(i) + std::string(5000, 'a'); };
+  make_store_dir();
+  open_ok(options());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->append(bytes_of("before " + std::to_string(i))).ok());
+  const std::uint64_t end = store_->next_lsn();
+  ASSERT_TRUE(store_->close().ok());
+  store_.reset();
+  // What a crash may leave: a segment activated at `end` whose records were lost (its header
+  // block kept), and a later segment starting two LSNs past it.
+  {
+    std::shared_ptr<io::Env> env = disk_->env();
+    Result<std::vector<std::string>> names = env->list_dir(dir_);
+    ASSERT_TRUE(names.ok()) << names.status().to_string();
+    std::vector<std::string> segments;
+    for (const std::string &n : *names)
+      if (n.ends_with(".seg")) segments.push_back(n);
+    std::sort(segments.begin(), segments.end());
+    ASSERT_FALSE(segments.empty());
+    Result<std::vector<std::byte>> first = io::read_whole_file(*env, dir_ + "/" + segments.front(), 1 << 20);
+    ASSERT_TRUE(first.ok()) << first.status().to_string();
+    format::SegmentHeader header;
+    ASSERT_EQ(format::decode_segment_header(*first, &header), format::SegmentHeaderError::none);
+    // The records are in the first segment; a preallocated one after it would come between.
+    for (std::size_t i = 1; i < segments.size(); ++i) ASSERT_TRUE(env->remove(dir_ + "/" + segments[i]).ok());
+    auto write_segment = [&](std::uint64_t id, std::uint64_t base_lsn) {
+      header.segment_id = id;
+      header.base_lsn = base_lsn;
+      std::vector<std::byte> block(header.segment_bytes);
+      format::encode_segment_header(header, block.data());
+      char name[32];
+      std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(id));
+      io::OpenFlags flags;
+      flags.write = true;
+      flags.create = true;
+      Result<std::unique_ptr<io::File>> f = env->open_file(dir_ + "/" + name, flags);
+      ASSERT_TRUE(f.ok()) << f.status().to_string();
+      ASSERT_TRUE((*f)->write_at(0, block).ok());
+      ASSERT_TRUE((*f)->sync_data().ok());
+    };
+    const std::uint64_t first_id = header.segment_id;
+    write_segment(first_id + 1, end);      // empty: its records were lost
+    write_segment(first_id + 2, end + 2);  // does not join: recovery cuts here
+    (void)env->remove(dir_ + "/CLEAN");
+    ASSERT_TRUE(env->sync_dir(dir_).ok());
+  }
+  open_ok(options());
+  ASSERT_TRUE(store_->recovery_report().cut) << store_->recovery_report().to_string();
+  ASSERT_EQ(store_->next_lsn(), end);
+  ASSERT_TRUE(store_->append(bytes_of("dropped")).ok());
+  ASSERT_TRUE(store_->truncate_after(end - 2).ok());
+  // Enough to roll into new segments, which the empty one's id comes before.
+  std::vector<std::uint64_t> acked;
+  for (int i = 0; i < 8; ++i) {
+    Result<std::uint64_t> lsn = store_->append(bytes_of(acked_payload(i)));
+    ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+    acked.push_back(*lsn);
+  }
+  ASSERT_TRUE(store_->close().ok());
+  store_.reset();
+  open_ok(options());
+  EXPECT_FALSE(store_->recovery_report().cut) << store_->recovery_report().to_string();
+  for (std::size_t i = 0; i < acked.size(); ++i)
+    EXPECT_EQ(read_text(acked[i]), acked_payload(i)) << "LSN " << acked[i];
+}
+
 }  // namespace
 }  // namespace segstore
