@@ -132,7 +132,7 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
   bool snapshot_due = false;
   if (options_.snapshot_every_records != 0 && options_.on_snapshot_due && next_lsn_ >= next_snapshot_due_) {
     snapshot_due = true;
-    next_snapshot_due_ = (next_lsn_ / options_.snapshot_every_records + 1) * options_.snapshot_every_records;
+    next_snapshot_due_ = snapshot_due_after(next_lsn_, options_.snapshot_every_records);
   }
   Status durable;
   if (durability == Durability::sync) durable = make_durable_locked(lock, last_lsn);

@@ -85,6 +85,15 @@ struct ReadWindow {
 
 namespace segstore {
 
+// The first multiple of `every` above `next_lsn`: when the next application snapshot is due.
+// Saturates instead of wrapping near the LSN limit (a wrapped value would make every append
+// call on_snapshot_due).
+inline std::uint64_t snapshot_due_after(std::uint64_t next_lsn, std::uint64_t every) {
+  if (every == 0) return 0;
+  const std::uint64_t steps = next_lsn / every + 1;
+  return steps > UINT64_MAX / every ? UINT64_MAX : steps * every;
+}
+
 class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
  public:
   using Segment = engine::Segment;

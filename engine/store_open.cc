@@ -162,9 +162,7 @@ Status Store::Impl::open() {
   first_lsn_ = segments_.empty() ? next_lsn_ : std::max(log->first_lsn, segments_.begin()->first);
   if (segments_.empty() && log->first_lsn > next_lsn_) next_lsn_ = first_lsn_ = log->first_lsn;
   durable_lsn_ = next_lsn_;
-  next_snapshot_due_ = options_.snapshot_every_records == 0
-                           ? 0
-                           : (next_lsn_ / options_.snapshot_every_records + 1) * options_.snapshot_every_records;
+  next_snapshot_due_ = snapshot_due_after(next_lsn_, options_.snapshot_every_records);
   if (log->unused && log->unused->id >= min_segment_id_) preallocated_ = log->unused;
 
   if (!log->segments.empty()) {

@@ -188,7 +188,8 @@ class SEGSTORE_API Store {
   Status close();
 
   // Appends one record to `stream`; returns its LSN. Durability as the store's options say,
-  // or as `durability` overrides for this call.
+  // or as `durability` overrides for this call. Errc::log_full when no LSN is left (the limit
+  // is 2^64 - 1), Errc::read_only after a failed write or sync (until reopened).
   Result<std::uint64_t> append(std::span<const std::byte> payload, std::uint32_t stream = 0);
   Result<std::uint64_t> append(std::span<const std::byte> payload, std::uint32_t stream,
                                Durability durability);
