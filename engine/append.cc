@@ -478,6 +478,9 @@ void Store::Impl::fail_locked(const Status &cause) {
   if (!failed_) {
     failed_ = cause;
     append_event(dir_, "store turned read-only: " + cause.to_string());
+    // Tail waits end with the failure now: nothing more will be appended or become durable.
+    appended_cv_.notify_all();
+    progress_cv_.notify_all();
   }
 }
 

@@ -37,7 +37,9 @@ static_assert(SEGSTORE_E_BUFFER_TOO_SMALL == -static_cast<int>(segstore::Errc::b
 static_assert(SEGSTORE_E_INVALID_ARGUMENT == -static_cast<int>(segstore::Errc::invalid_argument));
 static_assert(SEGSTORE_E_TRUNCATED == -static_cast<int>(segstore::Errc::truncated));
 static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::splits_batch));
-static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::splits_batch));
+static_assert(SEGSTORE_E_CANCELLED == -static_cast<int>(segstore::Errc::cancelled));
+static_assert(SEGSTORE_E_TIMED_OUT == -static_cast<int>(segstore::Errc::timed_out));
+static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::timed_out));
 
 thread_local std::string last_error_message;
 
@@ -295,6 +297,8 @@ const char *segstore_strerror(int code) {
     case SEGSTORE_E_LOG_FULL: return "log_full: next_lsn reached 2^64 - 1, no LSN is left to append";
     case SEGSTORE_E_TRUNCATED: return "truncated: truncate_after/reset_to removed the record before it became durable";
     case SEGSTORE_E_SPLITS_BATCH: return "splits_batch: the truncation point lies inside an atomic batch";
+    case SEGSTORE_E_CANCELLED: return "cancelled: the waiting iterator was cancelled";
+    case SEGSTORE_E_TIMED_OUT: return "timed_out: the wait's timeout passed first";
     case SEGSTORE_E_NO_MEMORY: return "no_memory: an allocation failed";
     case SEGSTORE_E_INTERNAL: return "internal: an unexpected error inside libsegstore";
     default: return "unknown error code";

@@ -1,4 +1,4 @@
-// engine/stats.cc — LSN accessors, tail waiting and the statistics snapshot.
+// engine/stats.cc — LSN accessors and the statistics snapshot.
 #include "engine/store_impl.h"
 
 namespace segstore {
@@ -16,18 +16,6 @@ std::uint64_t Store::Impl::next_lsn() const {
 std::uint64_t Store::Impl::durable_lsn() const {
   std::lock_guard lock(mu_);
   return durable_lsn_;
-}
-
-bool Store::Impl::wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  appended_cv_.wait_for(lock, timeout, [&] { return next_lsn_ > lsn || closed_; });
-  return next_lsn_ > lsn;
-}
-
-bool Store::Impl::wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  progress_cv_.wait_for(lock, timeout, [&] { return durable_lsn_ > lsn || closed_ || failed_.has_value(); });
-  return durable_lsn_ > lsn;
 }
 
 Stats Store::Impl::stats() const {

@@ -29,6 +29,8 @@ const char *errc_name(Errc code) noexcept {
     case Errc::log_full: return "log_full";
     case Errc::truncated: return "truncated";
     case Errc::splits_batch: return "splits_batch";
+    case Errc::cancelled: return "cancelled";
+    case Errc::timed_out: return "timed_out";
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 // the iterator's walk over segments (plain and one-stream).
 #include <deque>
 
+#include "base/assert.h"
 #include "engine/store_impl.h"
 #include "format/layout.h"
 #include "io/env.h"
@@ -32,47 +33,76 @@ std::shared_ptr<io::Env> env_for(const Options &options) {
 // ---------------------------------------------------------------------------------------------
 // Iterator
 
+// A cancel request shared by an iterator and its IteratorCanceller copies. The store is held
+// weakly: a canceller kept after its store is gone must not keep the store's state alive.
+struct IteratorCanceller::State {
+  std::weak_ptr<const Store::Impl> store;
+  std::atomic<bool> requested{false};  // consumed by the wait it ends (wait_for_tail)
+};
+
+IteratorCanceller::IteratorCanceller(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+void IteratorCanceller::cancel() const {
+  if (!state_) return;
+  state_->requested.store(true);
+  if (std::shared_ptr<const Store::Impl> store = state_->store.lock()) store->wake_tail_waiters();
+}
+
 class Iterator::Impl {
  public:
-  Impl(std::shared_ptr<Store::Impl> store, std::uint64_t from, std::optional<std::uint32_t> stream)
-      : store_(std::move(store)), next_lsn_(from), stream_(stream) {}
+  Impl(std::shared_ptr<Store::Impl> store, std::uint64_t from, const ScanOptions &options)
+      : store_(std::move(store)), next_lsn_(from), stream_(options.stream), durable_only_(options.durable_only),
+        cancel_(std::make_shared<IteratorCanceller::State>()) {
+    cancel_->store = store_;
+  }
 
   Result<bool> next() { return stream_ ? next_of_stream() : next_plain(); }
 
   Result<bool> next_wait(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = engine::deadline_after(timeout);
+    const engine::TailTarget target = durable_only_ ? engine::TailTarget::durable : engine::TailTarget::appended;
     while (true) {
       Result<bool> got = next();
       if (!got.ok() || *got) return got;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return false;
-      store_->wait_for_lsn(next_lsn_, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+      // next() walked to the end: next_lsn_ is the first LSN not yet seen (of any stream).
+      Status waited = store_->wait_for_tail(next_lsn_, target, deadline, &cancel_->requested);
+      if (waited.code() == Errc::timed_out) return false;
+      if (!waited.ok()) return waited;
     }
   }
 
   const RecordView &record() const { return current_; }
+  IteratorCanceller canceller() const { return IteratorCanceller(cancel_); }
 
  private:
   // Where the walk stands in the log: the segment holding next_lsn_ and its known end.
+  // The walk ends at limit_lsn: next_lsn_ of the store, or durable_lsn_ for a durable_only walk.
   struct Position {
     std::shared_ptr<Segment> seg;
-    std::uint64_t end_offset = 0;
-    std::uint64_t end_lsn = 0;
-    bool is_last = false;
+    std::uint64_t end_offset = 0;  // the segment's records end here (some may lie past the limit)
+    std::uint64_t end_lsn = 0;     // the walk ends in this segment at this LSN: min(its end, limit)
+    std::uint64_t limit_lsn = 0;
+    bool is_last = false;          // no record at or past end_lsn may be returned now
   };
 
-  // Result<bool>: false when next_lsn_ is at the end of the log.
+  // Result<bool>: false when next_lsn_ is at the end of the walk.
   Result<bool> locate(Position &pos) {
     std::lock_guard lock(store_->mu_);
     if (store_->closed_) return Status(Errc::store_closed, "store " + store_->dir_ + " is closed");
     if (next_lsn_ < store_->first_lsn_) next_lsn_ = store_->first_lsn_;  // trimmed meanwhile
-    if (next_lsn_ >= store_->next_lsn_) return false;
+    // A durable_only walk ends where durability does: a record past it could be taken back by
+    // a crash, and whoever reads it may not hand it out.
+    pos.limit_lsn = durable_only_ ? store_->durable_lsn_ : store_->next_lsn_;
+    // Invariant: records are durable in LSN order, and only records that exist are durable.
+    SEGSTORE_ASSERT(store_->durable_lsn_ <= store_->next_lsn_, "durable LSN " + std::to_string(store_->durable_lsn_) +
+                                                                   " past the next LSN " + std::to_string(store_->next_lsn_));
+    if (next_lsn_ >= pos.limit_lsn) return false;
     auto it = store_->segments_.upper_bound(next_lsn_);
     --it;
     pos.seg = it->second;
     pos.end_offset = pos.seg->end_offset;
-    pos.end_lsn = pos.seg->end_lsn();
-    pos.is_last = std::next(it) == store_->segments_.end();
+    pos.end_lsn = std::min(pos.seg->end_lsn(), pos.limit_lsn);
+    pos.is_last = std::next(it) == store_->segments_.end() || pos.seg->end_lsn() >= pos.limit_lsn;
     return true;
   }
 
@@ -146,20 +176,25 @@ class Iterator::Impl {
         if (!entry) return engine::corruption_at(*pos.seg, block_start, 0, "stream bitmap names a block without records");
         SegmentCursor cursor(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta,
                              2 * format::block_size_bytes);
+        bool at_limit = false;  // the block holds records past the walk's limit
         while (cursor.offset() < block_start + format::block_size_bytes) {
           Result<std::optional<RecordView>> got = cursor.next(pos.end_offset);
           if (!got.ok()) return got.status();
           if (!got->has_value()) break;
           const RecordView &view = **got;
+          if (view.lsn >= pos.limit_lsn) {
+            at_limit = true;
+            break;
+          }
           if (view.stream != *stream_ || view.lsn < next_lsn_) continue;
           pending_.push_back(Record{view.lsn, view.stream, view.type,
                                     std::vector<std::byte>(view.payload.begin(), view.payload.end())});
         }
-        // A block read whole need not be read again; one the known end cuts through may
-        // receive more records.
+        // A block read whole need not be read again; one the known end or the limit cuts
+        // through may receive (or release) more records.
         resume_seg_ = pos.seg;
-        resume_block_ = block_start + format::block_size_bytes <= pos.end_offset ? block + 1 : block;
-        if (!pending_.empty()) break;
+        resume_block_ = !at_limit && block_start + format::block_size_bytes <= pos.end_offset ? block + 1 : block;
+        if (!pending_.empty() || at_limit) break;
       }
       if (pending_.empty()) {
         // Nothing more of the stream up to the segment's known end.
@@ -172,6 +207,8 @@ class Iterator::Impl {
   std::shared_ptr<Store::Impl> store_;
   std::uint64_t next_lsn_;
   std::optional<std::uint32_t> stream_;
+  bool durable_only_;
+  std::shared_ptr<IteratorCanceller::State> cancel_;
   std::optional<SegmentCursor> cursor_;
   std::deque<Record> pending_;
   std::shared_ptr<Segment> resume_seg_;  // blocks of it below resume_block_ were read whole
@@ -187,6 +224,8 @@ Iterator::~Iterator() = default;
 Result<bool> Iterator::next() { return impl_->next(); }
 Result<bool> Iterator::next_wait(std::chrono::milliseconds timeout) { return impl_->next_wait(timeout); }
 const RecordView &Iterator::record() const { return impl_->record(); }
+void Iterator::cancel() { impl_->canceller().cancel(); }
+IteratorCanceller Iterator::canceller() const { return impl_->canceller(); }
 
 // ---------------------------------------------------------------------------------------------
 // Store
@@ -229,15 +268,21 @@ Status Store::sync() { return impl_->sync_all(); }
 std::uint64_t Store::first_lsn() const { return impl_->first_lsn(); }
 std::uint64_t Store::next_lsn() const { return impl_->next_lsn(); }
 std::uint64_t Store::durable_lsn() const { return impl_->durable_lsn(); }
-bool Store::wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
-  return impl_->wait_for_lsn(lsn, timeout);
+Status Store::wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
+  return impl_->wait_for_tail(lsn, engine::TailTarget::appended, engine::deadline_after(timeout), nullptr);
 }
-bool Store::wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
-  return impl_->wait_until_durable(lsn, timeout);
+Status Store::wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
+  return impl_->wait_for_tail(lsn, engine::TailTarget::durable, engine::deadline_after(timeout), nullptr);
 }
 Result<Record> Store::read(std::uint64_t lsn) { return impl_->read(lsn); }
 
-Result<Iterator> Store::scan(std::uint64_t from_lsn) {
+Result<Iterator> Store::scan(std::uint64_t from_lsn) { return scan(from_lsn, ScanOptions{}); }
+Result<Iterator> Store::scan(std::uint64_t from_lsn, std::uint32_t stream) {
+  ScanOptions options;
+  options.stream = stream;
+  return scan(from_lsn, options);
+}
+Result<Iterator> Store::scan(std::uint64_t from_lsn, const ScanOptions &options) {
   {
     std::lock_guard lock(impl_->mu_);
     if (impl_->closed_) return Status(Errc::store_closed, "store " + impl_->dir_ + " is closed");
@@ -245,12 +290,7 @@ Result<Iterator> Store::scan(std::uint64_t from_lsn) {
       return Status(Errc::lsn_out_of_range, "scan from LSN " + std::to_string(from_lsn) +
                                                 " beyond the next LSN " + std::to_string(impl_->next_lsn_));
   }
-  return Iterator(std::make_unique<Iterator::Impl>(impl_, from_lsn, std::nullopt));
-}
-Result<Iterator> Store::scan(std::uint64_t from_lsn, std::uint32_t stream) {
-  Result<Iterator> plain = scan(from_lsn);
-  if (!plain.ok()) return plain.status();
-  return Iterator(std::make_unique<Iterator::Impl>(impl_, from_lsn, stream));
+  return Iterator(std::make_unique<Iterator::Impl>(impl_, from_lsn, options));
 }
 
 Status Store::truncate_after(std::uint64_t lsn) { return impl_->truncate_after(lsn); }

@@ -13,6 +13,8 @@
 // Lock order: mu_ before any Segment::index_mu.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -70,6 +72,17 @@ struct TruncatePlan {
   std::map<std::uint32_t, std::uint64_t> removed;  // seg's records removed, per stream
   bool seg_emptied() const { return cut_lsn == seg->base_lsn; }
 };
+
+// What a tail wait (Store::Impl::wait_for_tail) waits for.
+enum class TailTarget : std::uint8_t {
+  appended,  // the record exists: next_lsn_ passed it
+  durable,   // the record is durable: durable_lsn_ passed it
+};
+
+// The deadline `timeout` from now. Saturates: a timeout too large for the clock (such as
+// milliseconds::max(), "no timeout") becomes the latest deadline a condition variable waits
+// for without overflowing its arithmetic.
+std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds timeout);
 
 // A window of a segment's bytes read for decoding.
 struct ReadWindow {
@@ -153,8 +166,16 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status quarantine_snapshots_from(std::uint64_t end_lsn, const std::string &what);
 
   Stats stats() const;
-  bool wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
-  bool wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
+
+  // --- tail waits (tail_wait.cc) ---
+  // Waits until the record `lsn` exists (TailTarget::appended) or is durable, then returns ok.
+  // Returns early, as soon as it is known, when the wait cannot succeed or is given up: the
+  // store was closed (store_closed) or failed (read_only), `*cancel` was set (cancelled; the
+  // request is cleared), or `deadline` passed (timed_out). `cancel` may be null.
+  Status wait_for_tail(std::uint64_t lsn, engine::TailTarget target, std::chrono::steady_clock::time_point deadline,
+                       std::atomic<bool> *cancel) const;
+  // Wakes every tail wait so it looks at its cancel flag (IteratorCanceller::cancel()).
+  void wake_tail_waiters() const;
 
   std::uint64_t first_lsn() const;
   std::uint64_t next_lsn() const;
@@ -168,7 +189,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
  private:
   // append.cc
-  Status check_writable_locked() const;
+  Status check_writable_locked() const;  // store_closed, read_only (failed) or ok
   Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes);
   Status roll_locked(std::unique_lock<std::mutex> &lock);
   Status activate_segment_locked(std::unique_lock<std::mutex> &lock);

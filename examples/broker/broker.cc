@@ -155,8 +155,10 @@ Status Broker::wait_durable(std::uint64_t lsn) {
   if (options_.durability == segstore::Durability::interval) {
     // The background flush normally makes it durable within the interval; if it has not after
     // much longer, ask for a sync, which also reports a store that failed.
+    // A store that failed (a data sync error) is reported at once rather than after patience.
     const auto patience = std::chrono::milliseconds(std::max<std::uint32_t>(1000, 20 * options_.flush_interval_ms));
-    if (store_->wait_until_durable(lsn, patience)) return Status();
+    Status durable = store_->wait_until_durable(lsn, patience);
+    if (durable.code() != Errc::timed_out) return durable;
   }
   return store_->wait_durable(lsn);
 }
@@ -226,27 +228,21 @@ Result<Subscription> Broker::subscribe(std::string_view topic, std::optional<std
                                                 std::to_string(store_->next_lsn()) + ")");
     start = std::max<std::uint64_t>(start, static_cast<std::uint64_t>(*from));
   }
-  Result<segstore::Iterator> it = store_->scan(start, *stream);
+  segstore::ScanOptions scan_options;
+  scan_options.stream = *stream;
+  scan_options.durable_only = true;  // a consumer must not see what a crash could take back
+  Result<segstore::Iterator> it = store_->scan(start, scan_options);
   if (!it.ok()) return it.status();
-  return Subscription(store_.get(), std::move(*it), start);
+  return Subscription(std::move(*it), start);
 }
 
 Result<std::optional<Message>> Subscription::next(std::chrono::milliseconds wait) {
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  if (!pending_) {
-    Result<bool> got = it_.next_wait(wait);
-    if (!got.ok()) return got.status();
-    if (!*got) return std::optional<Message>();
-    const segstore::RecordView &r = it_.record();
-    pending_ = Message{r.lsn, std::string(reinterpret_cast<const char *>(r.payload.data()), r.payload.size())};
-  }
-  // Iterators see records before they are durable; a consumer must not.
-  const auto left = std::max(std::chrono::steady_clock::duration::zero(), deadline - std::chrono::steady_clock::now());
-  if (!store_->wait_until_durable(pending_->offset, std::chrono::duration_cast<std::chrono::milliseconds>(left)))
-    return std::optional<Message>();
-  std::optional<Message> message = std::move(pending_);
-  pending_.reset();
-  return message;
+  Result<bool> got = it_.next_wait(wait);
+  if (!got.ok()) return got.status();
+  if (!*got) return std::optional<Message>();
+  const segstore::RecordView &r = it_.record();
+  return std::optional<Message>(
+      Message{r.lsn, std::string(reinterpret_cast<const char *>(r.payload.data()), r.payload.size())});
 }
 
 }  // namespace broker

@@ -65,18 +65,22 @@ struct Message {
 
 class Subscription {
  public:
-  // The next durable message, or nothing when none became durable within `wait`.
+  // The next durable message, or nothing when none became durable within `wait`
+  // (milliseconds::max(): no limit). Errc::cancelled when a canceller() ended the wait; the
+  // store's error at once when it was closed or failed.
   segstore::Result<std::optional<Message>> next(std::chrono::milliseconds wait);
   std::uint64_t start_offset() const { return start_; }
+  // Ends a next() waiting on another thread; usable from any thread, even after the
+  // subscription is gone.
+  segstore::IteratorCanceller canceller() const { return it_.canceller(); }
 
  private:
   friend class Broker;
-  Subscription(segstore::Store *store, segstore::Iterator it, std::uint64_t start)
-      : store_(store), it_(std::move(it)), start_(start) {}
-  segstore::Store *store_;
+  // `it` is a durable_only scan of the topic's stream: it never returns a message a crash
+  // could take back, and waits for the next one to become durable.
+  Subscription(segstore::Iterator it, std::uint64_t start) : it_(std::move(it)), start_(start) {}
   segstore::Iterator it_;
   std::uint64_t start_;
-  std::optional<Message> pending_;  // read, waiting to become durable
 };
 
 // One message of a batch.

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -155,6 +156,25 @@ TEST(Broker, SubscriptionsTailDurableMessagesOfTheirTopicOnly) {
   EXPECT_EQ((*m)->offset, *o);
   EXPECT_FALSE(b->subscribe("orders", 1'000'000).ok());  // past the end
   EXPECT_FALSE(b->subscribe("bad topic", std::nullopt).ok());
+}
+
+// The delivery thread's wait has no timeout: the connection's end wakes it through the
+// subscription's canceller (server.cc), and a closed store ends it with store_closed.
+TEST(Broker, ASubscriptionWaitIsEndedByItsCancellerAndByClose) {
+  TempDir tmp;
+  auto b = open_broker(tmp.sub("b"), test_options());
+  auto sub = b->subscribe("orders", -1);
+  ASSERT_TRUE(sub.ok()) << sub.status().to_string();
+  segstore::Status ended;
+  std::thread waiter([&] { ended = sub->next(std::chrono::milliseconds::max()).status(); });
+  sub->canceller().cancel();
+  waiter.join();
+  EXPECT_EQ(ended.code(), segstore::Errc::cancelled) << ended.to_string();
+
+  waiter = std::thread([&] { ended = sub->next(std::chrono::milliseconds::max()).status(); });
+  ASSERT_TRUE(b->close().ok());
+  waiter.join();
+  EXPECT_EQ(ended.code(), segstore::Errc::store_closed) << ended.to_string();
 }
 
 TEST(Broker, CommitsSurviveRestartThroughSnapshotAndReplay) {

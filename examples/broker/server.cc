@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "line_io.h"
 
@@ -23,9 +24,6 @@ namespace {
 constexpr std::size_t publish_batch_max = 1024;
 // MSG lines written before one flush at most.
 constexpr std::size_t delivery_batch_max = 256;
-// How long a delivery thread waits for a message before it checks the heartbeat and whether
-// its connection is ending.
-constexpr std::uint32_t delivery_slice_max_ms = 200;
 constexpr std::uint32_t send_timeout_default_ms = 10000;
 
 void log_error(const std::string &what) { std::fprintf(stderr, "broker: %s\n", what.c_str()); }
@@ -66,6 +64,9 @@ struct BrokerServer::Connection {
   std::atomic<std::int64_t> last_seen_ms{now_ms()};
   std::atomic<bool> ending{false};
   std::thread delivery;
+  // Wakes the delivery thread's wait for a message when the connection ends. Set before the
+  // thread starts, by the connection's thread, which alone uses it.
+  std::optional<segstore::IteratorCanceller> delivery_canceller;
 };
 
 segstore::Result<std::unique_ptr<BrokerServer>> BrokerServer::start(Broker &broker, const ServerOptions &options) {
@@ -140,6 +141,7 @@ void BrokerServer::serve(int fd) {
     if (!conn.flush()) break;
   }
   conn.ending = true;
+  if (conn.delivery_canceller) conn.delivery_canceller->cancel();
   if (conn.delivery.joinable()) conn.delivery.join();
   if (!reader.error().empty()) log_error(conn.peer + ": " + reader.error());
   if (conn.out.failed()) log_error(conn.peer + ": dropped: " + conn.out.error());
@@ -218,16 +220,21 @@ void BrokerServer::subscribe(Connection &conn, std::string_view args) {
   conn.reply("SUBSCRIBED " + std::string(topic) + " " + std::to_string(subscription->start_offset()));
   conn.flush();
   conn.last_seen_ms = now_ms();
+  conn.delivery_canceller = subscription->canceller();
   conn.delivery = std::thread(&BrokerServer::deliver, this, std::ref(conn), std::move(*subscription), std::string(topic));
 }
 
 void BrokerServer::deliver(Connection &conn, Subscription subscription, std::string topic) {
   const std::uint32_t heartbeat_ms = options_.heartbeat_ms;
-  const auto slice = std::chrono::milliseconds(
-      heartbeat_ms == 0 ? delivery_slice_max_ms : std::clamp<std::uint32_t>(heartbeat_ms / 4, 1, delivery_slice_max_ms));
   const std::string prefix = "MSG " + topic + " ";
   while (!conn.ending) {
-    segstore::Result<std::optional<Message>> message = subscription.next(slice);
+    // Waits for a message until the heartbeat falls due (its check follows); the end of the
+    // connection wakes the wait through delivery_canceller, so no polling is needed.
+    std::chrono::milliseconds wait = std::chrono::milliseconds::max();
+    if (heartbeat_ms != 0)
+      wait = std::chrono::milliseconds(std::max<std::int64_t>(0, conn.last_seen_ms + heartbeat_ms + 1 - now_ms()));
+    segstore::Result<std::optional<Message>> message = subscription.next(wait);
+    if (!message.ok() && message.status().code() == segstore::Errc::cancelled) continue;  // conn.ending is set
     if (!message.ok()) {
       log_error(conn.peer + ": subscription to " + topic + " ended: " + message.status().to_string());
       conn.reply("ERR subscription ended: " + message.status().to_string());

@@ -167,16 +167,18 @@ RecoveryInfo EventStore::last_recovery() const {
 
 Result<std::uint64_t> EventStore::read_from(
     std::uint64_t offset, const std::function<bool(std::uint64_t, std::span<const std::byte>)> &visit) {
-  // Only durable events: a reader never sees an event that a crash could take back.
-  const std::uint64_t durable_end = store_->durable_lsn();
-  if (offset >= durable_end) return offset;
-  Result<segstore::Iterator> it = store_->scan(offset);
+  // Only durable events (a durable_only scan): a reader never sees an event that a crash could
+  // take back.
+  if (offset >= store_->durable_lsn()) return offset;
+  segstore::ScanOptions durable_events;
+  durable_events.durable_only = true;
+  Result<segstore::Iterator> it = store_->scan(offset, durable_events);
   if (!it.ok()) return it.status();
   std::uint64_t next = offset;
-  while (next < durable_end) {
+  while (true) {
     Result<bool> more = it->next();
     if (!more.ok()) return more.status();
-    if (!*more || it->record().lsn >= durable_end) break;
+    if (!*more) break;
     next = it->record().lsn + 1;
     if (it->record().stream != event_stream) continue;
     if (!visit(it->record().lsn, it->record().payload)) break;

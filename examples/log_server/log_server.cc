@@ -160,9 +160,10 @@ void LogServer::append_lines(std::vector<std::string> &texts, line_io::LineWrite
 
 Status LogServer::wait_durable(std::uint64_t lsn) {
   // The interval flush normally makes it durable within flush_interval_ms; if it has not after
-  // much longer, ask for a sync, which also reports a failed store.
+  // much longer, ask for a sync. A failed store (a data sync error) is reported at once.
   const auto patience = std::chrono::milliseconds(std::max<std::uint32_t>(1000, 20 * options_.flush_interval_ms));
-  if (store_->wait_until_durable(lsn, patience)) return Status();
+  Status durable = store_->wait_until_durable(lsn, patience);
+  if (durable.code() != segstore::Errc::timed_out) return durable;
   return store_->wait_durable(lsn);
 }
 
@@ -199,12 +200,14 @@ void LogServer::grep(const std::string &args, line_io::LineWriter &out) {
 }
 
 void LogServer::query(std::uint64_t from, const std::string &needle, line_io::LineWriter &out) {
-  // Only durable lines: an answer never shows a line that a crash could take back.
-  const std::uint64_t durable_end = store_->durable_lsn();
+  // Only durable lines (a durable_only scan): an answer never shows a line that a crash could
+  // take back.
   from = std::max(from, store_->first_lsn());
   std::uint64_t count = 0;
-  if (from < durable_end) {
-    Result<segstore::Iterator> it = store_->scan(from);
+  if (from < store_->durable_lsn()) {
+    segstore::ScanOptions durable_lines;
+    durable_lines.durable_only = true;
+    Result<segstore::Iterator> it = store_->scan(from, durable_lines);
     if (!it.ok()) return out.line("ERR " + it.status().to_string());
     while (true) {
       Result<bool> more = it->next();
@@ -212,8 +215,8 @@ void LogServer::query(std::uint64_t from, const std::string &needle, line_io::Li
         log_error("query: " + more.status().to_string());
         return out.line("ERR " + more.status().to_string());
       }
+      if (!*more) break;
       const segstore::RecordView &r = it->record();
-      if (!*more || r.lsn >= durable_end) break;
       const std::string_view text(reinterpret_cast<const char *>(r.payload.data()), r.payload.size());
       if (!needle.empty() && text.find(needle) == std::string_view::npos) continue;
       out.line(std::to_string(r.lsn) + " " + std::string(text));

@@ -66,6 +66,8 @@ extern "C" {
 #define SEGSTORE_E_LOG_FULL (-19)            /* next_lsn reached 2^64 - 1: no LSN is left to append */
 #define SEGSTORE_E_TRUNCATED (-20)           /* truncate/reset removed the record before it was durable */
 #define SEGSTORE_E_SPLITS_BATCH (-21)        /* truncate_after's cut point is inside an atomic batch */
+#define SEGSTORE_E_CANCELLED (-22)           /* a waiting iterator was cancelled */
+#define SEGSTORE_E_TIMED_OUT (-23)           /* a wait's timeout passed first */
 /* Codes of the C layer only (no segstore::Errc counterpart). */
 #define SEGSTORE_E_NO_MEMORY (-100)          /* an allocation failed */
 #define SEGSTORE_E_INTERNAL (-101)           /* an unexpected C++ exception was caught */

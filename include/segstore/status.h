@@ -40,6 +40,8 @@ enum class Errc : int {
   log_full = 19,            // next_lsn reached the LSN limit (2^64 - 1): no LSN is left to append
   truncated = 20,           // truncate_after/reset_to removed the record before it was durable
   splits_batch = 21,        // truncate_after's cut point lies inside an atomic batch
+  cancelled = 22,           // Iterator::cancel() ended the wait before a record came
+  timed_out = 23,           // a wait's timeout passed before what it waited for happened
 };
 
 SEGSTORE_API const char *errc_name(Errc code) noexcept;

@@ -156,9 +156,37 @@ struct RecoveryReport {
 
 class Store;
 
-// Iterates records in LSN order, optionally of one stream. At the end of the log next()
-// returns false; calling it again later returns records appended since (tailing).
-// Not thread-safe: one iterator belongs to one thread at a time.
+// What a scan walks. The defaults walk every record up to next_lsn().
+struct ScanOptions {
+  std::optional<std::uint32_t> stream;  // only records of this stream
+  // Walk only durable records: the iterator stops at durable_lsn() rather than next_lsn(), so it
+  // never returns a record a crash could take back, and next_wait() waits for the next record
+  // to become durable (starting no flush: in interval mode the background flush does it, in
+  // none mode only sync() or another writer's wait does).
+  bool durable_only = false;
+};
+
+// Ends an Iterator's next_wait() from another thread. Copyable; every copy may be used from
+// any thread at once, and it may outlive its iterator and the store (cancel() then does
+// nothing). Obtained from Iterator::canceller().
+class SEGSTORE_API IteratorCanceller {
+ public:
+  // Makes the iterator's next_wait() in progress return Errc::cancelled at once, or, when none
+  // is waiting, the next wait it begins. One cancel() ends one wait.
+  void cancel() const;
+
+  struct SEGSTORE_LOCAL State;  // not part of the ABI
+  explicit IteratorCanceller(std::shared_ptr<State> state);
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// Iterates records in LSN order, optionally of one stream, optionally durable ones only
+// (ScanOptions). At the end of the log next() returns false; calling it again later returns
+// records appended since (tailing).
+// Thread-safety: one iterator belongs to one thread at a time; only cancel() and the
+// IteratorCanceller it hands out may be used from other threads meanwhile.
 class SEGSTORE_API Iterator {
  public:
   Iterator(Iterator &&) noexcept;
@@ -167,9 +195,18 @@ class SEGSTORE_API Iterator {
 
   // true: record() holds the next record; false: at the current end of the log.
   Result<bool> next();
-  // Like next(), but at the end waits up to `timeout` for a record to be appended.
+  // Like next(), but at the end waits up to `timeout` for the next record to be appended (in a
+  // durable_only scan: to become durable); false when the timeout passes first. A wait ends
+  // early, with an error, when the store cannot bring the record any more: store_closed when it
+  // was closed, read_only when it failed (a write or data sync error); and with Errc::cancelled
+  // when cancel() ended it. `timeout` may be milliseconds::max(): no timeout.
   Result<bool> next_wait(std::chrono::milliseconds timeout);
   const RecordView &record() const;
+
+  // Ends a next_wait() running on another thread (see IteratorCanceller::cancel()). The
+  // iterator must outlive the call; a canceller() copy need not.
+  void cancel();
+  IteratorCanceller canceller() const;
 
   class SEGSTORE_LOCAL Impl;  // not part of the ABI
   explicit Iterator(std::unique_ptr<Impl> impl);
@@ -209,17 +246,23 @@ class SEGSTORE_API Store {
   std::uint64_t next_lsn() const;     // LSN the next append receives
   std::uint64_t durable_lsn() const;  // every record below this LSN is durable
 
-  // Waits until next_lsn() > lsn (the record `lsn` exists), the store closes, or the timeout
-  // passes. Returns next_lsn() > lsn. For tailing readers.
-  bool wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
+  // Waits until next_lsn() > lsn (the record `lsn` exists). ok when it does; otherwise why not,
+  // as soon as it is known: Errc::timed_out when the timeout passed, store_closed when the
+  // store was closed, read_only when it failed (no record can be appended any more). For
+  // tailing readers. `timeout` may be milliseconds::max(): no timeout.
+  Status wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
 
-  // Waits (starting no flush) until durable_lsn() > lsn, the store closes, or the timeout
-  // passes. Returns durable_lsn() > lsn. For readers that hand out only durable records.
-  bool wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
+  // Waits (starting no flush) until durable_lsn() > lsn. ok when it is; otherwise timed_out,
+  // store_closed, or read_only as soon as the store failed (a data sync error: the record will
+  // never become durable in this open). For readers that hand out only durable records and for
+  // writers in interval mode that must tell a slow flush from a failed one.
+  Status wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const;
 
   Result<Record> read(std::uint64_t lsn);
   Result<Iterator> scan(std::uint64_t from_lsn);
   Result<Iterator> scan(std::uint64_t from_lsn, std::uint32_t stream);
+  // from_lsn in [first_lsn(), next_lsn()]; lsn_out_of_range past next_lsn().
+  Result<Iterator> scan(std::uint64_t from_lsn, const ScanOptions &options);
 
   // Drops every record after `lsn` (lsn = first_lsn - 1 ... next_lsn - 1); the next append
   // gets lsn + 1. Durable when it returns; snapshots past lsn are moved to quarantine/.

@@ -36,7 +36,7 @@ TEST(Durability, IntervalModeFlushesInTheBackground) {
   ASSERT_TRUE(lsn.ok());
   // Nobody calls sync(): the background flush must make it durable. wait_until_durable
   // only waits; it starts no flush of its own.
-  EXPECT_TRUE(store->wait_until_durable(*lsn, std::chrono::seconds(30)));
+  SEGSTORE_ASSERT_OK(store->wait_until_durable(*lsn, std::chrono::seconds(30)));
   EXPECT_GT(store->durable_lsn(), *lsn);
 }
 
@@ -54,9 +54,9 @@ TEST(Durability, NoneModeRecordsDoNotBecomeDurableByThemselves) {
   auto store = open_or_die(dir.path(), small_segments(Durability::none, 1 << 20));
   Result<std::uint64_t> lsn = store->append(as_bytes("lazy"));
   ASSERT_TRUE(lsn.ok());
-  EXPECT_FALSE(store->wait_until_durable(*lsn, std::chrono::milliseconds(50)));
+  EXPECT_EQ(store->wait_until_durable(*lsn, std::chrono::milliseconds(50)).code(), Errc::timed_out);
   ASSERT_TRUE(store->sync().ok());
-  EXPECT_TRUE(store->wait_until_durable(*lsn, std::chrono::milliseconds(0)));
+  SEGSTORE_ASSERT_OK(store->wait_until_durable(*lsn, std::chrono::milliseconds(0)));
 }
 
 TEST(Durability, AsyncAppendsThenWaitDurable) {
