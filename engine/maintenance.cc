@@ -84,15 +84,18 @@ Status Store::Impl::write_index_snapshot(const std::shared_ptr<Segment> &seg) {
   header.segment_id = seg->id;
   header.base_lsn = seg->base_lsn;
   header.store_id = store_id_;
+  // The segment is sealed (or close() has stopped every appender): its record count and end no
+  // longer change (truncate_after waits while a seal runs), so they are read first, under mu_
+  // alone: the lock order is mu_ before index_mu (store_impl.h), never the reverse.
+  {
+    std::lock_guard state(mu_);
+    header.record_count = seg->record_count;
+    header.end_offset = static_cast<std::uint32_t>(seg->end_offset);
+  }
   std::vector<std::byte> bytes;
   {
     std::lock_guard lock(seg->index_mu);
     SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_));
-    {
-      std::lock_guard state(mu_);
-      header.record_count = seg->record_count;
-      header.end_offset = static_cast<std::uint32_t>(seg->end_offset);
-    }
     bytes = format::encode_index_snapshot(header, seg->index.to_body());
   }
   return io::write_file_atomic(*env_, seg->index_path, bytes);
