@@ -38,6 +38,8 @@ static_assert(SEGSTORE_E_INVALID_ARGUMENT == -static_cast<int>(segstore::Errc::i
 static_assert(SEGSTORE_E_TRUNCATED == -static_cast<int>(segstore::Errc::truncated));
 static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::splits_batch));
 static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::splits_batch));
+// The C header spells the largest record as a number; it must stay the C++ header's.
+static_assert(SEGSTORE_RECORD_PAYLOAD_MAX_BYTES == segstore::record_payload_max_bytes);
 
 thread_local std::string last_error_message;
 
