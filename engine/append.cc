@@ -57,6 +57,11 @@ Status Store::Impl::check_writable_locked() const {
   return Status();
 }
 
+// The public header promises the format's limit to every user of the library (and the CLI
+// caps its input with it): the two must never drift apart.
+static_assert(segstore::record_payload_max_bytes == format::record_payload_max_bytes,
+              "segstore/store.h and format/layout.h disagree on the largest record");
+
 Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> records,
                                                   Durability durability) {
   if (records.empty()) return Status(Errc::invalid_argument, "append_batch of zero records");

@@ -40,6 +40,8 @@ static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::split
 static_assert(SEGSTORE_E_CANCELLED == -static_cast<int>(segstore::Errc::cancelled));
 static_assert(SEGSTORE_E_TIMED_OUT == -static_cast<int>(segstore::Errc::timed_out));
 static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::timed_out));
+// The C header spells the largest record as a number; it must stay the C++ header's.
+static_assert(SEGSTORE_RECORD_PAYLOAD_MAX_BYTES == segstore::record_payload_max_bytes);
 
 thread_local std::string last_error_message;
 

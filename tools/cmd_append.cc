@@ -20,10 +20,8 @@ namespace segstore::cli {
 
 namespace {
 
-// The largest payload a record may hold (docs/FORMAT.md, record_payload_max_bytes). Input
-// longer than this is refused before it is buffered, so a stray binary stream cannot make the
-// tool allocate without bound.
-constexpr std::uint64_t record_payload_max_bytes = 8u << 20;
+// Input records are capped at the library's largest payload (segstore::record_payload_max_bytes)
+// before they are buffered, so a stray binary stream cannot make the tool allocate without bound.
 constexpr std::size_t frame_length_bytes = 4;
 constexpr std::size_t stdin_buffer_bytes = 1u << 16;
 

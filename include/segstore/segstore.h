@@ -72,6 +72,11 @@ extern "C" {
 #define SEGSTORE_E_NO_MEMORY (-100)          /* an allocation failed */
 #define SEGSTORE_E_INTERNAL (-101)           /* an unexpected C++ exception was caught */
 
+/* The largest payload one record may hold, in bytes (segstore::record_payload_max_bytes): 8 MiB,
+ * or less when segments are small (min(8 MiB, segment_bytes - 4096 - 32)). Larger appends fail
+ * with SEGSTORE_E_RECORD_TOO_LARGE. */
+#define SEGSTORE_RECORD_PAYLOAD_MAX_BYTES 8388608u
+
 /* Durability modes (segstore::Durability). */
 #define SEGSTORE_DURABILITY_SYNC 0     /* append returns once the record is on stable storage */
 #define SEGSTORE_DURABILITY_INTERVAL 1 /* a background flush makes records durable periodically */

@@ -38,6 +38,12 @@ namespace io {
 class Env;  // the I/O environment (real disk or the simulated disk of the tests)
 }
 
+// The largest payload one record may hold, in bytes (docs/FORMAT.md, record_payload_max_bytes;
+// engine/append.cc ties it to the format's constant). A store whose segments are small holds
+// less: one record must fit the data area of one segment, min(8 MiB, segment_bytes - 4096 - 32).
+// Larger appends fail with Errc::record_too_large.
+inline constexpr std::uint32_t record_payload_max_bytes = 8u << 20;
+
 enum class Durability : std::uint8_t {
   sync,      // append returns once the record is on stable storage (group commit)
   interval,  // a background flush makes records durable every flush_interval_ms

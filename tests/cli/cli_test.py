@@ -21,6 +21,7 @@ HANG_TIMEOUT_S = 60
 SEGMENT_FILE = "{:020d}.seg"
 INDEX_FILE = "{:020d}.idx"
 RECORD_HEADER_BYTES = 32
+RECORD_PAYLOAD_MAX_BYTES = 8 << 20  # segstore::record_payload_max_bytes (include/segstore/store.h)
 SMALL_SEGMENT_BYTES = 16384  # the minimum: a few hundred small records span several segments
 
 
@@ -130,6 +131,28 @@ class AppendCatTest(CliTestCase):
         self.assertEqual(out, b"0\n")  # the whole frame before it was appended
         self.assertIn("frame 2", err)
         self.assertIn("byte offset 6", err)
+
+    def test_line_over_the_largest_record_is_refused_with_the_cause(self):
+        # RECORD_PAYLOAD_MAX_BYTES is segstore::record_payload_max_bytes: the largest record fits.
+        data = b"x" * RECORD_PAYLOAD_MAX_BYTES + b"\n" + b"y" * (RECORD_PAYLOAD_MAX_BYTES + 1) + b"\n"
+        rc, out, err = run("append", self.store, "--ack", stdin=data)
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(out, b"0\n")  # the largest record was appended, the next one refused
+        self.assertIn("record_too_large", err)
+        self.assertIn(f"line 2 of the input is longer than the largest record ({RECORD_PAYLOAD_MAX_BYTES} bytes)",
+                      err)
+        _, out, _ = run("cat", self.store, "--format", "framed", check_rc=0)
+        self.assertEqual(out, framed([b"x" * RECORD_PAYLOAD_MAX_BYTES]))
+
+    def test_frame_over_the_largest_record_is_refused_before_its_bytes(self):
+        # Only the length is sent: the tool must refuse it without waiting for 8 MiB of input.
+        data = framed([b"ok"]) + struct.pack("<I", RECORD_PAYLOAD_MAX_BYTES + 1)
+        rc, out, err = run("append", self.store, "--framed", "--ack", stdin=data)
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(out, b"0\n")
+        self.assertIn("record_too_large", err)
+        self.assertIn(f"frame 2 (byte offset 6) says {RECORD_PAYLOAD_MAX_BYTES + 1} bytes, more than the largest "
+                      f"record ({RECORD_PAYLOAD_MAX_BYTES} bytes)", err)
 
     def test_from_stream_count(self):
         self.append_lines([b"a%d" % i for i in range(5)], "--stream", "1")

@@ -39,6 +39,14 @@ done
 cli="$root$prefix/bin/segstore"
 [ -x "$cli" ] || fail "the segstore CLI was not installed in $root$prefix/bin"
 
+# The installed CLI runs as it is, without LD_LIBRARY_PATH: its RUNPATH ($ORIGIN/../LIBDIR)
+# leads to the installed library, wherever the prefix is.
+env -u LD_LIBRARY_PATH "$cli" --help >/dev/null 2>"$tmp/cli.err" ||
+  fail "the installed CLI does not run without LD_LIBRARY_PATH: $(cat "$tmp/cli.err")"
+cli_lib=$(env -u LD_LIBRARY_PATH ldd "$cli" | awk '$1 == "libsegstore.so.0" {print $3}')
+[ -n "$cli_lib" ] && [ "$(realpath "$cli_lib")" = "$(realpath "$libdir/libsegstore.so.0")" ] ||
+  fail "the installed CLI does not load $libdir/libsegstore.so.0: $(env -u LD_LIBRARY_PATH ldd "$cli")"
+
 export LD_LIBRARY_PATH="$libdir"
 # shellcheck disable=SC2046 # pkg-config output is meant to be split into words
 # SEGSTORE_SANITIZE_FLAGS: a sanitizer build's library needs its runtime in the program too.
