@@ -49,14 +49,14 @@ std::optional<format::IndexEntry> SegmentIndex::entry_of_block(std::uint32_t blo
   return *it;
 }
 
-std::vector<std::uint32_t> SegmentIndex::stream_blocks_from(std::uint32_t stream,
-                                                            std::uint32_t first_block) const {
+std::vector<std::uint32_t> SegmentIndex::stream_blocks_from(std::uint32_t stream, std::uint32_t first_block,
+                                                            std::size_t max_blocks) const {
   std::vector<std::uint32_t> out;
   auto it = streams_.find(stream);
   if (it == streams_.end()) return out;
   auto b = it->second.blocks.begin();
   b.equalorlarger(first_block);
-  for (; b != it->second.blocks.end(); ++b) out.push_back(*b);
+  for (; b != it->second.blocks.end() && out.size() < max_blocks; ++b) out.push_back(*b);
   return out;
 }
 

@@ -38,9 +38,9 @@ class SegmentIndex {
   std::uint64_t bytes_through(std::uint64_t lsn_delta) const;
   // The entry of block `block` (the first record starting in it), if any record starts there.
   std::optional<format::IndexEntry> entry_of_block(std::uint32_t block) const;
-  // Blocks >= first_block in which a record of `stream` starts, ascending.
-  std::vector<std::uint32_t> stream_blocks_from(std::uint32_t stream,
-                                                std::uint32_t first_block) const;
+  // Blocks >= first_block in which a record of `stream` starts, ascending; at most max_blocks.
+  std::vector<std::uint32_t> stream_blocks_from(std::uint32_t stream, std::uint32_t first_block,
+                                               std::size_t max_blocks = SIZE_MAX) const;
   bool has_stream(std::uint32_t stream) const { return streams_.count(stream) != 0; }
   // Drops entries of records with lsn_delta >= keep_records; `removed_per_stream` gives the
   // number of removed records of each stream (the caller counted them while reading them).

@@ -142,7 +142,9 @@ class Iterator::Impl {
   }
 
   // One-stream walk: only blocks in which a record of the stream starts are read (the
-  // segment's stream bitmap); segments without the stream are skipped without any I/O.
+  // segment's stream bitmap); segments without the stream are skipped without any I/O. A run of
+  // consecutive stream blocks is read through one cursor with one window, and a pass takes a
+  // bounded slice of the bitmap, so a busy stream costs about what a plain scan does.
   Result<bool> next_of_stream() {
     while (true) {
       if (!pending_.empty()) {
@@ -157,45 +159,18 @@ class Iterator::Impl {
       if (!more.ok() || !*more) return more;
       SEGSTORE_TRY(store_->ensure_index(*pos.seg));
       std::vector<std::uint32_t> blocks;
-      std::uint32_t first_block;
       {
         std::lock_guard lock(pos.seg->index_mu);
         auto entry = pos.seg->index.locate(next_lsn_ - pos.seg->base_lsn);
-        first_block = entry ? entry->offset / format::block_size_bytes : 0;
+        std::uint32_t first_block = entry ? entry->offset / format::block_size_bytes : 0;
         if (resume_seg_ == pos.seg) first_block = std::max(first_block, resume_block_);
-        blocks = pos.seg->index.stream_blocks_from(*stream_, first_block);
+        blocks = pos.seg->index.stream_blocks_from(*stream_, first_block, stream_blocks_per_pass);
       }
-      for (std::uint32_t block : blocks) {
-        const std::uint64_t block_start = std::uint64_t{block} * format::block_size_bytes;
-        if (block_start >= pos.end_offset) break;
-        std::optional<format::IndexEntry> entry;
-        {
-          std::lock_guard lock(pos.seg->index_mu);
-          entry = pos.seg->index.entry_of_block(block);
-        }
-        if (!entry) return engine::corruption_at(*pos.seg, block_start, 0, "stream bitmap names a block without records");
-        SegmentCursor cursor(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta,
-                             2 * format::block_size_bytes);
-        bool at_limit = false;  // the block holds records past the walk's limit
-        while (cursor.offset() < block_start + format::block_size_bytes) {
-          Result<std::optional<RecordView>> got = cursor.next(pos.end_offset);
-          if (!got.ok()) return got.status();
-          if (!got->has_value()) break;
-          const RecordView &view = **got;
-          if (view.lsn >= pos.limit_lsn) {
-            at_limit = true;
-            break;
-          }
-          if (view.stream != *stream_ || view.lsn < next_lsn_) continue;
-          pending_.push_back(Record{view.lsn, view.stream, view.type,
-                                    std::vector<std::byte>(view.payload.begin(), view.payload.end())});
-        }
-        // A block read whole need not be read again; one the known end or the limit cuts
-        // through may receive (or release) more records.
-        resume_seg_ = pos.seg;
-        resume_block_ = !at_limit && block_start + format::block_size_bytes <= pos.end_offset ? block + 1 : block;
-        if (!pending_.empty() || at_limit) break;
-      }
+      Result<bool> walked = read_stream_blocks(pos, blocks);
+      if (!walked.ok()) return walked.status();
+      // More of this segment's bitmap is left to walk when the slice was full and was walked
+      // to its end: the next pass continues from resume_block_.
+      if (pending_.empty() && *walked && blocks.size() == stream_blocks_per_pass) continue;
       if (pending_.empty()) {
         // Nothing more of the stream up to the segment's known end.
         next_lsn_ = std::max(next_lsn_, pos.end_lsn);
@@ -204,6 +179,69 @@ class Iterator::Impl {
     }
   }
 
+  // Reads the records of the stream that start in `blocks` (ascending) into pending_, until
+  // enough are pending. Returns true when every block was read whole (none past the known end
+  // or the walk's limit, no early stop).
+  Result<bool> read_stream_blocks(const Position &pos, const std::vector<std::uint32_t> &blocks) {
+    std::optional<SegmentCursor> &cursor = stream_cursor_;
+    std::uint64_t pending_bytes = 0;
+    std::uint64_t from_lsn = next_lsn_;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      const std::uint32_t block = blocks[i];
+      const std::uint64_t block_start = std::uint64_t{block} * format::block_size_bytes;
+      if (block_start >= pos.end_offset) return false;
+      std::optional<format::IndexEntry> entry;
+      {
+        std::lock_guard lock(pos.seg->index_mu);
+        entry = pos.seg->index.entry_of_block(block);
+      }
+      if (!entry) return engine::corruption_at(*pos.seg, block_start, 0, "stream bitmap names a block without records");
+      // The cursor (kept from the previous pass too, with its window) continues when it stands
+      // on this block's first record (the previous block ran into it); otherwise a new one starts, its window sized to the run of consecutive
+      // blocks ahead, plus one for a record that crosses the run's end.
+      if (!cursor || cursor->segment() != pos.seg || cursor->offset() != entry->offset) {
+        std::size_t run = 1;
+        while (i + run < blocks.size() && blocks[i + run] == block + run && run < stream_run_blocks_max) run++;
+        cursor.emplace(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta,
+                       (run + 1) * format::block_size_bytes);
+      }
+      bool at_limit = false;  // the block holds records past the walk's limit
+      while (cursor->offset() < block_start + format::block_size_bytes) {
+        Result<std::optional<RecordView>> got = cursor->next(pos.end_offset);
+        if (!got.ok()) return got.status();
+        if (!got->has_value()) break;
+        const RecordView &view = **got;
+        if (view.lsn >= pos.limit_lsn) {
+          at_limit = true;
+          break;
+        }
+        // Below from_lsn: returned already, or read already in this pass (a cursor skipping
+        // padding at a block's end reads the next block's first record early).
+        if (view.stream != *stream_ || view.lsn < from_lsn) continue;
+        from_lsn = view.lsn + 1;
+        pending_.push_back(Record{view.lsn, view.stream, view.type,
+                                  std::vector<std::byte>(view.payload.begin(), view.payload.end())});
+        pending_bytes += view.payload.size();
+      }
+      // A block read whole need not be read again; one the known end or the limit cuts
+      // through may receive (or release) more records.
+      resume_seg_ = pos.seg;
+      const bool whole = !at_limit && block_start + format::block_size_bytes <= pos.end_offset;
+      resume_block_ = whole ? block + 1 : block;
+      if (!whole) return false;
+      if (pending_.size() >= stream_pending_records_max || pending_bytes >= stream_pending_bytes_max)
+        return i + 1 == blocks.size();
+    }
+    return true;
+  }
+
+  // Bounds of one pass of the one-stream walk: bitmap entries taken, blocks in one read
+  // window, and records (and their bytes) held before they are returned.
+  static constexpr std::size_t stream_blocks_per_pass = 1024;
+  static constexpr std::size_t stream_run_blocks_max = 256;
+  static constexpr std::size_t stream_pending_records_max = 1024;
+  static constexpr std::uint64_t stream_pending_bytes_max = 1u << 20;
+
   std::shared_ptr<Store::Impl> store_;
   std::uint64_t next_lsn_;
   std::optional<std::uint32_t> stream_;
@@ -211,6 +249,7 @@ class Iterator::Impl {
   std::shared_ptr<IteratorCanceller::State> cancel_;
   std::optional<SegmentCursor> cursor_;
   std::deque<Record> pending_;
+  std::optional<SegmentCursor> stream_cursor_;  // the one-stream walk's, between passes
   std::shared_ptr<Segment> resume_seg_;  // blocks of it below resume_block_ were read whole
   std::uint32_t resume_block_ = 0;
   Record held_;

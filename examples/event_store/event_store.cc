@@ -142,7 +142,8 @@ Status EventStore::recover() {
     return Status(Errc::corruption, "events before offset " + std::to_string(store_->first_lsn()) +
                                         " were removed and no usable snapshot covers them");
   // A plain scan, not scan(from, event_stream): the store holds one stream, and the plain scan
-  // reads 1 MiB windows where the stream scan reads block by block (about 20x slower here).
+  // skips the stream bitmap's bookkeeping and the copy of each record (the one-stream walk
+  // holds copies while it reads ahead): about 2x faster on a one-stream log.
   Result<segstore::Iterator> it = store_->scan(from);
   if (!it.ok()) return it.status();
   while (true) {
