@@ -216,15 +216,7 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
     // The preallocator did not keep up (or is off): create one on the append path.
     // Creation is serialised with the preallocator (prealloc_running_), so a segment created
     // here can never be overtaken by one with a higher id.
-    const std::uint64_t id = next_segment_id_++;
-    const bool zero_fill = zero_fill_wanted_locked();
-    prealloc_running_ = true;
-    lock.unlock();
-    Result<std::shared_ptr<Segment>> created = create_segment_file(id, zero_fill);
-    lock.lock();
-    prealloc_running_ = false;
-    progress_cv_.notify_all();
-    maintenance_cv_.notify_all();
+    Result<std::shared_ptr<Segment>> created = create_next_segment_locked(lock);
     if (!created.ok()) return created.status();
     if (active_ || log_rewrite_running_) {  // activated meanwhile, or truncating: keep ours for later
       if (!preallocated_) preallocated_ = *created;

@@ -137,16 +137,9 @@ void Store::Impl::maintenance_loop() {
     if (stopping_) return;
     if (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) {
       prealloc_wanted_ = false;
-      const std::uint64_t id = next_segment_id_++;
-      const bool zero_fill = zero_fill_wanted_locked();
-      prealloc_running_ = true;
-      lock.unlock();
-      Result<std::shared_ptr<Segment>> created = create_segment_file(id, zero_fill);
-      lock.lock();
-      prealloc_running_ = false;
-      progress_cv_.notify_all();
+      Result<std::shared_ptr<Segment>> created = create_next_segment_locked(lock);
       if (!created.ok()) {
-        base::log_warning("preallocating segment " + std::to_string(id) + ": " + created.status().to_string());
+        base::log_warning("preallocating the next segment: " + created.status().to_string());
         continue;  // the next roll creates one on the append path and reports the error there
       }
       if (preallocated_ || (*created)->id < min_segment_id_) {
@@ -159,6 +152,23 @@ void Store::Impl::maintenance_loop() {
       preallocated_ = *created;
     }
   }
+}
+
+// Creates the segment file with the next id; mu_ is released meanwhile. Creations are
+// serialised (prealloc_running_): ids must rise with base LSNs, so a segment created on the
+// append path can never be overtaken by a preallocation with a higher id (sim Seed4).
+Result<std::shared_ptr<Segment>> Store::Impl::create_next_segment_locked(std::unique_lock<std::mutex> &lock) {
+  SEGSTORE_ASSERT(!prealloc_running_, "two segment creations at once");
+  const std::uint64_t id = next_segment_id_++;
+  const bool zero_fill = zero_fill_wanted_locked();
+  prealloc_running_ = true;
+  lock.unlock();
+  Result<std::shared_ptr<Segment>> created = create_segment_file(id, zero_fill);
+  lock.lock();
+  prealloc_running_ = false;
+  progress_cv_.notify_all();
+  maintenance_cv_.notify_all();
+  return created;
 }
 
 Status Store::Impl::write_meta_locked() { return write_meta(first_lsn_, min_segment_id_); }

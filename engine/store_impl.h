@@ -225,6 +225,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // A segment waits to be sealed and no truncate_after is rewriting the files.
   bool seal_possible_locked() const { return !to_seal_.empty() && !log_rewrite_running_; }
   Result<std::shared_ptr<Segment>> create_segment_file(std::uint64_t id, bool zero_fill);
+  Result<std::shared_ptr<Segment>> create_next_segment_locked(std::unique_lock<std::mutex> &lock);
   bool zero_fill_wanted_locked() const;  // Options::prealloc, decided per segment
   Status seal_segment(const std::shared_ptr<Segment> &seg);
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
