@@ -297,6 +297,7 @@ Status Store::Impl::reset_to(std::uint64_t lsn) {
     if (preallocated_) victims.push_back(preallocated_);
     min_segment_id_ = new_min_segment_id;
     first_lsn_ = next_lsn_ = durable_lsn_ = lsn;
+    log_generation_++;
     segments_.clear();
     groups_.clear();
     to_seal_.clear();

@@ -195,7 +195,26 @@ std::uint64_t point_read_bytes(std::uint64_t offset, std::uint64_t bytes_through
 }
 }  // namespace
 
+// truncate_after rewrites (zeroes) the bytes of the records it removes while a read may be
+// decoding them: a failure seen while the log's generation changed is not damage, and the read
+// asks again (now lsn_out_of_range, or the record that took the LSN since).
 Result<Record> Store::Impl::read(std::uint64_t lsn) {
+  while (true) {
+    std::uint64_t generation;
+    {
+      std::lock_guard lock(mu_);
+      generation = log_generation_;
+    }
+    Result<Record> got = read_once(lsn);
+    if (got.ok() || got.status().code() != Errc::corruption) return got;
+    std::unique_lock lock(mu_);
+    // A rewrite zeroes bytes before it commits: let a running one finish, then compare.
+    wait_for_log_rewrite_locked(lock);
+    if (log_generation_ == generation) return got;
+  }
+}
+
+Result<Record> Store::Impl::read_once(std::uint64_t lsn) {
   Result<std::shared_ptr<Segment>> found = segment_for(lsn);
   if (!found.ok()) return found.status();
   std::shared_ptr<Segment> seg = *found;

@@ -129,6 +129,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // --- reads (read.cc) ---
   Result<Record> read(std::uint64_t lsn);
+  Result<Record> read_once(std::uint64_t lsn);
   // Fills `window` with segment bytes from `offset`: as much of [offset, offset + wanted) as the
   // segment holds (rounded out to blocks, ending early where the file ends), and at least
   // [offset, offset + needed), else corruption naming where the file ends. From memory for
@@ -267,6 +268,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // truncate_after is rewriting segment files outside mu_: appends, trims, resets and seals
   // wait until it is done, so files and memory change only under its control.
   bool log_rewrite_running_ = false;
+  // Counts truncate_after and reset_to commits: a read that failed while it changed asks again.
+  std::uint64_t log_generation_ = 0;
   bool sealing_ = false;  // the maintenance thread is writing an index snapshot outside mu_
   std::vector<engine::DurableWaiter *> waiters_by_lsn_;  // threads in make_durable_locked
 
