@@ -238,8 +238,10 @@ struct DiskRecord {
 // one file: stale copies, so a multimap).
 // Strict (resync false): stops at the first record that fails, as a reader of the format does.
 // Resync (after damage): where a record fails, looks for the next one that decodes at the
-// following 8-byte positions and goes on from there, dropping the batch it was in. The store
-// may read such records through its index, and each is still intact where it is.
+// following 8-byte positions and goes on from there. The store may read such records through
+// its index, and each is still intact where it is; so, in this mode, are the members of a batch
+// whose later record was damaged after it was durable (a point read verifies the record it
+// returns, not its whole batch): batch members are delivered one by one.
 inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id, bool resync,
                          std::multimap<std::uint64_t, DiskRecord> *out) {
   using namespace format;
@@ -254,6 +256,13 @@ inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id
   std::vector<std::pair<std::uint64_t, DiskRecord>> batch;
   bool batch_open = false;
   // A record that breaks the rules: stop, or (resync) drop the open batch and look further.
+  // Strict: a batch is delivered whole at its batch_last. Resync: each member at once.
+  auto keep_in_batch = [&](std::uint64_t lsn, DiskRecord disk) {
+    if (resync)
+      out->emplace(lsn, std::move(disk));
+    else
+      batch.emplace_back(lsn, std::move(disk));
+  };
   auto broken = [&](std::uint64_t at) {
     batch.clear();
     batch_open = false;
@@ -296,13 +305,13 @@ inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id
         continue;
       }
       batch_open = true;
-      batch.emplace_back(lsn, std::move(disk));
+      keep_in_batch(lsn, std::move(disk));
     } else {
       if (!batch_open) {
         if (!broken(at)) break;
         continue;
       }
-      batch.emplace_back(lsn, std::move(disk));
+      keep_in_batch(lsn, std::move(disk));
       if (type == RecordType::batch_last) {
         for (auto &[batch_lsn, batch_record] : batch) out->emplace(batch_lsn, std::move(batch_record));
         batch.clear();
