@@ -197,8 +197,9 @@ class Iterator::Impl {
       }
       if (!entry) return engine::corruption_at(*pos.seg, block_start, 0, "stream bitmap names a block without records");
       // The cursor (kept from the previous pass too, with its window) continues when it stands
-      // on this block's first record (the previous block ran into it); otherwise a new one starts, its window sized to the run of consecutive
-      // blocks ahead, plus one for a record that crosses the run's end.
+      // on this block's first record (the previous block ran into it); otherwise a new one
+      // starts, its window sized to the run of consecutive blocks ahead, plus one for a record
+      // that crosses the run's end.
       if (!cursor || cursor->segment() != pos.seg || cursor->offset() != entry->offset) {
         std::size_t run = 1;
         while (i + run < blocks.size() && blocks[i + run] == block + run && run < stream_run_blocks_max) run++;

@@ -1,8 +1,8 @@
 // recovery/segment_scan.cc — walking a segment's records (see recovery/segment_scan.h).
-#include <cstdint>
 #include "recovery/segment_scan.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 

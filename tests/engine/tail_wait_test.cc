@@ -16,6 +16,17 @@ namespace {
 
 constexpr std::chrono::milliseconds wait_long{120'000};
 
+// Starts `it` waiting on another thread, makes the store's next data sync fail (sync() must
+// report it), and returns how the wait ended.
+Status wait_through_a_failed_sync(SimStore &sim, Store &store, Iterator &it) {
+  sim.fail_next_segment_sync();
+  Status waited;
+  std::thread waiter([&] { waited = it.next_wait(wait_long).status(); });
+  EXPECT_FALSE(store.sync().ok());
+  waiter.join();
+  return waited;
+}
+
 TEST(TailWait, CancelFromAnotherThreadEndsTheWaitWithCancelled) {
   TempDir dir;
   auto store = open_or_die(dir.path(), small_segments(Durability::none));
@@ -96,11 +107,7 @@ TEST(TailWait, AFailedSyncEndsAWaitForAppendsWithReadOnly) {
   ASSERT_TRUE(store->append(as_bytes("b")).ok());  // not durable yet
   Result<Iterator> it = store->scan(store->next_lsn());
   SEGSTORE_ASSERT_OK(it);
-  sim.fail_next_segment_sync();
-  Status waited;
-  std::thread waiter([&] { waited = it->next_wait(wait_long).status(); });
-  EXPECT_FALSE(store->sync().ok());
-  waiter.join();
+  const Status waited = wait_through_a_failed_sync(sim, *store, *it);
   EXPECT_EQ(waited.code(), Errc::read_only) << waited.to_string();
 }
 
@@ -115,11 +122,7 @@ TEST(TailWait, AFailedSyncEndsAWaitForDurabilityWithReadOnly) {
   durable.durable_only = true;
   Result<Iterator> it = store->scan(*b, durable);
   SEGSTORE_ASSERT_OK(it);
-  sim.fail_next_segment_sync();
-  Status waited;
-  std::thread waiter([&] { waited = it->next_wait(wait_long).status(); });
-  EXPECT_FALSE(store->sync().ok());
-  waiter.join();
+  const Status waited = wait_through_a_failed_sync(sim, *store, *it);
   EXPECT_EQ(waited.code(), Errc::read_only) << waited.to_string();
 }
 
