@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/crc32c.h"
 #include "format/record.h"
@@ -474,7 +474,7 @@ void Store::Impl::advance_durable_locked() {
 void Store::Impl::fail_locked(const Status &cause) {
   if (!failed_) {
     failed_ = cause;
-    append_event(dir_, "store turned read-only: " + cause.to_string());
+    format::append_event(dir_, "store turned read-only: " + cause.to_string());
     // Tail waits end with the failure now: nothing more will be appended or become durable.
     appended_cv_.notify_all();
     progress_cv_.notify_all();

@@ -8,7 +8,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/record.h"
 #include "format/small_files.h"
@@ -47,8 +47,8 @@ Result<std::shared_ptr<Segment>> Store::Impl::create_segment_file(std::uint64_t 
   auto seg = std::make_shared<Segment>();
   seg->id = id;
   seg->segment_bytes = options_.segment_bytes;
-  seg->path = join_path(dir_, numbered_name(id, segment_suffix));
-  seg->index_path = join_path(dir_, numbered_name(id, index_suffix));
+  seg->path = format::join_path(dir_, format::numbered_name(id, format::segment_suffix));
+  seg->index_path = format::join_path(dir_, format::numbered_name(id, format::index_suffix));
   io::OpenFlags flags;
   flags.create = flags.exclusive = flags.write = true;
   flags.direct = options_.direct_io;
@@ -175,7 +175,7 @@ Status Store::Impl::write_meta_locked() { return write_meta(first_lsn_, min_segm
 
 Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id) {
   format::MetaFile meta{store_id_, first_lsn, min_segment_id};
-  return io::write_file_atomic(*env_, join_path(dir_, meta_file_name), format::encode_meta(meta));
+  return io::write_file_atomic(*env_, format::join_path(dir_, format::meta_file_name), format::encode_meta(meta));
 }
 
 Status Store::Impl::remove_index_file(const Segment &seg) {
@@ -324,7 +324,7 @@ Status Store::Impl::reset_to(std::uint64_t lsn) {
     fail_locked(failure);
     return failure;
   }
-  append_event(dir_, what);
+  format::append_event(dir_, what);
   return Status();
 }
 

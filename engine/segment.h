@@ -13,8 +13,9 @@
 #include <mutex>
 #include <string>
 
-#include "engine/segment_index.h"
 #include "io/env.h"
+#include "log/segment_index.h"
+#include "recovery/recover.h"
 
 namespace segstore::engine {
 
@@ -33,12 +34,15 @@ struct Segment {
 
   // The index and the path of its snapshot file (lazy loading when !index_loaded).
   mutable std::mutex index_mu;
-  SegmentIndex index;
+  log::SegmentIndex index;
   bool index_loaded = true;
   std::string index_path;
 
   std::uint64_t end_lsn() const { return base_lsn + record_count; }
 };
+
+// The Segment a recovered segment file becomes (recovery returns plain values).
+std::shared_ptr<Segment> segment_of(recovery::RecoveredSegment &&recovered);
 
 // Loads seg.index from seg.index_path if it is not loaded yet (checks the whole file's
 // checksums). Caller holds seg.index_mu.

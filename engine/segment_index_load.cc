@@ -9,14 +9,14 @@
 #include "base/log.h"
 #include "engine/segment.h"
 #include "format/index_snapshot.h"
-#include "recovery/segment_scan.h"
+#include "log/segment_scan.h"
 
 namespace segstore::engine {
 namespace {
 
 // The index snapshot at seg.index_path, if the whole file holds together and describes what
 // recovery trusted: this segment, its record count and its end. corruption otherwise.
-Result<SegmentIndex> read_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t store_id) {
+Result<log::SegmentIndex> read_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t store_id) {
   // An index file is bounded by the segment it describes: one entry per block plus bitmaps
   // that cannot be larger than a bitmap of every block per stream; 1/4 of the segment is a
   // generous ceiling that still refuses an absurd length.
@@ -43,25 +43,25 @@ Result<SegmentIndex> read_index_snapshot(io::Env &env, const Segment &seg, std::
                                         std::to_string(header.end_offset) + ", the segment " +
                                         std::to_string(seg.record_count) + " ending at offset " +
                                         std::to_string(seg.end_offset));
-  return SegmentIndex::from_body(header, body, seg.index_path);
+  return log::SegmentIndex::from_body(header, body, seg.index_path);
 }
 
 // Reads the segment's records from block 1 to end_offset and indexes them. They must be
 // exactly the records recovery counted: damage in the segment itself is an error of the read
 // that needed the index, reported at the segment offset where the records stop.
-Result<SegmentIndex> scan_segment_index(const Segment &seg) {
-  SegmentIndex index;
-  recovery::ScanRequest request;
+Result<log::SegmentIndex> scan_segment_index(const Segment &seg) {
+  log::SegmentIndex index;
+  log::ScanRequest request;
   request.file = seg.file.get();
   request.limit = seg.end_offset;
   request.base_lsn = seg.base_lsn;
   request.start_lsn = seg.base_lsn;
   request.index = &index;
-  Result<recovery::ScanResult> scanned = recovery::scan_segment(request);
+  Result<log::ScanResult> scanned = log::scan_segment(request);
   if (!scanned.ok()) return scanned.status();
   if (scanned->damaged() || scanned->records != seg.record_count || scanned->end_offset != seg.end_offset) {
-    const char *why = scanned->stop == recovery::ScanStop::bad_record ? format::record_error_name(scanned->record_error)
-                                                                      : recovery::scan_stop_name(scanned->stop);
+    const char *why = scanned->stop == log::ScanStop::bad_record ? format::record_error_name(scanned->record_error)
+                                                                      : log::scan_stop_name(scanned->stop);
     return Status(Errc::corruption, "segment " + seg.path + " at offset " + std::to_string(scanned->found_offset) +
                                         " (" + std::to_string(seg.end_offset - scanned->end_offset) +
                                         " bytes): " + why + " while rebuilding its index: " +
@@ -75,7 +75,7 @@ Result<SegmentIndex> scan_segment_index(const Segment &seg) {
 // the index in memory is what the reads need, and recovery rescans a segment whose snapshot
 // is still bad. No segment sync first: a lazily loaded segment's records were durable before
 // its first snapshot was written.
-void rewrite_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t store_id, const SegmentIndex &index) {
+void rewrite_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t store_id, const log::SegmentIndex &index) {
   format::IndexHeader header;
   header.format_version = format::format_version;
   header.segment_id = seg.id;
@@ -94,7 +94,7 @@ Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store
   // Only the records recovery counted exist while the index is not loaded: appends and
   // truncate_after load it first (under index_mu, which the caller holds), so record_count and
   // end_offset cannot change during this load.
-  Result<SegmentIndex> index = read_index_snapshot(env, seg, store_id);
+  Result<log::SegmentIndex> index = read_index_snapshot(env, seg, store_id);
   if (!index.ok()) {
     // An I/O error is the device's answer, not a damaged snapshot: it goes to the reader.
     const Errc code = index.status().code();

@@ -5,7 +5,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/small_files.h"
 #include "recovery/recover.h"
@@ -68,15 +68,15 @@ Status Store::Impl::make_store_directory() {
 Status Store::Impl::check_creatable() {
   Result<std::vector<std::string>> names = env_->list_dir(dir_);
   if (!names.ok()) return names.status();
-  const std::string meta_temp_name = std::string(meta_file_name) + temp_suffix;
+  const std::string meta_temp_name = std::string(format::meta_file_name) + format::temp_suffix;
   for (const std::string &name : *names) {
-    if (name == lock_file_name || name == events_file_name) continue;
+    if (name == format::lock_file_name || name == format::events_file_name) continue;
     if (name == meta_temp_name) {
-      SEGSTORE_TRY(check_unfinished_meta(join_path(dir_, name)));
+      SEGSTORE_TRY(check_unfinished_meta(format::join_path(dir_, name)));
       continue;
     }
     return Status(Errc::not_a_store, "directory " + dir_ + " is not a segstore store: it holds '" + name +
-                                         "' but no " + meta_file_name + " file");
+                                         "' but no " + format::meta_file_name + " file");
   }
   return Status();
 }
@@ -89,16 +89,16 @@ Status Store::Impl::check_unfinished_meta(const std::string &path) {
   if (bytes.ok() && format::may_be_unfinished_meta(*bytes)) return Status();
   return Status(Errc::not_a_store, "directory " + dir_ + " is not a segstore store: " + path +
                                        " (at offset 0) is not a META being written, and there is no " +
-                                       meta_file_name + " file");
+                                       format::meta_file_name + " file");
 }
 
 Status Store::Impl::open_directory() {
   SEGSTORE_TRY(make_store_directory());
-  Result<std::unique_ptr<io::DirLock>> lock = env_->lock_file(join_path(dir_, lock_file_name));
+  Result<std::unique_ptr<io::DirLock>> lock = env_->lock_file(format::join_path(dir_, format::lock_file_name));
   if (!lock.ok()) return lock.status();
   lock_ = std::move(*lock);
 
-  const std::string meta_path = join_path(dir_, meta_file_name);
+  const std::string meta_path = format::join_path(dir_, format::meta_file_name);
   Result<io::FileKind> meta_kind = env_->file_kind(meta_path);
   if (!meta_kind.ok()) return meta_kind.status();
   if (*meta_kind != io::FileKind::missing) return Status();
@@ -112,14 +112,14 @@ Status Store::Impl::open_directory() {
   store_id_ = random_store_id();
   format::MetaFile meta{store_id_, 0, 1};
   SEGSTORE_TRY(io::write_file_atomic(*env_, meta_path, format::encode_meta(meta)));
-  append_event(dir_, "created store " + std::to_string(store_id_));
+  format::append_event(dir_, "created store " + std::to_string(store_id_));
   return Status();
 }
 
 Status Store::Impl::open() {
   SEGSTORE_TRY(check_options(options_));
   SEGSTORE_TRY(open_directory());
-  const std::string meta_path = join_path(dir_, meta_file_name);
+  const std::string meta_path = format::join_path(dir_, format::meta_file_name);
   Result<std::vector<std::byte>> meta_bytes = io::read_whole_file(*env_, meta_path, 4096);
   if (!meta_bytes.ok()) return meta_bytes.status();
   format::MetaFile meta;
@@ -131,7 +131,7 @@ Status Store::Impl::open() {
   store_id_ = meta.store_id;
   min_segment_id_ = meta.min_segment_id;
 
-  const std::string clean_path = join_path(dir_, clean_file_name);
+  const std::string clean_path = format::join_path(dir_, format::clean_file_name);
   bool clean = false;
   Result<io::FileKind> clean_kind = env_->file_kind(clean_path);
   if (!clean_kind.ok()) return clean_kind.status();
@@ -153,7 +153,10 @@ Status Store::Impl::open() {
 
   next_segment_id_ = std::max(log->next_segment_id, min_segment_id_);
   next_lsn_ = log->next_lsn;
-  for (const auto &seg : log->segments) segments_[seg->base_lsn] = seg;
+  for (recovery::RecoveredSegment &recovered : log->segments) {
+    std::shared_ptr<Segment> seg = segment_of(std::move(recovered));
+    segments_[seg->base_lsn] = std::move(seg);
+  }
   // Recovery lowers META's first LSN to the log's end when the log ends below it (@S): an open
   // that started the log above records it then accepted would drop them without a cut.
   SEGSTORE_ASSERT(segments_.empty() || log->first_lsn <= next_lsn_,
@@ -163,10 +166,10 @@ Status Store::Impl::open() {
   if (segments_.empty() && log->first_lsn > next_lsn_) next_lsn_ = first_lsn_ = log->first_lsn;
   durable_lsn_ = next_lsn_;
   next_snapshot_due_ = snapshot_due_after(next_lsn_, options_.snapshot_every_records);
-  if (log->unused && log->unused->id >= min_segment_id_) preallocated_ = log->unused;
+  if (log->unused && log->unused->id >= min_segment_id_) preallocated_ = segment_of(std::move(*log->unused));
 
   if (!log->segments.empty()) {
-    std::shared_ptr<Segment> last = log->segments.back();
+    std::shared_ptr<Segment> last = segments_.rbegin()->second;
     // Appends continue in the last segment only where a new write group can start on a block
     // boundary; otherwise the last segment stays sealed and the next append starts a new one.
     // A closed segment without records (recovery cut at the start of the next file) also takes
@@ -239,7 +242,7 @@ Status Store::Impl::close() {
       clean.active_end_offset = static_cast<std::uint32_t>(active->end_offset);
     }
     if (marker.ok())
-      marker = io::write_file_atomic(*env_, join_path(dir_, clean_file_name), format::encode_clean(clean));
+      marker = io::write_file_atomic(*env_, format::join_path(dir_, format::clean_file_name), format::encode_clean(clean));
     lock.lock();
   }
   queue_.reset();

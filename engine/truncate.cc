@@ -18,7 +18,7 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/record.h"
 
@@ -59,7 +59,7 @@ Status Store::Impl::truncate_after(std::uint64_t lsn) {
   maintenance_cv_.notify_all();
   lock.unlock();
   if (!done.ok()) return done;
-  append_event(dir_, what);
+  format::append_event(dir_, what);
   return quarantine_snapshots_past_end(cut_lsn, what);
 }
 

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 #include "format/index_snapshot.h"
 #include "fuzz/harness_support.h"
 #include "segstore/store.h"
@@ -130,7 +130,7 @@ EngineSegments engine_segments(Fill fill) {
   }
   EngineSegments out;
   for (const std::string &name : list_files(scratch.store())) {
-    if (!engine::parse_numbered_name(name, engine::segment_suffix)) continue;
+    if (!format::parse_numbered_name(name, format::segment_suffix)) continue;
     Bytes file = *read_file(scratch.store() + "/" + name, 1u << 20);
     format::SegmentHeader header;
     if (format::decode_segment_header(std::span<const std::byte>(file).first(4096), &header) !=
@@ -196,7 +196,7 @@ void segment_scan_seeds() {
 
 // ---- index_snapshot: u8 mode, then the .idx file ----
 void index_snapshot_seeds() {
-  auto snapshot = [](const engine::SegmentIndex &index, std::uint64_t records) {
+  auto snapshot = [](const log::SegmentIndex &index, std::uint64_t records) {
     format::IndexHeader header;
     header.format_version = format::format_version;
     header.segment_id = 1;
@@ -206,20 +206,20 @@ void index_snapshot_seeds() {
     header.end_offset = 8192;
     return format::encode_index_snapshot(header, index.to_body());
   };
-  engine::SegmentIndex empty;
+  log::SegmentIndex empty;
   seed("index_snapshot", "empty", cat({u8s({0}), snapshot(empty, 0)}));
-  engine::SegmentIndex two;  // the worked example of docs/FORMAT.md
+  log::SegmentIndex two;  // the worked example of docs/FORMAT.md
   two.add_record(0, 4096, 1);
   two.add_record(1, 4136, 2);
   seed("index_snapshot", "worked-example", cat({u8s({0}), snapshot(two, 2)}));
-  engine::SegmentIndex many;
+  log::SegmentIndex many;
   std::uint32_t offset = 4096;
   for (std::uint32_t i = 0; i < 40; ++i) {
     many.add_record(i, offset, i % 5);
     offset += 1000;
   }
   seed("index_snapshot", "forty-records-five-streams", cat({u8s({0}), snapshot(many, 40)}));
-  engine::SegmentIndex run;  // one stream in every block: a run container
+  log::SegmentIndex run;  // one stream in every block: a run container
   for (std::uint32_t i = 0; i < 300; ++i) run.add_record(i, 4096 * (i + 1), 9);
   Bytes run_file = snapshot(run, 300);
   seed("index_snapshot", "run-container", cat({u8s({0}), run_file}));

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "format/crc32c.h"
 #include "format/endian.h"
 #include "format/layout.h"
@@ -328,12 +328,12 @@ inline std::multimap<std::uint64_t, DiskRecord> walk_store(const std::string &di
                                                            std::size_t max_file_bytes,
                                                            bool resync) {
   std::multimap<std::uint64_t, DiskRecord> records;
-  const std::optional<Bytes> meta_bytes = read_file(dir + "/" + engine::meta_file_name, 4096);
+  const std::optional<Bytes> meta_bytes = read_file(dir + "/" + format::meta_file_name, 4096);
   format::MetaFile meta;
   if (!meta_bytes || format::decode_meta(*meta_bytes, &meta) != format::SmallFileError::none)
     return records;
   for (const std::string &name : list_files(dir)) {
-    const std::optional<std::uint64_t> id = engine::parse_numbered_name(name, engine::segment_suffix);
+    const std::optional<std::uint64_t> id = format::parse_numbered_name(name, format::segment_suffix);
     if (!id || *id < meta.min_segment_id) continue;
     const std::optional<Bytes> file = read_file(dir + "/" + name, max_file_bytes);
     if (file) walk_segment(*file, meta.store_id, resync, &records);

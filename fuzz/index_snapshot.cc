@@ -1,5 +1,5 @@
 // fuzz/index_snapshot.cc — decode_index_header, decode_index_snapshot and the engine's
-// SegmentIndex::from_body (CRoaring deserialization of the stream bitmaps) on arbitrary bytes.
+// log::SegmentIndex::from_body (CRoaring deserialization of the stream bitmaps) on arbitrary bytes.
 //
 // Input: byte 0 chooses how the rest (the .idx file) is prepared:
 //   bit 0  recompute header_crc and body_crc, so that the fuzzer reaches the body checks
@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 #include "format/index_snapshot.h"
 #include "fuzz/harness_support.h"
 
@@ -39,7 +39,7 @@ constexpr std::uint64_t blocks_per_segment_max =
     format::segment_size_max_bytes / format::block_size_bytes;
 
 void check_engine_index(const format::IndexHeader &header, const format::IndexBody &body) {
-  Result<engine::SegmentIndex> index = engine::SegmentIndex::from_body(header, body, "fuzz.idx");
+  Result<log::SegmentIndex> index = log::SegmentIndex::from_body(header, body, "fuzz.idx");
   if (!index.ok()) {
     FUZZ_CHECK(index.status().code() == Errc::corruption, index.status().to_string());
     return;
@@ -71,7 +71,7 @@ void check_engine_index(const format::IndexHeader &header, const format::IndexBo
   // What the engine writes back (to_body) must decode to the same sets.
   const format::IndexBody again = index->to_body();
   FUZZ_CHECK(again.entries == body.entries, "to_body changed the entries");
-  Result<engine::SegmentIndex> reread = engine::SegmentIndex::from_body(header, again, "again.idx");
+  Result<log::SegmentIndex> reread = log::SegmentIndex::from_body(header, again, "again.idx");
   FUZZ_CHECK(reread.ok(), reread.status().to_string());
   for (const auto &[stream, blocks] : index->streams()) {
     auto it = reread->streams().find(stream);

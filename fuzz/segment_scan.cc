@@ -265,12 +265,12 @@ int run_input(const std::uint8_t *data, std::size_t size) {
     const std::size_t split = std::min<std::size_t>(layout.split, rest.size());
     const Bytes one = make_segment(layout, 1, layout.base_lsn, rest.first(split));
     const Bytes two = make_segment(layout, 2, layout.base_lsn + layout.lsn_step, rest.subspan(split));
-    write_file(dir + "/" + engine::numbered_name(1, engine::segment_suffix), one);
-    write_file(dir + "/" + engine::numbered_name(2, engine::segment_suffix), two);
+    write_file(dir + "/" + format::numbered_name(1, format::segment_suffix), one);
+    write_file(dir + "/" + format::numbered_name(2, format::segment_suffix), two);
     files_bytes = one.size() + two.size();
   } else {
     const Bytes one = make_segment(layout, 1, layout.base_lsn, rest);
-    write_file(dir + "/" + engine::numbered_name(1, engine::segment_suffix), one);
+    write_file(dir + "/" + format::numbered_name(1, format::segment_suffix), one);
     files_bytes = one.size();
   }
   const bool clean_marker = (layout.mode & 32) != 0;

@@ -32,22 +32,22 @@ std::string Finding::to_string() const {
   return text;
 }
 
-Finding finding_of_scan(const ScanResult &scan, const std::string &file) {
+Finding finding_of_scan(const log::ScanResult &scan, const std::string &file) {
   Finding finding;
   finding.file = file;
   finding.offset = scan.found_offset;
   switch (scan.stop) {
-    case ScanStop::clean_end:  // not a finding; callers ask only for damaged scans
-    case ScanStop::bad_record:
+    case log::ScanStop::clean_end:  // not a finding; callers ask only for damaged scans
+    case log::ScanStop::bad_record:
       finding.reason = CutReason::record_damaged;
       finding.record_error = scan.record_error;
       break;
-    case ScanStop::nonzero_after_zero_header:
+    case log::ScanStop::nonzero_after_zero_header:
       finding.reason = CutReason::nonzero_after_zero_header;
       break;
-    case ScanStop::nonzero_short_tail: finding.reason = CutReason::nonzero_short_tail; break;
-    case ScanStop::batch_incomplete: finding.reason = CutReason::batch_incomplete; break;
-    case ScanStop::batch_sequence: finding.reason = CutReason::batch_sequence; break;
+    case log::ScanStop::nonzero_short_tail: finding.reason = CutReason::nonzero_short_tail; break;
+    case log::ScanStop::batch_incomplete: finding.reason = CutReason::batch_incomplete; break;
+    case log::ScanStop::batch_sequence: finding.reason = CutReason::batch_sequence; break;
   }
   if (scan.cut_offset != scan.found_offset)
     finding.detail = "cut moved back to offset " + std::to_string(scan.cut_offset) +
@@ -80,7 +80,7 @@ std::optional<std::string> index_distrust(const IndexProbe &probe, const Segment
   return std::nullopt;
 }
 
-SegmentEnd judge_segment_end(const ScanResult &scan, const std::uint64_t *next_base) {
+SegmentEnd judge_segment_end(const log::ScanResult &scan, const std::uint64_t *next_base) {
   if (!scan.damaged()) return SegmentEnd::keep;
   // The successor starts exactly where the valid records stop: whatever the damaged bytes
   // were, they held no LSN of the log (an LSN there would be missing from the successor's
@@ -89,8 +89,8 @@ SegmentEnd judge_segment_end(const ScanResult &scan, const std::uint64_t *next_b
   return SegmentEnd::cut;
 }
 
-Row cut_row(const ScanResult &scan, bool sealed) {
-  if (scan.cut_offset != scan.found_offset || scan.stop == ScanStop::batch_incomplete) return Row::J;
+Row cut_row(const log::ScanResult &scan, bool sealed) {
+  if (scan.cut_offset != scan.found_offset || scan.stop == log::ScanStop::batch_incomplete) return Row::J;
   return sealed ? Row::I : Row::B;
 }
 

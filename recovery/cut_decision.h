@@ -98,7 +98,7 @@
 #include "format/index_snapshot.h"
 #include "format/record.h"
 #include "format/segment_header.h"
-#include "recovery/segment_scan.h"
+#include "log/segment_scan.h"
 
 namespace segstore::recovery {
 
@@ -141,7 +141,7 @@ struct Finding {
 };
 
 // The finding a damaged scan reports.
-Finding finding_of_scan(const ScanResult &scan, const std::string &file);
+Finding finding_of_scan(const log::ScanResult &scan, const std::string &file);
 
 // ---- @G / @Q: may the index snapshot stand in for reading the segment? ----
 
@@ -172,9 +172,9 @@ enum class SegmentEnd : std::uint8_t {
   cut,          // @B/@C/@I/@J
 };
 // `next_base`: the next used segment's base LSN, nullptr when this is the last one.
-SegmentEnd judge_segment_end(const ScanResult &scan, const std::uint64_t *next_base);
+SegmentEnd judge_segment_end(const log::ScanResult &scan, const std::uint64_t *next_base);
 // The row a cut inside a segment gets (before the proof of loss turns @B into @C).
-Row cut_row(const ScanResult &scan, bool sealed);
+Row cut_row(const log::ScanResult &scan, bool sealed);
 
 // ---- between consecutive used segments ----
 

@@ -5,10 +5,10 @@
 #include <cstring>
 
 #include "base/assert.h"
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "format/layout.h"
 #include "io/aligned_buffer.h"
-#include "recovery/segment_scan.h"
+#include "log/segment_scan.h"
 
 namespace segstore::recovery {
 
@@ -23,7 +23,7 @@ std::string utc_stamp(std::time_t when) {
 Quarantine::Quarantine(io::Env &env, std::string store_dir, std::string stamp)
     : env_(env),
       store_dir_(std::move(store_dir)),
-      dir_(engine::join_path(store_dir_, engine::quarantine_dir_name)),
+      dir_(format::join_path(store_dir_, format::quarantine_dir_name)),
       stamp_(std::move(stamp)) {}
 
 Status Quarantine::prepare() {
@@ -41,7 +41,7 @@ Status Quarantine::prepare() {
 Result<std::string> Quarantine::free_name(const std::string &stem, const std::string &extension) {
   for (unsigned attempt = 0;; ++attempt) {
     const std::string name = attempt == 0 ? stem + extension : stem + "-" + std::to_string(attempt) + extension;
-    Result<io::FileKind> kind = env_.file_kind(engine::join_path(dir_, name));
+    Result<io::FileKind> kind = env_.file_kind(format::join_path(dir_, name));
     if (!kind.ok()) return kind.status();
     if (*kind == io::FileKind::missing) return name;
   }
@@ -51,18 +51,18 @@ Result<std::string> Quarantine::copy_range(io::File &source, const std::string &
                                            std::uint64_t from, std::uint64_t to) {
   Result<std::string> name = free_name(stamp_ + "-" + source_name + "-" + std::to_string(from), ".bin");
   if (!name.ok()) return name.status();
-  const std::string temp_path = engine::join_path(dir_, *name + engine::temp_suffix);
+  const std::string temp_path = format::join_path(dir_, *name + format::temp_suffix);
   io::OpenFlags flags;
   flags.create = flags.write = true;
   Result<std::unique_ptr<io::File>> out = env_.open_file(temp_path, flags);
   if (!out.ok()) return out.status();
   SEGSTORE_TRY((*out)->truncate(0));
   // Read whole blocks (the segment may be open with O_DIRECT) and write the part in range.
-  io::AlignedBuffer buffer(scan_window_bytes);
+  io::AlignedBuffer buffer(log::scan_window_bytes);
   std::uint64_t block = format::align_down(from, format::block_size_bytes);
   while (block < to) {
     const std::uint64_t want = std::min<std::uint64_t>(buffer.size(), format::align_up(to - block, format::block_size_bytes));
-    Result<std::size_t> got = read_blocks(source, block, buffer, want);
+    Result<std::size_t> got = log::read_blocks(source, block, buffer, want);
     if (!got.ok()) return got.status();
     const std::uint64_t begin = std::max(from, block);
     const std::uint64_t end = std::min<std::uint64_t>(to, block + *got);
@@ -74,7 +74,7 @@ Result<std::string> Quarantine::copy_range(io::File &source, const std::string &
   }
   SEGSTORE_TRY((*out)->sync_data());
   out->reset();
-  SEGSTORE_TRY(env_.rename(temp_path, engine::join_path(dir_, *name)));
+  SEGSTORE_TRY(env_.rename(temp_path, format::join_path(dir_, *name)));
   bytes_ += to - from;
   return name;
 }
@@ -83,7 +83,7 @@ Result<std::string> Quarantine::move_in(const std::string &path, const std::stri
                                         const std::string &name, std::uint64_t file_bytes) {
   Result<std::string> target = free_name(stamp_ + "-" + prefix + name, "");
   if (!target.ok()) return target.status();
-  SEGSTORE_TRY(env_.rename(path, engine::join_path(dir_, *target)));
+  SEGSTORE_TRY(env_.rename(path, format::join_path(dir_, *target)));
   bytes_ += file_bytes;
   return target;
 }
@@ -92,7 +92,7 @@ Result<std::string> Quarantine::write_report(const std::string &text) {
   Result<std::string> name = free_name(stamp_ + "-report", ".txt");
   if (!name.ok()) return name.status();
   const auto *bytes = reinterpret_cast<const std::byte *>(text.data());
-  SEGSTORE_TRY(io::write_file_atomic(env_, engine::join_path(dir_, *name), std::span(bytes, text.size())));
+  SEGSTORE_TRY(io::write_file_atomic(env_, format::join_path(dir_, *name), std::span(bytes, text.size())));
   return name;
 }
 
@@ -104,11 +104,11 @@ Status zero_segment_range(io::File &file, std::uint64_t from, std::uint64_t to) 
   if (!size_before.ok()) return size_before.status();
   const std::uint64_t first_block = format::align_down(from, format::block_size_bytes);
   const std::uint64_t end = format::align_up(to, format::block_size_bytes);
-  io::AlignedBuffer buffer(std::min<std::uint64_t>(scan_window_bytes, end - first_block));
+  io::AlignedBuffer buffer(std::min<std::uint64_t>(log::scan_window_bytes, end - first_block));
   // The block holding `from`: its prefix is read and written back unchanged (see the header
   // for why a torn rewrite of it cannot touch a kept record).
   if (from != first_block) {
-    Result<std::size_t> got = read_blocks(file, first_block, buffer, format::block_size_bytes);
+    Result<std::size_t> got = log::read_blocks(file, first_block, buffer, format::block_size_bytes);
     if (!got.ok()) return got.status();
     if (*got < from - first_block)
       return Status(Errc::io_error, "read " + file.path() + " at offset " + std::to_string(first_block) +

@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "base/log.h"
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/record.h"
@@ -20,8 +20,8 @@
 namespace segstore::recovery {
 namespace {
 
-using engine::join_path;
-using engine::numbered_name;
+using format::join_path;
+using format::numbered_name;
 
 constexpr const char *snapshot_suffix = ".snap";
 
@@ -39,37 +39,37 @@ Status RecoveryPass::list_directory() {
   if (!names.ok()) return names.status();
   std::vector<std::uint64_t> segment_ids;
   for (const std::string &name : *names) {
-    if (auto id = engine::parse_numbered_name(name, engine::segment_suffix)) {
+    if (auto id = format::parse_numbered_name(name, format::segment_suffix)) {
       max_id_seen_ = std::max(max_id_seen_, *id);
       if (*id >= meta_.min_segment_id) {
         segment_ids.push_back(*id);
         continue;
       }
-      removals_.push_back(join_path(dir_, name));
+      removals_.push_back(format::join_path(dir_, name));
       removal_notes_.push_back("@L removed " + name + ": its id is below META's min_segment_id " +
                                std::to_string(meta_.min_segment_id) + " (a trim or reset was interrupted)");
-    } else if (auto idx = engine::parse_numbered_name(name, engine::index_suffix)) {
+    } else if (auto idx = format::parse_numbered_name(name, format::index_suffix)) {
       max_id_seen_ = std::max(max_id_seen_, *idx);
       if (*idx >= meta_.min_segment_id) {
         index_ids_.push_back(*idx);
         continue;
       }
-      removals_.push_back(join_path(dir_, name));
+      removals_.push_back(format::join_path(dir_, name));
       removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
-    } else if (ends_with(name, engine::temp_suffix)) {
-      removals_.push_back(join_path(dir_, name));
+    } else if (ends_with(name, format::temp_suffix)) {
+      removals_.push_back(format::join_path(dir_, name));
       removal_notes_.push_back("@R removed leftover temporary file " + name);
-    } else if (name != engine::meta_file_name && name != engine::lock_file_name &&
-               name != engine::clean_file_name && name != engine::events_file_name &&
-               name != engine::snapshots_dir_name && name != engine::quarantine_dir_name) {
+    } else if (name != format::meta_file_name && name != format::lock_file_name &&
+               name != format::clean_file_name && name != format::events_file_name &&
+               name != format::snapshots_dir_name && name != format::quarantine_dir_name) {
       note("@R unknown file " + name + " left alone");
     }
   }
   std::sort(segment_ids.begin(), segment_ids.end());
   for (std::uint64_t idx : index_ids_) {
     if (std::binary_search(segment_ids.begin(), segment_ids.end(), idx)) continue;
-    const std::string name = numbered_name(idx, engine::index_suffix);
-    removals_.push_back(join_path(dir_, name));
+    const std::string name = format::numbered_name(idx, format::index_suffix);
+    removals_.push_back(format::join_path(dir_, name));
     removal_notes_.push_back("@R removed " + name + ": its segment does not exist");
   }
   files_.reserve(segment_ids.size());
@@ -87,7 +87,7 @@ Status RecoveryPass::check_unused_tail() {
   if (clean_marker_valid_ && !options_.verify_on_open) return Status();
   for (std::size_t i = files_.size(); i-- > 0 && files_[i].state == FileState::unused;) {
     SegmentFile &f = files_[i];
-    Result<std::uint64_t> nonzero = find_nonzero(*f.file, 0, f.file_bytes, &report_.bytes_scanned);
+    Result<std::uint64_t> nonzero = log::find_nonzero(*f.file, 0, f.file_bytes, &report_.bytes_scanned);
     if (!nonzero.ok()) return nonzero.status();
     if (*nonzero == f.file_bytes) continue;
     f.state = FileState::bad;
@@ -206,7 +206,7 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
     distrust = *why;
     if (!sealed) note("@Q CLEAN marker valid but the index snapshot of " + seg.name + " is not (" + *why + "): segment scanned");
   }
-  ScanRequest request;
+  log::ScanRequest request;
   request.file = seg.file.get();
   request.limit = seg.limit;
   request.base_lsn = seg.header.base_lsn;
@@ -222,9 +222,9 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
     }
   }
   request.index = &kept.index;
-  Result<ScanResult> scanned = scan_segment(request);
+  Result<log::ScanResult> scanned = log::scan_segment(request);
   if (!scanned.ok()) return scanned.status();
-  const ScanResult &scan = *scanned;
+  const log::ScanResult &scan = *scanned;
   report_.segments_scanned++;
   report_.records_recovered += scan.records;
   report_.bytes_scanned += scan.bytes_read;
@@ -241,7 +241,7 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
       kept_.push_back(std::move(kept));
       return Status();
     case SegmentEnd::repair_tail: {
-      Result<TailSurvey> survey = survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+      Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
       if (!survey.ok()) return survey.status();
       TailPiece piece{&seg, scan.cut_offset, *survey, finding_of_scan(scan, seg.name), scan.cut_lsn, kept_.size(), ""};
       note("@H " + piece.finding.to_string() + ": after the segment's last record (the next segment starts at LSN " +
@@ -259,8 +259,8 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
   return Status();
 }
 
-Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const ScanResult &scan, bool sealed, KeptSegment kept) {
-  Result<TailSurvey> survey = survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const log::ScanResult &scan, bool sealed, KeptSegment kept) {
+  Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
   if (!survey.ok()) return survey.status();
   CutPlan cut;
   cut.row = cut_row(scan, sealed);
@@ -299,11 +299,11 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
   move_later_files(first_index, "from the cut at " + finding.file + " on");
   // A damaged header may be a torn first write of the segment: its records (checked by their
   // own checksums) can still prove what the writer knew was durable.
-  std::optional<TailSurvey> survey;
+  std::optional<log::TailSurvey> survey;
   const SegmentFile &bad = files_[bad_index];
   if (finding.reason == CutReason::segment_header_damaged && bad.file_bytes > format::segment_data_offset_bytes) {
     const std::uint64_t limit = std::min<std::uint64_t>(bad.file_bytes, format::segment_size_max_bytes);
-    Result<TailSurvey> got = survey_tail(*bad.file, format::segment_data_offset_bytes, limit, cut.lsn);
+    Result<log::TailSurvey> got = log::survey_tail(*bad.file, format::segment_data_offset_bytes, limit, cut.lsn);
     if (!got.ok()) return got.status();
     survey = *got;
   }
@@ -328,7 +328,7 @@ void RecoveryPass::move_later_files(std::size_t first_index, const std::string &
 // and an index snapshot (the engine writes one only after all of the segment's records are
 // durable; recovery only after syncing the segment).
 Status RecoveryPass::prove_loss(std::size_t first_later_index, const SegmentFile *cut_segment,
-                                const TailSurvey *survey) {
+                                const log::TailSurvey *survey) {
   LossProof proof(cut_->lsn);
   if (survey != nullptr && survey->headers_found != 0)
     proof.add(survey->durable_end_max, "a record after the damage says LSNs below " +
@@ -347,7 +347,7 @@ Status RecoveryPass::prove_loss(std::size_t first_later_index, const SegmentFile
     if (f == cut_segment || f->state != FileState::used || f->limit < 2 * format::block_size_bytes) continue;
     // The first record of a later segment: what the writer knew was durable when it began it.
     io::AlignedBuffer block(format::block_size_bytes);
-    Result<std::size_t> got = read_blocks(*f->file, format::segment_data_offset_bytes, block, block.size());
+    Result<std::size_t> got = log::read_blocks(*f->file, format::segment_data_offset_bytes, block, block.size());
     if (!got.ok()) return got.status();
     format::RecordHeader header;
     if (format::decode_record_header(std::span<const std::byte>(block.data(), *got), &header) ==
@@ -387,7 +387,7 @@ std::uint64_t RecoveryPass::planned_next_lsn() const {
 
 // @P: a snapshot at or past the new end includes records the log no longer has.
 Status RecoveryPass::plan_snapshots() {
-  snapshots_dir_ = join_path(dir_, engine::snapshots_dir_name);
+  snapshots_dir_ = format::join_path(dir_, format::snapshots_dir_name);
   Result<io::FileKind> kind = env_.file_kind(snapshots_dir_);
   if (!kind.ok()) return kind.status();
   if (*kind != io::FileKind::directory) return Status();
@@ -395,8 +395,8 @@ Status RecoveryPass::plan_snapshots() {
   if (!names.ok()) return names.status();
   const std::uint64_t next_lsn = planned_next_lsn();
   for (const std::string &name : *names) {
-    const std::string path = join_path(snapshots_dir_, name);
-    if (ends_with(name, engine::temp_suffix)) {
+    const std::string path = format::join_path(snapshots_dir_, name);
+    if (ends_with(name, format::temp_suffix)) {
       removals_.push_back(path);
       removal_notes_.push_back("@R removed leftover temporary file snapshots/" + name);
       snapshots_touched_ = true;
@@ -404,7 +404,7 @@ Status RecoveryPass::plan_snapshots() {
     }
     // The name decides, as it does for the engine looking for the newest snapshot; the file's
     // own header is checked by whoever reads it.
-    std::optional<std::uint64_t> lsn = engine::parse_numbered_name(name, snapshot_suffix);
+    std::optional<std::uint64_t> lsn = format::parse_numbered_name(name, snapshot_suffix);
     if (!lsn || *lsn < next_lsn) continue;
     Result<std::unique_ptr<io::File>> file = env_.open_file(path, io::OpenFlags{});
     if (!file.ok()) return file.status();
@@ -422,7 +422,7 @@ Status RecoveryPass::refuse_if_strict() const {
   if (!options_.strict_recovery) return Status();
   if (cut_)
     return Status(Errc::recovery_required,
-                  "recovery would cut the log in " + join_path(dir_, cut_->file) + " at offset " +
+                  "recovery would cut the log in " + format::join_path(dir_, cut_->file) + " at offset " +
                       std::to_string(cut_->offset) + " (first LSN cut " + std::to_string(cut_->lsn) + "): " +
                       cut_->finding.to_string() + "; nothing was changed (strict_recovery)");
   if (!pieces_.empty())
@@ -447,7 +447,7 @@ Result<RecoveredLog> RecoveryPass::run() {
     // What was decided is on disk in part (quarantine/ may hold the cut bytes already): say so
     // in the store's log of events, as the report of an open that fails is lost otherwise.
     if (cut_)
-      engine::append_event(dir_, "recovery interrupted by " + applied.to_string() + " while cutting the log in " +
+      format::append_event(dir_, "recovery interrupted by " + applied.to_string() + " while cutting the log in " +
                                      cut_->file + " at offset " + std::to_string(cut_->offset) + " (first LSN cut " +
                                      std::to_string(cut_->lsn) + "): " + cut_->finding.to_string() +
                                      "; the next open completes it");
@@ -474,7 +474,7 @@ Result<RecoveredLog> RecoveryPass::run() {
   report_.duration_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - clock_start).count());
   if (report_.cut) base::log_warning("store " + dir_ + ": " + report_.to_string());
-  if (report_.ran || report_.cut) engine::append_event(dir_, report_.to_string());
+  if (report_.ran || report_.cut) format::append_event(dir_, report_.to_string());
   return log;
 }
 

@@ -6,25 +6,43 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/segment.h"
 #include "format/small_files.h"
 #include "io/env.h"
+#include "log/segment_index.h"
 #include "segstore/store.h"
 
 namespace segstore::recovery {
 
+// One segment file as recovery leaves it: a plain value the engine builds its Segment from
+// (recovery knows nothing of the engine).
+struct RecoveredSegment {
+  std::uint64_t id = 0;
+  std::uint64_t base_lsn = 0;
+  std::uint64_t segment_bytes = 0;
+  std::uint64_t created_unix_ms = 0;
+  std::string path;
+  std::shared_ptr<io::File> file;  // open read+write, direct as the env allows
+  std::uint64_t record_count = 0;  // records (not padding): LSNs [base_lsn, base_lsn + count)
+  std::uint64_t end_offset = 0;    // first byte after the last record or padding
+  bool sealed = false;
+  // The index, when recovery read it (index_loaded); otherwise loaded lazily from index_path.
+  log::SegmentIndex index;
+  bool index_loaded = false;
+  std::string index_path;
+
+  std::uint64_t end_lsn() const { return base_lsn + record_count; }
+};
+
 struct RecoveredLog {
   // Segments holding at least one record, ascending by id and base LSN, LSNs dense across
-  // them (seg[i+1].base_lsn == seg[i].end_lsn()). Each has `file` open (read+write, direct as
-  // the env allows), record_count and end_offset set, sealed == (not the last), and its index
-  // either loaded (index_loaded) or to be loaded lazily from index_path.
-  std::vector<std::shared_ptr<engine::Segment>> segments;
-  // A preallocated segment that was never activated (all-zero header block), kept for reuse;
-  // nullptr if none.
-  std::shared_ptr<engine::Segment> unused;
+  // them (seg[i+1].base_lsn == seg[i].end_lsn()), sealed == (not the last).
+  std::vector<RecoveredSegment> segments;
+  // A preallocated segment that was never activated (all-zero header block), kept for reuse.
+  std::optional<RecoveredSegment> unused;
   std::uint64_t next_lsn = 0;         // LSN the next append gets
   // META's first_lsn as recovery leaves it: never above next_lsn while segments remain (a cut
   // or a power cut below a trim point lowers it: see RecoveryPass::lower_first_lsn).

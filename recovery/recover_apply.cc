@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "recovery/quarantine.h"
@@ -12,8 +12,8 @@
 
 namespace segstore::recovery {
 
-using engine::join_path;
-using engine::numbered_name;
+using format::join_path;
+using format::numbered_name;
 
 // ---------------------------------------------------------------------------------------------
 // apply
@@ -88,7 +88,7 @@ Status RecoveryPass::write_index(KeptSegment &kept) {
   }
   SEGSTORE_TRY(seg.file->sync_data());
   SEGSTORE_TRY(io::write_file_atomic(env_, seg.index_path, bytes));
-  note("rewrote index snapshot " + numbered_name(seg.id, engine::index_suffix) + " (" +
+  note("rewrote index snapshot " + format::numbered_name(seg.id, format::index_suffix) + " (" +
        std::to_string(kept.record_count) + " records, end offset " + std::to_string(kept.end_offset) + ")");
   return Status();
 }
@@ -118,8 +118,8 @@ Status RecoveryPass::apply() {
   // The moved segments' snapshots describe files that are not in the log any more.
   for (const MovedFile &m : moved_) {
     if (m.handle == nullptr) continue;
-    const std::string index_path = join_path(dir_, numbered_name(*engine::parse_numbered_name(m.name, engine::segment_suffix),
-                                                                 engine::index_suffix));
+    const std::string index_path = format::join_path(dir_, format::numbered_name(*format::parse_numbered_name(m.name, format::segment_suffix),
+                                                                 format::index_suffix));
     Result<io::FileKind> kind = env_.file_kind(index_path);
     if (!kind.ok()) return kind.status();
     if (*kind != io::FileKind::regular) continue;
@@ -142,7 +142,7 @@ Status RecoveryPass::lower_first_lsn() {
   if (kept_.empty() || next_lsn >= meta_.first_lsn) return Status();
   format::MetaFile meta = meta_;
   meta.first_lsn = next_lsn;
-  SEGSTORE_TRY(io::write_file_atomic(env_, join_path(dir_, engine::meta_file_name), format::encode_meta(meta)));
+  SEGSTORE_TRY(io::write_file_atomic(env_, format::join_path(dir_, format::meta_file_name), format::encode_meta(meta)));
   first_lsn_ = next_lsn;
   note("@S META's first LSN lowered from " + std::to_string(meta_.first_lsn) + " to " + std::to_string(next_lsn) +
        ": the log now ends below the point a trim had kept");
@@ -187,28 +187,29 @@ RecoveredLog RecoveryPass::build_log() {
   const bool closed = cut_.has_value() && !kept_.empty();
   for (std::size_t i = 0; i < kept_.size(); ++i) {
     KeptSegment &k = kept_[i];
-    auto seg = std::make_shared<engine::Segment>();
-    seg->id = k.file->id;
-    seg->base_lsn = k.file->header.base_lsn;
-    seg->segment_bytes = k.file->header.segment_bytes;
-    seg->created_unix_ms = k.file->header.created_unix_ms;
-    seg->path = k.file->path;
-    seg->file = k.file->file;
-    seg->record_count = k.record_count;
-    seg->end_offset = k.end_offset;
-    seg->sealed = i + 1 < kept_.size() || closed;
-    seg->index_path = k.file->index_path;
-    seg->index_loaded = !k.lazy;
-    if (!k.lazy) seg->index = std::move(k.index);
+    RecoveredSegment seg;
+    seg.id = k.file->id;
+    seg.base_lsn = k.file->header.base_lsn;
+    seg.segment_bytes = k.file->header.segment_bytes;
+    seg.created_unix_ms = k.file->header.created_unix_ms;
+    seg.path = k.file->path;
+    seg.file = k.file->file;
+    seg.record_count = k.record_count;
+    seg.end_offset = k.end_offset;
+    seg.sealed = i + 1 < kept_.size() || closed;
+    seg.index_path = k.file->index_path;
+    seg.index_loaded = !k.lazy;
+    if (!k.lazy) seg.index = std::move(k.index);
     log.segments.push_back(std::move(seg));
   }
   if (unused_ != nullptr) {
-    auto seg = std::make_shared<engine::Segment>();
-    seg->id = unused_->id;
-    seg->segment_bytes = unused_->file_bytes;
-    seg->path = unused_->path;
-    seg->file = unused_->file;
-    seg->index_path = unused_->index_path;
+    RecoveredSegment seg;
+    seg.id = unused_->id;
+    seg.segment_bytes = unused_->file_bytes;
+    seg.path = unused_->path;
+    seg.file = unused_->file;
+    seg.index_path = unused_->index_path;
+    seg.index_loaded = true;  // nothing to load: the segment holds no record
     log.unused = std::move(seg);
   }
   log.next_lsn = planned_next_lsn();

@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 #include "format/small_files.h"
 #include "io/env.h"
 #include "recovery/cut_decision.h"
 #include "recovery/recover.h"
 #include "recovery/segment_files.h"
-#include "recovery/segment_scan.h"
+#include "log/segment_scan.h"
 #include "segstore/store.h"
 
 namespace segstore::recovery {
@@ -37,7 +37,7 @@ struct KeptSegment {
   std::uint64_t record_count = 0;
   std::uint64_t end_offset = 0;
   bool lazy = false;        // trusted through its index snapshot header; nothing else read
-  engine::SegmentIndex index;  // when !lazy
+  log::SegmentIndex index;  // when !lazy
   bool write_index = false; // it is (or becomes) sealed and was read: (re)write its .idx
   bool stale_index = false; // the last segment grew past its .idx: remove it (unless rewritten)
 };
@@ -46,7 +46,7 @@ struct KeptSegment {
 struct TailPiece {
   SegmentFile *file = nullptr;
   std::uint64_t from = 0;
-  TailSurvey survey;  // survey.nonzero_end: one past the last byte taken
+  log::TailSurvey survey;  // survey.nonzero_end: one past the last byte taken
   Finding finding;
   std::uint64_t lsn_first = 0;
   std::size_t kept_index = index_none;  // the KeptSegment whose .idx is rewritten before zeroing
@@ -90,11 +90,11 @@ class RecoveryPass {
   Status walk_segments();
   Status read_segment(SegmentFile &seg, const std::uint64_t *next_base, bool cut_follows,
                       bool *stop);
-  Status plan_cut_inside(SegmentFile &seg, const ScanResult &scan, bool sealed, KeptSegment kept);
+  Status plan_cut_inside(SegmentFile &seg, const log::ScanResult &scan, bool sealed, KeptSegment kept);
   Status plan_cut_at_file(std::size_t first_index, std::size_t bad_index, const Finding &finding);
   void move_later_files(std::size_t first_index, const std::string &why);
   Status prove_loss(std::size_t first_later_index, const SegmentFile *cut_segment,
-                    const TailSurvey *survey);
+                    const log::TailSurvey *survey);
   void plan_unused_tail();
   Status plan_snapshots();
   std::uint64_t planned_next_lsn() const;

@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <vector>
 
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "format/endian.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "io/aligned_buffer.h"
-#include "recovery/segment_scan.h"
+#include "log/segment_scan.h"
 
 namespace segstore::recovery {
 namespace {
@@ -34,7 +34,7 @@ void classify_decoded(SegmentFile &seg, std::uint64_t store_id) {
 }
 
 // The snapshot's body must fit what the scan adds after it: entries ending before end_offset
-// and below record_count (SegmentIndex's order invariant), stream counts adding up.
+// and below record_count (log::SegmentIndex's order invariant), stream counts adding up.
 bool body_consistent(const format::IndexHeader &h, const format::IndexBody &body) {
   std::uint64_t stream_records = 0;
   for (const auto &s : body.streams) stream_records += s.record_count;
@@ -50,9 +50,9 @@ Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std:
                                       std::uint64_t store_id) {
   SegmentFile seg;
   seg.id = id;
-  seg.name = engine::numbered_name(id, engine::segment_suffix);
-  seg.path = engine::join_path(dir, seg.name);
-  seg.index_path = engine::join_path(dir, engine::numbered_name(id, engine::index_suffix));
+  seg.name = format::numbered_name(id, format::segment_suffix);
+  seg.path = format::join_path(dir, seg.name);
+  seg.index_path = format::join_path(dir, format::numbered_name(id, format::index_suffix));
   seg.bad.file = seg.name;
   io::OpenFlags flags;
   flags.write = true;
@@ -68,7 +68,7 @@ Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std:
   if (!size.ok()) return size.status();
   seg.file_bytes = *size;
   io::AlignedBuffer block(format::segment_header_block_bytes);
-  Result<std::size_t> got = read_blocks(*seg.file, 0, block, block.size());
+  Result<std::size_t> got = log::read_blocks(*seg.file, 0, block, block.size());
   if (!got.ok()) return got.status();
   if (format::all_zero(block.data(), *got)) {
     seg.state = FileState::unused;
@@ -131,7 +131,7 @@ Result<std::optional<LoadedIndex>> load_last_index(io::Env &env, const SegmentFi
   if (*got != bytes.size() || format::decode_index_snapshot(bytes, &header, &body) != format::IndexError::none ||
       !body_consistent(h, body))
     return std::optional<LoadedIndex>();
-  Result<engine::SegmentIndex> index = engine::SegmentIndex::from_body(header, body, seg.index_path);
+  Result<log::SegmentIndex> index = log::SegmentIndex::from_body(header, body, seg.index_path);
   if (!index.ok()) return std::optional<LoadedIndex>();
   LoadedIndex loaded;
   // The snapshot must still describe the bytes: walk from its last entry to its end_offset.
@@ -139,13 +139,13 @@ Result<std::optional<LoadedIndex>> load_last_index(io::Env &env, const SegmentFi
   // cut, between the zeroing and the snapshot's removal) would otherwise be believed, and the
   // scan from end_offset would find only zeros.
   if (h.record_count != 0) {
-    ScanRequest check;
+    log::ScanRequest check;
     check.file = seg.file.get();
     check.limit = h.end_offset;
     check.base_lsn = seg.header.base_lsn;
     check.start_offset = body.entries.back().offset;
     check.start_lsn = seg.header.base_lsn + body.entries.back().lsn_delta;
-    Result<ScanResult> walked = scan_segment(check);
+    Result<log::ScanResult> walked = log::scan_segment(check);
     if (!walked.ok()) return walked.status();
     loaded.bytes_read = walked->bytes_read;
     if (walked->damaged() || walked->end_offset != h.end_offset ||

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 #include "format/segment_header.h"
 #include "io/env.h"
 #include "recovery/cut_decision.h"
@@ -49,7 +49,7 @@ SegmentIdentity segment_identity(const SegmentFile &seg, std::uint64_t store_id)
 Result<IndexProbe> probe_index(io::Env &env, const std::string &path);
 
 struct LoadedIndex {
-  engine::SegmentIndex index;
+  log::SegmentIndex index;
   std::uint64_t record_count = 0;
   std::uint64_t end_offset = 0;
   std::uint64_t bytes_read = 0;  // segment bytes read to check it

@@ -4,12 +4,12 @@
 
 #include <random>
 
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 #include "format/layout.h"
 
 namespace {
 
-using segstore::engine::SegmentIndex;
+using segstore::log::SegmentIndex;
 using namespace segstore::format;
 
 constexpr std::uint64_t segment_bytes = segment_size_default_bytes;

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "engine/store_fixture.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
@@ -40,7 +40,7 @@ void flip_byte(const std::string &path, std::uint64_t offset) {
 }
 
 std::string index_path(const TempDir &dir, std::uint64_t segment_id) {
-  return dir.sub(engine::numbered_name(segment_id, engine::index_suffix));
+  return dir.sub(format::numbered_name(segment_id, format::index_suffix));
 }
 
 format::IndexError index_error_of(const std::string &path) {
@@ -67,7 +67,7 @@ void expect_every_record(Store &store) {
 
 // Opens without the CLEAN marker, so that recovery runs and trusts segment 1 by its header.
 std::unique_ptr<Store> open_after_crash(const TempDir &dir) {
-  std::filesystem::remove(dir.sub(engine::clean_file_name));
+  std::filesystem::remove(dir.sub(format::clean_file_name));
   return open_or_die(dir.path(), small_segments(Durability::none));
 }
 
@@ -117,13 +117,13 @@ TEST(SegmentIndexLoad, DamagedSegmentFailsTheReadAtItsOffsetNotAtTheSnapshot) {
   flip_byte(index_path(dir, 1), format::index_header_bytes + 3);
   // The second block's first bytes: a record header there no longer passes its checksum.
   const std::uint64_t damaged_at = 2 * format::block_size_bytes;
-  flip_byte(dir.sub(engine::numbered_name(1, engine::segment_suffix)), damaged_at + 1);
+  flip_byte(dir.sub(format::numbered_name(1, format::segment_suffix)), damaged_at + 1);
   auto store = open_after_crash(dir);
   Result<Record> got = store->read(0);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().code(), Errc::corruption);
   const std::string message = got.status().message();
-  EXPECT_NE(message.find(engine::numbered_name(1, engine::segment_suffix) + " at offset "), std::string::npos) << message;
+  EXPECT_NE(message.find(format::numbered_name(1, format::segment_suffix) + " at offset "), std::string::npos) << message;
   EXPECT_NE(message.find("while rebuilding its index"), std::string::npos) << message;
   EXPECT_EQ(message.find("index snapshot"), std::string::npos) << message;
 }

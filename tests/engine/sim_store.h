@@ -1,5 +1,5 @@
 // tests/engine/sim_store.h — a store on the simulated disk, for engine tests that need a device
-// error at a chosen moment (io/sim_env.h).
+// error at a chosen moment (testing/sim_env.h).
 #pragma once
 
 #include <filesystem>
@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 #include "segstore/store.h"
 #include "support/temp_dir.h"
 
@@ -17,7 +17,7 @@ namespace segstore::testing {
 class SimStore {
  public:
   explicit SimStore(Durability durability, std::uint32_t flush_interval_ms = 10)
-      : disk_(io::SimDisk::make(seed, host_.path())), dir_(host_.sub("store")) {
+      : disk_(SimDisk::make(seed, host_.path())), dir_(host_.sub("store")) {
     // The store's events.log is written to the host's file system, not the simulated disk.
     std::error_code ignored;
     std::filesystem::create_directories(dir_, ignored);
@@ -42,13 +42,13 @@ class SimStore {
 
   // The next data sync of the first segment fails (EIO): the store turns read-only. The first
   // segment exists once a record was appended.
-  void fail_next_segment_sync() { disk_->arm({io::SimOp::sync, 1, io::SimFault::sync_eio, first_segment_name}); }
+  void fail_next_segment_sync() { disk_->arm({SimOp::sync, 1, SimFault::sync_eio, first_segment_name}); }
 
  private:
   static constexpr std::uint64_t seed = 1;
   static constexpr const char *first_segment_name = "00000000000000000001.seg";
   TempDir host_;
-  std::shared_ptr<io::SimDisk> disk_;
+  std::shared_ptr<SimDisk> disk_;
   std::string dir_;
   Options options_;
 };

@@ -38,7 +38,7 @@ bool any_note(const RecoveryReport &report, const std::string &part) {
 void expect_quarantined_piece(const std::string &dir, const Bytes &damaged, std::uint64_t from) {
   const std::vector<std::string> bins = quarantine_files(dir, ".bin");
   ASSERT_EQ(bins.size(), 1u);
-  const Bytes piece = read_file(engine::join_path(engine::join_path(dir, "quarantine"), bins[0]));
+  const Bytes piece = read_file(format::join_path(format::join_path(dir, "quarantine"), bins[0]));
   const std::uint64_t end = nonzero_end(damaged, from);
   EXPECT_TRUE(piece == slice(damaged, from, end)) << bins[0] << " holds " << piece.size() << " bytes, want "
                                                   << end - from;
@@ -56,16 +56,16 @@ TEST_F(RecoveryTest, CleanEndKeepsEveryRecordAndCutsNothing) {
   EXPECT_FALSE(run.report.cut) << run.report.to_string();
   expect_prefix(log, 0, b.next_lsn());
   ASSERT_EQ(log.segments.size(), 3u);
-  EXPECT_TRUE(log.segments[0]->sealed);
-  EXPECT_TRUE(log.segments[1]->sealed);
-  EXPECT_FALSE(log.segments[2]->sealed);
-  EXPECT_FALSE(log.segments[0]->index_loaded) << "sealed segments load their index lazily";
-  EXPECT_EQ(log.segments[0]->index_path, b.index_path(1));
-  EXPECT_TRUE(log.segments[2]->index_loaded);
-  EXPECT_EQ(log.segments[2]->index.entries(), b.segment(3).index.entries());
+  EXPECT_TRUE(log.segments[0].sealed);
+  EXPECT_TRUE(log.segments[1].sealed);
+  EXPECT_FALSE(log.segments[2].sealed);
+  EXPECT_FALSE(log.segments[0].index_loaded) << "sealed segments load their index lazily";
+  EXPECT_EQ(log.segments[0].index_path, b.index_path(1));
+  EXPECT_TRUE(log.segments[2].index_loaded);
+  EXPECT_EQ(log.segments[2].index.entries(), b.segment(3).index.entries());
   EXPECT_FALSE(log.last_segment_closed);
   EXPECT_EQ(log.next_segment_id, 4u);
-  EXPECT_EQ(log.unused, nullptr);
+  EXPECT_FALSE(log.unused.has_value());
   EXPECT_TRUE(run.report.ran);
   EXPECT_EQ(run.report.segments_checked, 3u);
   EXPECT_EQ(run.report.segments_scanned, 1u);
@@ -139,7 +139,7 @@ TEST_F(RecoveryTest, CleanMarkerTrustsTheLastSegmentsIndexToo) {
   ASSERT_RECOVERED(run);
   std::uint64_t data_bytes_read = 0;
   for (const ReadCall &r : env.reads()) {
-    if (engine::parse_numbered_name(std::filesystem::path(r.path).filename(), engine::segment_suffix)) {
+    if (format::parse_numbered_name(std::filesystem::path(r.path).filename(), format::segment_suffix)) {
       EXPECT_EQ(r.offset, 0u);
       data_bytes_read += r.bytes;
     } else {
@@ -149,8 +149,8 @@ TEST_F(RecoveryTest, CleanMarkerTrustsTheLastSegmentsIndexToo) {
   EXPECT_EQ(data_bytes_read, 3u * format::block_size_bytes);
   EXPECT_FALSE(run.report.ran) << "nothing was scanned";
   EXPECT_EQ(run.log->next_lsn, b.next_lsn());
-  EXPECT_FALSE(run.log->segments.back()->index_loaded);
-  EXPECT_EQ(run.log->segments.back()->end_offset, b.segment(3).end_offset);
+  EXPECT_FALSE(run.log->segments.back().index_loaded);
+  EXPECT_EQ(run.log->segments.back().end_offset, b.segment(3).end_offset);
 }
 
 TEST_F(RecoveryTest, LastSegmentScanStartsAtItsIndexEnd) {
@@ -168,7 +168,7 @@ TEST_F(RecoveryTest, LastSegmentScanStartsAtItsIndexEnd) {
   ASSERT_RECOVERED(run);
   expect_prefix(*run.log, 0, b.next_lsn());
   EXPECT_EQ(run.report.records_recovered, 6u);
-  EXPECT_EQ(run.log->segments.back()->index.entries(), b.segment(2).index.entries());
+  EXPECT_EQ(run.log->segments.back().index.entries(), b.segment(2).index.entries());
   EXPECT_FALSE(std::filesystem::exists(b.index_path(2))) << "a snapshot the segment outgrew is removed";
   EXPECT_TRUE(any_note(run.report, "@Q removed the index snapshot of " + StoreBuilder::segment_name(2)));
   for (const ReadCall &r : env.reads()) {
@@ -191,7 +191,7 @@ TEST_F(RecoveryTest, LastSegmentIndexOlderThanAZeroedTailIsNotBelieved) {
   ASSERT_RECOVERED(run);
   EXPECT_FALSE(run.report.cut) << run.report.to_string();
   expect_prefix(*run.log, 0, cut.lsn);
-  EXPECT_EQ(run.log->segments.back()->end_offset, cut.offset);
+  EXPECT_EQ(run.log->segments.back().end_offset, cut.offset);
 }
 
 TEST_F(RecoveryTest, VerifyOnOpenScansEverySegmentAndKeepsGoodIndexes) {
@@ -232,7 +232,7 @@ TEST_F(RecoveryTest, TornTailOfLastSegmentIsCutAndQuarantined) {
   EXPECT_EQ(r.quarantine_dir, path("quarantine"));
   expect_prefix(*run.log, 0, victim.lsn);
   EXPECT_TRUE(run.log->last_segment_closed);
-  EXPECT_TRUE(run.log->segments.back()->sealed);
+  EXPECT_TRUE(run.log->segments.back().sealed);
   expect_quarantined_piece(dir(), damaged, victim.offset);
   // The kept prefix of the segment is byte for byte what it was.
   const Bytes after = read_file(b.segment_path(3));
@@ -561,7 +561,7 @@ TEST_P(IndexDamage, IsRebuiltByScanningWithoutCut) {
   EXPECT_EQ(run.report.segments_scanned, 2u);
   EXPECT_TRUE(any_note(run.report, "@G index snapshot of " + StoreBuilder::segment_name(2))) << run.report.to_string();
   EXPECT_TRUE(read_file(b.index_path(2)) == good) << "rebuilt snapshot equals the writer's";
-  EXPECT_TRUE(run.log->segments[1]->index_loaded);
+  EXPECT_TRUE(run.log->segments[1].index_loaded);
   expect_second_recovery_changes_nothing(b.meta());
 }
 
@@ -589,7 +589,7 @@ TEST_F(RecoveryTest, DamagedFinalPaddingOfSealedSegmentIsRepairedWithoutCut) {
   expect_prefix(*run.log, 0, b.next_lsn());
   EXPECT_TRUE(read_file(b.segment_path(2)) == seg2) << "later segments untouched";
   expect_quarantined_piece(dir(), damaged, padding.offset);
-  EXPECT_EQ(run.log->segments[0]->end_offset, padding.offset);
+  EXPECT_EQ(run.log->segments[0].end_offset, padding.offset);
   expect_second_recovery_changes_nothing(b.meta(), options);
 }
 
@@ -694,7 +694,7 @@ TEST_F(RecoveryTest, TrailingUnusedSegmentsFirstKeptOthersRemoved) {
   RecoveryRun run = recover(b.meta());
   ASSERT_RECOVERED(run);
   EXPECT_FALSE(run.report.cut);
-  ASSERT_NE(run.log->unused, nullptr);
+  ASSERT_TRUE(run.log->unused.has_value());
   EXPECT_EQ(run.log->unused->id, 3u);
   EXPECT_EQ(run.log->unused->segment_bytes, b.segment_bytes());
   EXPECT_TRUE(std::filesystem::exists(b.segment_path(3)));
@@ -722,7 +722,7 @@ TEST_F(RecoveryTest, UnusedLookingSegmentHoldingRecordsIsCutNotReused) {
   EXPECT_TRUE(starts_with(run.report.cut_reason, "segment_unused at offset 0 of " + StoreBuilder::segment_name(3)))
       << run.report.cut_reason;
   EXPECT_NE(run.report.cut_reason.find("holds data at offset 4096"), std::string::npos) << run.report.cut_reason;
-  EXPECT_EQ(run.log->unused, nullptr);
+  EXPECT_FALSE(run.log->unused.has_value());
   expect_prefix(*run.log, 0, b.segment(2).end_lsn());
   EXPECT_TRUE(run.log->last_segment_closed);
   const std::vector<std::string> moved = quarantine_files(dir(), StoreBuilder::segment_name(3));
@@ -746,7 +746,7 @@ TEST_F(RecoveryTest, SegmentsBelowMinSegmentIdAreRemoved) {
     EXPECT_FALSE(std::filesystem::exists(b.index_path(id)));
   }
   ASSERT_EQ(run.log->segments.size(), 1u);
-  EXPECT_EQ(run.log->segments[0]->id, 3u);
+  EXPECT_EQ(run.log->segments[0].id, 3u);
   EXPECT_TRUE(any_note(run.report, "@L removed " + StoreBuilder::segment_name(1)));
   EXPECT_FALSE(std::filesystem::exists(path("quarantine")));
   expect_second_recovery_changes_nothing(b.meta());
@@ -875,7 +875,7 @@ TEST_F(RecoveryTest, SnapshotPastTheEndIsQuarantined) {
     h.store_id = test_store_id;
     h.lsn = lsn;
     const Bytes state = payload_of(lsn, 100);
-    write_file(path("snapshots/" + engine::numbered_name(lsn, ".snap")), format::encode_snapshot(h, state));
+    write_file(path("snapshots/" + format::numbered_name(lsn, ".snap")), format::encode_snapshot(h, state));
   };
   write_snapshot(victim.lsn - 1);  // includes only kept records: stays
   write_snapshot(victim.lsn);      // includes the first cut record: goes
@@ -883,9 +883,9 @@ TEST_F(RecoveryTest, SnapshotPastTheEndIsQuarantined) {
   RecoveryRun run = recover(b.meta());
   ASSERT_RECOVERED(run);
   ASSERT_TRUE(run.report.cut);
-  EXPECT_TRUE(std::filesystem::exists(path("snapshots/" + engine::numbered_name(victim.lsn - 1, ".snap"))));
-  EXPECT_FALSE(std::filesystem::exists(path("snapshots/" + engine::numbered_name(victim.lsn, ".snap"))));
-  EXPECT_FALSE(std::filesystem::exists(path("snapshots/" + engine::numbered_name(b.next_lsn() - 1, ".snap"))));
+  EXPECT_TRUE(std::filesystem::exists(path("snapshots/" + format::numbered_name(victim.lsn - 1, ".snap"))));
+  EXPECT_FALSE(std::filesystem::exists(path("snapshots/" + format::numbered_name(victim.lsn, ".snap"))));
+  EXPECT_FALSE(std::filesystem::exists(path("snapshots/" + format::numbered_name(b.next_lsn() - 1, ".snap"))));
   EXPECT_EQ(quarantine_files(dir(), ".snap").size(), 2u);
   EXPECT_TRUE(any_note(run.report, "@P snapshot of LSN " + std::to_string(victim.lsn)));
   expect_second_recovery_changes_nothing(b.meta());
@@ -898,17 +898,17 @@ TEST_F(RecoveryTest, LeftoverTempFilesAreRemovedUnknownFilesKept) {
   b.write();
   {
     std::ofstream(path("META.tmp")) << "x";
-    std::ofstream(path(engine::numbered_name(1, ".idx.tmp"))) << "x";
+    std::ofstream(path(format::numbered_name(1, ".idx.tmp"))) << "x";
     std::ofstream(path("notes-of-the-operator.txt")) << "keep me";
   }
   std::filesystem::create_directory(path("snapshots"));
-  { std::ofstream(path("snapshots/" + engine::numbered_name(3, ".snap.tmp"))) << "x"; }
+  { std::ofstream(path("snapshots/" + format::numbered_name(3, ".snap.tmp"))) << "x"; }
   write_file(b.index_path(9), read_file(b.index_path(1)));  // a snapshot without its segment
   RecoveryRun run = recover(b.meta());
   ASSERT_RECOVERED(run);
   EXPECT_FALSE(std::filesystem::exists(path("META.tmp")));
-  EXPECT_FALSE(std::filesystem::exists(path(engine::numbered_name(1, ".idx.tmp"))));
-  EXPECT_FALSE(std::filesystem::exists(path("snapshots/" + engine::numbered_name(3, ".snap.tmp"))));
+  EXPECT_FALSE(std::filesystem::exists(path(format::numbered_name(1, ".idx.tmp"))));
+  EXPECT_FALSE(std::filesystem::exists(path("snapshots/" + format::numbered_name(3, ".snap.tmp"))));
   EXPECT_FALSE(std::filesystem::exists(b.index_path(9)));
   EXPECT_TRUE(std::filesystem::exists(path("notes-of-the-operator.txt")));
   EXPECT_TRUE(any_note(run.report, "@R removed leftover temporary file META.tmp"));

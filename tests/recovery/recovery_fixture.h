@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "format/record.h"
 #include "io/env.h"
 #include "damage.h"
@@ -30,7 +30,7 @@ inline DirImage image_of(const std::string &dir) {
   for (const auto &entry : std::filesystem::recursive_directory_iterator(dir)) {
     // A plain prefix cut (std::filesystem::relative resolves symlinks: a readlink per part).
     const std::string rel = entry.path().string().substr(dir.size() + 1);
-    if (rel == engine::events_file_name) continue;
+    if (rel == format::events_file_name) continue;
     if (entry.is_directory()) {
       image[rel] = {};
       image[rel].push_back(std::byte{'D'});
@@ -43,7 +43,7 @@ inline DirImage image_of(const std::string &dir) {
 
 inline std::vector<std::string> quarantine_files(const std::string &dir, const std::string &suffix = "") {
   std::vector<std::string> names;
-  const std::string q = engine::join_path(dir, engine::quarantine_dir_name);
+  const std::string q = format::join_path(dir, format::quarantine_dir_name);
   if (!std::filesystem::exists(q)) return names;
   for (const auto &entry : std::filesystem::directory_iterator(q)) {
     const std::string name = entry.path().filename().string();
@@ -62,7 +62,7 @@ struct RecoveryRun {
 class RecoveryTest : public ::testing::Test {
  protected:
   const std::string &dir() const { return dir_override_.empty() ? temp_.path() : dir_override_; }
-  std::string path(const std::string &name) const { return engine::join_path(dir(), name); }
+  std::string path(const std::string &name) const { return format::join_path(dir(), name); }
 
   RecoveryRun recover(const format::MetaFile &meta, const Options &options = {}, bool clean = false,
                       io::Env *env = nullptr) {
@@ -76,17 +76,17 @@ class RecoveryTest : public ::testing::Test {
   // Returns the LSNs kept.
   std::vector<std::uint64_t> walk_kept(const RecoveredLog &log) {
     std::vector<std::uint64_t> lsns;
-    std::uint64_t expected = log.segments.empty() ? log.next_lsn : log.segments.front()->base_lsn;
+    std::uint64_t expected = log.segments.empty() ? log.next_lsn : log.segments.front().base_lsn;
     for (const auto &seg : log.segments) {
-      EXPECT_EQ(seg->base_lsn, expected) << "segments must join: " << seg->path;
-      const Bytes bytes = read_file(seg->path);
+      EXPECT_EQ(seg.base_lsn, expected) << "segments must join: " << seg.path;
+      const Bytes bytes = read_file(seg.path);
       std::uint64_t pos = format::segment_data_offset_bytes;
-      std::uint64_t lsn = seg->base_lsn;
-      while (pos < seg->end_offset) {
+      std::uint64_t lsn = seg.base_lsn;
+      while (pos < seg.end_offset) {
         const format::DecodeOutcome out =
-            format::decode_record(std::span<const std::byte>(bytes).subspan(pos, seg->end_offset - pos), &lsn);
+            format::decode_record(std::span<const std::byte>(bytes).subspan(pos, seg.end_offset - pos), &lsn);
         if (out.error != format::RecordError::none) {
-          ADD_FAILURE() << "kept record at offset " << pos << " of " << seg->path << " fails: "
+          ADD_FAILURE() << "kept record at offset " << pos << " of " << seg.path << " fails: "
                         << format::record_error_name(out.error);
           break;
         }
@@ -98,17 +98,17 @@ class RecoveryTest : public ::testing::Test {
         }
         pos += out.record.disk_bytes;
       }
-      EXPECT_EQ(pos, seg->end_offset) << seg->path;
-      EXPECT_EQ(lsn, seg->end_lsn()) << seg->path << ": record_count disagrees with the records";
+      EXPECT_EQ(pos, seg.end_offset) << seg.path;
+      EXPECT_EQ(lsn, seg.end_lsn()) << seg.path << ": record_count disagrees with the records";
       // Everything after the kept records is zero: nothing of the cut is left in the log.
-      if (seg == log.segments.back()) {
-        for (std::uint64_t i = seg->end_offset; i < bytes.size(); ++i)
+      if (&seg == &log.segments.back()) {
+        for (std::uint64_t i = seg.end_offset; i < bytes.size(); ++i)
           if (bytes[i] != std::byte{0}) {
-            ADD_FAILURE() << "non-zero byte at " << i << " after the end of " << seg->path;
+            ADD_FAILURE() << "non-zero byte at " << i << " after the end of " << seg.path;
             break;
           }
       }
-      expected = seg->end_lsn();
+      expected = seg.end_lsn();
     }
     EXPECT_EQ(expected, log.next_lsn);
     return lsns;

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/segment_index.h"
-#include "engine/store_dir.h"
+#include "log/segment_index.h"
+#include "format/store_dir.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/record.h"
@@ -78,7 +78,7 @@ struct BuiltSegment {
   Bytes data;
   std::uint64_t end_offset = format::segment_data_offset_bytes;
   std::uint64_t record_count = 0;
-  engine::SegmentIndex index;
+  log::SegmentIndex index;
   bool unused = false;  // preallocated, never activated (all zero)
   std::uint64_t end_lsn() const { return base_lsn + record_count; }
 };
@@ -146,7 +146,7 @@ class StoreBuilder {
   // Writes META and every segment file; an index snapshot for each sealed segment (and for the
   // last one too with index_last, as a clean close does).
   void write(bool index_sealed = true, bool index_last = false) const {
-    write_file(engine::join_path(dir_, engine::meta_file_name), format::encode_meta(meta_));
+    write_file(format::join_path(dir_, format::meta_file_name), format::encode_meta(meta_));
     std::size_t last_used = 0;
     for (std::size_t i = 0; i < segments_.size(); ++i)
       if (!segments_[i].unused) last_used = i;
@@ -171,12 +171,12 @@ class StoreBuilder {
   }
 
   std::string segment_path(std::uint64_t id) const {
-    return engine::join_path(dir_, engine::numbered_name(id, engine::segment_suffix));
+    return format::join_path(dir_, format::numbered_name(id, format::segment_suffix));
   }
   std::string index_path(std::uint64_t id) const {
-    return engine::join_path(dir_, engine::numbered_name(id, engine::index_suffix));
+    return format::join_path(dir_, format::numbered_name(id, format::index_suffix));
   }
-  static std::string segment_name(std::uint64_t id) { return engine::numbered_name(id, engine::segment_suffix); }
+  static std::string segment_name(std::uint64_t id) { return format::numbered_name(id, format::segment_suffix); }
 
   format::MetaFile &meta() { return meta_; }
   const format::MetaFile &meta() const { return meta_; }

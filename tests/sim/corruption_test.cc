@@ -14,7 +14,7 @@
 
 #include "format/layout.h"
 #include "format/record.h"
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 #include "segstore/store.h"
 #include "support/temp_dir.h"
 
@@ -29,7 +29,7 @@ std::vector<std::byte> payload_of(std::uint64_t lsn) {
   std::vector<std::byte> bytes(200 + (lsn * 37) % 800);
   std::uint64_t x = lsn + 1;
   for (auto &b : bytes) {
-    x = io::splitmix64(x);
+    x = testing::splitmix64(x);
     b = static_cast<std::byte>(x);
   }
   return bytes;
@@ -394,7 +394,7 @@ TEST(DiskFull, LoopMountedExt4AppendsUntilEnospc) {
 TEST(DiskFull, SimulatedEnospcAppendsUntilFull) {
   ::setenv("SEGSTORE_QUIET", "1", 0);
   testing::TempDir host;
-  std::shared_ptr<io::SimDisk> disk = io::SimDisk::make(7, host.path());
+  std::shared_ptr<testing::SimDisk> disk = testing::SimDisk::make(7, host.path());
   const std::string dir = host.sub("store");
   fs::create_directories(dir);
   {

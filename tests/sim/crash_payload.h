@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 
 namespace segstore::sim {
 
@@ -18,7 +18,7 @@ inline std::vector<std::byte> crash_payload(std::uint64_t id, std::size_t extra_
   for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<std::byte>(id >> (8 * i));
   std::uint64_t x = id;
   for (std::size_t i = 8; i < bytes.size(); ++i) {
-    if ((i - 8) % 8 == 0) x = io::splitmix64(x);
+    if ((i - 8) % 8 == 0) x = testing::splitmix64(x);
     bytes[i] = static_cast<std::byte>(x >> (8 * ((i - 8) % 8)));
   }
   return bytes;

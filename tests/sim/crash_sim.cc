@@ -43,9 +43,9 @@ namespace segstore::sim {
 
 namespace {
 
-using io::SimDisk;
-using io::SimFault;
-using io::SimRandom;
+using testing::SimDisk;
+using testing::SimFault;
+using testing::SimRandom;
 
 constexpr std::uint64_t segment_bytes_small = 16 * 1024;
 constexpr std::uint32_t streams_max = 4;  // logical writers
@@ -67,7 +67,7 @@ bool is_io_failure(Errc code) { return code == Errc::io_error || code == Errc::n
 class CrashSim {
  public:
   CrashSim(const CrashSimConfig &config, CrashSimStats &stats)
-      : config_(config), stats_(stats), rnd_(io::splitmix64(config.seed)) {}
+      : config_(config), stats_(stats), rnd_(testing::splitmix64(config.seed)) {}
 
   void run();
 
@@ -125,7 +125,7 @@ class CrashSim {
   std::vector<std::uint64_t> async_lsns_;
   bool read_only_expected_ = false;
   std::uint64_t threaded_next_ = 0;  // threads mode: next_lsn after the last checked recovery
-  io::SimFaultRates rates_;  // this cycle's
+  testing::SimFaultRates rates_;  // this cycle's
   // An open failed while recovery was cutting the log; its report went to events.log only.
   bool interrupted_recovery_cut_ = false;
   bool in_doomed_phase_ = false;
@@ -158,9 +158,9 @@ void CrashSim::fail(const std::string &what) {
 
 std::vector<std::byte> CrashSim::payload(std::uint64_t id, std::size_t size) const {
   std::vector<std::byte> bytes(size);
-  std::uint64_t x = io::splitmix64(config_.seed ^ (id * 0x9E3779B97F4A7C15ull));
+  std::uint64_t x = testing::splitmix64(config_.seed ^ (id * 0x9E3779B97F4A7C15ull));
   for (std::size_t i = 0; i < size; ++i) {
-    if (i % 8 == 0) x = io::splitmix64(x);
+    if (i % 8 == 0) x = testing::splitmix64(x);
     bytes[i] = static_cast<std::byte>(x >> (8 * (i % 8)));
   }
   return bytes;
@@ -196,14 +196,14 @@ bool CrashSim::open_store() {
     options_ = pick_options();
     const bool interrupt = attempt < 3 && rnd_.chance(0.15);
     if (interrupt) {
-      const io::SimOp ops[] = {io::SimOp::write, io::SimOp::sync, io::SimOp::rename, io::SimOp::remove,
-                               io::SimOp::sync_dir, io::SimOp::make_dir};
-      io::SimTarget target;
+      const testing::SimOp ops[] = {testing::SimOp::write, testing::SimOp::sync, testing::SimOp::rename, testing::SimOp::remove,
+                               testing::SimOp::sync_dir, testing::SimOp::make_dir};
+      testing::SimTarget target;
       target.op = ops[rnd_.below(6)];
       target.nth = rnd_.between(1, 12);
-      target.fault = target.op == io::SimOp::write   ? SimFault::write_eio
-                     : target.op == io::SimOp::sync  ? SimFault::sync_eio
-                     : target.op == io::SimOp::sync_dir ? SimFault::sync_dir_eio
+      target.fault = target.op == testing::SimOp::write   ? SimFault::write_eio
+                     : target.op == testing::SimOp::sync  ? SimFault::sync_eio
+                     : target.op == testing::SimOp::sync_dir ? SimFault::sync_dir_eio
                                                      : SimFault::op_eio;
       disk_->arm(target);
     }
@@ -561,7 +561,7 @@ void CrashSim::op_check_snapshot() {
 // The next data sync of a segment fails; a sync append must fail and the store refuse appends
 // from then on (read-only until reopened), while reads keep working.
 void CrashSim::op_fsync_failure() {
-  disk_->arm({io::SimOp::sync, 1, SimFault::sync_eio, ".seg"});
+  disk_->arm({testing::SimOp::sync, 1, SimFault::sync_eio, ".seg"});
   last_op_ = "sync append with an injected fdatasync failure";
   std::vector<std::byte> bytes = payload(payload_ids_++, 64);
   const std::uint64_t before = store_->next_lsn();
@@ -674,10 +674,10 @@ void CrashSim::run() {
   store_dir_ = config_.host_dir + "/store";
   std::error_code ignored;
   std::filesystem::create_directories(store_dir_, ignored);  // on the host: for events.log only
-  io::SimCrashModel crash_model;
+  testing::SimCrashModel crash_model;
   if (config_.latent_faults) crash_model.bit_flips_per_crash = 0.5;
   disk_->set_crash_model(crash_model);
-  io::SimFaultRates rates;
+  testing::SimFaultRates rates;
   if (config_.io_errors) {
     rates.write_eio = 0.002;
     rates.write_enospc = 0.001;
@@ -699,7 +699,7 @@ void CrashSim::run() {
       (void)store_->close();
       store_.reset();
     }
-    const io::SimFaultCounts counts = disk_->faults();
+    const testing::SimFaultCounts counts = disk_->faults();
     for (std::size_t i = 0; i < counts.size(); ++i) stats_.faults[i] += counts[i];
     return;
   }
@@ -710,7 +710,7 @@ void CrashSim::run() {
       trace_ = std::move(keep);
     }
     const unsigned ops = static_cast<unsigned>(rnd_.between(1, config_.ops_per_cycle_max));
-    rates_ = rnd_.chance(0.6) ? rates : io::SimFaultRates{};
+    rates_ = rnd_.chance(0.6) ? rates : testing::SimFaultRates{};
     disk_->set_fault_rates(rates_);
     workload(ops);
     if (failed()) break;
@@ -721,7 +721,7 @@ void CrashSim::run() {
     } else {
       crash_now(end >= 5);
     }
-    disk_->set_fault_rates(io::SimFaultRates{});
+    disk_->set_fault_rates(testing::SimFaultRates{});
     if (!open_store()) break;
     stats_.cycles++;
     if (!check_recovered(!clean)) break;
@@ -731,11 +731,11 @@ void CrashSim::run() {
                    static_cast<unsigned long long>(store_->next_lsn()));
   }
   if (store_) {
-    disk_->set_fault_rates(io::SimFaultRates{});
+    disk_->set_fault_rates(testing::SimFaultRates{});
     (void)store_->close();
     store_.reset();
   }
-  const io::SimFaultCounts counts = disk_->faults();
+  const testing::SimFaultCounts counts = disk_->faults();
   for (std::size_t i = 0; i < counts.size(); ++i) stats_.faults[i] += counts[i];
 }
 
@@ -877,7 +877,7 @@ std::string CrashSimStats::summary() const {
       << "\nseeds stopped by a known bug (see crash_sim.cc) " << known_bug_hits
       << "\nseeds stopped by injected bit rot, detected as corruption " << latent_detected << "\nfaults:";
   for (std::size_t i = 0; i < faults.size(); ++i)
-    out << " " << io::sim_fault_name(static_cast<SimFault>(i)) << "=" << faults[i];
+    out << " " << testing::sim_fault_name(static_cast<SimFault>(i)) << "=" << faults[i];
   out << "\nfailures " << failures.size() << "\n";
   return out.str();
 }

@@ -5,7 +5,7 @@
 // truncate_after, trim_before, reset_to, application snapshots, segment rolls with 16 KiB
 // segments, injected I/O errors), the moment of each crash (between two operations, or with
 // write groups held in flight while another thread keeps appending) and every decision of the
-// simulated disk (io/sim_env.h). After each crash the store is reopened (recovery runs) and
+// simulated disk (testing/sim_env.h). After each crash the store is reopened (recovery runs) and
 // checked against a model of what was acknowledged:
 //   - every record acknowledged as durable (durable_lsn() passed it, a sync append or sync()
 //     or wait_durable() returned ok, close() returned ok) is present with its payload, stream
@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 
 namespace segstore::sim {
 
@@ -62,7 +62,7 @@ struct CrashSimStats {
   std::uint64_t stale_snapshots = 0;    // latest_snapshot() of an LSN that truncate_after rewrote
   std::uint64_t known_bug_hits = 0;
   std::uint64_t latent_detected = 0;    // latent mode: a read or open refused rotted bytes (correctly)     // seeds stopped by a known, unfixed bug (avoid_known_bugs)  // reads of unacknowledged records refused as corrupt
-  io::SimFaultCounts faults{};
+  testing::SimFaultCounts faults{};
   std::vector<std::string> failures;    // "seed S cycle C: what"
 
   void add(const CrashSimStats &other);

@@ -1,6 +1,6 @@
 // tests/sim/sim_regression_test.cc — one test per engine or recovery bug the crash simulation
 // found, named after the seed that found it, each reduced to the few steps that show it on the
-// simulated disk (io/sim_env.h). docs/TESTING.md "Known bugs" explains each; crash_sim.cc lists
+// simulated disk (testing/sim_env.h). docs/TESTING.md "Known bugs" explains each; crash_sim.cc lists
 // how the simulation steers around the ones not fixed yet.
 //
 // tests/sim/meson.build registers each test on its own; a test of a bug that is not fixed yet
@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "format/segment_header.h"
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 #include "segstore/store.h"
 #include "sim/crash_sim.h"
 #include "support/temp_dir.h"
@@ -24,24 +24,24 @@
 namespace segstore {
 namespace {
 
-using io::SimCrashModel;
-using io::SimDisk;
-using io::SimFault;
-using io::SimOp;
+using testing::SimCrashModel;
+using testing::SimDisk;
+using testing::SimFault;
+using testing::SimOp;
 
 std::span<const std::byte> bytes_of(const std::string &s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }
 std::string text_of(const std::vector<std::byte> &b) { return std::string(reinterpret_cast<const char *>(b.data()), b.size()); }
 
-SimCrashModel keep_everything() {
-  SimCrashModel m;
+testing::SimCrashModel keep_everything() {
+  testing::SimCrashModel m;
   m.keep_all = 1;
   m.lose_all = 0;
   return m;
 }
-SimCrashModel lose_everything() {
-  SimCrashModel m;
+testing::SimCrashModel lose_everything() {
+  testing::SimCrashModel m;
   m.keep_all = 0;
   m.lose_all = 1;
   return m;
@@ -55,7 +55,7 @@ class SimRegression : public ::testing::Test {
   }
   void make(std::uint64_t seed) {
     store_.reset();
-    disk_ = SimDisk::make(seed, host_.path());
+    disk_ = testing::SimDisk::make(seed, host_.path());
     dir_ = host_.sub("store");
     std::error_code ignored;
     std::filesystem::create_directories(dir_, ignored);  // events.log goes to the host
@@ -94,7 +94,7 @@ class SimRegression : public ::testing::Test {
   }
 
   testing::TempDir host_;
-  std::shared_ptr<SimDisk> disk_;
+  std::shared_ptr<testing::SimDisk> disk_;
   std::string dir_;
   std::unique_ptr<Store> store_;
 };
@@ -180,7 +180,7 @@ TEST_F(SimRegression, Seed125FailedTruncateLeavesStoreWritable) {
   make_store_dir();
   open_ok(options());
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(store_->append(bytes_of("record " + std::to_string(i))).ok());
-  disk_->arm({SimOp::write, 1, SimFault::write_eio, ".seg"});
+  disk_->arm({testing::SimOp::write, 1, testing::SimFault::write_eio, ".seg"});
   Status truncated = store_->truncate_after(1);
   ASSERT_FALSE(truncated.ok()) << "the injected write error did not hit truncate_after";
   EXPECT_EQ(store_->next_lsn(), 2u);
@@ -204,7 +204,7 @@ TEST_F(SimRegression, Seed125TornTruncateLeavesStaleIndexSnapshot) {
     while (store_->next_lsn() < 8) ASSERT_TRUE(store_->append(bytes_of(big)).ok());
     ASSERT_TRUE(store_->close().ok());  // seals: every segment gets its .idx
     open_ok(options());
-    disk_->arm({SimOp::write, 1, SimFault::short_write, "00000000000000000001.seg"});
+    disk_->arm({testing::SimOp::write, 1, testing::SimFault::short_write, "00000000000000000001.seg"});
     ASSERT_FALSE(store_->truncate_after(1).ok()) << "the injected short write did not hit truncate_after";
     crash();
     open_ok(options());
@@ -227,7 +227,7 @@ TEST_F(SimRegression, Seed18ReopenAfterFailedSyncTrustsDroppedPages) {
     o.direct_io = false;
     open_ok(o);
     ASSERT_TRUE(store_->append(bytes_of("a")).ok());
-    disk_->arm({SimOp::sync, 1, SimFault::sync_eio, "00000000000000000001.seg"});
+    disk_->arm({testing::SimOp::sync, 1, testing::SimFault::sync_eio, "00000000000000000001.seg"});
     ASSERT_FALSE(store_->append(bytes_of("b")).ok());
     (void)store_->close();
     store_.reset();
@@ -418,7 +418,7 @@ TEST_F(SimRegression, Seed1089InterruptedCreateLeavesMetaTmp) {
     make(seed);
     make_store_dir();
     // The store directory's own fsync (after META's rename), not its parent's.
-    disk_->arm({SimOp::sync_dir, 1, SimFault::sync_dir_eio, dir_});
+    disk_->arm({testing::SimOp::sync_dir, 1, testing::SimFault::sync_dir_eio, dir_});
     ASSERT_FALSE(open(options()).ok());
     disk_->crash();
     const std::vector<std::string> paths = disk_->paths();
@@ -447,7 +447,7 @@ TEST_F(SimRegression, Seed7828FailedResetHalfResetsTheStore) {
   make_store_dir();
   open_ok(options());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->append(bytes_of("r")).ok());
-  disk_->arm({SimOp::write, 1, SimFault::write_eio, "META.tmp"});
+  disk_->arm({testing::SimOp::write, 1, testing::SimFault::write_eio, "META.tmp"});
   ASSERT_FALSE(store_->reset_to(100).ok());
   const bool unchanged = store_->next_lsn() == 10 && store_->first_lsn() == 0 && read_text(9) == "r";
   Result<std::uint64_t> appended = store_->append(bytes_of("after"));
@@ -497,11 +497,11 @@ TEST_F(SimRegression, Seed7483ReadOfWrittenRecordSeesZeros) {
   make_store_dir();
   open_ok(options(Durability::none));
   ASSERT_TRUE(store_->append(bytes_of("durable"), 0, Durability::sync).ok());
-  disk_->arm({SimOp::write, 1, SimFault::write_eio, ".seg"});
+  disk_->arm({testing::SimOp::write, 1, testing::SimFault::write_eio, ".seg"});
   Result<std::uint64_t> lsn = store_->append(bytes_of("never written"), 0, Durability::none);
   ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
   ASSERT_FALSE(store_->sync().ok()) << "the injected write error did not hit the group";
-  ASSERT_EQ(disk_->faults(SimFault::write_eio), 1u);
+  ASSERT_EQ(disk_->faults(testing::SimFault::write_eio), 1u);
   Result<Record> failed = store_->read(*lsn);
   ASSERT_FALSE(failed.ok()) << "read a record whose write failed: '" << text_of(failed->payload) << "'";
   EXPECT_EQ(failed.status().code(), Errc::io_error) << failed.status().to_string();

@@ -42,8 +42,8 @@ TEST(CrashSim, FixedSeedsWithInjectedErrors) {
   EXPECT_GE(stats.cycles, 500u) << "fewer crash-recover cycles ran than ./dev test promises";
   EXPECT_GT(stats.acked_checked, 10000u);
   EXPECT_GT(stats.read_only_checks, 0u) << "no injected fdatasync failure was checked";
-  EXPECT_GT(stats.faults[static_cast<std::size_t>(io::SimFault::inflight_torn)], 0u);
-  EXPECT_GT(stats.faults[static_cast<std::size_t>(io::SimFault::lost_dir_op)], 0u);
+  EXPECT_GT(stats.faults[static_cast<std::size_t>(testing::SimFault::inflight_torn)], 0u);
+  EXPECT_GT(stats.faults[static_cast<std::size_t>(testing::SimFault::lost_dir_op)], 0u);
 }
 
 // Only what a power cut does: lost, torn and reordered writes and directory operations.
@@ -65,7 +65,7 @@ TEST(CrashSim, FixedSeedsLatentCorruption) {
   config.latent_faults = true;
   const CrashSimStats stats = run_seeds(2000, 30, config);
   EXPECT_EQ(stats.records_lost, 0u);
-  EXPECT_GT(stats.faults[static_cast<std::size_t>(io::SimFault::bit_flip)], 0u);
+  EXPECT_GT(stats.faults[static_cast<std::size_t>(testing::SimFault::bit_flip)], 0u);
   EXPECT_GT(stats.records_checked, 1000u);
 }
 

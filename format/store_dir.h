@@ -1,11 +1,11 @@
-// engine/store_dir.h — names of the files in a store directory (docs/FORMAT.md "Store directory").
+// format/store_dir.h — names of the files in a store directory (docs/FORMAT.md "Store directory").
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-namespace segstore::engine {
+namespace segstore::format {
 
 inline constexpr const char *meta_file_name = "META";
 inline constexpr const char *lock_file_name = "LOCK";
@@ -26,4 +26,4 @@ std::optional<std::uint64_t> parse_numbered_name(const std::string &name, const 
 // log never fails the operation that is being logged, but is reported on stderr).
 void append_event(const std::string &dir, const std::string &message);
 
-}  // namespace segstore::engine
+}  // namespace segstore::format

@@ -1,5 +1,5 @@
-// tests/sim/sim_env_test.cc — the simulated disk itself: each fault of the model, one test per
-// scenario (io/sim_env.h).
+// tests/testing/sim_env_test.cc — the simulated disk itself: each fault of the model, one test per
+// scenario (testing/sim_env.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "io/aligned_buffer.h"
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 
 namespace segstore::io {
 namespace {
@@ -19,20 +19,20 @@ const std::string dir = "/sim/d";
 
 std::vector<std::byte> filled(std::size_t n, int value) { return std::vector<std::byte>(n, std::byte(value)); }
 
-SimCrashModel lose_everything() {
-  SimCrashModel m;
+testing::SimCrashModel lose_everything() {
+  testing::SimCrashModel m;
   m.keep_all = 0;
   m.lose_all = 1;
   return m;
 }
-SimCrashModel keep_everything() {
-  SimCrashModel m;
+testing::SimCrashModel keep_everything() {
+  testing::SimCrashModel m;
   m.keep_all = 1;
   m.lose_all = 0;
   return m;
 }
-SimCrashModel sector_subsets() {
-  SimCrashModel m;
+testing::SimCrashModel sector_subsets() {
+  testing::SimCrashModel m;
   m.keep_all = 0;
   m.lose_all = 0;
   m.sector_granularity = 1;
@@ -43,7 +43,7 @@ class SimEnvTest : public ::testing::Test {
  protected:
   void SetUp() override { make(1); }
   void make(std::uint64_t seed) {
-    disk = SimDisk::make(seed, root);
+    disk = testing::SimDisk::make(seed, root);
     env = disk->env();
     ASSERT_TRUE(env->make_dir(dir).ok());
     ASSERT_TRUE(env->sync_dir(root).ok());
@@ -74,7 +74,7 @@ class SimEnvTest : public ::testing::Test {
     return k.ok() && *k == FileKind::regular;
   }
 
-  std::shared_ptr<SimDisk> disk;
+  std::shared_ptr<testing::SimDisk> disk;
   std::shared_ptr<Env> env;
 };
 
@@ -93,7 +93,7 @@ TEST_F(SimEnvTest, UnsyncedWriteIsLostWhenTheCrashLosesEverything) {
   EXPECT_EQ(contents("a"), filled(4096, 2)) << "reads see volatile writes";
   reboot();
   EXPECT_EQ(contents("a"), filled(4096, 1));
-  EXPECT_GE(disk->faults(SimFault::lost_write), 1u);
+  EXPECT_GE(disk->faults(testing::SimFault::lost_write), 1u);
 }
 
 TEST_F(SimEnvTest, UnsyncedWriteSurvivesWhenTheCrashKeepsEverything) {
@@ -137,7 +137,7 @@ TEST_F(SimEnvTest, CreateWithoutDirectorySyncIsLost) {
   ASSERT_TRUE(f->sync_data().ok());  // the data, not the name
   reboot();
   EXPECT_FALSE(exists("new"));
-  EXPECT_GE(disk->faults(SimFault::lost_dir_op), 1u);
+  EXPECT_GE(disk->faults(testing::SimFault::lost_dir_op), 1u);
 }
 
 TEST_F(SimEnvTest, CreateWithDirectorySyncSurvives) {
@@ -206,7 +206,7 @@ TEST_F(SimEnvTest, FailedSyncDropsPagesThatALaterSyncDoesNotSave) {
     durable_file("seg", filled(4096, 1));
     auto f = open("seg", false);
     ASSERT_TRUE(f->write_at(0, filled(4096, 2)).ok());
-    disk->arm({SimOp::sync, 1, SimFault::sync_eio, "seg"});
+    disk->arm({testing::SimOp::sync, 1, testing::SimFault::sync_eio, "seg"});
     Status failed = f->sync_data();
     ASSERT_EQ(failed.code(), Errc::io_error);
     EXPECT_EQ(contents("seg"), filled(4096, 2));
@@ -228,7 +228,7 @@ TEST_F(SimEnvTest, DirectReadAfterFailedSyncSeesTheDeviceNotTheDroppedPages) {
     durable_file("seg", filled(2 * 4096, 1));
     auto f = open("seg", false);
     ASSERT_TRUE(f->write_at(0, filled(4096, 2)).ok());
-    disk->arm({SimOp::sync, 1, SimFault::sync_eio, "seg"});
+    disk->arm({testing::SimOp::sync, 1, testing::SimFault::sync_eio, "seg"});
     ASSERT_EQ(f->sync_data().code(), Errc::io_error);
     ASSERT_TRUE(f->write_at(4096, filled(4096, 3)).ok());  // volatile, after the failure
     OpenFlags flags;
@@ -259,22 +259,22 @@ TEST_F(SimEnvTest, DirectReadAfterFailedSyncSeesTheDeviceNotTheDroppedPages) {
 
 TEST_F(SimEnvTest, TargetHitsTheNthOperationOfItsKindOnly) {
   auto f = open("a");
-  disk->arm({SimOp::write, 3, SimFault::write_eio, "/a"});
+  disk->arm({testing::SimOp::write, 3, testing::SimFault::write_eio, "/a"});
   EXPECT_TRUE(f->write_at(0, filled(10, 1)).ok());
   EXPECT_TRUE(f->write_at(10, filled(10, 1)).ok());
   Status third = f->write_at(20, filled(10, 1));
   EXPECT_EQ(third.code(), Errc::io_error);
   EXPECT_NE(third.message().find("errno 5"), std::string::npos) << third.message();
   EXPECT_TRUE(f->write_at(20, filled(10, 1)).ok());
-  EXPECT_EQ(disk->faults(SimFault::write_eio), 1u);
+  EXPECT_EQ(disk->faults(testing::SimFault::write_eio), 1u);
   EXPECT_EQ(contents("a").size(), 30u);
 }
 
 TEST_F(SimEnvTest, EnospcOnAllocateAndWrite) {
   auto f = open("a");
-  disk->arm({SimOp::allocate, 1, SimFault::allocate_enospc, ""});
+  disk->arm({testing::SimOp::allocate, 1, testing::SimFault::allocate_enospc, ""});
   EXPECT_EQ(f->allocate(1 << 20).code(), Errc::no_space);
-  disk->arm({SimOp::write, 1, SimFault::write_enospc, ""});
+  disk->arm({testing::SimOp::write, 1, testing::SimFault::write_enospc, ""});
   EXPECT_EQ(f->write_at(0, filled(10, 1)).code(), Errc::no_space);
   EXPECT_TRUE(contents("a").empty());
 }
@@ -284,7 +284,7 @@ TEST_F(SimEnvTest, ShortWriteLandsAPrefixOfWholeSectorsThenFails) {
   for (std::uint64_t seed = 1; seed <= 16; ++seed) {
     make(seed);
     auto f = open("a");
-    disk->arm({SimOp::write, 1, SimFault::short_write, ""});
+    disk->arm({testing::SimOp::write, 1, testing::SimFault::short_write, ""});
     Status s = f->write_at(0, filled(8 * 512, 4));
     EXPECT_TRUE(s.code() == Errc::io_error || s.code() == Errc::no_space) << s.to_string();
     const std::size_t landed = contents("a").size();
@@ -316,7 +316,7 @@ TEST_F(SimEnvTest, MisdirectedReadReturnsAnotherBlock) {
   }
   durable_file("a", bytes);
   auto f = open("a", false);
-  disk->arm({SimOp::read, 1, SimFault::misdirected_read, ""});
+  disk->arm({testing::SimOp::read, 1, testing::SimFault::misdirected_read, ""});
   std::vector<std::byte> out(4096);
   Result<std::size_t> got = f->read_at(4096, out);
   ASSERT_TRUE(got.ok());
@@ -330,7 +330,7 @@ TEST_F(SimEnvTest, MisdirectedReadReturnsAnotherBlock) {
 TEST_F(SimEnvTest, ReadEioIsReported) {
   durable_file("a", filled(100, 1));
   auto f = open("a", false);
-  disk->arm({SimOp::read, 1, SimFault::read_eio, ""});
+  disk->arm({testing::SimOp::read, 1, testing::SimFault::read_eio, ""});
   std::vector<std::byte> out(100);
   EXPECT_EQ(f->read_at(0, out).status().code(), Errc::io_error);
 }
@@ -344,7 +344,7 @@ TEST_F(SimEnvTest, BitFlipChangesExactlyOneBitOfDurableBytes) {
   int bits = 0;
   for (std::byte b : got) bits += __builtin_popcount(static_cast<unsigned>(b));
   EXPECT_EQ(bits, 1);
-  EXPECT_EQ(disk->faults(SimFault::bit_flip), 1u);
+  EXPECT_EQ(disk->faults(testing::SimFault::bit_flip), 1u);
 }
 
 TEST_F(SimEnvTest, DirectFilesRefuseUnalignedRequests) {
@@ -458,8 +458,8 @@ TEST_F(SimEnvTest, CrashTearsOrDropsGroupsHeldInFlightAndFailsThem) {
     EXPECT_TRUE(first == std::byte(0) || first == std::byte(0x77));
     for (std::size_t i = 0; i < 512 && s * 512 + i < got.size(); ++i) ASSERT_EQ(got[s * 512 + i], first);
   }
-  EXPECT_EQ(disk->faults(SimFault::inflight_lost) + disk->faults(SimFault::inflight_torn) +
-                disk->faults(SimFault::inflight_landed),
+  EXPECT_EQ(disk->faults(testing::SimFault::inflight_lost) + disk->faults(testing::SimFault::inflight_torn) +
+                disk->faults(testing::SimFault::inflight_landed),
             8u);
 }
 
@@ -499,7 +499,7 @@ TEST_F(SimEnvTest, QueueSubmitAndReapFromTwoThreads) {
 TEST_F(SimEnvTest, RandomFaultsAreAFunctionOfTheSeed) {
   auto run = [&](std::uint64_t seed) {
     make(seed);
-    SimFaultRates rates;
+    testing::SimFaultRates rates;
     rates.write_eio = 0.2;
     rates.sync_eio = 0.2;
     disk->set_fault_rates(rates);

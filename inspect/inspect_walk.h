@@ -1,4 +1,4 @@
-// engine/inspect_walk.h — reading a segment file record by record for the inspection tools
+// inspect/inspect_walk.h — reading a segment file record by record for the inspection tools
 // (segstore/inspect.h): one record at a time over read windows (SegmentWalk), and a whole
 // segment into a summary — records, end, rebuilt index, and where and why the records stop
 // (walk_segment).
@@ -17,14 +17,14 @@
 #include <string>
 #include <vector>
 
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 #include "format/layout.h"
 #include "format/record.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
 #include "segstore/inspect.h"
 
-namespace segstore::engine {
+namespace segstore::inspect {
 
 // Reads are whole, aligned blocks into an aligned buffer, so that segment files can be read
 // with O_DIRECT like the writer writes them: a buffered read racing a direct write can leave a
@@ -83,7 +83,7 @@ struct SegmentSummary {
   std::uint64_t records = 0;     // records of finished batches and full records
   std::uint64_t end_offset = 0;  // first byte after the last record or padding kept
   std::uint64_t next_lsn = 0;    // base_lsn + records
-  SegmentIndex index;            // rebuilt from the records kept
+  log::SegmentIndex index;            // rebuilt from the records kept
   bool damaged = false;          // the records do not end in a clean end
   inspect::ProblemKind kind = inspect::ProblemKind::record;  // when damaged
   std::uint64_t damage_offset = 0;
@@ -103,4 +103,4 @@ struct WalkOptions {
 // only once its batch_last is present. Errors: only I/O.
 Result<SegmentSummary> walk_segment(io::File &file, const WalkOptions &options);
 
-}  // namespace segstore::engine
+}  // namespace segstore::inspect

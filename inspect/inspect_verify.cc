@@ -1,12 +1,12 @@
-// engine/inspect_verify.cc — verify_store (segstore/inspect.h): read every byte of every
+// inspect/inspect_verify.cc — verify_store (segstore/inspect.h): read every byte of every
 // segment, index snapshot and application snapshot and check it, changing nothing.
 #include <sys/stat.h>
 
 #include <optional>
 
-#include "engine/inspect_files.h"
-#include "engine/inspect_walk.h"
-#include "engine/store_dir.h"
+#include "inspect/inspect_files.h"
+#include "inspect/inspect_walk.h"
+#include "format/store_dir.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "segstore/inspect.h"
@@ -15,7 +15,7 @@ namespace segstore::inspect {
 
 namespace {
 
-using engine::join_path;
+using format::join_path;
 
 // Index snapshots hold 8 bytes per 4 KiB block plus bitmaps: far below this for any segment.
 constexpr std::uint64_t index_read_max_bytes = 256ull << 20;
@@ -27,7 +27,7 @@ std::uint64_t file_size(const std::string &path) {
 
 class Verifier {
  public:
-  Verifier(io::Env &env, const engine::StoreFiles &files,
+  Verifier(io::Env &env, const StoreFiles &files,
            const std::function<void(const VerifyProgress &)> &progress)
       : env_(env), files_(files), progress_(progress) {}
 
@@ -49,14 +49,14 @@ class Verifier {
   // `compare`: also check the .idx against the records (not when damage cut the walk short:
   // every difference would then only repeat that damage).
   Status check_index(const std::string &path, const format::SegmentHeader &header,
-                     const engine::SegmentSummary &summary, bool compare);
+                     const SegmentSummary &summary, bool compare);
   void compare_streams(const std::string &path, const format::IndexBody &body,
-                       const engine::SegmentIndex &stored, const engine::SegmentIndex &rebuilt);
+                       const log::SegmentIndex &stored, const log::SegmentIndex &rebuilt);
   void check_clean();
   void check_snapshots();
 
   io::Env &env_;
-  const engine::StoreFiles &files_;
+  const StoreFiles &files_;
   const std::function<void(const VerifyProgress &)> &progress_;
   VerifyProgress progress_state_;
   VerifyReport report_;
@@ -110,7 +110,7 @@ Result<VerifyReport> Verifier::run() {
 }
 
 Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool last) {
-  Result<engine::SegmentFileHeader> read = engine::read_segment_header(env_, path);
+  Result<SegmentFileHeader> read = read_segment_header(env_, path);
   if (!read.ok()) return read.status();
   report_.segments_checked++;
   if (read->error == format::SegmentHeaderError::unused) {
@@ -143,12 +143,12 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
             "the segment starts at LSN " + std::to_string(h.base_lsn) + " but " + previous_->first +
                 " ends before LSN " + std::to_string(previous_->second));
 
-  engine::WalkOptions options;
+  WalkOptions options;
   options.base_lsn = h.base_lsn;
   options.limit = read->limit();
   options.check_zeros_after_end = true;
   options.on_read = [&](std::uint64_t bytes) { read_bytes(bytes, path); };
-  Result<engine::SegmentSummary> summary = engine::walk_segment(*read->file, options);
+  Result<SegmentSummary> summary = walk_segment(*read->file, options);
   if (!summary.ok()) return summary.status();
   report_.records_checked += summary->records;
   if (summary->damaged) {
@@ -172,7 +172,7 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
 }
 
 Status Verifier::check_index(const std::string &path, const format::SegmentHeader &header,
-                             const engine::SegmentSummary &summary, bool compare) {
+                             const SegmentSummary &summary, bool compare) {
   report_.index_snapshots_checked++;
   Result<std::vector<std::byte>> bytes = io::read_whole_file(env_, path, index_read_max_bytes);
   if (!bytes.ok()) {
@@ -214,7 +214,7 @@ Status Verifier::check_index(const std::string &path, const format::SegmentHeade
               std::string("the index snapshot says ") + f.name + " " + std::to_string(f.stored) +
                   ", the segment gives " + std::to_string(f.actual));
 
-  Result<engine::SegmentIndex> stored = engine::SegmentIndex::from_body(ih, body, path);
+  Result<log::SegmentIndex> stored = log::SegmentIndex::from_body(ih, body, path);
   if (!stored.ok()) {
     problem(ProblemKind::index_snapshot, path, format::index_header_bytes, std::nullopt, "bitmap",
             stored.status().message());
@@ -239,7 +239,7 @@ Status Verifier::check_index(const std::string &path, const format::SegmentHeade
 }
 
 void Verifier::compare_streams(const std::string &path, const format::IndexBody &body,
-                               const engine::SegmentIndex &stored, const engine::SegmentIndex &rebuilt) {
+                               const log::SegmentIndex &stored, const log::SegmentIndex &rebuilt) {
   // Byte offset of each stream entry in the .idx file, for the report.
   std::map<std::uint32_t, std::uint64_t> entry_offset;
   std::uint64_t offset = format::index_header_bytes + 8 * body.entries.size();
@@ -259,8 +259,8 @@ void Verifier::compare_streams(const std::string &path, const format::IndexBody 
                                  : " has records in the segment but is missing from the index snapshot"));
       continue;
     }
-    const engine::StreamBlocks &s = stored.streams().at(stream);
-    const engine::StreamBlocks &r = rebuilt.streams().at(stream);
+    const log::StreamBlocks &s = stored.streams().at(stream);
+    const log::StreamBlocks &r = rebuilt.streams().at(stream);
     if (s.records != r.records)
       problem(ProblemKind::index_mismatch, path, at + 8, std::nullopt, "stream_record_count",
               name + ": the index snapshot counts " + std::to_string(s.records) + " records, the segment has " +
@@ -284,7 +284,7 @@ void Verifier::compare_streams(const std::string &path, const format::IndexBody 
 
 void Verifier::check_clean() {
   if (!files_.has_clean) return;
-  const std::string path = join_path(files_.dir, engine::clean_file_name);
+  const std::string path = format::join_path(files_.dir, format::clean_file_name);
   Result<std::vector<std::byte>> bytes = io::read_whole_file(env_, path, format::block_size_bytes);
   format::CleanFile clean;
   format::SmallFileError error = format::SmallFileError::length_mismatch;
@@ -333,7 +333,7 @@ void Verifier::check_snapshots() {
     }
   }
   for (const std::string &name : files_.snapshot_others)
-    report_.notes.push_back(join_path(join_path(files_.dir, engine::snapshots_dir_name), name) +
+    report_.notes.push_back(format::join_path(format::join_path(files_.dir, format::snapshots_dir_name), name) +
                             ": not an application snapshot");
 }
 
@@ -341,8 +341,8 @@ void Verifier::check_snapshots() {
 
 Result<VerifyReport> verify_store(const std::string &dir,
                                   const std::function<void(const VerifyProgress &)> &progress) {
-  std::shared_ptr<io::Env> env = engine::inspection_env();
-  Result<engine::StoreFiles> files = engine::list_store_files(*env, dir);
+  std::shared_ptr<io::Env> env = inspection_env();
+  Result<StoreFiles> files = list_store_files(*env, dir);
   if (!files.ok()) return files.status();
   Verifier verifier(*env, *files, progress);
   return verifier.run();

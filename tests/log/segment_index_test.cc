@@ -1,8 +1,8 @@
-// tests/engine/segment_index_test.cc — SegmentIndex::from_body on what an index snapshot's
+// tests/log/segment_index_test.cc — log::SegmentIndex::from_body on what an index snapshot's
 // body may hold: what the engine writes loads back; a stream bitmap that CRoaring's readSafe
 // accepts but that is not a well-formed set of the segment's blocks, and entries or counts
 // outside the segment, are corruption naming the file, the offset and the cause.
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 
 #include <gtest/gtest.h>
 
@@ -85,7 +85,7 @@ format::IndexBody body_with_bitmap(Bytes bitmap) {
 constexpr std::uint64_t bitmap_file_offset = format::index_header_bytes + 2 * 8 + 16;
 
 std::string load_error(const format::IndexHeader &header, const format::IndexBody &body) {
-  Result<SegmentIndex> index = SegmentIndex::from_body(header, body, "00000000000000000004.idx");
+  Result<log::SegmentIndex> index = log::SegmentIndex::from_body(header, body, "00000000000000000004.idx");
   EXPECT_FALSE(index.ok()) << "loaded";
   if (index.ok()) return "";
   EXPECT_EQ(index.status().code(), Errc::corruption) << index.status().to_string();
@@ -98,11 +98,11 @@ void expect_error(const std::string &message, const std::string &cause, std::uin
 }
 
 TEST(SegmentIndexFromBody, WhatTheEngineWritesLoadsBack) {
-  SegmentIndex built;
+  log::SegmentIndex built;
   for (std::uint32_t i = 0; i < 10; ++i) built.add_record(i, block_size_bytes * (1 + i / 2) + 64 * (i % 2), 7 + i % 2);
   format::IndexHeader header = segment_header();
   header.end_offset = 6 * block_size_bytes;
-  Result<SegmentIndex> loaded = SegmentIndex::from_body(header, built.to_body(), "x.idx");
+  Result<log::SegmentIndex> loaded = log::SegmentIndex::from_body(header, built.to_body(), "x.idx");
   ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
   EXPECT_EQ(loaded->entries(), built.entries());
   EXPECT_EQ(loaded->stream_blocks_from(7, 0), (std::vector<std::uint32_t>{1, 2, 3, 4, 5}));
@@ -134,7 +134,7 @@ TEST(SegmentIndexFromBody, BitsetCardinalityThatDisagreesWithItsBitsIsCorruption
 
 TEST(SegmentIndexFromBody, BitsetWithMatchingCardinalityLoads) {
   const Bytes bitmap = portable_bitmap({bitset_container(4500, 4500)});
-  Result<SegmentIndex> index = SegmentIndex::from_body(segment_header(), body_with_bitmap(bitmap), "x.idx");
+  Result<log::SegmentIndex> index = log::SegmentIndex::from_body(segment_header(), body_with_bitmap(bitmap), "x.idx");
   ASSERT_TRUE(index.ok()) << index.status().to_string();
   EXPECT_EQ(index->stream_blocks_from(7, 4500), (std::vector<std::uint32_t>{4500}));
 }

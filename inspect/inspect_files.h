@@ -1,4 +1,4 @@
-// engine/inspect_files.h — the files of a store directory as the inspection tools see them
+// inspect/inspect_files.h — the files of a store directory as the inspection tools see them
 // (segstore/inspect.h): which names are segments, index snapshots, application snapshots and
 // everything else, META decoded, and each segment's header. Read-only; takes no lock.
 #pragma once
@@ -14,7 +14,7 @@
 #include "format/small_files.h"
 #include "io/env.h"
 
-namespace segstore::engine {
+namespace segstore::inspect {
 
 struct StoreFiles {
   std::string dir;
@@ -49,4 +49,4 @@ struct SegmentFileHeader {
 // Opens a segment file and decodes block 0. Errors: only I/O.
 Result<SegmentFileHeader> read_segment_header(io::Env &env, const std::string &path);
 
-}  // namespace segstore::engine
+}  // namespace segstore::inspect

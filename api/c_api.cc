@@ -1,4 +1,4 @@
-// engine/c_api.cc — the C API (segstore/segstore.h) over the C++ Store.
+// api/c_api.cc — the C API (segstore/segstore.h) over the C++ Store.
 //
 // Every entry point runs its body inside `guarded()`, which turns any C++ exception into an
 // error code: nothing may unwind into C (an exception crossing an extern "C" frame is

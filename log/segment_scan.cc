@@ -1,5 +1,5 @@
-// recovery/segment_scan.cc — walking a segment's records (see recovery/segment_scan.h).
-#include "recovery/segment_scan.h"
+// log/segment_scan.cc — walking a segment's records (see log/segment_scan.h).
+#include "log/segment_scan.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include "base/assert.h"
 #include "format/layout.h"
 
-namespace segstore::recovery {
+namespace segstore::log {
 namespace {
 
 using format::block_size_bytes;
@@ -356,4 +356,4 @@ Result<TailSurvey> survey_tail(io::File &file, std::uint64_t from, std::uint64_t
   return survey;
 }
 
-}  // namespace segstore::recovery
+}  // namespace segstore::log

@@ -1,4 +1,4 @@
-// io/sim_env.h — a simulated disk for tests: an in-memory Env that loses, tears and damages
+// testing/sim_env.h — a simulated disk for tests: an in-memory Env that loses, tears and damages
 // data the way a real device and file system may (docs/TESTING.md "The fault model").
 //
 // Never used unless a test passes it in Options::env. Modelled on TigerBeetle's
@@ -47,7 +47,7 @@
 
 #include "io/env.h"
 
-namespace segstore::io {
+namespace segstore::testing {
 
 // splitmix64: seeds other generators and hashes (seed, counters) into decisions.
 constexpr std::uint64_t splitmix64(std::uint64_t x) {
@@ -171,7 +171,7 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
 
   // The Env of the current boot. Every Env, File, WriteQueue and DirLock made through it fails
   // with EIO after the next crash().
-  std::shared_ptr<Env> env();
+  std::shared_ptr<io::Env> env();
 
   // Power cut and reboot (see the top of this file). Groups held in flight are torn or lost and
   // complete with EIO in their (dead) queue.
@@ -228,4 +228,4 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   friend class SimEnv;
 };
 
-}  // namespace segstore::io
+}  // namespace segstore::testing

@@ -1,4 +1,4 @@
-// recovery/segment_scan.h — reading one segment record by record: where its valid records end,
+// log/segment_scan.h — reading one segment record by record: where its valid records end,
 // why they end there (the clean end, or damage: where, how many bytes, why), and what lies
 // after a damaged point (the bytes to quarantine and the records that prove acknowledged loss).
 //
@@ -13,12 +13,12 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 #include "format/record.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
 
-namespace segstore::recovery {
+namespace segstore::log {
 
 // Bytes read per device request while scanning or checking zeros (whole blocks).
 inline constexpr std::size_t scan_window_bytes = 1u << 20;
@@ -46,7 +46,7 @@ struct ScanRequest {
   std::uint64_t start_offset = format::segment_data_offset_bytes;  // multiple of 8
   std::uint64_t start_lsn = 0;  // LSN expected at start_offset
   // Records accepted are added here (lsn - base_lsn, offset, stream); may be nullptr.
-  engine::SegmentIndex *index = nullptr;
+  SegmentIndex *index = nullptr;
 };
 
 struct ScanResult {
@@ -98,4 +98,4 @@ Result<std::uint64_t> find_nonzero(io::File &file, std::uint64_t from, std::uint
 Result<std::size_t> read_blocks(io::File &file, std::uint64_t offset, io::AlignedBuffer &buffer,
                                 std::size_t bytes);
 
-}  // namespace segstore::recovery
+}  // namespace segstore::log

@@ -1,11 +1,11 @@
-#include "engine/segment_index.h"
+#include "log/segment_index.h"
 
 #include <algorithm>
 
 #include "base/assert.h"
 #include "format/layout.h"
 
-namespace segstore::engine {
+namespace segstore::log {
 
 namespace {
 std::uint32_t block_of(std::uint32_t offset) { return offset / format::block_size_bytes; }
@@ -265,4 +265,4 @@ Result<SegmentIndex> SegmentIndex::from_body(const format::IndexHeader &header, 
   return index;
 }
 
-}  // namespace segstore::engine
+}  // namespace segstore::log

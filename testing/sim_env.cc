@@ -1,9 +1,9 @@
-// io/sim_env.cc — the simulated disk (io/sim_env.h).
+// testing/sim_env.cc — the simulated disk (testing/sim_env.h).
 //
 // One mutex guards the whole disk: files, directory trees, queues, locks, counters. Operations
 // are memory copies, so holding it across a queued group's write keeps the model simple
 // (every operation is atomic with respect to a crash) at no real cost.
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,7 +17,7 @@
 
 #include "format/layout.h"
 
-namespace segstore::io {
+namespace segstore::testing {
 
 namespace {
 
@@ -49,7 +49,7 @@ std::string parent_of(const std::string &path) {
 }
 
 Status sim_errno(int err, const std::string &what, const std::string &path, std::int64_t offset = -1) {
-  Status s = errno_status(err, what, path, offset);
+  Status s = io::errno_status(err, what, path, offset);
   return Status(s.code(), s.message() + " [simulated]");
 }
 
@@ -439,7 +439,7 @@ std::vector<std::byte> SimDisk::State::settle_file(const Inode &inode, const std
 // ---------------------------------------------------------------------------------------------
 // Files
 
-class SimFile final : public File {
+class SimFile final : public io::File {
  public:
   SimFile(std::shared_ptr<SimDisk> disk, SimDisk::State &state, std::shared_ptr<Inode> inode, std::string path,
           std::uint64_t boot, bool direct, bool writable)
@@ -567,7 +567,7 @@ Status SimFile::truncate(std::uint64_t bytes) {
 // The write queue: groups wait in `pending_` until the reaper's reap() runs them, one at a time
 // in a seeded order (not the submission order), unless the disk holds writes.
 
-class SimQueue final : public WriteQueue {
+class SimQueue final : public io::WriteQueue {
  public:
   SimQueue(std::shared_ptr<SimDisk> disk, SimDisk::State &state, std::uint64_t boot, unsigned depth,
            std::uint64_t id)
@@ -580,8 +580,8 @@ class SimQueue final : public WriteQueue {
     st_.queues.erase(this);
   }
 
-  Status submit(const WriteGroup &group) override;
-  Status reap(std::vector<GroupCompletion> *out, bool wait) override;
+  Status submit(const io::WriteGroup &group) override;
+  Status reap(std::vector<io::GroupCompletion> *out, bool wait) override;
   std::size_t inflight() const override {
     std::lock_guard lock(st_.mu);
     return inflight_;
@@ -589,10 +589,10 @@ class SimQueue final : public WriteQueue {
   const char *name() const override { return "sim"; }
 
   struct Pending {
-    WriteGroup group;
+    io::WriteGroup group;
     SimFile *file = nullptr;
   };
-  GroupCompletion run_locked(const Pending &p);
+  io::GroupCompletion run_locked(const Pending &p);
 
   std::shared_ptr<SimDisk> disk_;
   SimDisk::State &st_;
@@ -600,11 +600,11 @@ class SimQueue final : public WriteQueue {
   const unsigned depth_;
   SimRandom random_;
   std::deque<Pending> pending_;
-  std::vector<GroupCompletion> done_;
+  std::vector<io::GroupCompletion> done_;
   std::size_t inflight_ = 0;  // submitted, not yet returned by reap()
 };
 
-Status SimQueue::submit(const WriteGroup &group) {
+Status SimQueue::submit(const io::WriteGroup &group) {
   auto *file = dynamic_cast<SimFile *>(group.file);
   if (file == nullptr) return Status(Errc::invalid_argument, "sim write queue: the group's file is not a SimFile");
   SEGSTORE_TRY(file->check_aligned("write", group.offset, group.data.data(), group.data.size()));
@@ -619,8 +619,8 @@ Status SimQueue::submit(const WriteGroup &group) {
   return Status();
 }
 
-GroupCompletion SimQueue::run_locked(const Pending &p) {
-  GroupCompletion c{p.group.token, Status(), false};
+io::GroupCompletion SimQueue::run_locked(const Pending &p) {
+  io::GroupCompletion c{p.group.token, Status(), false};
   if (Status alive = st_.check_boot(p.file->boot_, "write", p.file->path()); !alive.ok()) {
     c.status = alive;
     return c;
@@ -633,7 +633,7 @@ GroupCompletion SimQueue::run_locked(const Pending &p) {
   return c;
 }
 
-Status SimQueue::reap(std::vector<GroupCompletion> *out, bool wait) {
+Status SimQueue::reap(std::vector<io::GroupCompletion> *out, bool wait) {
   std::unique_lock lock(st_.mu);
   while (true) {
     if (!done_.empty()) {
@@ -664,7 +664,7 @@ Status SimQueue::reap(std::vector<GroupCompletion> *out, bool wait) {
 // ---------------------------------------------------------------------------------------------
 // Locks and the Env of one boot
 
-class SimDirLock final : public DirLock {
+class SimDirLock final : public io::DirLock {
  public:
   SimDirLock(std::shared_ptr<SimDisk> disk, SimDisk::State &state, std::string path, std::uint64_t boot)
       : disk_(std::move(disk)), st_(state), path_(std::move(path)), boot_(boot) {}
@@ -682,19 +682,19 @@ class SimDirLock final : public DirLock {
   std::uint64_t boot_;
 };
 
-class SimEnv final : public Env {
+class SimEnv final : public io::Env {
  public:
   SimEnv(std::shared_ptr<SimDisk> disk, std::uint64_t boot) : disk_(std::move(disk)), st_(*disk_->state_), boot_(boot) {}
 
-  Result<std::unique_ptr<File>> open_file(const std::string &path, OpenFlags flags) override;
-  Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override;
+  Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override;
+  Result<std::unique_ptr<io::WriteQueue>> make_write_queue(unsigned depth) override;
   Status rename(const std::string &from, const std::string &to) override;
   Status remove(const std::string &path) override;
   Status make_dir(const std::string &path) override;
   Status sync_dir(const std::string &path) override;
   Result<std::vector<std::string>> list_dir(const std::string &path) override;
-  Result<FileKind> file_kind(const std::string &path) override;
-  Result<std::unique_ptr<DirLock>> lock_file(const std::string &path) override;
+  Result<io::FileKind> file_kind(const std::string &path) override;
+  Result<std::unique_ptr<io::DirLock>> lock_file(const std::string &path) override;
   std::string describe() const override { return "sim"; }
 
  private:
@@ -709,7 +709,7 @@ class SimEnv final : public Env {
     }
     return Status();
   }
-  Result<std::shared_ptr<Inode>> open_inode_locked(const std::string &path, OpenFlags flags);
+  Result<std::shared_ptr<Inode>> open_inode_locked(const std::string &path, io::OpenFlags flags);
 
   std::shared_ptr<SimDisk> disk_;
   SimDisk::State &st_;
@@ -717,7 +717,7 @@ class SimEnv final : public Env {
   std::uint64_t queues_made_ = 0;
 };
 
-Result<std::shared_ptr<Inode>> SimEnv::open_inode_locked(const std::string &path, OpenFlags flags) {
+Result<std::shared_ptr<Inode>> SimEnv::open_inode_locked(const std::string &path, io::OpenFlags flags) {
   SEGSTORE_TRY(precheck(SimOp::open, "open", path));
   auto it = st_.tree.find(path);
   if (it != st_.tree.end()) {
@@ -740,22 +740,22 @@ Result<std::shared_ptr<Inode>> SimEnv::open_inode_locked(const std::string &path
   return inode;
 }
 
-Result<std::unique_ptr<File>> SimEnv::open_file(const std::string &raw, OpenFlags flags) {
+Result<std::unique_ptr<io::File>> SimEnv::open_file(const std::string &raw, io::OpenFlags flags) {
   const std::string path = normalize(raw);
   std::lock_guard lock(st_.mu);
   Result<std::shared_ptr<Inode>> inode = open_inode_locked(path, flags);
   if (!inode.ok()) return inode.status();
-  return std::unique_ptr<File>(
+  return std::unique_ptr<io::File>(
       std::make_unique<SimFile>(disk_, st_, std::move(*inode), path, boot_, flags.direct || flags.bypass_cache,
                                 flags.write));
 }
 
-Result<std::unique_ptr<WriteQueue>> SimEnv::make_write_queue(unsigned depth) {
+Result<std::unique_ptr<io::WriteQueue>> SimEnv::make_write_queue(unsigned depth) {
   if (depth == 0 || depth > 4096) return Status(Errc::invalid_argument, "sim write queue depth out of range");
   std::lock_guard lock(st_.mu);
   SEGSTORE_TRY(st_.check_boot(boot_, "make_write_queue", st_.root));
   const std::uint64_t id = (boot_ << 20) ^ queues_made_++;
-  return std::unique_ptr<WriteQueue>(std::make_unique<SimQueue>(disk_, st_, boot_, depth, id));
+  return std::unique_ptr<io::WriteQueue>(std::make_unique<SimQueue>(disk_, st_, boot_, depth, id));
 }
 
 Status SimEnv::rename(const std::string &raw_from, const std::string &raw_to) {
@@ -832,18 +832,18 @@ Result<std::vector<std::string>> SimEnv::list_dir(const std::string &raw) {
   return names;  // std::map order is sorted
 }
 
-Result<FileKind> SimEnv::file_kind(const std::string &raw) {
+Result<io::FileKind> SimEnv::file_kind(const std::string &raw) {
   const std::string path = normalize(raw);
   std::lock_guard lock(st_.mu);
   SEGSTORE_TRY(st_.check_boot(boot_, "stat", path));
-  if (st_.is_dir(path)) return FileKind::directory;
-  return st_.tree.count(path) ? FileKind::regular : FileKind::missing;
+  if (st_.is_dir(path)) return io::FileKind::directory;
+  return st_.tree.count(path) ? io::FileKind::regular : io::FileKind::missing;
 }
 
-Result<std::unique_ptr<DirLock>> SimEnv::lock_file(const std::string &raw) {
+Result<std::unique_ptr<io::DirLock>> SimEnv::lock_file(const std::string &raw) {
   const std::string path = normalize(raw);
   std::lock_guard lock(st_.mu);
-  OpenFlags flags;
+  io::OpenFlags flags;
   flags.create = true;
   flags.write = true;
   Result<std::shared_ptr<Inode>> inode = open_inode_locked(path, flags);
@@ -851,7 +851,7 @@ Result<std::unique_ptr<DirLock>> SimEnv::lock_file(const std::string &raw) {
   if (st_.locks.count(path))
     return Status(Errc::store_in_use, "store is in use: " + path + " is locked by another open [simulated]");
   st_.locks[path] = boot_;
-  return std::unique_ptr<DirLock>(std::make_unique<SimDirLock>(disk_, st_, path, boot_));
+  return std::unique_ptr<io::DirLock>(std::make_unique<SimDirLock>(disk_, st_, path, boot_));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -892,7 +892,7 @@ void SimDisk::State::crash_locked() {
         count(SimFault::inflight_torn);
         crash_log.push_back(what + " landed torn (by sector)");
       }
-      q->done_.push_back(GroupCompletion{p.group.token, Status(Errc::io_error, "write " + p.file->path() +
+      q->done_.push_back(io::GroupCompletion{p.group.token, Status(Errc::io_error, "write " + p.file->path() +
                                                                                    ": the simulated machine was power cut "
                                                                                    "with the write in flight (errno 5)"),
                                          false});
@@ -982,7 +982,7 @@ std::shared_ptr<SimDisk> SimDisk::make(std::uint64_t seed, std::string root) {
   return std::shared_ptr<SimDisk>(new SimDisk(seed, std::move(root)));
 }
 
-std::shared_ptr<Env> SimDisk::env() {
+std::shared_ptr<io::Env> SimDisk::env() {
   std::lock_guard lock(state_->mu);
   return std::make_shared<SimEnv>(shared_from_this(), state_->generation);
 }
@@ -1152,4 +1152,4 @@ const char *sim_fault_name(SimFault fault) {
   return "?";
 }
 
-}  // namespace segstore::io
+}  // namespace segstore::testing

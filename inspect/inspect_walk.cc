@@ -1,12 +1,12 @@
-// engine/inspect_walk.cc — see inspect_walk.h.
-#include "engine/inspect_walk.h"
+// inspect/inspect_walk.cc — see inspect_walk.h.
+#include "inspect/inspect_walk.h"
 
 #include <algorithm>
 
 #include "base/assert.h"
 #include "format/layout.h"
 
-namespace segstore::engine {
+namespace segstore::inspect {
 
 namespace {
 
@@ -258,4 +258,4 @@ Result<SegmentSummary> walk_segment(io::File &file, const WalkOptions &options) 
   }
 }
 
-}  // namespace segstore::engine
+}  // namespace segstore::inspect

@@ -1,4 +1,4 @@
-// engine/segment_index.h — what the engine knows about the records of one segment without
+// log/segment_index.h — what the engine knows about the records of one segment without
 // reading it: the sparse index (first record of every block where a record starts) and, per
 // stream, a CRoaring bitmap of the blocks where that stream's records start.
 //
@@ -18,7 +18,7 @@
 #include "format/index_snapshot.h"
 #include "segstore/status.h"
 
-namespace segstore::engine {
+namespace segstore::log {
 
 struct StreamBlocks {
   Roaring blocks;  // block numbers (offset / block size) where a record starts
@@ -67,4 +67,4 @@ class SegmentIndex {
   std::map<std::uint32_t, StreamBlocks> streams_;
 };
 
-}  // namespace segstore::engine
+}  // namespace segstore::log

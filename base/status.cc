@@ -1,7 +1,4 @@
-#include <sstream>
-
 #include "segstore/status.h"
-#include "segstore/store.h"
 
 namespace segstore {
 
@@ -38,27 +35,6 @@ const char *errc_name(Errc code) noexcept {
 std::string Status::to_string() const {
   if (ok()) return "ok";
   return std::string(errc_name(code_)) + ": " + message_;
-}
-
-std::string RecoveryReport::to_string() const {
-  std::ostringstream out;
-  if (!ran) {
-    out << "clean shutdown: no recovery scan needed";
-  } else {
-    out << "recovery: " << segments_checked << " segments checked, " << segments_scanned
-        << " scanned, " << records_recovered << " records in scanned part, " << bytes_scanned
-        << " bytes scanned in " << duration_us << " us";
-  }
-  if (cut) {
-    out << "\nlog cut in " << cut_file << " at offset " << cut_offset << " (first LSN cut "
-        << cut_lsn << "): " << cut_reason;
-    if (acknowledged_data_lost)
-      out << "\nDATA LOSS: acknowledged records " << lost_lsn_first << ".." << lost_lsn_last
-          << " were damaged";
-    out << "\n" << bytes_quarantined << " bytes moved to " << quarantine_dir;
-  }
-  for (const auto &note : notes) out << "\nnote: " << note;
-  return out.str();
 }
 
 }  // namespace segstore

@@ -1,4 +1,4 @@
-// engine/inspect.cc — describe_store and dump_segment (segstore/inspect.h); verify_store is in
+// inspect/inspect.cc — describe_store and dump_segment (segstore/inspect.h); verify_store is in
 // inspect_verify.cc. Reads only, takes no lock.
 #include "segstore/inspect.h"
 
@@ -9,15 +9,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/inspect_files.h"
-#include "engine/inspect_walk.h"
-#include "engine/store_dir.h"
+#include "inspect/inspect_files.h"
+#include "inspect/inspect_walk.h"
+#include "format/store_dir.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 
 namespace segstore::inspect {
 
-using engine::join_path;
+using format::join_path;
 
 const char *segment_state_name(SegmentState state) noexcept {
   switch (state) {
@@ -80,7 +80,7 @@ DiskSize disk_size(io::Env &env, const std::string &path, const std::string &rel
     Result<std::vector<std::string>> names = env.list_dir(path);
     if (!names.ok()) return size;
     for (const std::string &name : *names) {
-      DiskSize inner = disk_size(env, join_path(path, name), relative.empty() ? name : relative + "/" + name,
+      DiskSize inner = disk_size(env, format::join_path(path, name), relative.empty() ? name : relative + "/" + name,
                                  files, depth + 1);
       size.apparent += inner.apparent;
       size.allocated += inner.allocated;
@@ -133,10 +133,10 @@ bool summary_from_index(io::Env &env, const std::string &path, const format::Seg
 }
 
 Status fill_from_walk(io::File &file, std::uint64_t limit, SegmentInfo &info) {
-  engine::WalkOptions options;
+  WalkOptions options;
   options.base_lsn = info.base_lsn;
   options.limit = limit;
-  Result<engine::SegmentSummary> summary = engine::walk_segment(file, options);
+  Result<SegmentSummary> summary = walk_segment(file, options);
   if (!summary.ok()) return summary.status();
   info.records = summary->records;
   info.end_offset = summary->end_offset;
@@ -148,13 +148,13 @@ Status fill_from_walk(io::File &file, std::uint64_t limit, SegmentInfo &info) {
 }
 
 // Header, state and records of one segment file (the state of the last one is settled later).
-Result<SegmentInfo> describe_segment(io::Env &env, const engine::StoreFiles &files, std::uint64_t id,
+Result<SegmentInfo> describe_segment(io::Env &env, const StoreFiles &files, std::uint64_t id,
                                      const std::string &path) {
   SegmentInfo info;
   info.id = id;
   info.file = path;
   info.has_index = files.indexes.count(id) != 0;
-  Result<engine::SegmentFileHeader> read = engine::read_segment_header(env, path);
+  Result<SegmentFileHeader> read = read_segment_header(env, path);
   if (!read.ok()) return read.status();
   info.file_bytes = read->file_bytes;
   if (id < files.meta.min_segment_id) {
@@ -190,7 +190,7 @@ Result<SegmentInfo> describe_segment(io::Env &env, const engine::StoreFiles &fil
   return info;
 }
 
-void describe_snapshots(io::Env &env, const engine::StoreFiles &files, StoreDescription &desc) {
+void describe_snapshots(io::Env &env, const StoreFiles &files, StoreDescription &desc) {
   for (const auto &[lsn, path] : files.snapshots) {
     SnapshotInfo snap;
     snap.lsn = lsn;
@@ -215,18 +215,18 @@ void describe_snapshots(io::Env &env, const engine::StoreFiles &files, StoreDesc
   }
 }
 
-void describe_disk_usage(io::Env &env, const engine::StoreFiles &files, StoreDescription &desc) {
+void describe_disk_usage(io::Env &env, const StoreFiles &files, StoreDescription &desc) {
   Result<std::vector<std::string>> names = env.list_dir(files.dir);
   if (!names.ok()) return;
   for (const std::string &name : *names) {
-    const std::string path = join_path(files.dir, name);
-    const bool quarantine = name == engine::quarantine_dir_name;
+    const std::string path = format::join_path(files.dir, name);
+    const bool quarantine = name == format::quarantine_dir_name;
     DiskSize size = disk_size(env, path, quarantine ? "" : name, quarantine ? &desc.quarantine : nullptr);
     desc.total_file_bytes += size.apparent;
     desc.allocated_bytes += size.allocated;
-    if (engine::parse_numbered_name(name, engine::segment_suffix)) desc.segment_file_bytes += size.apparent;
-    if (engine::parse_numbered_name(name, engine::index_suffix)) desc.index_file_bytes += size.apparent;
-    if (name == engine::snapshots_dir_name) desc.snapshot_file_bytes += size.apparent;
+    if (format::parse_numbered_name(name, format::segment_suffix)) desc.segment_file_bytes += size.apparent;
+    if (format::parse_numbered_name(name, format::index_suffix)) desc.index_file_bytes += size.apparent;
+    if (name == format::snapshots_dir_name) desc.snapshot_file_bytes += size.apparent;
     if (quarantine) desc.quarantine_file_bytes += size.apparent;
   }
 }
@@ -234,10 +234,10 @@ void describe_disk_usage(io::Env &env, const engine::StoreFiles &files, StoreDes
 }  // namespace
 
 Result<StoreDescription> describe_store(const std::string &dir) {
-  std::shared_ptr<io::Env> env = engine::inspection_env();
-  Result<engine::StoreFiles> listed = engine::list_store_files(*env, dir);
+  std::shared_ptr<io::Env> env = inspection_env();
+  Result<StoreFiles> listed = list_store_files(*env, dir);
   if (!listed.ok()) return listed.status();
-  const engine::StoreFiles &files = *listed;
+  const StoreFiles &files = *listed;
   if (files.meta_error != format::SmallFileError::none)
     return Status(files.meta_error == format::SmallFileError::unsupported_version ? Errc::unsupported_version
                                                                                   : Errc::corruption,
@@ -246,11 +246,11 @@ Result<StoreDescription> describe_store(const std::string &dir) {
   desc.dir = dir;
   desc.store_id = files.meta.store_id;
   desc.min_segment_id = files.meta.min_segment_id;
-  desc.lock_holder_pid = lock_holder(join_path(dir, engine::lock_file_name));
+  desc.lock_holder_pid = lock_holder(format::join_path(dir, format::lock_file_name));
   desc.in_use = desc.lock_holder_pid != 0;
   if (files.has_clean) {
     Result<std::vector<std::byte>> bytes =
-        io::read_whole_file(*env, join_path(dir, engine::clean_file_name), format::block_size_bytes);
+        io::read_whole_file(*env, format::join_path(dir, format::clean_file_name), format::block_size_bytes);
     format::CleanFile clean;
     desc.clean_shutdown = bytes.ok() && format::decode_clean(*bytes, &clean) == format::SmallFileError::none &&
                           clean.store_id == desc.store_id;
@@ -269,7 +269,7 @@ Result<StoreDescription> describe_store(const std::string &dir) {
   if (active != nullptr) {
     active->state = SegmentState::active;
     if (active->index_used) {
-      Result<engine::SegmentFileHeader> read = engine::read_segment_header(*env, active->file);
+      Result<SegmentFileHeader> read = read_segment_header(*env, active->file);
       if (!read.ok()) return read.status();
       active->records_per_stream.clear();
       active->index_used = false;
@@ -303,7 +303,7 @@ Result<StoreDescription> describe_store(const std::string &dir) {
 
 namespace {
 
-DumpEntry entry_of(const engine::WalkStep &step, const std::uint64_t *expected) {
+DumpEntry entry_of(const WalkStep &step, const std::uint64_t *expected) {
   DumpEntry e;
   e.offset = step.offset;
   e.header_ok = step.header_ok;
@@ -325,8 +325,8 @@ DumpEntry entry_of(const engine::WalkStep &step, const std::uint64_t *expected) 
 Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, std::uint64_t from_offset,
                              const std::function<bool(const DumpEntry &)> &on_record,
                              const std::function<void(const SegmentHeaderInfo &)> &on_header) {
-  std::shared_ptr<io::Env> env = engine::inspection_env();
-  Result<engine::StoreFiles> files = engine::list_store_files(*env, dir);
+  std::shared_ptr<io::Env> env = inspection_env();
+  Result<StoreFiles> files = list_store_files(*env, dir);
   if (!files.ok()) return files.status();
   auto found = files->segments.find(segment_id);
   if (found == files->segments.end()) {
@@ -336,7 +336,7 @@ Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, s
                                        " (segments: " + (known.empty() ? "none" : known) + ")");
   }
   const std::string &path = found->second;
-  Result<engine::SegmentFileHeader> read = engine::read_segment_header(*env, path);
+  Result<SegmentFileHeader> read = read_segment_header(*env, path);
   if (!read.ok()) return read.status();
   DumpEnd end;
   if (read->error == format::SegmentHeaderError::unused) {
@@ -360,7 +360,7 @@ Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, s
   // The LSN expected next is known from the segment's start; from elsewhere, from the first record.
   std::optional<std::uint64_t> expected;
   if (start == format::segment_data_offset_bytes) expected = h.base_lsn;
-  engine::SegmentWalk walk(*read->file, limit, start);
+  SegmentWalk walk(*read->file, limit, start);
   end.next_lsn = expected.value_or(0);
   // Bounded: each step advances by a whole record (>= 32 bytes) or stops.
   while (true) {
@@ -370,9 +370,9 @@ Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, s
       return end;
     }
     const std::uint64_t *want = expected ? &*expected : nullptr;
-    Result<engine::WalkStep> got = walk.peek(want);
+    Result<WalkStep> got = walk.peek(want);
     if (!got.ok()) return got.status();
-    const engine::WalkStep &step = *got;
+    const WalkStep &step = *got;
     if (step.error == format::RecordError::zero_header) {
       end.reason = "clean_end";
       return end;

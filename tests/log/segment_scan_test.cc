@@ -1,10 +1,10 @@
-// tests/recovery/segment_scan_test.cc — the scanner alone: records larger than its read window,
+// tests/log/segment_scan_test.cc — the scanner alone: records larger than its read window,
 // lengths it must not believe, the tail survey that finds proof of acknowledged records.
-#include "recovery/segment_scan.h"
+#include "log/segment_scan.h"
 
 #include <gtest/gtest.h>
 
-#include "recovery_fixture.h"
+#include "recovery/recovery_fixture.h"
 
 namespace segstore::recovery::testing {
 namespace {
@@ -30,14 +30,14 @@ TEST_F(SegmentScanTest, RecordSpanningReadWindowsIsRead) {
   b.flush();
   b.write();
   auto file = open(b.segment_path(1));
-  engine::SegmentIndex index;
-  ScanRequest request;
+  log::SegmentIndex index;
+  log::ScanRequest request;
   request.file = file.get();
   request.limit = b.segment_bytes();
   request.index = &index;
-  Result<ScanResult> scan = scan_segment(request);
+  Result<log::ScanResult> scan = log::scan_segment(request);
   ASSERT_TRUE(scan.ok()) << scan.status().to_string();
-  EXPECT_EQ(scan->stop, ScanStop::clean_end);
+  EXPECT_EQ(scan->stop, log::ScanStop::clean_end);
   EXPECT_EQ(scan->records, 4u);
   EXPECT_EQ(scan->next_lsn, 4u);
   EXPECT_EQ(scan->end_offset, b.segment(1).end_offset);
@@ -55,12 +55,12 @@ TEST_F(SegmentScanTest, LengthBeyondTheSegmentIsDamageNotARead) {
   // A checksummed header claiming the largest payload: past the segment's end.
   patch_record_header(b.segment_path(1), b.record(1).offset, 16, u32_bytes(format::record_payload_max_bytes));
   auto file = open(b.segment_path(1));
-  ScanRequest request;
+  log::ScanRequest request;
   request.file = file.get();
   request.limit = b.segment_bytes();
-  Result<ScanResult> scan = scan_segment(request);
+  Result<log::ScanResult> scan = log::scan_segment(request);
   ASSERT_TRUE(scan.ok());
-  EXPECT_EQ(scan->stop, ScanStop::bad_record);
+  EXPECT_EQ(scan->stop, log::ScanStop::bad_record);
   EXPECT_EQ(scan->record_error, format::RecordError::length_past_end);
   EXPECT_EQ(scan->cut_offset, b.record(1).offset);
   EXPECT_EQ(scan->records, 1u);
@@ -74,20 +74,20 @@ TEST_F(SegmentScanTest, ScanFromAnOffsetContinuesTheLsns) {
   const Extent from = b.record(1005);
   b.write();
   auto file = open(b.segment_path(1));
-  ScanRequest request;
+  log::ScanRequest request;
   request.file = file.get();
   request.limit = b.segment_bytes();
   request.base_lsn = 1000;
   request.start_offset = from.offset;
   request.start_lsn = 1005;
-  Result<ScanResult> scan = scan_segment(request);
+  Result<log::ScanResult> scan = log::scan_segment(request);
   ASSERT_TRUE(scan.ok());
-  EXPECT_EQ(scan->stop, ScanStop::clean_end);
+  EXPECT_EQ(scan->stop, log::ScanStop::clean_end);
   EXPECT_EQ(scan->records, 5u);
   EXPECT_EQ(scan->next_lsn, 1010u);
   // Started at the wrong LSN, the first record is out of order.
   request.start_lsn = 1004;
-  scan = scan_segment(request);
+  scan = log::scan_segment(request);
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->record_error, format::RecordError::lsn_out_of_order);
   EXPECT_EQ(scan->cut_offset, from.offset);
@@ -104,7 +104,7 @@ TEST_F(SegmentScanTest, SurveyFindsTheLastNonZeroByteAndDurableProofs) {
   const Extent victim = b.record(5);
   flip_byte(b.segment_path(1), victim.offset);
   auto file = open(b.segment_path(1));
-  Result<TailSurvey> survey = survey_tail(*file, victim.offset, b.segment_bytes(), 0);
+  Result<log::TailSurvey> survey = log::survey_tail(*file, victim.offset, b.segment_bytes(), 0);
   ASSERT_TRUE(survey.ok());
   const Bytes bytes = read_file(b.segment_path(1));
   std::uint64_t last_nonzero = 0;

@@ -1,14 +1,14 @@
-// engine/inspect_files.cc — see inspect_files.h.
-#include "engine/inspect_files.h"
+// inspect/inspect_files.cc — see inspect_files.h.
+#include "inspect/inspect_files.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 #include "format/layout.h"
 #include "io/aligned_buffer.h"
 
-namespace segstore::engine {
+namespace segstore::inspect {
 
 namespace {
 // META is 64 bytes; anything much larger is not a META and is not read whole.
@@ -34,36 +34,36 @@ Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
 
   StoreFiles files;
   files.dir = dir;
-  files.meta_path = join_path(dir, meta_file_name);
+  files.meta_path = format::join_path(dir, format::meta_file_name);
   Result<std::vector<std::string>> names = env.list_dir(dir);
   if (!names.ok()) return names.status();
-  if (std::find(names->begin(), names->end(), meta_file_name) == names->end())
+  if (std::find(names->begin(), names->end(), format::meta_file_name) == names->end())
     return Status(Errc::not_a_store, "directory " + dir + " is not a segstore store: it has no " +
-                                         meta_file_name + " file");
+                                         format::meta_file_name + " file");
   for (const std::string &name : *names) {
-    if (auto id = parse_numbered_name(name, segment_suffix)) {
-      files.segments[*id] = join_path(dir, name);
-    } else if (auto idx = parse_numbered_name(name, index_suffix)) {
-      files.indexes[*idx] = join_path(dir, name);
-    } else if (name == clean_file_name) {
+    if (auto id = format::parse_numbered_name(name, format::segment_suffix)) {
+      files.segments[*id] = format::join_path(dir, name);
+    } else if (auto idx = format::parse_numbered_name(name, format::index_suffix)) {
+      files.indexes[*idx] = format::join_path(dir, name);
+    } else if (name == format::clean_file_name) {
       files.has_clean = true;
-    } else if (name == quarantine_dir_name) {
+    } else if (name == format::quarantine_dir_name) {
       files.has_quarantine = true;
-    } else if (name != meta_file_name && name != lock_file_name && name != events_file_name &&
-               name != snapshots_dir_name) {
+    } else if (name != format::meta_file_name && name != format::lock_file_name && name != format::events_file_name &&
+               name != format::snapshots_dir_name) {
       files.others.push_back(name);
     }
   }
 
-  const std::string snapshots_dir = join_path(dir, snapshots_dir_name);
+  const std::string snapshots_dir = format::join_path(dir, format::snapshots_dir_name);
   Result<io::FileKind> snapshots_kind = env.file_kind(snapshots_dir);
   if (!snapshots_kind.ok()) return snapshots_kind.status();
   if (*snapshots_kind == io::FileKind::directory) {
     Result<std::vector<std::string>> snaps = env.list_dir(snapshots_dir);
     if (!snaps.ok()) return snaps.status();
     for (const std::string &name : *snaps) {
-      if (auto lsn = parse_numbered_name(name, ".snap")) {
-        files.snapshots[*lsn] = join_path(snapshots_dir, name);
+      if (auto lsn = format::parse_numbered_name(name, ".snap")) {
+        files.snapshots[*lsn] = format::join_path(snapshots_dir, name);
       } else {
         files.snapshot_others.push_back(name);
       }
@@ -98,4 +98,4 @@ Result<SegmentFileHeader> read_segment_header(io::Env &env, const std::string &p
   return out;
 }
 
-}  // namespace segstore::engine
+}  // namespace segstore::inspect

@@ -1,4 +1,4 @@
-#include "engine/store_dir.h"
+#include "format/store_dir.h"
 
 #include <cstdio>
 #include <cstring>
@@ -6,7 +6,7 @@
 
 #include "base/log.h"
 
-namespace segstore::engine {
+namespace segstore::format {
 
 std::string join_path(const std::string &dir, const std::string &name) {
   if (dir.empty() || dir.back() == '/') return dir + name;
@@ -48,4 +48,4 @@ void append_event(const std::string &dir, const std::string &message) {
   std::fclose(f);
 }
 
-}  // namespace segstore::engine
+}  // namespace segstore::format

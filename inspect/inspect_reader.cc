@@ -1,4 +1,4 @@
-// engine/inspect_reader.cc — LogReader (segstore/inspect.h): records straight from the segment
+// inspect/inspect_reader.cc — LogReader (segstore/inspect.h): records straight from the segment
 // files, without the store's lock, following a writer in another process.
 //
 // The walk keeps two positions: expected_ (the LSN of the next record in the file, records of
@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "base/assert.h"
-#include "engine/inspect_files.h"
-#include "engine/inspect_walk.h"
-#include "engine/store_dir.h"
+#include "inspect/inspect_files.h"
+#include "inspect/inspect_walk.h"
+#include "format/store_dir.h"
 #include "format/layout.h"
 #include "segstore/inspect.h"
 
@@ -31,10 +31,10 @@ constexpr std::chrono::milliseconds tail_poll_max_ms{100};
 class LogReader::Impl {
  public:
   Impl(std::string dir, std::uint64_t from_lsn, std::optional<std::uint32_t> stream)
-      : env_(engine::inspection_env()), dir_(std::move(dir)), deliver_from_(from_lsn), stream_(stream) {}
+      : env_(inspection_env()), dir_(std::move(dir)), deliver_from_(from_lsn), stream_(stream) {}
 
   Status start() {
-    Result<engine::StoreFiles> files = engine::list_store_files(*env_, dir_);
+    Result<StoreFiles> files = list_store_files(*env_, dir_);
     if (!files.ok()) return files.status();
     if (files->meta_error != format::SmallFileError::none)
       return Status(Errc::corruption,
@@ -93,7 +93,7 @@ class LogReader::Impl {
   struct OpenSegment {
     std::uint64_t id = 0;
     std::string path;
-    engine::SegmentFileHeader file;
+    SegmentFileHeader file;
   };
 
   // Segments with id > after_id (and >= META's min_segment_id) that have a valid header, in id
@@ -104,12 +104,12 @@ class LogReader::Impl {
     if (!names.ok()) return names.status();
     std::vector<std::pair<std::uint64_t, std::string>> ids;
     for (const std::string &name : *names)
-      if (auto id = engine::parse_numbered_name(name, engine::segment_suffix))
-        if (*id > after_id && *id >= min_segment_id_) ids.emplace_back(*id, engine::join_path(dir_, name));
+      if (auto id = format::parse_numbered_name(name, format::segment_suffix))
+        if (*id > after_id && *id >= min_segment_id_) ids.emplace_back(*id, format::join_path(dir_, name));
     std::sort(ids.begin(), ids.end());
     std::vector<OpenSegment> out;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      Result<engine::SegmentFileHeader> read = engine::read_segment_header(*env_, ids[i].second);
+      Result<SegmentFileHeader> read = read_segment_header(*env_, ids[i].second);
       if (!read.ok()) {
         if (read.status().code() == Errc::not_found) continue;  // removed by a trim meanwhile
         return read.status();
@@ -157,20 +157,20 @@ class LogReader::Impl {
     Result<std::uint64_t> size = seg_->file.file->size();
     if (!size.ok()) return size.status();
     const std::uint64_t limit = std::min(*size, seg_->file.header.segment_bytes);
-    walk_ = std::make_unique<engine::SegmentWalk>(
+    walk_ = std::make_unique<SegmentWalk>(
         *seg_->file.file, std::max(limit, offset_), offset_, [this](std::uint64_t bytes) { bytes_read_ += bytes; },
-        tailing_ ? format::block_size_bytes : engine::walk_window_bytes);
+        tailing_ ? format::block_size_bytes : walk_window_bytes);
     return Status();
   }
 
-  bool wanted(const engine::WalkStep &step) const {
+  bool wanted(const WalkStep &step) const {
     return step.header.lsn >= deliver_from_ && (!stream_ || *stream_ == step.header.stream);
   }
-  Record copy_of(const engine::WalkStep &step) const {
+  Record copy_of(const WalkStep &step) const {
     return Record{step.header.lsn, step.header.stream, static_cast<std::uint8_t>(step.header.type),
                   std::vector<std::byte>(step.payload.begin(), step.payload.end())};
   }
-  Status batch_violation(const engine::WalkStep &step, const char *what) const {
+  Status batch_violation(const WalkStep &step, const char *what) const {
     return Status(Errc::corruption, seg_->path + " at offset " + std::to_string(step.offset) + " (LSN " +
                                         std::to_string(step.header.lsn) + "): batch_sequence: " + what);
   }
@@ -179,9 +179,9 @@ class LogReader::Impl {
   Result<bool> step() {
     SEGSTORE_TRY(ensure_walk());
     if (walk_->offset() >= walk_->limit()) return end_of_records(nullptr);
-    Result<engine::WalkStep> got = walk_->peek(&expected_);
+    Result<WalkStep> got = walk_->peek(&expected_);
     if (!got.ok()) return got.status();
-    const engine::WalkStep &s = *got;
+    const WalkStep &s = *got;
     if (s.error != format::RecordError::none) return end_of_records(&s);
     using format::RecordType;
     switch (s.header.type) {
@@ -218,7 +218,7 @@ class LogReader::Impl {
   }
 
   // The records of the current segment stop at offset_ (`s` is null at the segment's limit).
-  Result<bool> end_of_records(const engine::WalkStep *s) {
+  Result<bool> end_of_records(const WalkStep *s) {
     Result<std::vector<OpenSegment>> newer = segments_after(seg_->id, true);
     if (!newer.ok()) return newer.status();
     if (!newer->empty() && newer->front().file.header.base_lsn == committed_) {
@@ -251,7 +251,7 @@ class LogReader::Impl {
   std::uint64_t min_segment_id_ = 0;
 
   std::optional<OpenSegment> seg_;
-  std::unique_ptr<engine::SegmentWalk> walk_;  // reset at the end for now: re-reads then
+  std::unique_ptr<SegmentWalk> walk_;  // reset at the end for now: re-reads then
   std::uint64_t offset_ = 0;                   // where the walk continues in seg_
   std::uint64_t expected_ = 0;
   std::uint64_t committed_ = 0;
