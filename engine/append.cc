@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/crc32c.h"
@@ -116,12 +117,8 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
       header.durable_lag =
           static_cast<std::uint32_t>(std::min<std::uint64_t>(next_lsn_ - durable_lsn_, UINT32_MAX));
       const std::uint64_t offset = group.file_offset + group.used;
-      std::byte *out = group.buffer.data() + group.used;
-      format::encode_record_header(header, out);
-      if (!payload.empty()) std::memcpy(out + format::record_header_bytes, payload.data(), payload.size());
-      const std::uint64_t bytes = format::record_disk_bytes(payload.size());
-      const std::uint64_t gap = bytes - format::record_header_bytes - payload.size();
-      if (gap != 0) std::memset(out + format::record_header_bytes + payload.size(), 0, gap);
+      const std::uint64_t bytes =
+          format::encode_record_with_crc(header, payload, group.buffer.data() + group.used);
       seg.index.add_record(next_lsn_ - seg.base_lsn, static_cast<std::uint32_t>(offset), header.stream);
       group.used += bytes;
       seg.end_offset = offset + bytes;

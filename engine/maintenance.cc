@@ -8,6 +8,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/record.h"

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "base/try.h"
 #include "engine/store_impl.h"
 #include "format/index_snapshot.h"
 #include "format/record.h"

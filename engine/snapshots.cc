@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/small_files.h"
@@ -40,19 +41,19 @@ Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte>
     SEGSTORE_TRY(env_->sync_dir(dir_));
   }
   format::SnapshotHeader header{store_id_, lsn, state.size()};
-  SEGSTORE_TRY(io::write_file_atomic(*env_, format::join_path(snapshots, format::numbered_name(lsn, ".snap")),
+  SEGSTORE_TRY(io::write_file_atomic(*env_, format::join_path(snapshots, format::numbered_name(lsn, format::snapshot_suffix)),
                                      format::encode_snapshot(header, state)));
   // Keep the newest snapshots_kept; older ones go.
   Result<std::vector<std::string>> names = env_->list_dir(snapshots);
   if (!names.ok()) return names.status();
   std::vector<std::uint64_t> lsns;
   for (const std::string &name : *names)
-    if (auto n = format::parse_numbered_name(name, ".snap")) lsns.push_back(*n);
+    if (auto n = format::parse_numbered_name(name, format::snapshot_suffix)) lsns.push_back(*n);
   std::sort(lsns.rbegin(), lsns.rend());
   const std::size_t keep = std::max<std::uint32_t>(options_.snapshots_kept, 1);
   bool removed = false;
   for (std::size_t i = keep; i < lsns.size(); ++i) {
-    SEGSTORE_TRY(env_->remove(format::join_path(snapshots, format::numbered_name(lsns[i], ".snap"))));
+    SEGSTORE_TRY(env_->remove(format::join_path(snapshots, format::numbered_name(lsns[i], format::snapshot_suffix))));
     removed = true;
   }
   if (removed) SEGSTORE_TRY(env_->sync_dir(snapshots));
@@ -68,7 +69,7 @@ Status Store::Impl::quarantine_snapshots_from(std::uint64_t end_lsn, const std::
   if (!names.ok()) return names.status();
   std::vector<std::uint64_t> past_end;
   for (const std::string &name : *names)
-    if (auto n = format::parse_numbered_name(name, ".snap"); n && *n >= end_lsn) past_end.push_back(*n);
+    if (auto n = format::parse_numbered_name(name, format::snapshot_suffix); n && *n >= end_lsn) past_end.push_back(*n);
   if (past_end.empty()) return Status();
   std::sort(past_end.begin(), past_end.end());
   recovery::Quarantine quarantine(*env_, dir_, recovery::utc_stamp(std::time(nullptr)));
@@ -76,7 +77,7 @@ Status Store::Impl::quarantine_snapshots_from(std::uint64_t end_lsn, const std::
   std::string report = "segstore quarantine report\nstore: " + dir_ + "\n" + what +
                        ": snapshots past the new end of the log (next LSN " + std::to_string(end_lsn) + ")\n";
   for (std::uint64_t lsn : past_end) {
-    const std::string name = format::numbered_name(lsn, ".snap");
+    const std::string name = format::numbered_name(lsn, format::snapshot_suffix);
     const std::string path = format::join_path(snapshots, name);
     Result<std::unique_ptr<io::File>> file = env_->open_file(path, io::OpenFlags{});
     if (!file.ok()) return file.status();
@@ -110,11 +111,11 @@ Result<Snapshot> Store::Impl::latest_snapshot() {
   if (!names.ok()) return names.status();
   std::vector<std::uint64_t> lsns;
   for (const std::string &name : *names)
-    if (auto n = format::parse_numbered_name(name, ".snap")) lsns.push_back(*n);
+    if (auto n = format::parse_numbered_name(name, format::snapshot_suffix)) lsns.push_back(*n);
   std::sort(lsns.rbegin(), lsns.rend());
   for (std::uint64_t lsn : lsns) {
     if (lsn >= next) continue;  // describes records the log does not hold
-    const std::string path = format::join_path(snapshots, format::numbered_name(lsn, ".snap"));
+    const std::string path = format::join_path(snapshots, format::numbered_name(lsn, format::snapshot_suffix));
     Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, path, snapshot_file_max_bytes);
     if (!bytes.ok()) return bytes.status();
     format::SnapshotHeader header;

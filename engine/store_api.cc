@@ -3,6 +3,8 @@
 #include <deque>
 
 #include "base/assert.h"
+#include "base/deadline.h"
+#include "base/try.h"
 #include "engine/store_impl.h"
 #include "format/layout.h"
 #include "io/env.h"
@@ -59,7 +61,7 @@ class Iterator::Impl {
   Result<bool> next() { return stream_ ? next_of_stream() : next_plain(); }
 
   Result<bool> next_wait(std::chrono::milliseconds timeout) {
-    const auto deadline = engine::deadline_after(timeout);
+    const auto deadline = base::deadline_after(timeout);
     const engine::TailTarget target = durable_only_ ? engine::TailTarget::durable : engine::TailTarget::appended;
     while (true) {
       Result<bool> got = next();
@@ -309,10 +311,10 @@ std::uint64_t Store::first_lsn() const { return impl_->first_lsn(); }
 std::uint64_t Store::next_lsn() const { return impl_->next_lsn(); }
 std::uint64_t Store::durable_lsn() const { return impl_->durable_lsn(); }
 Status Store::wait_for_lsn(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
-  return impl_->wait_for_tail(lsn, engine::TailTarget::appended, engine::deadline_after(timeout), nullptr);
+  return impl_->wait_for_tail(lsn, engine::TailTarget::appended, base::deadline_after(timeout), nullptr);
 }
 Status Store::wait_until_durable(std::uint64_t lsn, std::chrono::milliseconds timeout) const {
-  return impl_->wait_for_tail(lsn, engine::TailTarget::durable, engine::deadline_after(timeout), nullptr);
+  return impl_->wait_for_tail(lsn, engine::TailTarget::durable, base::deadline_after(timeout), nullptr);
 }
 Result<Record> Store::read(std::uint64_t lsn) { return impl_->read(lsn); }
 

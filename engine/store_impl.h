@@ -79,11 +79,6 @@ enum class TailTarget : std::uint8_t {
   durable,   // the record is durable: durable_lsn_ passed it
 };
 
-// The deadline `timeout` from now. Saturates: a timeout too large for the clock (such as
-// milliseconds::max(), "no timeout") becomes the latest deadline a condition variable waits
-// for without overflowing its arithmetic.
-std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds timeout);
-
 // A window of a segment's bytes read for decoding.
 struct ReadWindow {
   io::AlignedBuffer buffer;

@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/small_files.h"
@@ -120,7 +121,7 @@ Status Store::Impl::open() {
   SEGSTORE_TRY(check_options(options_));
   SEGSTORE_TRY(open_directory());
   const std::string meta_path = format::join_path(dir_, format::meta_file_name);
-  Result<std::vector<std::byte>> meta_bytes = io::read_whole_file(*env_, meta_path, 4096);
+  Result<std::vector<std::byte>> meta_bytes = io::read_whole_file(*env_, meta_path, format::small_file_read_max_bytes);
   if (!meta_bytes.ok()) return meta_bytes.status();
   format::MetaFile meta;
   if (auto err = format::decode_meta(*meta_bytes, &meta); err != format::SmallFileError::none)
@@ -136,7 +137,7 @@ Status Store::Impl::open() {
   Result<io::FileKind> clean_kind = env_->file_kind(clean_path);
   if (!clean_kind.ok()) return clean_kind.status();
   if (*clean_kind == io::FileKind::regular) {
-    Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, clean_path, 4096);
+    Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, clean_path, format::small_file_read_max_bytes);
     format::CleanFile marker;
     clean = bytes.ok() && format::decode_clean(*bytes, &marker) == format::SmallFileError::none &&
             marker.store_id == store_id_;

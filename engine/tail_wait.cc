@@ -5,25 +5,12 @@
 // appends notify appended_cv_, durable_lsn_ advancing notifies progress_cv_, and close(),
 // fail_locked() and wake_tail_waiters() notify both. A waiter checks all of its conditions
 // under mu_ before it sleeps, so an event that happened before the wait is seen at once.
+#include "base/try.h"
 #include "engine/store_impl.h"
 
 namespace segstore {
 
 using namespace engine;
-
-namespace {
-// The longest wait a deadline stands for: far beyond any real timeout, and far below where
-// steady_clock's time_point (nanoseconds in 64 bits, about 292 years) overflows when the
-// condition variable converts it.
-constexpr std::chrono::hours wait_deadline_max_hours{24 * 365 * 10};
-}  // namespace
-
-std::chrono::steady_clock::time_point engine::deadline_after(std::chrono::milliseconds timeout) {
-  const auto now = std::chrono::steady_clock::now();
-  if (timeout <= std::chrono::milliseconds::zero()) return now;
-  if (timeout >= wait_deadline_max_hours) return now + wait_deadline_max_hours;
-  return now + timeout;
-}
 
 Status Store::Impl::wait_for_tail(std::uint64_t lsn, TailTarget target, std::chrono::steady_clock::time_point deadline,
                                   std::atomic<bool> *cancel) const {

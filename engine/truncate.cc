@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/record.h"

@@ -16,28 +16,8 @@
 namespace segstore::format {
 namespace {
 
-constexpr std::size_t magic_offset = 0;
-constexpr std::size_t version_offset = 8;
-constexpr std::size_t entry_count_offset = 12;
-constexpr std::size_t segment_id_offset = 16;
-constexpr std::size_t base_lsn_offset = 24;
-constexpr std::size_t store_id_offset = 32;
-constexpr std::size_t record_count_offset = 40;
-constexpr std::size_t end_offset_offset = 48;
-constexpr std::size_t stream_count_offset = 52;
-constexpr std::size_t body_bytes_offset = 56;
-constexpr std::size_t body_crc_offset = 64;
-constexpr std::size_t reserved_offset = 68;
-constexpr std::size_t header_crc_offset = 76;
-static_assert(header_crc_offset + 4 == index_header_bytes);
-
-// Body element sizes: an entry is u32 lsn_delta + u32 offset; a stream's fixed part is
-// u32 stream + u32 bitmap_bytes + u64 record_count, followed by the bitmap.
-constexpr std::size_t entry_bytes = 8;
-constexpr std::size_t stream_fixed_bytes = 16;
-
 std::uint32_t header_crc_of(const std::byte *p) {
-  return crc32c_mask(crc32c(std::span(p, header_crc_offset)));
+  return crc32c_mask(crc32c(std::span(p, index_header_crc_offset)));
 }
 
 bool entries_rising(const IndexEntry &prev, const IndexEntry &next) {
@@ -45,8 +25,8 @@ bool entries_rising(const IndexEntry &prev, const IndexEntry &next) {
 }
 
 std::uint64_t body_size_of(const IndexBody &body) {
-  std::uint64_t bytes = body.entries.size() * entry_bytes;
-  for (const StreamEntry &s : body.streams) bytes += stream_fixed_bytes + s.bitmap.size();
+  std::uint64_t bytes = body.entries.size() * index_entry_bytes;
+  for (const StreamEntry &s : body.streams) bytes += index_stream_fixed_bytes + s.bitmap.size();
   return bytes;
 }
 
@@ -65,11 +45,11 @@ struct BodyReader {
 
 IndexError parse_entries(BodyReader &reader, std::uint32_t count, std::vector<IndexEntry> *out) {
   // Checked before reserving: the count is read from disk and may be anything.
-  if (static_cast<std::uint64_t>(count) * entry_bytes > reader.remaining())
+  if (static_cast<std::uint64_t>(count) * index_entry_bytes > reader.remaining())
     return IndexError::body_size_mismatch;
   out->reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
-    const std::byte *p = reader.take(entry_bytes);
+    const std::byte *p = reader.take(index_entry_bytes);
     const IndexEntry entry{load_u32(p), load_u32(p + 4)};
     if (!out->empty() && !entries_rising(out->back(), entry)) return IndexError::entries_not_sorted;
     out->push_back(entry);
@@ -79,12 +59,12 @@ IndexError parse_entries(BodyReader &reader, std::uint32_t count, std::vector<In
 
 IndexError parse_streams(BodyReader &reader, std::uint32_t count, std::vector<StreamEntry> *out) {
   // Checked before reserving: each stream needs at least its fixed part.
-  if (static_cast<std::uint64_t>(count) * stream_fixed_bytes > reader.remaining())
+  if (static_cast<std::uint64_t>(count) * index_stream_fixed_bytes > reader.remaining())
     return IndexError::body_size_mismatch;
   out->reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
-    if (reader.remaining() < stream_fixed_bytes) return IndexError::body_size_mismatch;
-    const std::byte *p = reader.take(stream_fixed_bytes);
+    if (reader.remaining() < index_stream_fixed_bytes) return IndexError::body_size_mismatch;
+    const std::byte *p = reader.take(index_stream_fixed_bytes);
     StreamEntry stream;
     stream.stream = load_u32(p);
     const std::uint32_t bitmap_bytes = load_u32(p + 4);
@@ -146,62 +126,62 @@ std::vector<std::byte> encode_index_snapshot(IndexHeader header, const IndexBody
   for (const IndexEntry &e : body.entries) {
     store_u32(p, e.lsn_delta);
     store_u32(p + 4, e.offset);
-    p += entry_bytes;
+    p += index_entry_bytes;
   }
   for (const StreamEntry &s : body.streams) {
     store_u32(p, s.stream);
     store_u32(p + 4, static_cast<std::uint32_t>(s.bitmap.size()));
     store_u64(p + 8, s.record_count);
-    p += stream_fixed_bytes;
+    p += index_stream_fixed_bytes;
     if (!s.bitmap.empty()) std::memcpy(p, s.bitmap.data(), s.bitmap.size());
     p += s.bitmap.size();
   }
   header.body_crc = crc32c(std::span(file).subspan(index_header_bytes));
 
   std::byte *h = file.data();
-  std::memcpy(h + magic_offset, index_magic, sizeof index_magic);
-  store_u32(h + version_offset, header.format_version);
-  store_u32(h + entry_count_offset, header.entry_count);
-  store_u64(h + segment_id_offset, header.segment_id);
-  store_u64(h + base_lsn_offset, header.base_lsn);
-  store_u64(h + store_id_offset, header.store_id);
-  store_u64(h + record_count_offset, header.record_count);
-  store_u32(h + end_offset_offset, header.end_offset);
-  store_u32(h + stream_count_offset, header.stream_count);
-  store_u64(h + body_bytes_offset, header.body_bytes);
-  store_u32(h + body_crc_offset, crc32c_mask(header.body_crc));
-  store_u64(h + reserved_offset, 0);
-  store_u32(h + header_crc_offset, header_crc_of(h));
+  std::memcpy(h + index_magic_offset, index_magic, sizeof index_magic);
+  store_u32(h + index_version_offset, header.format_version);
+  store_u32(h + index_entry_count_offset, header.entry_count);
+  store_u64(h + index_segment_id_offset, header.segment_id);
+  store_u64(h + index_base_lsn_offset, header.base_lsn);
+  store_u64(h + index_store_id_offset, header.store_id);
+  store_u64(h + index_record_count_offset, header.record_count);
+  store_u32(h + index_end_offset_offset, header.end_offset);
+  store_u32(h + index_stream_count_offset, header.stream_count);
+  store_u64(h + index_body_bytes_offset, header.body_bytes);
+  store_u32(h + index_body_crc_offset, crc32c_mask(header.body_crc));
+  store_u64(h + index_reserved_offset, 0);
+  store_u32(h + index_header_crc_offset, header_crc_of(h));
   return file;
 }
 
 IndexError decode_index_header(std::span<const std::byte> bytes, IndexHeader *out) {
   if (bytes.size() < index_header_bytes) return IndexError::too_short;
   const std::byte *p = bytes.data();
-  if (std::memcmp(p + magic_offset, index_magic, sizeof index_magic) != 0)
+  if (std::memcmp(p + index_magic_offset, index_magic, sizeof index_magic) != 0)
     return IndexError::bad_magic;
   // Version before checksum: a later format may move the checksum; it must read as
   // unsupported, never as damage (see docs/FORMAT.md, "Versioning").
-  const std::uint32_t version = load_u32(p + version_offset);
+  const std::uint32_t version = load_u32(p + index_version_offset);
   if (version != format_version) return IndexError::unsupported_version;
   // Before the counts and body_bytes are trusted: any of them may be the damaged field.
-  if (load_u32(p + header_crc_offset) != header_crc_of(p)) return IndexError::header_checksum;
-  if (load_u64(p + reserved_offset) != 0) return IndexError::reserved_nonzero;
+  if (load_u32(p + index_header_crc_offset) != header_crc_of(p)) return IndexError::header_checksum;
+  if (load_u64(p + index_reserved_offset) != 0) return IndexError::reserved_nonzero;
   // The records it describes have LSNs base_lsn .. base_lsn + record_count - 1, all below the
   // LSN limit: a larger count would make next_lsn wrap (format/layout.h, next_lsn_max).
-  if (load_u64(p + record_count_offset) > next_lsn_max - load_u64(p + base_lsn_offset))
+  if (load_u64(p + index_record_count_offset) > next_lsn_max - load_u64(p + index_base_lsn_offset))
     return IndexError::lsn_past_limit;
   if (out != nullptr) {
     out->format_version = version;
-    out->entry_count = load_u32(p + entry_count_offset);
-    out->segment_id = load_u64(p + segment_id_offset);
-    out->base_lsn = load_u64(p + base_lsn_offset);
-    out->store_id = load_u64(p + store_id_offset);
-    out->record_count = load_u64(p + record_count_offset);
-    out->end_offset = load_u32(p + end_offset_offset);
-    out->stream_count = load_u32(p + stream_count_offset);
-    out->body_bytes = load_u64(p + body_bytes_offset);
-    out->body_crc = crc32c_unmask(load_u32(p + body_crc_offset));
+    out->entry_count = load_u32(p + index_entry_count_offset);
+    out->segment_id = load_u64(p + index_segment_id_offset);
+    out->base_lsn = load_u64(p + index_base_lsn_offset);
+    out->store_id = load_u64(p + index_store_id_offset);
+    out->record_count = load_u64(p + index_record_count_offset);
+    out->end_offset = load_u32(p + index_end_offset_offset);
+    out->stream_count = load_u32(p + index_stream_count_offset);
+    out->body_bytes = load_u64(p + index_body_bytes_offset);
+    out->body_crc = crc32c_unmask(load_u32(p + index_body_crc_offset));
   }
   return IndexError::none;
 }

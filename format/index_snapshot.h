@@ -39,6 +39,30 @@ namespace segstore::format {
 inline constexpr std::uint32_t index_header_bytes = 80;
 inline constexpr char index_magic[8] = {'S', 'G', 'S', 'T', 'I', 'D', 'X', '1'};
 
+// Byte offsets of the header's fields (the table above): the codec and verify's reports use them.
+inline constexpr std::size_t index_magic_offset = 0;
+inline constexpr std::size_t index_version_offset = 8;
+inline constexpr std::size_t index_entry_count_offset = 12;
+inline constexpr std::size_t index_segment_id_offset = 16;
+inline constexpr std::size_t index_base_lsn_offset = 24;
+inline constexpr std::size_t index_store_id_offset = 32;
+inline constexpr std::size_t index_record_count_offset = 40;
+inline constexpr std::size_t index_end_offset_offset = 48;
+inline constexpr std::size_t index_stream_count_offset = 52;
+inline constexpr std::size_t index_body_bytes_offset = 56;
+inline constexpr std::size_t index_body_crc_offset = 64;
+inline constexpr std::size_t index_reserved_offset = 68;
+inline constexpr std::size_t index_header_crc_offset = 76;
+static_assert(index_header_crc_offset + 4 == index_header_bytes);
+
+// Body element sizes: an entry is u32 lsn_delta + u32 offset; a stream's fixed part is
+// u32 stream + u32 bitmap_bytes + u64 record_count, followed by the bitmap.
+inline constexpr std::size_t index_entry_bytes = 8;
+inline constexpr std::size_t index_stream_fixed_bytes = 16;
+// Offsets within a stream entry's fixed part.
+inline constexpr std::size_t index_stream_record_count_offset = 8;
+inline constexpr std::size_t index_stream_bitmap_offset = 16;
+
 struct IndexEntry {
   std::uint32_t lsn_delta = 0;  // lsn - segment base_lsn of the first record starting in a block
   std::uint32_t offset = 0;     // byte offset of that record in the segment file

@@ -73,11 +73,17 @@ void encode_record_header(const RecordHeader &header, std::byte *out) {
 // so they can never disagree with the bytes written.
 std::uint64_t encode_record(const RecordHeader &header, std::span<const std::byte> payload,
                             std::byte *out) {
+  RecordHeader filled = header;
+  filled.payload_crc = crc32c(payload);
+  return encode_record_with_crc(filled, payload, out);
+}
+
+std::uint64_t encode_record_with_crc(const RecordHeader &header, std::span<const std::byte> payload,
+                                     std::byte *out) {
   SEGSTORE_ASSERT(payload.size() <= record_payload_max_bytes,
                   "payload of " + std::to_string(payload.size()) + " bytes");
   RecordHeader filled = header;
   filled.payload_bytes = static_cast<std::uint32_t>(payload.size());
-  filled.payload_crc = crc32c(payload);
   encode_record_header(filled, out);
   if (!payload.empty()) std::memcpy(out + record_header_bytes, payload.data(), payload.size());
   // Worked example: a 13-byte payload ends at 32 + 13 = 45; the record occupies

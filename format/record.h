@@ -85,6 +85,10 @@ struct DecodeOutcome {
 // zeroing the alignment gap. Returns the bytes written.
 std::uint64_t encode_record(const RecordHeader &header, std::span<const std::byte> payload,
                             std::byte *out);
+// The same with the payload's CRC already in header.payload_crc (the writer computes it before
+// it takes the store's lock): the one encoder the engine ships, which encode_record's tests cover.
+std::uint64_t encode_record_with_crc(const RecordHeader &header, std::span<const std::byte> payload,
+                                     std::byte *out);
 // Encodes a padding record that fills exactly `disk_bytes` (>= record_header_bytes, a
 // multiple of 8); `next_lsn` goes into its lsn field.
 void encode_padding(std::uint64_t next_lsn, std::uint64_t disk_bytes, std::byte *out);

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "format/layout.h"
+
 namespace segstore::format {
 
 inline constexpr const char *meta_file_name = "META";
@@ -16,6 +18,11 @@ inline constexpr const char *quarantine_dir_name = "quarantine";
 inline constexpr const char *segment_suffix = ".seg";
 inline constexpr const char *index_suffix = ".idx";
 inline constexpr const char *temp_suffix = ".tmp";
+inline constexpr const char *snapshot_suffix = ".snap";  // under snapshots_dir_name
+
+// META and CLEAN are one small file each, far below a block: reads of them are bounded by this,
+// never by a size found on disk.
+inline constexpr std::uint64_t small_file_read_max_bytes = block_size_bytes;
 
 std::string join_path(const std::string &dir, const std::string &name);
 // "<id as 20 decimal digits><suffix>": names sort in id order.

@@ -9,11 +9,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "inspect/inspect_files.h"
-#include "inspect/inspect_walk.h"
-#include "format/store_dir.h"
+#include "base/try.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
+#include "format/store_dir.h"
+#include "inspect/inspect_files.h"
+#include "inspect/inspect_walk.h"
+#include "log/segment_reader.h"
 
 namespace segstore::inspect {
 
@@ -134,6 +136,7 @@ bool summary_from_index(io::Env &env, const std::string &path, const format::Seg
 
 Status fill_from_walk(io::File &file, std::uint64_t limit, SegmentInfo &info) {
   WalkOptions options;
+  options.path = info.file;
   options.base_lsn = info.base_lsn;
   options.limit = limit;
   Result<SegmentSummary> summary = walk_segment(file, options);
@@ -303,7 +306,7 @@ Result<StoreDescription> describe_store(const std::string &dir) {
 
 namespace {
 
-DumpEntry entry_of(const WalkStep &step, const std::uint64_t *expected) {
+DumpEntry entry_of(const log::RecordAt &step, const std::uint64_t *expected) {
   DumpEntry e;
   e.offset = step.offset;
   e.header_ok = step.header_ok;
@@ -322,24 +325,83 @@ DumpEntry entry_of(const WalkStep &step, const std::uint64_t *expected) {
 
 }  // namespace
 
+namespace {
+
+// The path of segment `segment_id` of the store at `dir`. Errors: not_found naming the
+// segments there are, and list_store_files' errors.
+Result<std::string> segment_path_of(io::Env &env, const std::string &dir, std::uint64_t segment_id) {
+  Result<StoreFiles> files = list_store_files(env, dir);
+  if (!files.ok()) return files.status();
+  auto found = files->segments.find(segment_id);
+  if (found != files->segments.end()) return found->second;
+  std::string known;
+  for (const auto &[id, path] : files->segments) known += (known.empty() ? "" : ", ") + std::to_string(id);
+  return Status(Errc::not_found, "store " + dir + " has no segment " + std::to_string(segment_id) +
+                                     " (segments: " + (known.empty() ? "none" : known) + ")");
+}
+
+// Hands every record from `start` to on_record until the records end, damage whose extent is
+// unknown stops the walk, or on_record says stop. `expected`: the LSN expected at `start`,
+// when known.
+Result<DumpEnd> dump_records(io::File &file, std::uint64_t limit, std::uint64_t start,
+                             std::optional<std::uint64_t> expected,
+                             const std::function<bool(const DumpEntry &)> &on_record) {
+  DumpEnd end;
+  log::SegmentReader reader(file, limit);
+  std::uint64_t offset = start;
+  end.next_lsn = expected.value_or(0);
+  // Bounded: each step advances by a whole record (>= 32 bytes) or stops.
+  while (true) {
+    end.offset = offset;
+    if (offset == limit) {
+      end.reason = "end_of_segment";
+      return end;
+    }
+    const std::uint64_t *want = expected ? &*expected : nullptr;
+    Result<log::RecordAt> got = reader.read_record(offset, want);
+    if (!got.ok()) return got.status();
+    const log::RecordAt &step = *got;
+    if (step.error == format::RecordError::zero_header) {
+      end.reason = "clean_end";
+      return end;
+    }
+    if (step.error == format::RecordError::truncated_header && step.tail_zero) {
+      end.reason = "end_of_segment";
+      return end;
+    }
+    const DumpEntry entry = entry_of(step, want);
+    if (!on_record(entry)) {
+      end.reason = "stopped";
+      return end;
+    }
+    if (!step.header_ok || step.error == format::RecordError::length_past_end) {
+      end.reason = entry.error;  // the next record cannot be located
+      return end;
+    }
+    if (step.header.type == format::RecordType::padding) {
+      expected = step.header.lsn;
+    } else {
+      expected = step.header.lsn + 1;
+      end.records++;
+    }
+    end.next_lsn = *expected;
+    offset += step.disk_bytes;
+  }
+}
+
+}  // namespace
+
 Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, std::uint64_t from_offset,
                              const std::function<bool(const DumpEntry &)> &on_record,
                              const std::function<void(const SegmentHeaderInfo &)> &on_header) {
   std::shared_ptr<io::Env> env = inspection_env();
-  Result<StoreFiles> files = list_store_files(*env, dir);
-  if (!files.ok()) return files.status();
-  auto found = files->segments.find(segment_id);
-  if (found == files->segments.end()) {
-    std::string known;
-    for (const auto &[id, path] : files->segments) known += (known.empty() ? "" : ", ") + std::to_string(id);
-    return Status(Errc::not_found, "store " + dir + " has no segment " + std::to_string(segment_id) +
-                                       " (segments: " + (known.empty() ? "none" : known) + ")");
-  }
-  const std::string &path = found->second;
+  Result<std::string> found = segment_path_of(*env, dir, segment_id);
+  if (!found.ok()) return found.status();
+  const std::string &path = *found;
   Result<SegmentFileHeader> read = read_segment_header(*env, path);
   if (!read.ok()) return read.status();
-  DumpEnd end;
   if (read->error == format::SegmentHeaderError::unused) {
+    DumpEnd end;
     end.reason = "unused";  // block 0 all zero: preallocated, never activated
     return end;
   }
@@ -355,50 +417,14 @@ Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, s
   if (start % format::record_alignment_bytes != 0 || start < format::segment_data_offset_bytes ||
       start > limit)
     return Status(Errc::invalid_argument, "offset " + std::to_string(from_offset) + " in " + path +
-                                              " is not a record position (a multiple of 8 from 4096 to " +
+                                              " is not a record position (a multiple of " +
+                                              std::to_string(format::record_alignment_bytes) + " from " +
+                                              std::to_string(format::segment_data_offset_bytes) + " to " +
                                               std::to_string(limit) + ")");
   // The LSN expected next is known from the segment's start; from elsewhere, from the first record.
   std::optional<std::uint64_t> expected;
   if (start == format::segment_data_offset_bytes) expected = h.base_lsn;
-  SegmentWalk walk(*read->file, limit, start);
-  end.next_lsn = expected.value_or(0);
-  // Bounded: each step advances by a whole record (>= 32 bytes) or stops.
-  while (true) {
-    end.offset = walk.offset();
-    if (walk.offset() == limit) {
-      end.reason = "end_of_segment";
-      return end;
-    }
-    const std::uint64_t *want = expected ? &*expected : nullptr;
-    Result<WalkStep> got = walk.peek(want);
-    if (!got.ok()) return got.status();
-    const WalkStep &step = *got;
-    if (step.error == format::RecordError::zero_header) {
-      end.reason = "clean_end";
-      return end;
-    }
-    if (step.error == format::RecordError::truncated_header && step.tail_zero) {
-      end.reason = "end_of_segment";
-      return end;
-    }
-    const DumpEntry entry = entry_of(step, want);
-    if (!on_record(entry)) {
-      end.reason = "stopped";
-      return end;
-    }
-    if (!step.header_ok || step.error == format::RecordError::length_past_end) {
-      end.reason = entry.error;
-      return end;
-    }
-    if (step.header.type == format::RecordType::padding) {
-      expected = step.header.lsn;
-    } else {
-      expected = step.header.lsn + 1;
-      end.records++;
-    }
-    end.next_lsn = *expected;
-    walk.advance(step.disk_bytes);
-  }
+  return dump_records(*read->file, limit, start, expected, on_record);
 }
 
 }  // namespace segstore::inspect

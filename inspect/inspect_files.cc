@@ -12,7 +12,7 @@ namespace segstore::inspect {
 
 namespace {
 // META is 64 bytes; anything much larger is not a META and is not read whole.
-constexpr std::uint64_t meta_read_max_bytes = 4096;
+constexpr std::uint64_t meta_read_max_bytes = format::small_file_read_max_bytes;
 }  // namespace
 
 std::shared_ptr<io::Env> inspection_env() {
@@ -62,7 +62,7 @@ Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
     Result<std::vector<std::string>> snaps = env.list_dir(snapshots_dir);
     if (!snaps.ok()) return snaps.status();
     for (const std::string &name : *snaps) {
-      if (auto lsn = format::parse_numbered_name(name, ".snap")) {
+      if (auto lsn = format::parse_numbered_name(name, format::snapshot_suffix)) {
         files.snapshots[*lsn] = format::join_path(snapshots_dir, name);
       } else {
         files.snapshot_others.push_back(name);

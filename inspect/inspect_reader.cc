@@ -11,10 +11,13 @@
 #include <thread>
 
 #include "base/assert.h"
-#include "inspect/inspect_files.h"
-#include "inspect/inspect_walk.h"
-#include "format/store_dir.h"
+#include "base/deadline.h"
+#include "base/try.h"
 #include "format/layout.h"
+#include "format/store_dir.h"
+#include "inspect/inspect_files.h"
+#include "log/batch_rules.h"
+#include "log/segment_reader.h"
 #include "segstore/inspect.h"
 
 namespace segstore::inspect {
@@ -73,7 +76,8 @@ class LogReader::Impl {
   }
 
   Result<bool> next_wait(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Capped as the engine's waits are: milliseconds::max() added to now() would overflow.
+    const auto deadline = base::deadline_after(timeout);
     while (true) {
       Result<bool> got = next();
       if (!got.ok() || *got) return got;
@@ -146,7 +150,7 @@ class LogReader::Impl {
     expected_ = committed_ = seg_->file.header.base_lsn;
     offset_ = format::segment_data_offset_bytes;
     batch_.clear();
-    in_batch_ = false;
+    batch_rules_ = log::BatchRules();
     walk_.reset();
     tailing_ = false;
   }
@@ -157,68 +161,48 @@ class LogReader::Impl {
     Result<std::uint64_t> size = seg_->file.file->size();
     if (!size.ok()) return size.status();
     const std::uint64_t limit = std::min(*size, seg_->file.header.segment_bytes);
-    walk_ = std::make_unique<SegmentWalk>(
-        *seg_->file.file, std::max(limit, offset_), offset_, [this](std::uint64_t bytes) { bytes_read_ += bytes; },
-        tailing_ ? format::block_size_bytes : walk_window_bytes);
+    walk_ = std::make_unique<log::SegmentReader>(*seg_->file.file, std::max(limit, offset_),
+                                                 tailing_ ? format::block_size_bytes : log::read_window_bytes,
+                                                 [this](std::uint64_t bytes) { bytes_read_ += bytes; });
     return Status();
   }
 
-  bool wanted(const WalkStep &step) const {
+  bool wanted(const log::RecordAt &step) const {
     return step.header.lsn >= deliver_from_ && (!stream_ || *stream_ == step.header.stream);
   }
-  Record copy_of(const WalkStep &step) const {
+  Record copy_of(const log::RecordAt &step) const {
     return Record{step.header.lsn, step.header.stream, static_cast<std::uint8_t>(step.header.type),
                   std::vector<std::byte>(step.payload.begin(), step.payload.end())};
-  }
-  Status batch_violation(const WalkStep &step, const char *what) const {
-    return Status(Errc::corruption, seg_->path + " at offset " + std::to_string(step.offset) + " (LSN " +
-                                        std::to_string(step.header.lsn) + "): batch_sequence: " + what);
   }
 
   // One record position. true: the walk advanced (or moved segment); false: the end for now.
   Result<bool> step() {
     SEGSTORE_TRY(ensure_walk());
-    if (walk_->offset() >= walk_->limit()) return end_of_records(nullptr);
-    Result<WalkStep> got = walk_->peek(&expected_);
+    if (offset_ >= walk_->limit()) return end_of_records(nullptr);
+    Result<log::RecordAt> got = walk_->read_record(offset_, &expected_);
     if (!got.ok()) return got.status();
-    const WalkStep &s = *got;
+    const log::RecordAt &s = *got;
     if (s.error != format::RecordError::none) return end_of_records(&s);
-    using format::RecordType;
-    switch (s.header.type) {
-      case RecordType::padding:
-        if (in_batch_) return batch_violation(s, "padding inside an atomic batch");
-        break;
-      case RecordType::full:
-        if (in_batch_) return batch_violation(s, "a full record inside an atomic batch");
-        if (wanted(s)) ready_.push_back(copy_of(s));
-        committed_ = ++expected_;
-        break;
-      case RecordType::batch_first:
-        if (in_batch_) return batch_violation(s, "a batch_first inside an atomic batch");
-        in_batch_ = true;
-        [[fallthrough]];
-      case RecordType::batch_middle:
-      case RecordType::batch_last:
-        if (!in_batch_) return batch_violation(s, "batch_middle or batch_last without a batch_first");
-        if (wanted(s)) batch_.push_back(copy_of(s));
-        ++expected_;
-        if (s.header.type == RecordType::batch_last) {
-          for (Record &r : batch_) ready_.push_back(std::move(r));
-          batch_.clear();
-          in_batch_ = false;
-          committed_ = expected_;
-        }
-        break;
-      case RecordType::zero:
-        SEGSTORE_ASSERT(false, "decode_record accepted a record of type zero");
+    const log::BatchVerdict verdict = batch_rules_.take(s.header.type);
+    if (verdict == log::BatchVerdict::violation)
+      return Status(Errc::corruption, seg_->path + " at offset " + std::to_string(s.offset) + " (LSN " +
+                                          std::to_string(s.header.lsn) + "): batch_sequence: " +
+                                          batch_rules_.violation());
+    if (s.header.type != format::RecordType::padding) {
+      if (wanted(s)) batch_.push_back(copy_of(s));
+      ++expected_;
     }
-    walk_->advance(s.disk_bytes);
-    offset_ = walk_->offset();
+    if (verdict == log::BatchVerdict::complete) {
+      for (Record &r : batch_) ready_.push_back(std::move(r));
+      batch_.clear();
+      committed_ = expected_;
+    }
+    offset_ += s.disk_bytes;
     return true;
   }
 
   // The records of the current segment stop at offset_ (`s` is null at the segment's limit).
-  Result<bool> end_of_records(const WalkStep *s) {
+  Result<bool> end_of_records(const log::RecordAt *s) {
     Result<std::vector<OpenSegment>> newer = segments_after(seg_->id, true);
     if (!newer.ok()) return newer.status();
     if (!newer->empty() && newer->front().file.header.base_lsn == committed_) {
@@ -251,12 +235,12 @@ class LogReader::Impl {
   std::uint64_t min_segment_id_ = 0;
 
   std::optional<OpenSegment> seg_;
-  std::unique_ptr<SegmentWalk> walk_;  // reset at the end for now: re-reads then
-  std::uint64_t offset_ = 0;                   // where the walk continues in seg_
+  std::unique_ptr<log::SegmentReader> walk_;  // reset at the end for now: re-reads then
+  std::uint64_t offset_ = 0;                  // where the walk continues in seg_
   std::uint64_t expected_ = 0;
   std::uint64_t committed_ = 0;
-  bool in_batch_ = false;
-  std::vector<Record> batch_;  // wanted records of the unfinished batch
+  log::BatchRules batch_rules_;
+  std::vector<Record> batch_;  // wanted records read but not committed (a full record's, or the open batch's)
   std::deque<Record> ready_;
   Record held_;
   RecordView view_;

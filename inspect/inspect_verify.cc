@@ -4,11 +4,13 @@
 
 #include <optional>
 
-#include "inspect/inspect_files.h"
-#include "inspect/inspect_walk.h"
-#include "format/store_dir.h"
+#include "base/try.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
+#include "format/store_dir.h"
+#include "inspect/inspect_files.h"
+#include "inspect/inspect_walk.h"
+#include "recovery/cut_decision.h"
 #include "segstore/inspect.h"
 
 namespace segstore::inspect {
@@ -119,15 +121,21 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
     return Status();
   }
   if (read->error != format::SegmentHeaderError::none) {
-    problem(ProblemKind::segment_header, path, 0, std::nullopt, format::segment_header_error_name(read->error),
+    recovery::Finding finding;
+    finding.reason = recovery::CutReason::segment_header_damaged;
+    finding.header_error = read->error;
+    problem(ProblemKind::segment_header, path, 0, std::nullopt, finding.reason_name(),
             "the segment header fails its checks; none of its records can be trusted");
     previous_.reset();  // the LSN chain cannot be followed across this segment
     return Status();
   }
   const format::SegmentHeader &h = read->header;
   if (h.segment_id != id || (store_id_ && h.store_id != *store_id_)) {
-    problem(ProblemKind::segment_identity, path, h.segment_id != id ? 16 : 48, h.base_lsn,
-            h.segment_id != id ? "segment_id" : "store_id",
+    // Named and placed as recovery's finding: the whole file is rejected, from offset 0.
+    recovery::Finding finding;
+    finding.reason = h.segment_id != id ? recovery::CutReason::segment_id_mismatch
+                                        : recovery::CutReason::store_id_mismatch;
+    problem(ProblemKind::segment_identity, path, 0, h.base_lsn, finding.reason_name(),
             h.segment_id != id ? "the header names segment " + std::to_string(h.segment_id)
                                : "the header's store_id is not META's: a segment of another store");
     previous_.reset();
@@ -138,12 +146,18 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
             read->file_bytes < h.segment_bytes ? "file_truncated" : "file_too_long",
             "the file is " + std::to_string(read->file_bytes) + " bytes, its header says " +
                 std::to_string(h.segment_bytes));
-  if (previous_ && h.base_lsn != previous_->second)
-    problem(ProblemKind::lsn_sequence, path, 24, h.base_lsn, "lsn_gap",
+  if (previous_ && h.base_lsn != previous_->second) {
+    recovery::Finding finding;
+    finding.reason = recovery::judge_join(previous_->second, h.base_lsn) == recovery::Join::gap
+                         ? recovery::CutReason::lsn_gap
+                         : recovery::CutReason::lsn_overlap;
+    problem(ProblemKind::lsn_sequence, path, 0, h.base_lsn, finding.reason_name(),
             "the segment starts at LSN " + std::to_string(h.base_lsn) + " but " + previous_->first +
                 " ends before LSN " + std::to_string(previous_->second));
+  }
 
   WalkOptions options;
+  options.path = path;
   options.base_lsn = h.base_lsn;
   options.limit = read->limit();
   options.check_zeros_after_end = true;
@@ -202,11 +216,11 @@ Status Verifier::check_index(const std::string &path, const format::SegmentHeade
     std::uint64_t offset, stored, actual;
   };
   const Field fields[] = {
-      {"segment_id", 16, ih.segment_id, header.segment_id},
-      {"base_lsn", 24, ih.base_lsn, header.base_lsn},
-      {"store_id", 32, ih.store_id, header.store_id},
-      {"record_count", 40, ih.record_count, summary.records},
-      {"end_offset", 48, ih.end_offset, summary.end_offset},
+      {"segment_id", format::index_segment_id_offset, ih.segment_id, header.segment_id},
+      {"base_lsn", format::index_base_lsn_offset, ih.base_lsn, header.base_lsn},
+      {"store_id", format::index_store_id_offset, ih.store_id, header.store_id},
+      {"record_count", format::index_record_count_offset, ih.record_count, summary.records},
+      {"end_offset", format::index_end_offset_offset, ih.end_offset, summary.end_offset},
   };
   for (const Field &f : fields)
     if (f.stored != f.actual)
@@ -229,7 +243,7 @@ Status Verifier::check_index(const std::string &path, const format::SegmentHeade
                                 std::to_string(v[i].offset) + ")"
                           : std::string("nothing");
     };
-    problem(ProblemKind::index_mismatch, path, format::index_header_bytes + 8 * i, std::nullopt, "entries",
+    problem(ProblemKind::index_mismatch, path, format::index_header_bytes + format::index_entry_bytes * i, std::nullopt, "entries",
             "sparse index entry " + std::to_string(i) + ": the index snapshot has " + text(have) +
                 ", the records give " + text(want));
     break;  // the first difference locates the damage; the rest usually follow from it
@@ -242,10 +256,10 @@ void Verifier::compare_streams(const std::string &path, const format::IndexBody 
                                const log::SegmentIndex &stored, const log::SegmentIndex &rebuilt) {
   // Byte offset of each stream entry in the .idx file, for the report.
   std::map<std::uint32_t, std::uint64_t> entry_offset;
-  std::uint64_t offset = format::index_header_bytes + 8 * body.entries.size();
+  std::uint64_t offset = format::index_header_bytes + format::index_entry_bytes * body.entries.size();
   for (const format::StreamEntry &s : body.streams) {
     entry_offset[s.stream] = offset;
-    offset += 16 + s.bitmap.size();
+    offset += format::index_stream_fixed_bytes + s.bitmap.size();
   }
   std::map<std::uint32_t, int> ids;
   for (const auto &[stream, blocks] : stored.streams()) ids[stream] |= 1;
@@ -262,7 +276,8 @@ void Verifier::compare_streams(const std::string &path, const format::IndexBody 
     const log::StreamBlocks &s = stored.streams().at(stream);
     const log::StreamBlocks &r = rebuilt.streams().at(stream);
     if (s.records != r.records)
-      problem(ProblemKind::index_mismatch, path, at + 8, std::nullopt, "stream_record_count",
+      problem(ProblemKind::index_mismatch, path, at + format::index_stream_record_count_offset, std::nullopt,
+              "stream_record_count",
               name + ": the index snapshot counts " + std::to_string(s.records) + " records, the segment has " +
                   std::to_string(r.records));
     if (s.blocks == r.blocks) continue;
@@ -275,7 +290,7 @@ void Verifier::compare_streams(const std::string &path, const format::IndexBody 
       continue;
     }
     const Roaring missing = r.blocks - s.blocks;
-    problem(ProblemKind::index_mismatch, path, at + 16, std::nullopt, "stream_bitmap",
+    problem(ProblemKind::index_mismatch, path, at + format::index_stream_bitmap_offset, std::nullopt, "stream_bitmap",
             name + "'s bitmap lacks block " + std::to_string(missing.minimum()) + " (segment offset " +
                 std::to_string(std::uint64_t{missing.minimum()} * format::block_size_bytes) +
                 "), where a record of it starts: a stream scan would skip it");

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "base/try.h"
 #include "io/direct_alignment.h"
 
 namespace segstore::io {

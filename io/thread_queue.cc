@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/try.h"
 #include "io/direct_alignment.h"
 
 namespace segstore::io {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/try.h"
 #include "io/direct_alignment.h"
 #include "io/posix_file.h"
 #include "io/uring_round.h"

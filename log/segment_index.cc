@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "base/try.h"
 #include "format/layout.h"
 
 namespace segstore::log {
@@ -216,13 +217,13 @@ Status check_entries(const format::IndexHeader &header, const format::IndexBody 
 Result<Roaring> stream_blocks_of(const format::StreamEntry &e, std::uint32_t last_block, std::uint64_t offset,
                                  const std::string &path) {
   const std::string what = "bitmap of stream " + std::to_string(e.stream) + " (" + std::to_string(e.bitmap.size()) + " bytes): ";
-  Roaring blocks;
-  try {
-    // readSafe never reads past the given length: the bitmap bytes came from disk.
-    blocks = Roaring::readSafe(reinterpret_cast<const char *>(e.bitmap.data()), e.bitmap.size());
-  } catch (const std::exception &) {
-    return index_corruption(path, offset, what + "does not decode");
-  }
+  // The C call, not Roaring::readSafe: that one throws the same std::runtime_error for bytes
+  // that do not decode and for a failed allocation, and only the first is corruption. It never
+  // reads past the given length (the bitmap bytes came from disk); NULL means they do not decode.
+  roaring_bitmap_t *decoded =
+      roaring_bitmap_portable_deserialize_safe(reinterpret_cast<const char *>(e.bitmap.data()), e.bitmap.size());
+  if (decoded == nullptr) return index_corruption(path, offset, what + "does not decode");
+  Roaring blocks(decoded);  // takes the containers over and frees the struct
   if (const char *defect = bitmap_defect(blocks.roaring); defect != nullptr)
     return index_corruption(path, offset, what + defect);
   if (blocks.isEmpty()) return index_corruption(path, offset, what + "empty for " + std::to_string(e.record_count) + " records");

@@ -2,28 +2,26 @@
 // why they end there (the clean end, or damage: where, how many bytes, why), and what lies
 // after a damaged point (the bytes to quarantine and the records that prove acknowledged loss).
 //
-// The scanner only reads. It decides nothing about the log: recovery/cut_decision.h does, from
-// these reports, in one place.
+// The scanner only reads, through log/segment_reader.h, and judges batches with
+// log/batch_rules.h. It decides nothing about the log: recovery/cut_decision.h does, from these
+// reports, in one place. Recovery, the engine's index rebuild and verify all call it.
 //
-// Memory: one read window (scan_window_bytes, larger only for a record that does not fit,
+// Memory: one read window (read_window_bytes, larger only for a record that does not fit,
 // bounded by the segment size). Thread-safety: none; one scan per call.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
-#include "log/segment_index.h"
 #include "format/record.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
+#include "log/segment_index.h"
+#include "log/segment_reader.h"
 
 namespace segstore::log {
-
-// Bytes read per device request while scanning or checking zeros (whole blocks).
-inline constexpr std::size_t scan_window_bytes = 1u << 20;
-static_assert(scan_window_bytes % format::block_size_bytes == 0);
-static_assert(scan_window_bytes >= 2 * format::block_size_bytes, "windows overlap by one block");
 
 // Why the records of a segment stop where they stop.
 enum class ScanStop : std::uint8_t {
@@ -47,6 +45,11 @@ struct ScanRequest {
   std::uint64_t start_lsn = 0;  // LSN expected at start_offset
   // Records accepted are added here (lsn - base_lsn, offset, stream); may be nullptr.
   SegmentIndex *index = nullptr;
+  // At a zero record header, read on to the limit: the bytes there must all be zero (a zero
+  // header before data is a lost header). Off only for a quick look that need not read the
+  // preallocated rest of a segment (describe).
+  bool check_zeros_after_end = true;
+  std::function<void(std::uint64_t)> on_read;  // gets each read's byte count; may be empty
 };
 
 struct ScanResult {
@@ -55,9 +58,14 @@ struct ScanResult {
   std::uint64_t records = 0;     // records (not padding) accepted by this scan
   std::uint64_t end_offset = 0;  // first byte after the last accepted record or padding
   std::uint64_t next_lsn = 0;    // the LSN after the last accepted record
-  // Where a check failed (stop != clean_end). cut_offset/cut_lsn are the first byte and LSN not
-  // kept: found_offset, moved back to the batch_first of an unfinished batch (== end_offset).
+  // Where a check failed (stop != clean_end), and the LSN expected there. An unfinished batch
+  // (batch_incomplete) is found at its batch_first. cut_offset/cut_lsn are the first byte and
+  // LSN not kept: found_offset, moved back to the batch_first of a batch the damage left open
+  // (== end_offset).
   std::uint64_t found_offset = 0;
+  std::uint64_t found_lsn = 0;
+  std::uint64_t nonzero_offset = 0;       // nonzero_* stops: the first non-zero byte
+  const char *batch_violation = "";       // stop == batch_sequence: the rule broken
   std::uint64_t cut_offset = 0;
   std::uint64_t cut_lsn = 0;
   std::uint64_t bytes_read = 0;  // segment bytes looked at (records and zeros checked)

@@ -1,6 +1,7 @@
 // recovery/cut_decision.cc — the rules of the decision table in recovery/cut_decision.h.
 #include "recovery/cut_decision.h"
 
+#include "base/assert.h"
 #include "format/layout.h"
 
 namespace segstore::recovery {
@@ -33,6 +34,12 @@ std::string Finding::to_string() const {
 }
 
 Finding finding_of_scan(const log::ScanResult &scan, const std::string &file) {
+  // Invariant: only a damaged scan is a finding, and its cut never lies after what was found
+  // (it moves back to the batch_first of a batch the damage left open, never forward).
+  SEGSTORE_ASSERT(scan.damaged(), "a finding of a scan that ended cleanly in " + file);
+  SEGSTORE_ASSERT(scan.cut_offset <= scan.found_offset && scan.cut_lsn <= scan.found_lsn,
+                  file + ": cut at offset " + std::to_string(scan.cut_offset) + " after the damage at " +
+                      std::to_string(scan.found_offset));
   Finding finding;
   finding.file = file;
   finding.offset = scan.found_offset;
@@ -77,20 +84,40 @@ std::optional<std::string> index_distrust(const IndexProbe &probe, const Segment
   if (next_base != nullptr && h.base_lsn + h.record_count != *next_base)
     return "base_lsn + record_count = " + std::to_string(h.base_lsn + h.record_count) +
            " but the next segment starts at LSN " + std::to_string(*next_base);
+  // @G/@Q invariant: a snapshot trusted in place of reading its segment describes that segment
+  // and bounds every read through it by the segment's bytes.
+  SEGSTORE_ASSERT(h.segment_id == seg.id && h.base_lsn == seg.base_lsn && h.end_offset <= seg.limit,
+                  "trusted index snapshot of segment " + std::to_string(seg.id) + " ends at " +
+                      std::to_string(h.end_offset) + " past its " + std::to_string(seg.limit) + " bytes");
   return std::nullopt;
 }
 
 SegmentEnd judge_segment_end(const log::ScanResult &scan, const std::uint64_t *next_base) {
-  if (!scan.damaged()) return SegmentEnd::keep;
-  // The successor starts exactly where the valid records stop: whatever the damaged bytes
+  // @A: records that end cleanly are all kept: the scan's end is its cut.
+  if (!scan.damaged()) {
+    SEGSTORE_ASSERT(scan.cut_offset == 0 || scan.cut_offset == scan.end_offset, "a clean scan with a cut");
+    return SegmentEnd::keep;
+  }
+  // @H: the successor starts exactly where the valid records stop: whatever the damaged bytes
   // were, they held no LSN of the log (an LSN there would be missing from the successor's
   // base), so the log needs no cut; the bytes are only taken out of the way.
   if (next_base != nullptr && scan.cut_lsn == *next_base) return SegmentEnd::repair_tail;
+  // @B/@C/@I/@J: LSNs from cut_lsn on are missing before the next segment (or the log ends).
+  SEGSTORE_ASSERT(next_base == nullptr || scan.cut_lsn != *next_base, "a cut where the next segment joins");
   return SegmentEnd::cut;
 }
 
 Row cut_row(const log::ScanResult &scan, bool sealed) {
-  if (scan.cut_offset != scan.found_offset || scan.stop == log::ScanStop::batch_incomplete) return Row::J;
+  // @J: the cut moved back to an open batch's first record, or the records end inside a batch
+  // (where the batch's first record is what was found).
+  if (scan.cut_offset != scan.found_offset || scan.stop == log::ScanStop::batch_incomplete) {
+    SEGSTORE_ASSERT(scan.cut_offset < scan.found_offset || scan.stop == log::ScanStop::batch_incomplete,
+                    "@J without an open batch");
+    return Row::J;
+  }
+  // @B (the last segment) / @I (a sealed one): the cut is the damaged record itself.
+  SEGSTORE_ASSERT(scan.cut_offset == scan.found_offset && scan.cut_lsn == scan.found_lsn,
+                  "@B/@I cut away from the damage");
   return sealed ? Row::I : Row::B;
 }
 
@@ -103,6 +130,8 @@ void LossProof::add(std::uint64_t durable_end, const std::string &evidence) {
   if (durable_end <= durable_end_) return;
   durable_end_ = durable_end;
   if (durable_end_ > cut_lsn_) evidence_ = evidence;
+  // @C: a proof names the LSNs lost, from the cut to the last one proven durable.
+  SEGSTORE_ASSERT(!lost() || (lost_first() <= lost_last() && !evidence_.empty()), "a loss proven without evidence");
 }
 
 }  // namespace segstore::recovery

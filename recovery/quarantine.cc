@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "format/layout.h"
 #include "io/aligned_buffer.h"
@@ -49,6 +50,8 @@ Result<std::string> Quarantine::free_name(const std::string &stem, const std::st
 
 Result<std::string> Quarantine::copy_range(io::File &source, const std::string &source_name,
                                            std::uint64_t from, std::uint64_t to) {
+  // Invariant: a piece holds at least one byte (callers skip empty ranges).
+  SEGSTORE_ASSERT(from < to, "empty quarantine piece [" + std::to_string(from) + ", " + std::to_string(to) + ")");
   Result<std::string> name = free_name(stamp_ + "-" + source_name + "-" + std::to_string(from), ".bin");
   if (!name.ok()) return name.status();
   const std::string temp_path = format::join_path(dir_, *name + format::temp_suffix);
@@ -58,7 +61,7 @@ Result<std::string> Quarantine::copy_range(io::File &source, const std::string &
   if (!out.ok()) return out.status();
   SEGSTORE_TRY((*out)->truncate(0));
   // Read whole blocks (the segment may be open with O_DIRECT) and write the part in range.
-  io::AlignedBuffer buffer(log::scan_window_bytes);
+  io::AlignedBuffer buffer(log::read_window_bytes);
   std::uint64_t block = format::align_down(from, format::block_size_bytes);
   while (block < to) {
     const std::uint64_t want = std::min<std::uint64_t>(buffer.size(), format::align_up(to - block, format::block_size_bytes));
@@ -100,11 +103,15 @@ Status Quarantine::sync() { return env_.sync_dir(dir_); }
 
 Status zero_segment_range(io::File &file, std::uint64_t from, std::uint64_t to) {
   if (to <= from) return Status();
+  // Invariant: a cut inside a segment starts at a record position after its header block (a cut
+  // at offset 0 moves the whole file instead), so the header is never rewritten here.
+  SEGSTORE_ASSERT(from >= format::segment_data_offset_bytes && from % format::record_alignment_bytes == 0,
+                  "zeroing " + file.path() + " from offset " + std::to_string(from));
   Result<std::uint64_t> size_before = file.size();
   if (!size_before.ok()) return size_before.status();
   const std::uint64_t first_block = format::align_down(from, format::block_size_bytes);
   const std::uint64_t end = format::align_up(to, format::block_size_bytes);
-  io::AlignedBuffer buffer(std::min<std::uint64_t>(log::scan_window_bytes, end - first_block));
+  io::AlignedBuffer buffer(std::min<std::uint64_t>(log::read_window_bytes, end - first_block));
   // The block holding `from`: its prefix is read and written back unchanged (see the header
   // for why a torn rewrite of it cannot touch a kept record).
   if (from != first_block) {

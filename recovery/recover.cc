@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "base/log.h"
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
@@ -23,7 +24,7 @@ namespace {
 using format::join_path;
 using format::numbered_name;
 
-constexpr const char *snapshot_suffix = ".snap";
+using format::snapshot_suffix;
 
 bool ends_with(const std::string &text, const std::string &suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;

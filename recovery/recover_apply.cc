@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/assert.h"
+#include "base/try.h"
 #include "format/store_dir.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
@@ -212,7 +214,16 @@ RecoveredLog RecoveryPass::build_log() {
     seg.index_loaded = true;  // nothing to load: the segment holds no record
     log.unused = std::move(seg);
   }
+  // Invariant (recover.h): LSNs are dense across the kept segments, and the next append
+  // continues where the last one ends.
+  for (std::size_t i = 1; i < log.segments.size(); ++i)
+    SEGSTORE_ASSERT(log.segments[i].base_lsn == log.segments[i - 1].end_lsn() && log.segments[i].id > log.segments[i - 1].id,
+                    log.segments[i].path + " starts at LSN " + std::to_string(log.segments[i].base_lsn) + ", " +
+                        log.segments[i - 1].path + " ends at LSN " + std::to_string(log.segments[i - 1].end_lsn()));
   log.next_lsn = planned_next_lsn();
+  SEGSTORE_ASSERT(log.segments.empty() || log.next_lsn == log.segments.back().end_lsn(),
+                  "the next LSN " + std::to_string(log.next_lsn) + " is not where the kept log ends (" +
+                      std::to_string(log.segments.empty() ? 0 : log.segments.back().end_lsn()) + ")");
   log.first_lsn = first_lsn_;
   log.next_segment_id = std::max<std::uint64_t>({max_id_seen_ + 1, meta_.min_segment_id, 1});
   log.last_segment_closed = closed;

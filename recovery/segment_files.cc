@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/assert.h"
 #include "format/store_dir.h"
 #include "format/endian.h"
 #include "format/index_snapshot.h"
@@ -18,6 +19,8 @@ namespace {
 void classify_decoded(SegmentFile &seg, std::uint64_t store_id) {
   seg.header_decoded = true;
   seg.limit = std::min(seg.file_bytes, seg.header.segment_bytes);
+  // Invariant: every read of the segment's records is bounded by the file as it is now.
+  SEGSTORE_ASSERT(seg.limit <= seg.file_bytes, "segment limit past the file's end");
   if (seg.header.store_id != store_id) {
     seg.bad.reason = CutReason::store_id_mismatch;
     seg.bad.detail = "store_id " + std::to_string(seg.header.store_id) + ", META says " + std::to_string(store_id);

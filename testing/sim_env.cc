@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 
+#include "base/try.h"
 #include "format/layout.h"
 
 namespace segstore::testing {
@@ -252,6 +253,11 @@ struct SimDisk::State {
     inode.ops.push_back(std::move(op));
   }
   void crash_locked();
+  // The steps of a crash, in the order they draw from `random` (a seed replays a crash exactly).
+  void land_inflight_groups_locked(SimRandom &random);
+  Tree replay_dir_ops_locked(SimRandom &random);
+  std::vector<std::pair<Inode *, std::string>> settle_files_locked(const Tree &tree, SimRandom &random);
+  void flip_latent_bits_locked(const std::vector<std::pair<Inode *, std::string>> &files, SimRandom &random);
   std::vector<std::byte> settle_file(const Inode &inode, const std::string &path, SimRandom &random, int policy);
 };
 
@@ -857,9 +863,7 @@ Result<std::unique_ptr<io::DirLock>> SimEnv::lock_file(const std::string &raw) {
 // ---------------------------------------------------------------------------------------------
 // The crash
 
-void SimDisk::State::crash_locked() {
-  SimRandom random(splitmix64(seed ^ 0xC4A5ull) ^ splitmix64(generation + 1));
-  crash_log.clear();
+void SimDisk::State::land_inflight_groups_locked(SimRandom &random) {
   // Groups in flight: none, all or some of their sectors reached the media. Then they fail.
   for (SimQueue *q : queues) {
     if (q->boot_ != generation) continue;
@@ -899,6 +903,9 @@ void SimDisk::State::crash_locked() {
     }
     q->pending_.clear();
   }
+}
+
+Tree SimDisk::State::replay_dir_ops_locked(SimRandom &random) {
   // Directory operations: any subset, in order, over the durable tree.
   const int dir_policy = draw_policy(random, crash_model);
   Tree tree = durable;
@@ -927,35 +934,52 @@ void SimDisk::State::crash_locked() {
     }
     it = orphan ? tree.erase(it) : std::next(it);
   }
+  return tree;
+}
+
+std::vector<std::pair<Inode *, std::string>> SimDisk::State::settle_files_locked(const Tree &tree,
+                                                                          SimRandom &random) {
   // File contents of the files that exist after the reboot.
   const int file_policy = draw_policy(random, crash_model);
   std::set<Inode *> settled;
   std::vector<std::pair<Inode *, std::string>> named;
-  for (auto &[path, entry] : tree) {
+  for (const auto &[path, entry] : tree) {
     if (!entry.inode || !settled.insert(entry.inode.get()).second) continue;
     named.emplace_back(entry.inode.get(), path);
   }
   std::sort(named.begin(), named.end(), [](const auto &a, const auto &b) { return a.first->id < b.first->id; });
-  std::vector<Inode *> files;
   for (auto &[inode, path] : named) {
     inode->durable = settle_file(*inode, path, random, file_policy);
     inode->ops.clear();
-    files.push_back(inode);
   }
+  return named;
+}
+
+void SimDisk::State::flip_latent_bits_locked(const std::vector<std::pair<Inode *, std::string>> &files,
+                                              SimRandom &random) {
   // Latent corruption: bits of durable blocks flipped while the machine was down.
   double flips = crash_model.bit_flips_per_crash;
   while (flips > 0 && !files.empty()) {
     if (flips < 1 && !random.chance(flips)) break;
     flips -= 1;
     const std::size_t pick = static_cast<std::size_t>(random.below(files.size()));
-    Inode *inode = files[pick];
+    Inode *inode = files[pick].first;
     if (inode->durable.empty()) continue;
     const std::uint64_t at = random.below(inode->durable.size());
     inode->durable[at] ^= static_cast<std::byte>(1u << random.below(8));
     count(SimFault::bit_flip);
-    crash_log.push_back(named[pick].second + ": bit flipped at offset " + std::to_string(at));
+    crash_log.push_back(files[pick].second + ": bit flipped at offset " + std::to_string(at));
   }
-  for (Inode *inode : files) {
+}
+
+void SimDisk::State::crash_locked() {
+  SimRandom random(splitmix64(seed ^ 0xC4A5ull) ^ splitmix64(generation + 1));
+  crash_log.clear();
+  land_inflight_groups_locked(random);
+  Tree tree = replay_dir_ops_locked(random);
+  const std::vector<std::pair<Inode *, std::string>> files = settle_files_locked(tree, random);
+  flip_latent_bits_locked(files, random);
+  for (const auto &[inode, path] : files) {
     inode->current = inode->durable;
     inode->limbo = false;
   }

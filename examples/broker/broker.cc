@@ -34,7 +34,7 @@ Result<std::unique_ptr<Broker>> Broker::open(const std::string &dir, const Broke
   Result<std::unique_ptr<segstore::Store>> store = segstore::Store::open(dir, store_options);
   if (!store.ok()) return store.status();
   broker->store_ = std::move(*store);
-  SEGSTORE_TRY(broker->reload());
+  if (segstore::Status s = broker->reload(); !s.ok()) return s;
   return broker;
 }
 
@@ -78,7 +78,7 @@ Status Broker::reload() {
   if (!info.from_snapshot && store_->first_lsn() != 0)
     return Status(Errc::corruption, "meta records before LSN " + std::to_string(store_->first_lsn()) +
                                         " are gone and no usable snapshot covers them");
-  SEGSTORE_TRY(replay_meta(from, &info));
+  if (segstore::Status s = replay_meta(from, &info); !s.ok()) return s;
   info.topics = meta_.topic_count();
   info.commits = meta_.commit_count();
   reload_ = std::move(info);
@@ -140,7 +140,7 @@ Result<std::uint64_t> Broker::append_meta(std::unique_lock<std::mutex> &lock, co
     snapshot = meta_.encode_snapshot();  // the state of every meta record up to *lsn
   }
   lock.unlock();
-  SEGSTORE_TRY(wait_durable(*lsn));
+  if (segstore::Status s = wait_durable(*lsn); !s.ok()) return s;
   if (snapshot) {
     if (options_.on_snapshot_start) options_.on_snapshot_start(*lsn);
     // A failed snapshot costs a longer replay at the next start, never a commit.
@@ -177,7 +177,9 @@ Result<std::vector<std::uint64_t>> Broker::publish(std::span<const Publication> 
   Result<std::uint64_t> first = store_->append_batch(entries);
   if (!first.ok()) return first.status();
   const std::uint64_t last = *first + entries.size() - 1;
-  if (options_.durability != segstore::Durability::sync) SEGSTORE_TRY(wait_durable(last));
+  if (options_.durability != segstore::Durability::sync) {
+    if (segstore::Status s = wait_durable(last); !s.ok()) return s;
+  }
   std::vector<std::uint64_t> offsets(entries.size());
   for (std::size_t i = 0; i < offsets.size(); ++i) offsets[i] = *first + i;
   return offsets;
@@ -211,7 +213,9 @@ Result<std::optional<std::uint64_t>> Broker::committed(std::string_view group, s
   }
   if (!commit) return std::optional<std::uint64_t>();
   // Only a durable commit is reported: one still on its way could be taken back by a crash.
-  if (commit->second >= store_->durable_lsn()) SEGSTORE_TRY(wait_durable(commit->second));
+  if (commit->second >= store_->durable_lsn()) {
+    if (segstore::Status s = wait_durable(commit->second); !s.ok()) return s;
+  }
   return std::optional<std::uint64_t>(commit->first);
 }
 

@@ -40,7 +40,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string &dir, Sta
   Result<std::unique_ptr<segstore::Store>> store = segstore::Store::open(dir, store_options);
   if (!store.ok()) return store.status();
   events->store_ = std::move(*store);
-  SEGSTORE_TRY(events->recover());
+  if (segstore::Status s = events->recover(); !s.ok()) return s;
   return events;
 }
 
@@ -74,7 +74,9 @@ Result<std::uint64_t> EventStore::append_entries(std::span<const segstore::Batch
   }
   const std::uint64_t last = first + entries.size() - 1;
   // Outside the lock, so that appenders on other threads join the same device sync.
-  if (options_.durability == segstore::Durability::sync) SEGSTORE_TRY(store_->wait_durable(last));
+  if (options_.durability == segstore::Durability::sync) {
+    if (segstore::Status s = store_->wait_durable(last); !s.ok()) return s;
+  }
   if (snapshot) write_snapshot(std::move(*snapshot));
   return first;
 }

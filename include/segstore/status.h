@@ -89,10 +89,3 @@ class [[nodiscard]] Result {
 };
 
 }  // namespace segstore
-
-// Internal convenience: return early when a Status-returning expression fails.
-#define SEGSTORE_TRY(expr)                         \
-  do {                                             \
-    ::segstore::Status segstore_try_status_ = (expr); \
-    if (!segstore_try_status_.ok()) return segstore_try_status_; \
-  } while (0)

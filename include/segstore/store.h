@@ -91,7 +91,9 @@ struct Options {
   std::uint64_t snapshot_every_records = 0;
   std::function<void(std::uint64_t lsn)> on_snapshot_due;
 
-  // Advanced: the I/O environment (tests put the simulated disk here). nullptr = the real one.
+  // Not for applications: the library's own tests put the simulated disk here. io::Env is an
+  // internal interface (io/env.h, not installed with these headers), so nothing outside the
+  // library's source tree can make one; leave it nullptr (the real disk).
   std::shared_ptr<io::Env> env;
 };
 
@@ -215,9 +217,10 @@ class SEGSTORE_API Iterator {
   IteratorCanceller canceller() const;
 
   class SEGSTORE_LOCAL Impl;  // not part of the ABI
-  explicit Iterator(std::unique_ptr<Impl> impl);
 
  private:
+  friend class Store;  // Store::scan() makes iterators
+  explicit Iterator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

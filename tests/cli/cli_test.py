@@ -322,7 +322,7 @@ class VerifyTest(CliTestCase):
         out = self.verify(1)
         self.assertIn(f"problem: {self.segment(1)} at offset 8192: segment_size file_truncated", out)
         # the records that were cut off also break the LSN sequence into segment 2
-        self.assertIn(f"problem: {self.segment(2)} at offset 24", out)
+        self.assertIn(f"problem: {self.segment(2)} at offset 0", out)
         self.assertIn("lsn_gap", out)
 
     def test_corrupt_index_snapshot_checksum_is_located(self):

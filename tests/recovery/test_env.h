@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/try.h"
 #include "io/env.h"
 
 namespace segstore::recovery::testing {

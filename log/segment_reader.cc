@@ -1,0 +1,150 @@
+// log/segment_reader.cc — see log/segment_reader.h.
+#include "log/segment_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "base/assert.h"
+
+namespace segstore::log {
+
+using format::block_size_bytes;
+
+std::size_t first_nonzero(const std::byte *p, std::size_t n) {
+  // Eight bytes at a time: the clean-end check reads up to a whole segment of zeros on every
+  // unclean open.
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    if (word != 0) break;
+  }
+  for (; i < n; ++i)
+    if (p[i] != std::byte{0}) return i;
+  return n;
+}
+
+std::size_t last_nonzero_end(const std::byte *p, std::size_t n) {
+  std::size_t i = n;
+  while (i >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i - 8, 8);
+    if (word != 0) break;
+    i -= 8;
+  }
+  while (i > 0 && p[i - 1] == std::byte{0}) --i;
+  return i;
+}
+
+SegmentReader::SegmentReader(io::File &file, std::uint64_t limit, std::size_t first_window_bytes,
+                             std::function<void(std::uint64_t)> on_read)
+    : file_(file),
+      limit_(limit),
+      window_bytes_(std::clamp<std::size_t>(format::align_up(first_window_bytes, block_size_bytes), block_size_bytes,
+                                            read_window_bytes)),
+      on_read_(std::move(on_read)) {}
+
+Result<const std::byte *> SegmentReader::view(std::uint64_t offset, std::uint64_t bytes) {
+  // Invariant: every range asked for lies inside the segment; callers bound lengths first.
+  SEGSTORE_ASSERT(offset <= limit_ && bytes <= limit_ - offset,
+                  "segment read past the limit: offset " + std::to_string(offset) + " + " + std::to_string(bytes) +
+                      " > " + std::to_string(limit_));
+  if (offset >= start_ && offset + bytes <= start_ + valid_) return buffer_.data() + (offset - start_);
+  const std::uint64_t start = format::align_down(offset, block_size_bytes);
+  const std::uint64_t needed = offset + bytes - start;
+  // Worked example: a record of 3 MiB at offset 4100 needs [4096, 4100 + 3 MiB): the window
+  // grows to align_up(4 + 3 MiB, 4096) = 3 MiB + 4096 bytes, read in one request.
+  const std::uint64_t want = std::min(std::max<std::uint64_t>(window_bytes_, format::align_up(needed, block_size_bytes)),
+                                      format::align_up(limit_ - start, block_size_bytes));
+  window_bytes_ = std::min(window_bytes_ * 2, read_window_bytes);
+  // Blocks of the old window that the new one still needs are kept, not read again (a
+  // record straddling the window's end): [start, old end) moves to the buffer's front.
+  const std::uint64_t old_end = start_ + valid_;
+  const std::uint64_t kept = (start >= start_ && start < old_end && old_end % block_size_bytes == 0)
+                                 ? std::min(old_end - start, want)
+                                 : 0;
+  if (buffer_.size() < want) {
+    io::AlignedBuffer bigger(want);
+    if (kept != 0) std::memcpy(bigger.data(), buffer_.data() + (start - start_), kept);
+    buffer_ = std::move(bigger);
+  } else if (kept != 0) {
+    std::memmove(buffer_.data(), buffer_.data() + (start - start_), kept);
+  }
+  std::uint64_t got = kept;
+  if (kept < want) {
+    Result<std::size_t> read = file_.read_at(start + kept, std::span<std::byte>(buffer_.data() + kept, want - kept));
+    start_ = start;
+    valid_ = 0;  // the buffer holds nothing trustworthy until the read succeeded
+    if (!read.ok()) return read.status();
+    got += *read;
+  }
+  start_ = start;
+  valid_ = std::min<std::uint64_t>(got, limit_ - start);
+  const std::uint64_t fresh = valid_ - std::min(valid_, kept);
+  bytes_read_ += fresh;
+  if (on_read_ && fresh != 0) on_read_(fresh);
+  if (valid_ < needed)
+    return Status(Errc::io_error, "read " + file_.path() + " at offset " + std::to_string(start + kept) +
+                                      ": the file ended after " + std::to_string(got) + " bytes, before offset " +
+                                      std::to_string(offset + bytes) + " that its size promised");
+  return buffer_.data() + (offset - start_);
+}
+
+Result<RecordAt> SegmentReader::read_record(std::uint64_t offset, const std::uint64_t *expected_lsn) {
+  SEGSTORE_ASSERT(offset % format::record_alignment_bytes == 0 && offset <= limit_,
+                  "record read at offset " + std::to_string(offset) + " of a " + std::to_string(limit_) +
+                      "-byte segment");
+  RecordAt at;
+  at.offset = offset;
+  if (limit_ - offset < format::record_header_bytes) {
+    // No room for a header: the end of a full segment if these bytes are zero, else damage.
+    Result<std::uint64_t> nonzero = find_nonzero(offset, limit_);
+    if (!nonzero.ok()) return nonzero.status();
+    at.error = format::RecordError::truncated_header;
+    at.tail_zero = *nonzero == limit_;
+    return at;
+  }
+  Result<const std::byte *> head = view(offset, format::record_header_bytes);
+  if (!head.ok()) return head.status();
+  // The header alone first: its length is trusted only after its checksum passed (the length
+  // itself may be the corrupt field).
+  at.error = format::decode_record_header(std::span<const std::byte>(*head, format::record_header_bytes), &at.header);
+  if (at.error != format::RecordError::none) return at;
+  at.header_ok = true;
+  at.disk_bytes = format::record_disk_bytes(at.header.payload_bytes);
+  // Still, it is bounded by the segment before anything of that size is read.
+  if (at.disk_bytes > limit_ - offset) {
+    at.error = format::RecordError::length_past_end;
+    return at;
+  }
+  Result<const std::byte *> bytes = view(offset, at.disk_bytes);
+  if (!bytes.ok()) return bytes.status();
+  const format::DecodeOutcome outcome =
+      format::decode_record(std::span<const std::byte>(*bytes, at.disk_bytes), expected_lsn);
+  at.error = outcome.error;
+  if (outcome.error == format::RecordError::none) {
+    // Invariant: a decoded record occupies exactly the bytes its header announced.
+    SEGSTORE_ASSERT(outcome.record.disk_bytes == at.disk_bytes, "record size changed between header and body");
+    at.payload = outcome.record.payload;
+  }
+  return at;
+}
+
+Result<std::uint64_t> SegmentReader::find_nonzero(std::uint64_t from, std::uint64_t to) {
+  SEGSTORE_ASSERT(to <= limit_, "zero check past the limit");
+  std::uint64_t pos = from;
+  while (pos < to) {
+    const std::uint64_t in_block = pos % block_size_bytes;
+    const std::uint64_t n = std::min<std::uint64_t>(read_window_bytes - in_block, to - pos);
+    Result<const std::byte *> p = view(pos, n);
+    if (!p.ok()) return p.status();
+    const std::size_t i = first_nonzero(*p, n);
+    if (i < n) return pos + i;
+    pos += n;
+  }
+  return to;
+}
+
+}  // namespace segstore::log

@@ -1,0 +1,93 @@
+// log/segment_reader.h — the one reader of a segment file's bytes: block-aligned windows over
+// [0, limit) read on demand, and the record at an offset decoded from them.
+//
+// Recovery's scan, the engine's index rebuild and the inspection tools (verify, dump, LogReader)
+// all read segments through this class, so a length field is bounded, a window is sized and a
+// record is judged the same way everywhere. (The engine's read path, which reads through a
+// Store's index, is apart: it never walks a segment it does not know.)
+//
+// Reads are whole, aligned blocks into an aligned buffer, so that segment files can be read with
+// O_DIRECT like the writer writes them: a buffered read racing a direct write can leave a stale
+// page in the page cache, and a reader tailing a live store would then never see the records
+// written there.
+//
+// Memory: one window (read_window_bytes; larger only for a record that does not fit in one).
+// Thread-safety: none; one reader per walk.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "format/layout.h"
+#include "format/record.h"
+#include "io/aligned_buffer.h"
+#include "io/env.h"
+
+namespace segstore::log {
+
+// Bytes read per device request while walking records or checking zeros (whole blocks).
+inline constexpr std::size_t read_window_bytes = 1u << 20;
+static_assert(read_window_bytes % format::block_size_bytes == 0);
+static_assert(read_window_bytes >= 2 * format::block_size_bytes, "windows overlap by one block");
+
+// One record position of a segment, as read_record found it.
+struct RecordAt {
+  std::uint64_t offset = 0;
+  format::RecordError error = format::RecordError::none;  // none: a valid record or padding
+  // The header passed its checks, so `header` and `disk_bytes` can be trusted (the record's
+  // extent is known) even when the payload, the gap or the LSN is bad.
+  bool header_ok = false;
+  format::RecordHeader header;
+  std::uint64_t disk_bytes = 0;
+  std::span<const std::byte> payload;  // when error == none; valid until the next read
+  bool tail_zero = false;  // error == truncated_header: the short tail before the limit is all zero
+};
+
+class SegmentReader {
+ public:
+  // `limit`: bytes of the file that may hold records (min(file size, header segment_bytes)).
+  // The first read is `first_window_bytes` (rounded to whole blocks), and each later one twice
+  // the last, up to read_window_bytes: a tailing reader polls with small reads, a scan streams
+  // big ones. `on_read` (may be empty) gets the byte count of each read, for progress.
+  SegmentReader(io::File &file, std::uint64_t limit, std::size_t first_window_bytes = read_window_bytes,
+                std::function<void(std::uint64_t)> on_read = {});
+
+  // Makes [offset, offset + bytes) readable and returns a pointer to offset, valid until the
+  // next call. The caller bounds the range by the segment (offset + bytes <= limit), so nothing
+  // larger than the segment is ever allocated, whatever a length field on disk said. Errors:
+  // I/O, and io_error when the file ends before `limit` (it shrank while being read).
+  Result<const std::byte *> view(std::uint64_t offset, std::uint64_t bytes);
+
+  // Decodes the record at `offset` (8-byte aligned, <= limit): the header alone first, its
+  // length trusted only after its checksum passed and bounded by the limit (length_past_end),
+  // then the whole record. Fewer than a header's bytes before the limit: truncated_header, with
+  // tail_zero telling whether they are the zeros a full segment ends in. `expected_lsn` may be
+  // nullptr. Errors: I/O.
+  Result<RecordAt> read_record(std::uint64_t offset, const std::uint64_t *expected_lsn);
+
+  // The first non-zero byte in [from, to), or `to` when all are zero (to <= limit).
+  Result<std::uint64_t> find_nonzero(std::uint64_t from, std::uint64_t to);
+
+  std::uint64_t limit() const { return limit_; }
+  // Bytes of the segment below the limit read so far (each byte counted once per read).
+  std::uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  io::File &file_;
+  const std::uint64_t limit_;
+  std::size_t window_bytes_;  // the next read's size (grows to read_window_bytes)
+  std::function<void(std::uint64_t)> on_read_;
+  io::AlignedBuffer buffer_;
+  std::uint64_t start_ = 0;  // file offset of buffer_[0] (block aligned)
+  std::uint64_t valid_ = 0;  // bytes of buffer_ read from the file, below limit
+  std::uint64_t bytes_read_ = 0;
+};
+
+// Index of the first non-zero byte of p[0..n), or n.
+std::size_t first_nonzero(const std::byte *p, std::size_t n);
+// Index one past the last non-zero byte of p[0..n), or 0.
+std::size_t last_nonzero_end(const std::byte *p, std::size_t n);
+
+}  // namespace segstore::log
