@@ -34,6 +34,7 @@ import time
 IO_TIMEOUT_S = 120  # a bound on every wait: reaching it fails the test
 TOPICS = 4
 FD_SETTLE_TIMEOUT_S = 30
+PUBLISH_WINDOW = 5  # PUB lines a publisher sends before reading their answers
 SKIP = 77  # meson's exit status for a skipped test
 
 
@@ -133,26 +134,35 @@ class Run:
         # Every fifth publisher ends abruptly halfway: half a line then a reset, or (every
         # tenth) a whole line sent without waiting for its answer, then a reset.
         abort_at = self.messages // 2 if index % 5 == 4 else None
-        for seq in range(self.messages):
-            payload = f'p{index}-m{seq}-' + 'x' * (seq * 7 % 90)
-            if seq == abort_at:
-                self.aborted_publishers += 1
-                reset_on_close(writer)
-                if index % 10 == 4:
-                    writer.write(f'PUB {topic} partial-{index}-never-finished'.encode())
-                else:
-                    writer.write(f'PUB {topic} {payload}\n'.encode())
-                await bounded(writer.drain())
+        payloads = [f'p{index}-m{seq}-' + 'x' * (seq * 7 % 90) for seq in range(self.messages)]
+        for first in range(0, abort_at if abort_at is not None else self.messages, PUBLISH_WINDOW):
+            window = payloads[first:min(first + PUBLISH_WINDOW, abort_at or self.messages)]
+            if not await self.publish_window(index, topic, reader, writer, window):
                 writer.close()
                 return
-            answer = await ask(reader, writer, f'PUB {topic} {payload}')
+        if abort_at is not None:
+            self.aborted_publishers += 1
+            reset_on_close(writer)
+            if index % 10 == 4:
+                writer.write(f'PUB {topic} partial-{index}-never-finished'.encode())
+            else:
+                writer.write(f'PUB {topic} {payloads[abort_at]}\n'.encode())
+            await bounded(writer.drain())
+        writer.close()
+
+    async def publish_window(self, index, topic, reader, writer, payloads):
+        """Sends a few PUB lines at once (the broker makes them one batch), then reads their
+        answers; records each acknowledged offset. False when an answer is not OK."""
+        writer.write(b''.join(f'PUB {topic} {payload}\n'.encode() for payload in payloads))
+        await bounded(writer.drain())
+        for payload in payloads:
+            answer = (await bounded(reader.readline())).decode().rstrip('\n')
             match = re.fullmatch(r'OK (\d+)', answer)
             if not match:
                 self.failures.append(f'publisher {index}: PUB answered {answer!r}')
-                writer.close()
-                return
+                return False
             self.acked[topic][int(match.group(1))] = payload
-        writer.close()
+        return True
 
     async def subscriber(self, index):
         topic = self.topics[index % TOPICS]

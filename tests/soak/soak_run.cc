@@ -1,8 +1,14 @@
 // tests/soak/soak_run.cc — the soak's threads (see soak_run.h).
 #include "soak_run.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <random>
 #include <variant>
 
@@ -75,10 +81,35 @@ Options SoakRun::store_options() const {
 void SoakRun::fail(const std::string &what) {
   {
     std::lock_guard lock(mu_);
+    ++totals_.hard_failures;
     if (failures_.size() < 20) failures_.push_back(what);
   }
   std::fprintf(stderr, "soak: FAILURE at %.1f s: %s\n", elapsed_s(), what.c_str());
   request_stop();
+}
+
+void SoakRun::record_stall(const std::string &what) {
+  const std::string message = what + in_flight_now();
+  {
+    std::lock_guard lock(mu_);
+    ++totals_.stalls;
+    if (failures_.size() < 20) failures_.push_back(message);
+  }
+  std::fprintf(stderr, "soak: STALL at %.1f s: %s\n", elapsed_s(), message.c_str());
+}
+
+std::string SoakRun::in_flight_now() const {
+  const std::int64_t now = now_ns();
+  std::string running;
+  auto note = [&](const std::atomic<std::int64_t> &started, const char *what) {
+    const std::int64_t since = started.load();
+    if (since != 0) running += std::string(running.empty() ? "" : ", ") + what + " for " +
+                               std::to_string((now - since) / 1'000'000) + " ms";
+  };
+  note(trim_started_ns_, "trim_before");
+  note(snapshot_started_ns_, "write_snapshot");
+  note(probe_started_ns_, "the disk probe's fdatasync");
+  return running.empty() ? " (nothing else in flight)" : " (in flight: " + running + ")";
 }
 
 std::vector<std::string> SoakRun::failures() const {
@@ -117,6 +148,7 @@ void SoakRun::run() {
   threads.emplace_back([this] { run_retention(); });
   threads.emplace_back([this] { run_snapshots(); });
   threads.emplace_back([this] { run_sampler(); });
+  threads.emplace_back([this] { run_disk_probe(); });
 
   wait_for_stop(std::chrono::milliseconds(static_cast<std::int64_t>(config_.seconds * 1000)));
   totals_.ran_s = elapsed_s();
@@ -156,7 +188,7 @@ void SoakRun::run_writer(std::uint32_t writer) {
                   std::to_string(seq) + ": " + appended.to_string());
     state.latency.add(static_cast<std::uint64_t>(latency_ns));
     if (latency_ns > stall_limit_ns)
-      fail("writer " + std::to_string(writer) + " (" + append_mode_name(mode) + "): an append took " +
+      record_stall("writer " + std::to_string(writer) + " (" + append_mode_name(mode) + "): an append took " +
            std::to_string(latency_ns / 1'000'000) + " ms (stall limit " +
            std::to_string(config_.stall_limit.count()) + " ms)");
   }
@@ -294,13 +326,18 @@ bool SoakRun::check_then_trim(std::uint64_t first, std::uint64_t cut) {
     if (std::optional<std::string> wrong = ledger_.check(lsn, it->record().payload, std::chrono::seconds(10)))
       return fail("retention: " + *wrong), false;
   }
+  const std::int64_t trim_started = now_ns();
+  trim_started_ns_.store(trim_started);
   Status trimmed = store_->trim_before(cut);
+  trim_started_ns_.store(0);
+  const std::int64_t trim_ns = now_ns() - trim_started;
   if (!trimmed.ok()) return fail("trim_before(" + std::to_string(cut) + "): " + trimmed.to_string()), false;
   if (store_->first_lsn() != cut)
     return fail("trim_before(" + std::to_string(cut) + ") left first_lsn at " + std::to_string(store_->first_lsn())),
            false;
   const std::uint64_t segments = store_->stats().segment_count;
   std::lock_guard lock(mu_);
+  totals_.trim_latency.add(static_cast<std::uint64_t>(trim_ns));
   ++totals_.trims;
   totals_.records_trimmed += cut - first;
   totals_.segments_min = std::min(totals_.segments_min, segments);
@@ -315,7 +352,12 @@ void SoakRun::run_snapshots() {
     const std::uint64_t first = store_->first_lsn(), durable = store_->durable_lsn();
     if (durable <= first) continue;
     const std::uint64_t lsn = durable - 1;
-    Status written = store_->write_snapshot(lsn, snapshot_state(lsn));
+    const std::vector<std::byte> state = snapshot_state(lsn);
+    const std::int64_t snapshot_started = now_ns();
+    snapshot_started_ns_.store(snapshot_started);
+    Status written = store_->write_snapshot(lsn, state);
+    snapshot_started_ns_.store(0);
+    const std::int64_t snapshot_ns = now_ns() - snapshot_started;
     if (!written.ok()) {
       if (written.code() == Errc::lsn_out_of_range && lsn < store_->first_lsn()) {
         std::lock_guard lock(mu_);
@@ -326,10 +368,11 @@ void SoakRun::run_snapshots() {
     }
     Result<Snapshot> latest = store_->latest_snapshot();
     if (!latest.ok()) return fail("latest_snapshot after writing " + std::to_string(lsn) + ": " + latest.status().to_string());
-    if (latest->lsn != lsn || latest->state != snapshot_state(lsn))
+    if (latest->lsn != lsn || latest->state != state)
       return fail("latest_snapshot returned LSN " + std::to_string(latest->lsn) + " (" +
                   std::to_string(latest->state.size()) + " bytes) after writing LSN " + std::to_string(lsn));
     std::lock_guard lock(mu_);
+    totals_.snapshot_latency.add(static_cast<std::uint64_t>(snapshot_ns));
     ++totals_.snapshots_written;
     ++totals_.snapshots_read_back;
   }
@@ -371,6 +414,34 @@ void SoakRun::watch_appends_in_flight() {
                  config_.dir.c_str());
     std::_Exit(1);
   }
+}
+
+// --- disk probe --------------------------------------------------------------------------------
+
+// The same device without segstore: a 4 KiB overwrite + fdatasync of one file beside the store.
+// A stall of the store while the probe's sync also took long is the machine's, not the engine's.
+void SoakRun::run_disk_probe() {
+  const std::string path = std::filesystem::path(config_.dir).parent_path() / "disk-probe";
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0640);
+  if (fd < 0) return fail("disk probe: open " + path + ": " + std::strerror(errno));
+  std::vector<char> block(4096, 'p');
+  LatencyHistogram latency;
+  while (!wait_for_stop(std::chrono::milliseconds(100))) {
+    const std::int64_t started = now_ns();
+    probe_started_ns_.store(started);
+    const bool synced = ::pwrite(fd, block.data(), block.size(), 0) == static_cast<ssize_t>(block.size()) &&
+                        ::fdatasync(fd) == 0;
+    probe_started_ns_.store(0);
+    if (!synced) {
+      fail("disk probe: write or fdatasync of " + path + ": " + std::strerror(errno));
+      break;
+    }
+    latency.add(static_cast<std::uint64_t>(now_ns() - started));
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  std::lock_guard lock(mu_);
+  totals_.probe_sync_latency.merge(latency);
 }
 
 }  // namespace segstore::soak

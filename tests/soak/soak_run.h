@@ -13,8 +13,11 @@
 //              exactly (the engine's own retention options would delete unread records);
 //   snapshots  write_snapshot() at the durable end, then latest_snapshot() read back;
 //   sampler    resident memory and open descriptors every sample period after warm-up, and a
-//              watchdog on appends in flight.
-// Any failure stops the run early. Thread-safety: run() once, from one thread.
+//              watchdog on appends in flight;
+//   disk probe a 4 KiB write + fdatasync of a file beside the store every 100 ms: what the
+//              device (and everyone else on this machine) allows, to read a stall against.
+// A wrong record or a failed call stops the run early; a stall is recorded (with what was in
+// flight: a trim, a snapshot, and the probe's longest sync) and the run goes on. Thread-safety: run() once, from one thread.
 #pragma once
 
 #include <atomic>
@@ -66,6 +69,9 @@ struct SoakTotals {
   std::uint64_t segments_min = UINT64_MAX, segments_max = 0;  // after each trim
   std::uint64_t snapshots_written = 0, snapshots_read_back = 0, snapshots_raced_trim = 0;
   std::uint64_t longest_in_flight_ms = 0;  // seen by the watchdog while an append was running
+  LatencyHistogram trim_latency, snapshot_latency, probe_sync_latency;
+  std::uint64_t stalls = 0;
+  std::uint64_t hard_failures = 0;  // wrong records and failed calls (they stop the run)
   std::vector<ResourceSample> samples;     // after warm-up
   double ran_s = 0;
 };
@@ -85,6 +91,7 @@ class SoakRun {
   Options store_options() const;
 
   void fail(const std::string &what);  // any thread; stops the run
+  void record_stall(const std::string &what);  // any thread; fails the run, which goes on
   std::vector<std::string> failures() const;
 
  private:
@@ -105,6 +112,8 @@ class SoakRun {
   void run_snapshots();
   void run_sampler();
   void watch_appends_in_flight();
+  void run_disk_probe();
+  std::string in_flight_now() const;  // what else was running, for a stall's message
 
   // Waits until `period` passed (false) or the run is stopping (true).
   bool wait_for_stop(std::chrono::milliseconds period);
@@ -118,6 +127,7 @@ class SoakRun {
   std::uint64_t start_lsn_ = 0;
   std::vector<std::unique_ptr<WriterState>> writer_states_;
   std::chrono::steady_clock::time_point started_;
+  std::atomic<std::int64_t> trim_started_ns_{0}, snapshot_started_ns_{0}, probe_started_ns_{0};
 
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;  // guards failures_, totals_ counters updated by several threads
