@@ -14,10 +14,13 @@
 //   snapshots  write_snapshot() at the durable end, then latest_snapshot() read back;
 //   sampler    resident memory and open descriptors every sample period after warm-up, and a
 //              watchdog on appends in flight;
-//   disk probe a 4 KiB write + fdatasync of a file beside the store every 100 ms: what the
-//              device (and everyone else on this machine) allows, to read a stall against.
+//   disk probe 4 KiB writes + fdatasync of files beside the store every 100 ms (an overwrite
+//              and an append): what the device and the file system (and everyone else on this
+//              machine) allow, to read a stall against.
 // A wrong record or a failed call stops the run early; a stall is recorded (with what was in
-// flight: a trim, a snapshot, and the probe's longest sync) and the run goes on. Thread-safety: run() once, from one thread.
+// flight: a trim, a snapshot, the probe's sync) and the run goes on.
+// Files: soak_run.cc (lifecycle, appenders), soak_readers.cc (tailers, readers), soak_upkeep.cc
+// (retention, snapshots), soak_monitor.cc (sampler, watchdog, disk probe). Thread-safety: run() once, from one thread.
 #pragma once
 
 #include <atomic>
@@ -69,7 +72,7 @@ struct SoakTotals {
   std::uint64_t segments_min = UINT64_MAX, segments_max = 0;  // after each trim
   std::uint64_t snapshots_written = 0, snapshots_read_back = 0, snapshots_raced_trim = 0;
   std::uint64_t longest_in_flight_ms = 0;  // seen by the watchdog while an append was running
-  LatencyHistogram trim_latency, snapshot_latency, probe_sync_latency;
+  LatencyHistogram trim_latency, snapshot_latency, probe_overwrite_latency, probe_append_latency;
   std::uint64_t stalls = 0;
   std::uint64_t hard_failures = 0;  // wrong records and failed calls (they stop the run)
   std::vector<ResourceSample> samples;     // after warm-up
@@ -91,7 +94,8 @@ class SoakRun {
   Options store_options() const;
 
   void fail(const std::string &what);  // any thread; stops the run
-  void record_stall(const std::string &what);  // any thread; fails the run, which goes on
+  // Any thread; fails the run, which goes on. The stall lasted from started_ns to ended_ns.
+  void record_stall(const std::string &what, std::int64_t started_ns, std::int64_t ended_ns);
   std::vector<std::string> failures() const;
 
  private:
@@ -112,7 +116,14 @@ class SoakRun {
   void run_snapshots();
   void run_sampler();
   void watch_appends_in_flight();
+  struct ProbeSync {
+    std::int64_t started_ns = 0, ended_ns = 0;
+    bool appends = false;
+  };
+  static constexpr std::size_t probe_syncs_kept = 1024;  // about 50 s of the probe's syncs
   void run_disk_probe();
+  void remember_probe_sync(const ProbeSync &sync);
+  std::string probe_syncs_during(std::int64_t from_ns, std::int64_t to_ns) const;
   std::string in_flight_now() const;  // what else was running, for a stall's message
 
   // Waits until `period` passed (false) or the run is stopping (true).
@@ -132,6 +143,9 @@ class SoakRun {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;  // guards failures_, totals_ counters updated by several threads
   std::condition_variable stop_requested_;
+  mutable std::mutex probe_mu_;  // guards the ring of the probe's recent syncs
+  std::vector<ProbeSync> probe_syncs_;
+  std::size_t probe_next_ = 0;
   std::vector<std::string> failures_;
   SoakTotals totals_;
 };
