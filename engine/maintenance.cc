@@ -171,8 +171,6 @@ Result<std::shared_ptr<Segment>> Store::Impl::create_next_segment_locked(std::un
   return created;
 }
 
-Status Store::Impl::write_meta_locked() { return write_meta(first_lsn_, min_segment_id_); }
-
 Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id) {
   format::MetaFile meta{store_id_, first_lsn, min_segment_id};
   // An unaccepted loss stays recorded whatever else changes (writes stay refused).
@@ -223,7 +221,10 @@ void Store::Impl::apply_retention() {
 Status Store::Impl::trim_before(std::uint64_t lsn) { return trim_segments(lsn, false); }
 
 Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
+  // One trim at a time, and no truncate_after or reset_to until memory follows META below.
+  std::lock_guard meta_writer(meta_mu_);
   std::vector<std::shared_ptr<Segment>> victims;
+  std::uint64_t new_min_segment_id = 0;
   {
     std::unique_lock lock(mu_);
     while (true) {
@@ -253,17 +254,19 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
       victims.push_back(seg);
     }
     if (lsn == first_lsn_ && victims.empty()) return Status();
-    const std::uint64_t old_first = first_lsn_, old_min = min_segment_id_;
+    new_min_segment_id = victims.empty() ? min_segment_id_ : victims.back()->id + 1;
+  }
+  // META first: a crash after it and before the unlinks leaves segments that recovery removes
+  // because their id is below min_segment_id. It is written without mu_: its data and directory
+  // syncs would hold up every append and read (the soak saw stalls of over a second on a busy
+  // disk). Meanwhile memory still shows the old first LSN and every victim is intact, so
+  // readers may go on reading below lsn until memory follows; meta_mu_ keeps the other changes
+  // of the log's ends out, so what was decided above still holds. A failure changes nothing.
+  SEGSTORE_TRY(write_meta(lsn, new_min_segment_id));
+  {
+    std::lock_guard lock(mu_);
     first_lsn_ = lsn;
-    if (!victims.empty()) min_segment_id_ = victims.back()->id + 1;
-    // META first: a crash after it and before the unlinks leaves segments that recovery
-    // removes because their id is below min_segment_id.
-    Status meta = write_meta_locked();
-    if (!meta.ok()) {
-      first_lsn_ = old_first;
-      min_segment_id_ = old_min;
-      return meta;
-    }
+    min_segment_id_ = new_min_segment_id;
     for (const auto &seg : victims) segments_.erase(seg->base_lsn);
   }
   for (const auto &seg : victims) SEGSTORE_TRY(remove_segment_files(seg));
@@ -277,6 +280,7 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
 Status Store::Impl::reset_to(std::uint64_t lsn) {
   const std::string what = "reset_to(" + std::to_string(lsn) + ")";
   std::lock_guard snapshots(snapshot_mu_);  // see truncate_after
+  std::lock_guard meta_writer(meta_mu_);
   std::vector<std::shared_ptr<Segment>> victims;
   {
     std::unique_lock lock(mu_);

@@ -234,7 +234,6 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status trim_segments(std::uint64_t lsn, bool by_retention);
   Status remove_segment_files(const std::shared_ptr<Segment> &seg);
   Status remove_index_file(const Segment &seg);
-  Status write_meta_locked();
   Status write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id);
 
   // truncate.cc
@@ -310,6 +309,11 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // Serialises snapshot writers (write + prune) with truncate_after/reset_to, which move the
   // snapshots past the log's new end. Lock order: snapshot_mu_ before mu_.
   std::mutex snapshot_mu_;
+  // Held by trims (trim_before, retention), reset_to and truncate_after for their whole run: a
+  // trim writes META without mu_ (its device syncs must not hold up appends and reads), so no
+  // other change of the log's ends may come between its decision and its update of memory.
+  // Lock order: snapshot_mu_, then meta_mu_, then mu_.
+  std::mutex meta_mu_;
 
   std::thread reaper_;
   std::thread ticker_;

@@ -42,6 +42,7 @@ bool splits_batch(std::uint8_t type) {
 Status Store::Impl::truncate_after(std::uint64_t lsn) {
   // Outermost: no snapshot is written while the end of the log moves (step 5).
   std::lock_guard snapshots(snapshot_mu_);
+  std::lock_guard meta_writer(meta_mu_);  // no trim between its META write and its memory update
   std::unique_lock lock(mu_);
   wait_for_log_rewrite_locked(lock);  // one rewrite at a time
   SEGSTORE_TRY(check_writable_locked());
