@@ -130,6 +130,12 @@ int segstore_options_set_strict_recovery(segstore_options *opts, int strict) {
   return SEGSTORE_OK;
 }
 
+int segstore_options_set_accept_data_loss(segstore_options *opts, int accept) {
+  if (opts == nullptr) return null_argument("segstore_options_set_accept_data_loss", "opts");
+  opts->options.accept_data_loss = accept != 0;
+  return SEGSTORE_OK;
+}
+
 int segstore_options_set_snapshots_kept(segstore_options *opts, uint32_t kept) {
   if (opts == nullptr) return null_argument("segstore_options_set_snapshots_kept", "opts");
   opts->options.snapshots_kept = kept;

@@ -285,6 +285,7 @@ segstore::Options options_from(const py::kwargs &kwargs) {
     else if (key == "retain_age_ms_max") o.retain_age_ms_max = value.cast<std::uint64_t>();
     else if (key == "verify_on_open") o.verify_on_open = value.cast<bool>();
     else if (key == "strict_recovery") o.strict_recovery = value.cast<bool>();
+    else if (key == "accept_data_loss") o.accept_data_loss = value.cast<bool>();
     else if (key == "snapshots_kept") o.snapshots_kept = value.cast<std::uint32_t>();
     else if (key == "snapshot_every_records") o.snapshot_every_records = value.cast<std::uint64_t>();
     else if (key == "on_snapshot_due") {
@@ -327,7 +328,7 @@ PYBIND11_MODULE(segstore, m) {
   m.doc() = "segstore: a durable, checksummed, segmented log (the C++ library's Store)";
 
   py::enum_<segstore::Errc> errc(m, "Errc", "Error codes (segstore/status.h; the C API's negated)");
-  for (int code = 0; code <= static_cast<int>(segstore::Errc::timed_out); ++code) {
+  for (int code = 0; code <= static_cast<int>(segstore::Errc::data_loss); ++code) {
     const auto value = static_cast<segstore::Errc>(code);
     errc.value(segstore::errc_name(value), value);
   }
@@ -432,5 +433,6 @@ PYBIND11_MODULE(segstore, m) {
         "(Durability), flush_interval_ms, io_backend (IoBackend), direct_io, prealloc (Prealloc), "
         "preallocate_next_segment, write_group_bytes_max, inflight_groups_max, create_if_missing, "
         "retain_bytes_max, retain_segments_max, retain_age_ms_max, verify_on_open, strict_recovery, "
+        "accept_data_loss, "
         "snapshots_kept, snapshot_every_records, on_snapshot_due(lsn), logger(level, message).");
 }

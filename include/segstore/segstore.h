@@ -89,6 +89,7 @@ extern "C" {
 #define SEGSTORE_E_SPLITS_BATCH (-21)        /* truncate_after's cut point is inside an atomic batch */
 #define SEGSTORE_E_CANCELLED (-22)           /* a waiting iterator was cancelled */
 #define SEGSTORE_E_TIMED_OUT (-23)           /* a wait's timeout passed first */
+#define SEGSTORE_E_DATA_LOSS (-24)           /* acknowledged records were lost: writes refused until accepted */
 /* Codes of the C layer only (no segstore::Errc counterpart). */
 #define SEGSTORE_E_NO_MEMORY (-100)          /* an allocation failed */
 #define SEGSTORE_E_INTERNAL (-101)           /* an unexpected C++ exception was caught */
@@ -190,6 +191,9 @@ SEGSTORE_API int segstore_options_set_retention(segstore_options *opts, uint64_t
 SEGSTORE_API int segstore_options_set_verify_on_open(segstore_options *opts, int verify);
 /* 1: open fails with SEGSTORE_E_RECOVERY_REQUIRED rather than cut the log (default 0). */
 SEGSTORE_API int segstore_options_set_strict_recovery(segstore_options *opts, int strict);
+/* 1: a store whose recovery found acknowledged records lost accepts writes again (the
+ * operator's decision; SEGSTORE_E_DATA_LOSS otherwise). Default 0. */
+SEGSTORE_API int segstore_options_set_accept_data_loss(segstore_options *opts, int accept);
 /* Application snapshots kept by segstore_write_snapshot (default 3). */
 SEGSTORE_API int segstore_options_set_snapshots_kept(segstore_options *opts, uint32_t kept);
 /* Calls fn(context, lsn) each time next_lsn crosses a multiple of every_records

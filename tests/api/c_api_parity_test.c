@@ -103,6 +103,7 @@ static void test_option_setters(void) {
   CHECK_RC(segstore_options_set_retention(opts, 0, 0, 0), 0);
   CHECK_RC(segstore_options_set_verify_on_open(opts, 1), 0);
   CHECK_RC(segstore_options_set_strict_recovery(opts, 1), 0);
+  CHECK_RC(segstore_options_set_accept_data_loss(opts, 0), 0);
   CHECK_RC(segstore_options_set_snapshots_kept(opts, 2), 0);
   CHECK_RC(segstore_options_set_snapshot_due(opts, 0, NULL, NULL), 0);
   CHECK_RC(segstore_options_set_logger(opts, SEGSTORE_LOG_ERROR + 1, NULL, NULL), SEGSTORE_E_INVALID_ARGUMENT);
@@ -131,6 +132,7 @@ static void test_option_setters(void) {
   CHECK_RC(segstore_options_set_retention(NULL, 0, 0, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_verify_on_open(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_strict_recovery(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
+  CHECK_RC(segstore_options_set_accept_data_loss(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_snapshots_kept(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_snapshot_due(NULL, 0, NULL, NULL), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_logger(NULL, 0, NULL, NULL), SEGSTORE_E_INVALID_ARGUMENT);
