@@ -95,7 +95,7 @@ Status Store::Impl::write_index_snapshot(const std::shared_ptr<Segment> &seg) {
   std::vector<std::byte> bytes;
   {
     std::lock_guard lock(seg->index_mu);
-    SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_));
+    SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_, options_.logger));
     bytes = format::encode_index_snapshot(header, seg->index.to_body());
   }
   return io::write_file_atomic(*env_, seg->index_path, bytes);
@@ -105,7 +105,7 @@ void Store::Impl::maintenance_loop() {
   std::unique_lock lock(mu_);
   while (true) {
     maintenance_cv_.wait(lock, [&] {
-      return stopping_ || (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) ||
+      return stopping_ || spare_due_locked() ||
              (seal_possible_locked() && (failed_ || durable_lsn_ >= to_seal_.front()->end_lsn() || !fsync_running_));
     });
     if (seal_possible_locked()) {
@@ -124,7 +124,7 @@ void Store::Impl::maintenance_loop() {
       sealing_ = true;  // truncate_after and reset_to wait: they may remove this segment's .idx
       lock.unlock();
       Status sealed = write_index_snapshot(seg);
-      if (!sealed.ok()) base::log_warning("sealing " + seg->path + ": " + sealed.to_string() +
+      if (!sealed.ok()) base::log(options_.logger, LogLevel::warning, "sealing " + seg->path + ": " + sealed.to_string() +
                                           " (recovery will rebuild its index)");
       lock.lock();
       sealing_ = false;
@@ -135,11 +135,11 @@ void Store::Impl::maintenance_loop() {
       continue;
     }
     if (stopping_) return;
-    if (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) {
+    if (spare_due_locked()) {
       prealloc_wanted_ = false;
       Result<std::shared_ptr<Segment>> created = create_next_segment_locked(lock);
       if (!created.ok()) {
-        base::log_warning("preallocating the next segment: " + created.status().to_string());
+        base::log(options_.logger, LogLevel::warning, "preallocating the next segment: " + created.status().to_string());
         continue;  // the next roll creates one on the append path and reports the error there
       }
       if (preallocated_ || (*created)->id < min_segment_id_) {
@@ -214,7 +214,7 @@ void Store::Impl::apply_retention() {
   }
   if (trim_to != 0) {
     Status trimmed = trim_segments(trim_to, /*by_retention=*/true);
-    if (!trimmed.ok()) base::log_warning("retention in " + dir_ + ": " + trimmed.to_string());
+    if (!trimmed.ok()) base::log(options_.logger, LogLevel::warning, "retention in " + dir_ + ": " + trimmed.to_string());
   }
 }
 
@@ -331,7 +331,7 @@ Status Store::Impl::reset_to(std::uint64_t lsn) {
     fail_locked(failure);
     return failure;
   }
-  append_event(dir_, what);
+  append_event(dir_, what, options_.logger);
   return Status();
 }
 

@@ -60,7 +60,7 @@ Status Store::Impl::truncate_after(std::uint64_t lsn) {
   maintenance_cv_.notify_all();
   lock.unlock();
   if (!done.ok()) return done;
-  append_event(dir_, what);
+  append_event(dir_, what, options_.logger);
   return quarantine_snapshots_past_end(cut_lsn, what);
 }
 
