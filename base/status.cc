@@ -28,6 +28,7 @@ const char *errc_name(Errc code) noexcept {
     case Errc::splits_batch: return "splits_batch";
     case Errc::cancelled: return "cancelled";
     case Errc::timed_out: return "timed_out";
+    case Errc::data_loss: return "data_loss";
   }
   return "unknown";
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "format/layout.h"
+#include "segstore/log.h"
 
 namespace segstore::format {
 
@@ -31,6 +32,6 @@ std::string numbered_name(std::uint64_t number, const char *suffix);
 std::optional<std::uint64_t> parse_numbered_name(const std::string &name, const char *suffix);
 // Appends a line "<UTC time> <message>" to the store's events.log (best effort: a failure to
 // log never fails the operation that is being logged, but is reported on stderr).
-void append_event(const std::string &dir, const std::string &message);
+void append_event(const std::string &dir, const std::string &message, const Logger &logger);
 
 }  // namespace segstore::format
