@@ -105,12 +105,16 @@ void SoakRun::remember_probe_sync(const ProbeSync &sync) {
 
 std::string SoakRun::probe_syncs_during(std::int64_t from_ns, std::int64_t to_ns) const {
   std::int64_t longest_ns[2] = {0, 0};  // overwrite, append
+  bool any = false;
   {
     std::lock_guard lock(probe_mu_);
-    for (const ProbeSync &sync : probe_syncs_)
-      if (sync.ended_ns > from_ns && sync.started_ns < to_ns)
-        longest_ns[sync.appends] = std::max(longest_ns[sync.appends], sync.ended_ns - sync.started_ns);
+    for (const ProbeSync &sync : probe_syncs_) {
+      if (sync.ended_ns <= from_ns || sync.started_ns >= to_ns) continue;
+      any = true;
+      longest_ns[sync.appends] = std::max(longest_ns[sync.appends], sync.ended_ns - sync.started_ns);
+    }
   }
+  if (!any) return "; no disk probe sync ran meanwhile)";
   return "; the disk probe's longest fdatasync meanwhile: overwrite " + std::to_string(longest_ns[0] / 1'000'000) +
          " ms, append " + std::to_string(longest_ns[1] / 1'000'000) + " ms)";
 }
