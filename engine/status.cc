@@ -31,6 +31,7 @@ const char *errc_name(Errc code) noexcept {
     case Errc::splits_batch: return "splits_batch";
     case Errc::cancelled: return "cancelled";
     case Errc::timed_out: return "timed_out";
+    case Errc::not_a_regular_file: return "not_a_regular_file";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@ std::shared_ptr<io::Env> env_for(const Options &options) {
     case IoBackendKind::thread: env_options.backend = io::EnvOptions::Backend::thread; break;
   }
   env_options.direct = options.direct_io;
+  env_options.file_mode = options.file_mode;
   return io::make_posix_env(env_options);
 }
 }  // namespace

@@ -113,6 +113,7 @@ class Env {
 struct EnvOptions {
   enum class Backend : std::uint8_t { automatic, uring, thread } backend = Backend::automatic;
   bool direct = true;
+  std::uint32_t file_mode = 0640;  // of the files the env creates (less the umask)
 };
 std::shared_ptr<Env> make_posix_env(EnvOptions options);
 

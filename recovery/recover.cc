@@ -39,6 +39,14 @@ Status RecoveryPass::list_directory() {
   if (!names.ok()) return names.status();
   std::vector<std::uint64_t> segment_ids;
   for (const std::string &name : *names) {
+    std::optional<std::uint64_t> named_id = engine::parse_numbered_name(name, engine::segment_suffix);
+    if (!named_id) named_id = engine::parse_numbered_name(name, engine::index_suffix);
+    if (named_id && *named_id > format::segment_id_max) {
+      // Not a file the writer made, and counting it would make the next id wrap.
+      note("@R " + name + " left alone: its id lies above the largest segment id " +
+           std::to_string(format::segment_id_max) + " (not a file segstore made)");
+      continue;
+    }
     if (auto id = engine::parse_numbered_name(name, engine::segment_suffix)) {
       max_id_seen_ = std::max(max_id_seen_, *id);
       if (*id >= meta_.min_segment_id) {

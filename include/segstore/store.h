@@ -69,6 +69,7 @@ struct Options {
   std::uint32_t flush_interval_ms = 10;  // Durability::interval
   IoBackendKind io_backend = IoBackendKind::automatic;  // env SEGSTORE_IO_BACKEND overrides
   bool direct_io = true;  // O_DIRECT; buffered automatically if the file system refuses it
+  std::uint32_t file_mode = 0640;  // permission bits of the files the store creates (less the umask)
   PreallocMode prealloc = PreallocMode::automatic;
   std::uint32_t write_group_bytes_max = 1u << 20;  // one device write at most this large
   std::uint32_t inflight_groups_max = 4;            // write groups in flight at once
