@@ -39,6 +39,7 @@ static_assert(SEGSTORE_E_TRUNCATED == -static_cast<int>(segstore::Errc::truncate
 static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::splits_batch));
 static_assert(SEGSTORE_E_CANCELLED == -static_cast<int>(segstore::Errc::cancelled));
 static_assert(SEGSTORE_E_TIMED_OUT == -static_cast<int>(segstore::Errc::timed_out));
+static_assert(SEGSTORE_E_DATA_LOSS == -static_cast<int>(segstore::Errc::data_loss));
 static_assert(SEGSTORE_E_NOT_A_REGULAR_FILE == -static_cast<int>(segstore::Errc::not_a_regular_file));
 static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::not_a_regular_file));
 // The C header spells the largest record as a number; it must stay the C++ header's.
@@ -302,6 +303,8 @@ const char *segstore_strerror(int code) {
     case SEGSTORE_E_SPLITS_BATCH: return "splits_batch: the truncation point lies inside an atomic batch";
     case SEGSTORE_E_CANCELLED: return "cancelled: the waiting iterator was cancelled";
     case SEGSTORE_E_TIMED_OUT: return "timed_out: the wait's timeout passed first";
+    case SEGSTORE_E_DATA_LOSS:
+      return "data_loss: acknowledged records were lost; writes are refused until the loss is accepted";
     case SEGSTORE_E_NOT_A_REGULAR_FILE:
       return "not_a_regular_file: a store file is a FIFO, device, directory or symbolic link";
     case SEGSTORE_E_NO_MEMORY: return "no_memory: an allocation failed";
