@@ -230,7 +230,8 @@ Status Store::Impl::retire_empty_active_locked(std::unique_lock<std::mutex> &loc
   SEGSTORE_TRY(env_->sync_dir(dir_));
   append_event(dir_, "removed " + empty->path + " (no records, " + std::to_string(empty->segment_bytes) +
                          " bytes): too small for a record of the current segment size " +
-                         std::to_string(options_.segment_bytes));
+                         std::to_string(options_.segment_bytes),
+               options_.logger);
   return Status();
 }
 
@@ -370,6 +371,9 @@ Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
   const std::uint64_t write_bytes = format::align_up(group.used, format::block_size_bytes);
   group.state = GroupState::inflight;
   group.linked_sync = linked_sync;
+  group.submitted_at = std::chrono::steady_clock::now();
+  group_records_.record(group.end_lsn - group.first_lsn);
+  group_bytes_.record(write_bytes);
   io::WriteGroup request;
   request.file = group.segment->file.get();
   request.offset = group.file_offset;
@@ -469,11 +473,13 @@ Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std
   }
   fsync_running_ = true;
   lock.unlock();
+  const auto sync_start = std::chrono::steady_clock::now();
   Status synced;
   for (const auto &seg : files) {
     synced = seg->file->sync_data();
     if (!synced.ok()) break;
   }
+  sync_latency_us_.record(microseconds_since(sync_start));
   lock.lock();
   fsync_running_ = false;
   if (!synced.ok()) {
@@ -514,7 +520,7 @@ void Store::Impl::advance_durable_locked() {
 void Store::Impl::fail_locked(const Status &cause) {
   if (!failed_) {
     failed_ = cause;
-    append_event(dir_, "store turned read-only: " + cause.to_string());
+    append_event(dir_, "store turned read-only: " + cause.to_string(), options_.logger);
     // Tail waits end with the failure now: nothing more will be appended or become durable.
     appended_cv_.notify_all();
     progress_cv_.notify_all();
@@ -547,6 +553,7 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock) {
       continue;
     }
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
+    if (group->state == GroupState::synced) sync_latency_us_.record(microseconds_since(group->submitted_at));
     recycle_buffer_locked(*group);
   }
   advance_durable_locked();

@@ -43,7 +43,7 @@ std::optional<std::uint64_t> parse_numbered_name(const std::string &name, const 
 
 // Opened like every file segstore writes: never through a symbolic link (an events.log link
 // would append to its target), never blocking on a FIFO, and only if it is a regular file.
-void append_event(const std::string &dir, const std::string &message) {
+void append_event(const std::string &dir, const std::string &message, const Logger &logger) {
   const std::string path = join_path(dir, events_file_name);
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
                         events_file_mode);
@@ -54,7 +54,7 @@ void append_event(const std::string &dir, const std::string &message) {
   else if (!S_ISREG(st.st_mode)) problem = "not a regular file";
   if (problem != nullptr) {
     if (fd >= 0) ::close(fd);
-    base::log_warning("cannot append to " + path + ": " + problem + "; event: " + message);
+    base::log(logger, LogLevel::warning, "cannot append to " + path + ": " + problem + "; event: " + message);
     return;
   }
   char stamp[64];
@@ -65,7 +65,7 @@ void append_event(const std::string &dir, const std::string &message) {
   const std::string line = std::string(stamp) + " " + message + "\n";
   // One write: O_APPEND places it whole at the end even with another writer of the file.
   if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-    base::log_warning("cannot append to " + path + ": short write; event: " + message);
+    base::log(logger, LogLevel::warning, "cannot append to " + path + ": short write; event: " + message);
   ::close(fd);
 }
 

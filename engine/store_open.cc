@@ -114,7 +114,7 @@ Status Store::Impl::open_directory() {
   store_id_ = random_store_id();
   format::MetaFile meta{store_id_, 0, 1};
   SEGSTORE_TRY(io::write_file_atomic(*env_, meta_path, format::encode_meta(meta)));
-  append_event(dir_, "created store " + std::to_string(store_id_));
+  append_event(dir_, "created store " + std::to_string(store_id_), options_.logger);
   return Status();
 }
 

@@ -33,8 +33,9 @@ std::atomic<bool> uring_fallback_logged{false};
 std::atomic<bool> direct_fallback_logged{false};
 std::atomic<bool> bad_backend_var_logged{false};
 
-void log_once(std::atomic<bool> &logged, const std::string &message) {
-  if (!logged.exchange(true)) base::log_warning(message);
+// The first store that meets the fallback reports it, through its logger.
+void log_once(std::atomic<bool> &logged, const Logger &logger, const std::string &message) {
+  if (!logged.exchange(true)) base::log(logger, LogLevel::warning, message);
 }
 
 const char *backend_name(Backend backend) {
@@ -53,7 +54,7 @@ EnvOptions apply_env_overrides(EnvOptions options) {
     } else if (backend == "auto") {
       options.backend = Backend::automatic;
     } else {
-      log_once(bad_backend_var_logged, std::string("ignoring ") + backend_env_var + "=" + backend +
+      log_once(bad_backend_var_logged, options.logger, std::string("ignoring ") + backend_env_var + "=" + backend +
                                            " (expected uring, thread or auto)");
     }
   }
@@ -66,7 +67,7 @@ EnvOptions apply_env_overrides(EnvOptions options) {
 // automatic: io_uring when a ring can be made. Only the refusals that mean "io_uring is not
 // available here" fall back; any other failure (e.g. ENOMEM from RLIMIT_MEMLOCK on kernels
 // before 5.12) stays with io_uring so that make_write_queue() reports it with its errno.
-Backend choose_backend(Backend requested, UringInit uring_init) {
+Backend choose_backend(Backend requested, UringInit uring_init, const Logger &logger) {
   if (requested != Backend::automatic) return requested;
   io_uring ring{};
   const int res = uring_init(probe_ring_entries, &ring, 0);
@@ -75,7 +76,7 @@ Backend choose_backend(Backend requested, UringInit uring_init) {
     return Backend::uring;
   }
   if (res == -ENOSYS || res == -EPERM || res == -EACCES) {
-    log_once(uring_fallback_logged,
+    log_once(uring_fallback_logged, logger,
              std::string("io_uring is not available (io_uring_queue_init: ") +
                  std::strerror(-res) + "); using the thread backend (pwrite + fdatasync)");
     return Backend::thread;
@@ -115,8 +116,8 @@ Status flock_exclusive(int fd, const std::string &path) {
 
 class PosixEnv final : public Env {
  public:
-  PosixEnv(Backend backend, bool direct, mode_t file_mode, PosixSyscalls syscalls)
-      : backend_(backend), direct_(direct), file_mode_(file_mode), syscalls_(syscalls) {}
+  PosixEnv(Backend backend, bool direct, mode_t file_mode, PosixSyscalls syscalls, Logger logger)
+      : backend_(backend), direct_(direct), file_mode_(file_mode), syscalls_(syscalls), logger_(std::move(logger)) {}
 
   Result<std::unique_ptr<File>> open_file(const std::string &path, OpenFlags flags) override;
   Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override;
@@ -138,6 +139,7 @@ class PosixEnv final : public Env {
   // Bounds the descriptors its files hold open (io/descriptor_cache.h).
   const std::shared_ptr<DescriptorCache> descriptors_ = std::make_shared<DescriptorCache>(descriptors_cached_max);
   const PosixSyscalls syscalls_;
+  const Logger logger_;
   // What the last file opened with OpenFlags.direct got (describe() reports it).
   std::atomic<int> last_direct_outcome_{none_yet};
 };
@@ -147,7 +149,7 @@ Result<std::unique_ptr<File>> PosixEnv::open_file(const std::string &path, OpenF
   Result<OpenedFile> opened = open_posix_file(path, flags, want_direct || flags.bypass_cache, syscalls_.open, file_mode_);
   if (!opened.ok()) return opened.status();
   if (opened->direct_refused) {
-    log_once(direct_fallback_logged, "the file system of " + path +
+    log_once(direct_fallback_logged, logger_, "the file system of " + path +
                                          " refuses O_DIRECT (EINVAL); using buffered I/O for "
                                          "such files");
   }
@@ -290,8 +292,9 @@ std::shared_ptr<Env> make_posix_env(EnvOptions options, const PosixSyscalls &sys
   options = apply_env_overrides(options);
   PosixSyscalls resolved = syscalls;
   if (resolved.uring_init == nullptr) resolved.uring_init = &io_uring_queue_init;
-  const Backend backend = choose_backend(options.backend, resolved.uring_init);
-  return std::make_shared<PosixEnv>(backend, options.direct, static_cast<mode_t>(options.file_mode), resolved);
+  const Backend backend = choose_backend(options.backend, resolved.uring_init, options.logger);
+  return std::make_shared<PosixEnv>(backend, options.direct, static_cast<mode_t>(options.file_mode), resolved,
+                                    options.logger);
 }
 
 std::shared_ptr<Env> make_posix_env(EnvOptions options) {

@@ -589,7 +589,8 @@ Result<RecoveredLog> RecoveryPass::run() {
       engine::append_event(dir_, "recovery interrupted by " + applied.to_string() + " while cutting the log in " +
                                      cut_->file + " at offset " + std::to_string(cut_->offset) + " (first LSN cut " +
                                      std::to_string(cut_->lsn) + "): " + cut_->finding.to_string() +
-                                     "; the next open completes it");
+                                     "; the next open completes it",
+                           options_.logger);
     return applied;
   }
   if (cut_) {
@@ -608,8 +609,9 @@ Result<RecoveredLog> RecoveryPass::run() {
   report_.ran = !clean_marker_valid_ || report_.segments_scanned != 0 || report_.cut || report_.acknowledged_data_lost;
   report_.duration_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - clock_start).count());
-  if (report_.cut || report_.acknowledged_data_lost) base::log_warning("store " + dir_ + ": " + report_.to_string());
-  if (report_.ran || report_.cut) engine::append_event(dir_, report_.to_string());
+  if (report_.cut || report_.acknowledged_data_lost)
+    base::log(options_.logger, LogLevel::warning, "store " + dir_ + ": " + report_.to_string());
+  if (report_.ran || report_.cut) engine::append_event(dir_, report_.to_string(), options_.logger);
   return log;
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "segstore/export.h"
+#include "segstore/log.h"
 #include "segstore/status.h"
 
 namespace segstore {
@@ -63,6 +64,10 @@ enum class PreallocMode : std::uint8_t {
   automatic,  // zero_fill while data syncs are small (under 128 KiB on average), else fallocate
 };
 
+// Space: a store takes about (segments holding records + 1 spare) * segment_bytes on disk, the
+// spare being the next segment prepared ahead of the writer (preallocate_next_segment). Each
+// device sync writes at least one 4 KiB block, so many small synced appends take 4 KiB each
+// until a block fills (README, "How much space a store takes").
 struct Options {
   std::uint64_t segment_bytes = 64ull << 20;  // size of each segment file (multiple of 4 KiB)
   Durability durability = Durability::sync;
@@ -71,6 +76,10 @@ struct Options {
   bool direct_io = true;  // O_DIRECT; buffered automatically if the file system refuses it
   std::uint32_t file_mode = 0640;  // permission bits of the files the store creates (less the umask)
   PreallocMode prealloc = PreallocMode::automatic;
+  // Prepare the next segment file while the active one fills, so a roll never waits for a file
+  // to be created (and zero-filled). false: a small store keeps one segment file, and the append
+  // that rolls creates the next one itself.
+  bool preallocate_next_segment = true;
   std::uint32_t write_group_bytes_max = 1u << 20;  // one device write at most this large
   std::uint32_t inflight_groups_max = 4;            // write groups in flight at once
   bool create_if_missing = true;
@@ -96,6 +105,9 @@ struct Options {
   // store) each time next_lsn crosses a multiple of snapshot_every_records.
   std::uint64_t snapshot_every_records = 0;
   std::function<void(std::uint64_t lsn)> on_snapshot_due;
+
+  // Where the library's messages go (segstore/log.h); empty: stderr.
+  Logger logger;
 
   // Advanced: the I/O environment (tests put the simulated disk here). nullptr = the real one.
   std::shared_ptr<io::Env> env;
@@ -127,13 +139,24 @@ struct Snapshot {
   std::vector<std::byte> state;
 };
 
+// A distribution of values recorded since open. Percentiles are the upper bound of the bucket
+// holding them: at most 6.25% above the true value, never above max. All zero when count is 0.
+struct Distribution {
+  std::uint64_t count = 0;
+  std::uint64_t p50 = 0;
+  std::uint64_t p99 = 0;
+  std::uint64_t p999 = 0;
+  std::uint64_t max = 0;
+};
+
+// A snapshot of the store's figures (Store::stats()); counters and distributions since open.
 struct Stats {
   std::uint64_t first_lsn = 0;
   std::uint64_t next_lsn = 0;
   std::uint64_t durable_lsn = 0;
   std::uint64_t segment_count = 0;
   std::uint64_t log_bytes = 0;        // bytes of records and padding in all segments
-  std::uint64_t disk_bytes = 0;       // allocated segment files
+  std::uint64_t disk_bytes = 0;       // segment files on disk, the preallocated spare included
   std::uint64_t appends = 0;          // records appended since open
   std::uint64_t flushes = 0;          // device data syncs since open
   std::uint64_t bytes_written = 0;    // bytes submitted to the device since open
@@ -142,6 +165,24 @@ struct Stats {
   std::uint64_t index_bytes = 0;      // memory held by the sparse index and stream bitmaps
   std::map<std::uint32_t, std::uint64_t> records_per_stream;
   std::string io_backend;             // "uring", "thread"; "+buffered" when O_DIRECT was refused
+
+  // Latencies in microseconds. An append call from entry to return (in sync mode it includes the
+  // wait for the device); a sync: one device data sync (a group's write with its linked sync, or
+  // an explicit data sync of the written groups).
+  Distribution append_latency_us;
+  Distribution sync_latency_us;
+  // Write groups as submitted to the device: records and bytes (whole blocks) per group.
+  Distribution group_records;
+  Distribution group_bytes;
+
+  // What open's recovery did (the full account: Store::recovery_report()).
+  bool recovery_ran = false;
+  std::uint64_t recovery_duration_us = 0;
+  std::uint64_t recovery_segments_scanned = 0;
+  std::uint64_t recovery_records_scanned = 0;
+  std::uint64_t recovery_bytes_scanned = 0;
+  bool recovery_cut = false;
+  std::uint64_t recovery_bytes_quarantined = 0;
 };
 
 // What open() found and did. `ran` is false when a clean shutdown let open skip the scan.
