@@ -61,6 +61,14 @@ void write_file(const std::string &path, const std::string &text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
+// The zero-filled next segment that the preallocator of an open with `bytes` segments leaves,
+// made here so that a test does not depend on the timing of that thread.
+void plant_preallocation(const std::string &dir, std::uint64_t bytes) {
+  const std::string path = segment_path(dir, last_segment_id(dir) + 1);
+  write_file(path, "");
+  fs::resize_file(path, bytes);
+}
+
 // --- FIFOs ---------------------------------------------------------------------------------------
 
 class HostileFifo : public ::testing::Test {
@@ -215,8 +223,6 @@ TEST(HostileSparse, HugeSparseSnapshotIsSkippedNotAllocated) {
     std::memcpy(bytes.data() + 60, &crc, sizeof crc);
     std::ofstream(snap, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()), 64);
     fs::resize_file(snap, 64 + claimed);
-    format::SnapshotHeader header;
-    ASSERT_EQ(format::decode_snapshot_header(bytes, 64 + claimed, &header, nullptr), format::SmallFileError::none);
   }
   Result<Snapshot> latest = store->latest_snapshot();
   ASSERT_TRUE(latest.ok()) << latest.status().to_string();
@@ -255,6 +261,7 @@ TEST(HostileOperator, RetryAfterRecordTooLargeWithTheDefaultSegmentSize) {
     std::unique_ptr<Store> store = open_or_die(dir, hostile_options());
     EXPECT_EQ(store->append(as_bytes(big)).status().code(), Errc::record_too_large);
   }
+  if (last_segment_id(dir) == 0) plant_preallocation(dir, segment_bytes);
   for (int round = 0; round < 2; ++round) {
     std::unique_ptr<Store> store = open_or_die(dir, small_segments(Durability::sync, 1 << 20));
     Result<std::uint64_t> lsn = store->append(as_bytes(big));
@@ -280,6 +287,7 @@ TEST(HostileOperator, EmptyActiveSegmentTooSmallAfterReopen) {
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->append(as_bytes("small")).ok());
     ASSERT_TRUE(store->reset_to(3).ok());
   }
+  plant_preallocation(dir, segment_bytes);
   std::unique_ptr<Store> store = open_or_die(dir, hostile_options(4 * segment_bytes));
   const std::string big(30000, 'z');
   Result<std::uint64_t> lsn = store->append(as_bytes(big));
