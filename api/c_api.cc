@@ -28,7 +28,8 @@ static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::split
 static_assert(SEGSTORE_E_CANCELLED == -static_cast<int>(segstore::Errc::cancelled));
 static_assert(SEGSTORE_E_TIMED_OUT == -static_cast<int>(segstore::Errc::timed_out));
 static_assert(SEGSTORE_E_DATA_LOSS == -static_cast<int>(segstore::Errc::data_loss));
-static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::data_loss));
+static_assert(SEGSTORE_E_NOT_A_REGULAR_FILE == -static_cast<int>(segstore::Errc::not_a_regular_file));
+static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::not_a_regular_file));
 // The C header spells the largest record as a number; it must stay the C++ header's.
 static_assert(SEGSTORE_RECORD_PAYLOAD_MAX_BYTES == segstore::record_payload_max_bytes);
 
@@ -276,6 +277,8 @@ const char *segstore_strerror(int code) {
     case SEGSTORE_E_TIMED_OUT: return "timed_out: the wait's timeout passed first";
     case SEGSTORE_E_DATA_LOSS:
       return "data_loss: acknowledged records were lost; writes are refused until the loss is accepted";
+    case SEGSTORE_E_NOT_A_REGULAR_FILE:
+      return "not_a_regular_file: a store file is a FIFO, device, directory or symbolic link";
     case SEGSTORE_E_NO_MEMORY: return "no_memory: an allocation failed";
     case SEGSTORE_E_INTERNAL: return "internal: an unexpected error inside libsegstore";
     default: return "unknown error code";

@@ -29,6 +29,7 @@ const char *errc_name(Errc code) noexcept {
     case Errc::cancelled: return "cancelled";
     case Errc::timed_out: return "timed_out";
     case Errc::data_loss: return "data_loss";
+    case Errc::not_a_regular_file: return "not_a_regular_file";
   }
   return "unknown";
 }

@@ -165,6 +165,10 @@ Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::
     Segment &seg = *active_;
     WriteGroup *group = open_group_locked();
     const bool fits_segment = seg.end_offset + disk_bytes <= seg.segment_bytes;
+    if (!fits_segment && seg.record_count == 0) {
+      SEGSTORE_TRY(retire_empty_active_locked(lock));
+      continue;
+    }
     if (fits_segment && group != nullptr &&
         group->used + disk_bytes + padding_reserve_bytes <= group->buffer.size())
       return Status();
@@ -196,6 +200,36 @@ bool Store::Impl::writeonly_pending_before_locked(const WriteGroup &group) const
     if (!g->linked_sync && g->state != GroupState::synced) return true;
   }
   return false;
+}
+
+// The active segment holds no record and is too small for the next one: it was made with a
+// smaller segment_bytes (a preallocation or a segment left empty by an earlier open, or a
+// truncation, under other options). Rolling would start a second segment at the same base LSN,
+// which segments_ cannot hold; the empty one is removed instead and a new one of the current
+// size takes its place. Nothing is lost: it has no record. A crash in between leaves the log
+// ending at the same LSN (an empty segment or none), which recovery reads alike.
+Status Store::Impl::retire_empty_active_locked(std::unique_lock<std::mutex> &lock) {
+  std::shared_ptr<Segment> empty = active_;
+  WriteGroup *open = open_group_locked();
+  if (open != nullptr && open->segment == empty) {
+    // Invariant: a segment without records has at most its header in its open group.
+    SEGSTORE_ASSERT(open->first_lsn == open->end_lsn, "an empty segment's open group holds records");
+    recycle_buffer_locked(*open);
+    groups_.pop_back();
+  }
+  drain_locked(lock);  // its header write, if submitted, completes before its file goes
+  // Another appender may have retired it (or a truncation begun) while this one waited.
+  if (active_ != empty || log_rewrite_running_) return Status();
+  active_.reset();
+  auto at = segments_.find(empty->base_lsn);
+  if (at != segments_.end() && at->second == empty) segments_.erase(at);
+  SEGSTORE_TRY(remove_segment_files(empty));
+  SEGSTORE_TRY(env_->sync_dir(dir_));
+  append_event(dir_, "removed " + empty->path + " (no records, " + std::to_string(empty->segment_bytes) +
+                         " bytes): too small for a record of the current segment size " +
+                         std::to_string(options_.segment_bytes),
+               options_.logger);
+  return Status();
 }
 
 Status Store::Impl::roll_locked(std::unique_lock<std::mutex> &lock) {

@@ -45,6 +45,11 @@ bool Store::Impl::zero_fill_wanted_locked() const {
 }
 
 Result<std::shared_ptr<Segment>> Store::Impl::create_segment_file(std::uint64_t id, bool zero_fill) {
+  if (id > format::segment_id_max)
+    return Status(Errc::log_full, "store " + dir_ + ": the next segment id " + std::to_string(id) +
+                                      " lies above the largest segment id " + std::to_string(format::segment_id_max) +
+                                      " (META's min_segment_id says so); no segment can be created, the log stays "
+                                      "readable");
   auto seg = std::make_shared<Segment>();
   seg->id = id;
   seg->segment_bytes = options_.segment_bytes;

@@ -5,6 +5,8 @@
 // body for the first read of the segment (docs/RECOVERY.md, "Index snapshots"). The body may be
 // damaged then, or may have been damaged since: it is derived data, so a body that fails its
 // checksum or its structural checks costs a rescan of the segment's records, never a read.
+#include <algorithm>
+
 #include "base/assert.h"
 #include "base/log.h"
 #include "engine/segment.h"
@@ -17,10 +19,13 @@ namespace {
 // The index snapshot at seg.index_path, if the whole file holds together and describes what
 // recovery trusted: this segment, its record count and its end. corruption otherwise.
 Result<log::SegmentIndex> read_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t store_id) {
-  // An index file is bounded by the segment it describes: one entry per block plus bitmaps
-  // that cannot be larger than a bitmap of every block per stream; 1/4 of the segment is a
-  // generous ceiling that still refuses an absurd length.
-  const std::uint64_t max_bytes = format::index_header_bytes + seg.segment_bytes / 4 + (1u << 20);
+  // An index file is bounded by the segment it describes (format/index_snapshot.h), and by
+  // the segment's real bytes, not its header's claim: a sparse 1 GiB .idx beside a small
+  // segment is refused before anything is allocated.
+  Result<std::uint64_t> segment_file_bytes = seg.file->size();
+  if (!segment_file_bytes.ok()) return segment_file_bytes.status();
+  const std::uint64_t max_bytes =
+      format::index_snapshot_max_bytes(std::min(seg.segment_bytes, *segment_file_bytes));
   Result<io::FileKind> kind = env.file_kind(seg.index_path);
   if (!kind.ok()) return kind.status();
   if (*kind != io::FileKind::regular)

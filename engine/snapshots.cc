@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "base/try.h"
+#include "log/snapshot_file.h"
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/small_files.h"
@@ -13,13 +14,8 @@ namespace segstore {
 
 using namespace engine;
 
-namespace {
-// A snapshot file larger than this is refused as corrupt rather than read into memory.
-constexpr std::uint64_t snapshot_file_max_bytes = 1ull << 32;
-}  // namespace
-
 Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte> state) {
-  if (state.size() + format::small_file_header_bytes > snapshot_file_max_bytes)
+  if (state.size() + format::small_file_header_bytes > format::snapshot_file_max_bytes)
     return Status(Errc::invalid_argument, "snapshot state of " + std::to_string(state.size()) + " bytes is too large");
   // Held from the check of lsn to the pruning: truncate_after and reset_to move the snapshots
   // past the new end of the log under it, so none can be written behind their back.
@@ -116,7 +112,14 @@ Result<Snapshot> Store::Impl::latest_snapshot() {
   for (std::uint64_t lsn : lsns) {
     if (lsn >= next) continue;  // describes records the log does not hold
     const std::string path = format::join_path(snapshots, format::numbered_name(lsn, format::snapshot_suffix));
-    Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, path, snapshot_file_max_bytes);
+    // Checked first with a bounded buffer: only a snapshot that passes every check (its size
+    // then matches its checksummed header) is read into memory, so a huge or sparse file under
+    // a snapshot's name is skipped as damaged, never allocated.
+    Result<log::SnapshotFileCheck> check = log::check_snapshot_file(*env_, path);
+    if (!check.ok() && check.status().code() == Errc::not_a_regular_file) continue;  // verify reports it
+    if (!check.ok()) return check.status();
+    if (check->error != format::SmallFileError::none) continue;
+    Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, path, format::snapshot_file_max_bytes);
     if (!bytes.ok()) return bytes.status();
     format::SnapshotHeader header;
     std::span<const std::byte> state;

@@ -29,6 +29,7 @@ std::shared_ptr<io::Env> env_for(const Options &options) {
   }
   env_options.direct = options.direct_io;
   env_options.logger = options.logger;
+  env_options.file_mode = options.file_mode;
   return io::make_posix_env(env_options);
 }
 }  // namespace

@@ -203,6 +203,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status check_writable_locked() const;  // store_closed, read_only (failed) or ok
   Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes);
   Status roll_locked(std::unique_lock<std::mutex> &lock);
+  Status retire_empty_active_locked(std::unique_lock<std::mutex> &lock);
   Status activate_segment_locked(std::unique_lock<std::mutex> &lock);
   WriteGroup &new_group_locked(std::uint64_t file_offset, std::uint64_t min_bytes);
   Status cut_group_locked(WriteGroup &group, bool linked_sync);

@@ -31,6 +31,8 @@ Status check_options(const Options &options) {
                       std::to_string(format::block_size_bytes) + " between " +
                       std::to_string(format::segment_size_min_bytes) + " and " +
                       std::to_string(format::segment_size_max_bytes));
+  if ((options.file_mode & ~0777u) != 0)
+    return Status(Errc::invalid_argument, "file_mode must hold permission bits only (at most 0777)");
   if (options.inflight_groups_max == 0 || options.inflight_groups_max > 256)
     return Status(Errc::invalid_argument, "inflight_groups_max must be 1..256");
   if (options.write_group_bytes_max < 2 * format::block_size_bytes ||

@@ -37,6 +37,17 @@
 namespace segstore::format {
 
 inline constexpr std::uint32_t index_header_bytes = 80;
+
+// The largest index snapshot (header included) of a segment whose records lie in its first
+// `segment_limit_bytes` (min of its file size and its header's segment_bytes): a bound derived
+// from the format, checked before a snapshot is read into memory. The body holds at most one
+// 8-byte entry per 4096-byte block, and per record (32 bytes on disk at least) at most one
+// 16-byte stream entry and one bitmap value costing at most 18 bytes in CRoaring's portable
+// form (2 bytes in an array container, 8 for a container it opens, 8 for a bitmap preamble):
+// 34 bytes per 32, so twice the segment bounds the body.
+constexpr std::uint64_t index_snapshot_max_bytes(std::uint64_t segment_limit_bytes) {
+  return index_header_bytes + 2 * segment_limit_bytes;
+}
 inline constexpr char index_magic[8] = {'S', 'G', 'S', 'T', 'I', 'D', 'X', '1'};
 
 // Byte offsets of the header's fields (the table above): the codec and verify's reports use them.

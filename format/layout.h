@@ -32,6 +32,11 @@ inline constexpr std::uint32_t record_payload_max_bytes = 8u << 20;
 // refuses it); a padding record may carry it, as the next LSN of a full log.
 inline constexpr std::uint64_t next_lsn_max = UINT64_MAX;
 
+// Segment ids: the writer numbers segments 1, 2, 3, ... and never passes segment_id_max, so
+// `id + 1` never wraps (a store making a segment every microsecond reaches it after 290,000
+// years). A file named with a larger id is not one segstore made: it is reported and left alone.
+inline constexpr std::uint64_t segment_id_max = (1ull << 63) - 1;
+
 // Segment sizes: at least 4 blocks (header + room for a few records); at most 1 GiB so that
 // every offset in a segment fits 32 bits (the sparse index stores u32 offsets).
 inline constexpr std::uint64_t segment_size_min_bytes = 4ull * block_size_bytes;

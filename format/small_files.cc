@@ -82,6 +82,7 @@ const char *small_file_error_name(SmallFileError error) {
     case SmallFileError::length_mismatch: return "length_mismatch";
     case SmallFileError::state_checksum: return "state_checksum";
     case SmallFileError::bad_field: return "bad_field";
+    case SmallFileError::too_large: return "too_large";
   }
   return "unknown";
 }
@@ -175,25 +176,38 @@ std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,
   return file;
 }
 
-SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
-                               std::span<const std::byte> *state) {
+SmallFileError decode_snapshot_header(std::span<const std::byte> bytes, std::uint64_t file_bytes,
+                                      SnapshotHeader *header, std::uint32_t *state_crc) {
   if (const SmallFileError e = check_header(bytes, snapshot_magic); e != SmallFileError::none)
     return e;
   const std::byte *p = bytes.data();
   if (!all_zero(p + snap_reserved_offset, crc_offset - snap_reserved_offset))
     return SmallFileError::reserved_nonzero;
   // state_bytes is trusted only now that the header checksum has passed, and is compared with
-  // the bytes present before the state is touched.
+  // the bytes present before the state is touched (or anything is sized by it).
   const std::uint64_t state_bytes = load_u64(p + snap_state_bytes_offset);
-  if (state_bytes != bytes.size() - small_file_header_bytes) return SmallFileError::length_mismatch;
-  const auto state_span = bytes.subspan(small_file_header_bytes);
-  if (crc32c(state_span) != crc32c_unmask(load_u32(p + snap_state_crc_offset)))
-    return SmallFileError::state_checksum;
+  if (file_bytes < small_file_header_bytes || state_bytes != file_bytes - small_file_header_bytes)
+    return SmallFileError::length_mismatch;
+  if (file_bytes > snapshot_file_max_bytes) return SmallFileError::too_large;
   if (header != nullptr) {
     header->store_id = load_u64(p + snap_store_id_offset);
     header->lsn = load_u64(p + snap_lsn_offset);
     header->state_bytes = state_bytes;
   }
+  if (state_crc != nullptr) *state_crc = crc32c_unmask(load_u32(p + snap_state_crc_offset));
+  return SmallFileError::none;
+}
+
+SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
+                               std::span<const std::byte> *state) {
+  SnapshotHeader decoded;
+  std::uint32_t state_crc = 0;
+  if (const SmallFileError e = decode_snapshot_header(bytes, bytes.size(), &decoded, &state_crc);
+      e != SmallFileError::none)
+    return e;
+  const auto state_span = bytes.subspan(small_file_header_bytes);
+  if (crc32c(state_span) != state_crc) return SmallFileError::state_checksum;
+  if (header != nullptr) *header = decoded;
   if (state != nullptr) *state = state_span;
   return SmallFileError::none;
 }

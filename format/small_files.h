@@ -29,6 +29,9 @@
 namespace segstore::format {
 
 inline constexpr std::uint32_t small_file_header_bytes = 64;
+// The largest application snapshot file (header included) that is written or read: a larger
+// one is refused before its state is read (`too_large`).
+inline constexpr std::uint64_t snapshot_file_max_bytes = 1ull << 32;
 inline constexpr char meta_magic[8] = {'S', 'G', 'S', 'T', 'M', 'E', 'T', 'A'};
 inline constexpr char clean_magic[8] = {'S', 'G', 'S', 'T', 'C', 'L', 'E', 'N'};
 inline constexpr char snapshot_magic[8] = {'S', 'G', 'S', 'T', 'S', 'N', 'A', 'P'};
@@ -43,6 +46,7 @@ enum class SmallFileError : std::uint8_t {
   length_mismatch,  // snapshot: state_bytes disagrees with the file size
   state_checksum,   // snapshot: the state bytes fail state_crc
   bad_field,        // META: lost_lsn_first/lost_lsn_end do not form a range
+  too_large,        // snapshot: larger than snapshot_file_max_bytes (never written so)
 };
 const char *small_file_error_name(SmallFileError error);
 
@@ -80,6 +84,11 @@ std::vector<std::byte> encode_clean(const CleanFile &clean);
 SmallFileError decode_clean(std::span<const std::byte> bytes, CleanFile *out);
 std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,
                                        std::span<const std::byte> state);
+// The header alone (its first 64 bytes in `bytes`) of a snapshot file of `file_bytes`: every
+// check but the state's checksum, whose expected (unmasked) value goes to *state_crc. Lets a
+// reader check a large snapshot by streaming its state instead of holding it whole.
+SmallFileError decode_snapshot_header(std::span<const std::byte> bytes, std::uint64_t file_bytes,
+                                      SnapshotHeader *header, std::uint32_t *state_crc);
 // On success *state points into `bytes`.
 SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
                                std::span<const std::byte> *state);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/try.h"
+#include "log/snapshot_file.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/store_dir.h"
@@ -118,8 +119,10 @@ std::int64_t lock_holder(const std::string &lock_path) {
 
 // Records and streams of a sealed segment from its .idx, when the .idx is valid and matches.
 bool summary_from_index(io::Env &env, const std::string &path, const format::SegmentHeader &header,
-                        SegmentInfo &info) {
-  Result<std::vector<std::byte>> bytes = io::read_whole_file(env, path, header.segment_bytes);
+                        std::uint64_t segment_limit_bytes, SegmentInfo &info) {
+  // Bounded by the format for the segment's real bytes, not by its header's claim.
+  Result<std::vector<std::byte>> bytes =
+      io::read_whole_file(env, path, format::index_snapshot_max_bytes(segment_limit_bytes));
   if (!bytes.ok()) return false;
   format::IndexHeader index_header;
   format::IndexBody body;
@@ -158,6 +161,11 @@ Result<SegmentInfo> describe_segment(io::Env &env, const StoreFiles &files, std:
   info.file = path;
   info.has_index = files.indexes.count(id) != 0;
   Result<SegmentFileHeader> read = read_segment_header(env, path);
+  if (!read.ok() && read.status().code() == Errc::not_a_regular_file) {
+    info.state = SegmentState::unreadable;  // a FIFO or link under a segment's name: described, not read
+    info.problem = read.status().message();
+    return info;
+  }
   if (!read.ok()) return read.status();
   info.file_bytes = read->file_bytes;
   if (id < files.meta.min_segment_id) {
@@ -188,7 +196,7 @@ Result<SegmentInfo> describe_segment(io::Env &env, const StoreFiles &files, std:
   // Sealed segments are summarised from their .idx when it is valid; the active one (and any
   // without a usable .idx) is walked. Which one is active is known only after the listing, so
   // the caller re-walks it if it was summarised from an .idx.
-  if (!(info.has_index && summary_from_index(env, files.indexes.at(id), h, info)))
+  if (!(info.has_index && summary_from_index(env, files.indexes.at(id), h, read->limit(), info)))
     SEGSTORE_TRY(fill_from_walk(*read->file, read->limit(), info));
   return info;
 }
@@ -198,20 +206,17 @@ void describe_snapshots(io::Env &env, const StoreFiles &files, StoreDescription 
     SnapshotInfo snap;
     snap.lsn = lsn;
     snap.file = path;
-    struct stat st {};
-    const std::uint64_t size = ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-    Result<std::vector<std::byte>> bytes = io::read_whole_file(env, path, size);
+    // Checked by streaming its state: the file's size is a claim, never an allocation.
+    Result<log::SnapshotFileCheck> check = log::check_snapshot_file(env, path);
     format::SnapshotHeader header;
-    std::span<const std::byte> state;
-    if (!bytes.ok()) {
-      snap.problem = bytes.status().to_string();
-    } else if (auto err = format::decode_snapshot(*bytes, &header, &state);
-               err != format::SmallFileError::none) {
-      snap.problem = format::small_file_error_name(err);
-    } else if (header.store_id != desc.store_id) {
-      snap.problem = "store_id is not META's";
-    } else if (header.lsn != lsn) {
-      snap.problem = "the file holds LSN " + std::to_string(header.lsn);
+    if (!check.ok()) {
+      snap.problem = check.status().to_string();
+    } else if (check->error != format::SmallFileError::none) {
+      snap.problem = format::small_file_error_name(check->error);
+    } else {
+      header = check->header;
+      if (header.store_id != desc.store_id) snap.problem = "store_id is not META's";
+      else if (header.lsn != lsn) snap.problem = "the file holds LSN " + std::to_string(header.lsn);
     }
     snap.state_bytes = header.state_bytes;
     desc.snapshots.push_back(std::move(snap));

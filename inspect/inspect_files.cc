@@ -41,9 +41,13 @@ Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
     return Status(Errc::not_a_store, "directory " + dir + " is not a segstore store: it has no " +
                                          format::meta_file_name + " file");
   for (const std::string &name : *names) {
-    if (auto id = format::parse_numbered_name(name, format::segment_suffix)) {
+    std::optional<std::uint64_t> id = format::parse_numbered_name(name, format::segment_suffix);
+    std::optional<std::uint64_t> idx = format::parse_numbered_name(name, format::index_suffix);
+    if ((id && *id > format::segment_id_max) || (idx && *idx > format::segment_id_max)) {
+      files.others.push_back(name);  // an id the writer never makes: not part of the format
+    } else if (id) {
       files.segments[*id] = format::join_path(dir, name);
-    } else if (auto idx = format::parse_numbered_name(name, format::index_suffix)) {
+    } else if (idx) {
       files.indexes[*idx] = format::join_path(dir, name);
     } else if (name == format::clean_file_name) {
       files.has_clean = true;

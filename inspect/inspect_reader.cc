@@ -40,7 +40,8 @@ class LogReader::Impl {
     Result<StoreFiles> files = list_store_files(*env_, dir_);
     if (!files.ok()) return files.status();
     if (files->meta_error != format::SmallFileError::none)
-      return Status(Errc::corruption,
+      return Status(files->meta_error == format::SmallFileError::unsupported_version ? Errc::unsupported_version
+                                                                                       : Errc::corruption,
                     files->meta_path + " at offset 0: " + format::small_file_error_name(files->meta_error));
     store_id_ = files->meta.store_id;
     min_segment_id_ = files->meta.min_segment_id;
@@ -62,6 +63,7 @@ class LogReader::Impl {
       }
       if (!seg_) {
         Result<bool> found = open_first_segment();
+        if (found.ok() && !*found) tail_damage_ = blocked_by_;
         if (!found.ok() || !*found) return found;
       }
       Result<bool> progressed = step();
@@ -101,31 +103,41 @@ class LogReader::Impl {
   };
 
   // Segments with id > after_id (and >= META's min_segment_id) that have a valid header, in id
-  // order. Unused (preallocated) ones are skipped; a damaged header is an error unless it is
-  // the newest file (a segment being activated).
+  // order. Unused (preallocated) ones are skipped; the list ends before a segment whose header
+  // fails its checks (or that is not a regular file), which is kept in blocked_by_ unless it is
+  // the newest file (a segment being activated): the records before it are still served, as
+  // verify reads them, and the damage is reported where they end.
   Result<std::vector<OpenSegment>> segments_after(std::uint64_t after_id, bool first_only) {
+    blocked_by_.reset();
     Result<std::vector<std::string>> names = env_->list_dir(dir_);
     if (!names.ok()) return names.status();
     std::vector<std::pair<std::uint64_t, std::string>> ids;
     for (const std::string &name : *names)
       if (auto id = format::parse_numbered_name(name, format::segment_suffix))
-        if (*id > after_id && *id >= min_segment_id_) ids.emplace_back(*id, format::join_path(dir_, name));
+        if (*id > after_id && *id >= min_segment_id_ && *id <= format::segment_id_max)
+          ids.emplace_back(*id, format::join_path(dir_, name));
     std::sort(ids.begin(), ids.end());
     std::vector<OpenSegment> out;
     for (std::size_t i = 0; i < ids.size(); ++i) {
       Result<SegmentFileHeader> read = read_segment_header(*env_, ids[i].second);
       if (!read.ok()) {
         if (read.status().code() == Errc::not_found) continue;  // removed by a trim meanwhile
-        return read.status();
+        if (read.status().code() != Errc::not_a_regular_file) return read.status();
+        blocked_by_ = Problem{ProblemKind::unreadable, ids[i].second, 0, std::nullopt,
+                              errc_name(read.status().code()), read.status().message()};
+        break;
       }
       if (read->error == format::SegmentHeaderError::unused) continue;
       const bool bad = read->error != format::SegmentHeaderError::none || read->header.segment_id != ids[i].first ||
                        read->header.store_id != store_id_;
       if (bad) {
-        if (i + 1 == ids.size()) break;
-        return Status(Errc::corruption, ids[i].second + " at offset 0: the segment header fails its checks (" +
-                                            format::segment_header_error_name(read->error) +
-                                            " or a wrong segment/store id)");
+        if (i + 1 < ids.size())
+          blocked_by_ = Problem{ProblemKind::segment_header, ids[i].second, 0, std::nullopt,
+                                read->error != format::SegmentHeaderError::none
+                                    ? format::segment_header_error_name(read->error)
+                                    : (read->header.segment_id != ids[i].first ? "segment_id" : "store_id"),
+                                "the segment header fails its checks: no record from here on can be trusted"};
+        break;
       }
       out.push_back(OpenSegment{ids[i].first, ids[i].second, std::move(*read)});
       if (first_only) break;
@@ -212,7 +224,9 @@ class LogReader::Impl {
     }
     const bool clean = s == nullptr || s->error == format::RecordError::zero_header ||
                        (s->error == format::RecordError::truncated_header && s->tail_zero);
-    if (!clean) {
+    if (clean && newer->empty() && blocked_by_) {
+      tail_damage_ = blocked_by_;  // a damaged segment follows: the records stop here
+    } else if (!clean) {
       tail_damage_ = Problem{ProblemKind::record, seg_->path, s->offset, expected_,
                              format::record_error_name(s->error),
                              "the records of the newest segment end in damage, not in never-written space"};
@@ -246,6 +260,7 @@ class LogReader::Impl {
   RecordView view_;
   std::uint64_t bytes_read_ = 0;
   std::optional<Problem> tail_damage_;
+  std::optional<Problem> blocked_by_;  // the segment that ended the last segments_after() list
   bool tailing_ = false;  // the walk reached the end before: re-read with small windows
   std::chrono::milliseconds poll_interval_ = tail_poll_min_ms;
 };

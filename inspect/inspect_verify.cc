@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "base/try.h"
+#include "log/snapshot_file.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/store_dir.h"
@@ -20,7 +21,6 @@ namespace {
 using format::join_path;
 
 // Index snapshots hold 8 bytes per 4 KiB block plus bitmaps: far below this for any segment.
-constexpr std::uint64_t index_read_max_bytes = 256ull << 20;
 
 std::uint64_t file_size(const std::string &path) {
   struct stat st {};
@@ -50,7 +50,7 @@ class Verifier {
   Status check_segment(std::uint64_t id, const std::string &path, bool last);
   // `compare`: also check the .idx against the records (not when damage cut the walk short:
   // every difference would then only repeat that damage).
-  Status check_index(const std::string &path, const format::SegmentHeader &header,
+  Status check_index(const std::string &path, const format::SegmentHeader &header, std::uint64_t segment_limit_bytes,
                      const SegmentSummary &summary, bool compare);
   void compare_streams(const std::string &path, const format::IndexBody &body,
                        const log::SegmentIndex &stored, const log::SegmentIndex &rebuilt);
@@ -118,6 +118,13 @@ Result<VerifyReport> Verifier::run() {
 
 Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool last) {
   Result<SegmentFileHeader> read = read_segment_header(env_, path);
+  if (!read.ok() && read.status().code() == Errc::not_a_regular_file) {
+    // A FIFO, device or symbolic link under a segment's name: reported, and the walk goes on.
+    problem(ProblemKind::unreadable, path, 0, std::nullopt, errc_name(read.status().code()), read.status().message());
+    previous_.reset();
+    damage_seen_ = true;
+    return Status();
+  }
   if (!read.ok()) return read.status();
   report_.segments_checked++;
   if (read->error == format::SegmentHeaderError::unused) {
@@ -183,7 +190,7 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
 
   auto index = files_.indexes.find(id);
   if (index != files_.indexes.end()) {
-    SEGSTORE_TRY(check_index(index->second, h, *summary, !summary->damaged));
+    SEGSTORE_TRY(check_index(index->second, h, read->limit(), *summary, !summary->damaged));
   } else if (!last) {
     report_.notes.push_back(path + ": sealed without an index snapshot (open rebuilds it by a scan)");
   }
@@ -191,11 +198,19 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
 }
 
 Status Verifier::check_index(const std::string &path, const format::SegmentHeader &header,
-                             const SegmentSummary &summary, bool compare) {
+                             std::uint64_t segment_limit_bytes, const SegmentSummary &summary, bool compare) {
   report_.index_snapshots_checked++;
-  Result<std::vector<std::byte>> bytes = io::read_whole_file(env_, path, index_read_max_bytes);
+  // Bounded by what the format allows for this segment's bytes (not by the header's claim
+  // alone, nor by the .idx's own size): a huge or sparse file is reported, not read.
+  Result<std::vector<std::byte>> bytes =
+      io::read_whole_file(env_, path, format::index_snapshot_max_bytes(segment_limit_bytes));
   if (!bytes.ok()) {
-    if (bytes.status().code() != Errc::corruption) return bytes.status();
+    const Errc code = bytes.status().code();
+    if (code == Errc::not_a_regular_file) {
+      problem(ProblemKind::unreadable, path, 0, std::nullopt, errc_name(code), bytes.status().message());
+      return Status();
+    }
+    if (code != Errc::corruption) return bytes.status();
     problem(ProblemKind::index_snapshot, path, 0, std::nullopt, "too_large", bytes.status().message());
     return Status();
   }
@@ -332,25 +347,29 @@ void Verifier::check_clean() {
 void Verifier::check_snapshots() {
   for (const auto &[lsn, path] : files_.snapshots) {
     report_.snapshots_checked++;
-    Result<std::vector<std::byte>> bytes = io::read_whole_file(env_, path, file_size(path));
-    if (!bytes.ok()) {
-      problem(ProblemKind::unreadable, path, 0, lsn, errc_name(bytes.status().code()), bytes.status().message());
+    Result<log::SnapshotFileCheck> check = log::check_snapshot_file(env_, path);
+    if (!check.ok()) {
+      problem(ProblemKind::unreadable, path, 0, lsn, errc_name(check.status().code()), check.status().message());
       continue;
     }
-    read_bytes(bytes->size(), path);
-    format::SnapshotHeader header;
-    std::span<const std::byte> state;
-    const format::SmallFileError error = format::decode_snapshot(*bytes, &header, &state);
-    if (error != format::SmallFileError::none) {
-      const bool in_state = error == format::SmallFileError::state_checksum;
-      problem(ProblemKind::snapshot, path, in_state ? format::small_file_header_bytes : 0, lsn,
-              format::small_file_error_name(error), "the application snapshot fails its checks");
+    read_bytes(check->bytes_read, path);
+    const format::SnapshotHeader &header = check->header;
+    if (check->error != format::SmallFileError::none) {
+      problem(ProblemKind::snapshot, path, check->error_offset, lsn, format::small_file_error_name(check->error),
+              "the application snapshot fails its checks (" + std::to_string(check->file_bytes) + " bytes)");
     } else if (store_id_ && header.store_id != *store_id_) {
       problem(ProblemKind::snapshot, path, 16, lsn, "store_id", "the snapshot's store_id is not META's");
     } else if (header.lsn != lsn) {
       problem(ProblemKind::snapshot, path, 24, header.lsn, "lsn",
               "the file is named for LSN " + std::to_string(lsn) + " but holds LSN " + std::to_string(header.lsn));
     }
+  }
+  for (const std::string &name : files_.others) {
+    std::optional<std::uint64_t> id = format::parse_numbered_name(name, format::segment_suffix);
+    if (!id) id = format::parse_numbered_name(name, format::index_suffix);
+    if (id && *id > format::segment_id_max)
+      report_.notes.push_back(format::join_path(files_.dir, name) + ": its id lies above the largest segment id " +
+                              std::to_string(format::segment_id_max) + ": not a file of the store (left alone)");
   }
   for (const std::string &name : files_.snapshot_others)
     report_.notes.push_back(format::join_path(format::join_path(files_.dir, format::snapshots_dir_name), name) +

@@ -115,6 +115,7 @@ struct EnvOptions {
   enum class Backend : std::uint8_t { automatic, uring, thread } backend = Backend::automatic;
   bool direct = true;
   Logger logger;  // where fallbacks are reported (empty: stderr)
+  std::uint32_t file_mode = 0640;  // of the files the env creates (less the umask)
 };
 std::shared_ptr<Env> make_posix_env(EnvOptions options);
 

@@ -43,16 +43,19 @@ Result<std::vector<std::byte>> read_whole_file(Env &env, const std::string &path
 // the old content; after it, the new), and the directory fsync makes the rename itself durable.
 Status write_file_atomic(Env &env, const std::string &path, std::span<const std::byte> bytes) {
   const std::string temp_path = path + ".tmp";
+  // A temporary file left by a crash (or anything planted under its name: a symbolic link
+  // would be written through) goes first; the new one is then created exclusively, so the
+  // bytes below land in a file this call made. A failed removal shows in the create's EEXIST.
+  (void)env.remove(temp_path);
   Status status;
   {
     OpenFlags flags;
     flags.create = true;
+    flags.exclusive = true;
     flags.write = true;
     Result<std::unique_ptr<File>> file = env.open_file(temp_path, flags);
     if (!file.ok()) return file.status();
-    // A temporary file left by a crash may be longer than the new content.
-    status = (*file)->truncate(0);
-    if (status.ok()) status = (*file)->write_at(0, bytes);
+    status = (*file)->write_at(0, bytes);
     if (status.ok()) status = (*file)->sync_data();
   }
   if (status.ok()) status = env.rename(temp_path, path);

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "io/descriptor_cache.h"
 #include "io/thread_queue.h"
 
 namespace segstore::io {
@@ -23,7 +24,6 @@ namespace {
 using Backend = EnvOptions::Backend;
 
 constexpr mode_t dir_mode = 0755;
-constexpr mode_t lock_file_mode = 0644;
 // Entries of the ring made only to learn whether io_uring works here.
 constexpr unsigned probe_ring_entries = 2;
 
@@ -116,8 +116,8 @@ Status flock_exclusive(int fd, const std::string &path) {
 
 class PosixEnv final : public Env {
  public:
-  PosixEnv(Backend backend, bool direct, PosixSyscalls syscalls, Logger logger)
-      : backend_(backend), direct_(direct), syscalls_(syscalls), logger_(std::move(logger)) {}
+  PosixEnv(Backend backend, bool direct, mode_t file_mode, PosixSyscalls syscalls, Logger logger)
+      : backend_(backend), direct_(direct), file_mode_(file_mode), syscalls_(syscalls), logger_(std::move(logger)) {}
 
   Result<std::unique_ptr<File>> open_file(const std::string &path, OpenFlags flags) override;
   Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override;
@@ -135,6 +135,9 @@ class PosixEnv final : public Env {
 
   const Backend backend_;
   const bool direct_;  // O_DIRECT wanted for files opened with OpenFlags.direct
+  const mode_t file_mode_;  // of created files
+  // Bounds the descriptors its files hold open (io/descriptor_cache.h).
+  const std::shared_ptr<DescriptorCache> descriptors_ = std::make_shared<DescriptorCache>(descriptors_cached_max);
   const PosixSyscalls syscalls_;
   const Logger logger_;
   // What the last file opened with OpenFlags.direct got (describe() reports it).
@@ -143,7 +146,7 @@ class PosixEnv final : public Env {
 
 Result<std::unique_ptr<File>> PosixEnv::open_file(const std::string &path, OpenFlags flags) {
   const bool want_direct = flags.direct && direct_;
-  Result<OpenedFile> opened = open_posix_file(path, flags, want_direct || flags.bypass_cache, syscalls_.open);
+  Result<OpenedFile> opened = open_posix_file(path, flags, want_direct || flags.bypass_cache, syscalls_.open, file_mode_);
   if (!opened.ok()) return opened.status();
   if (opened->direct_refused) {
     log_once(direct_fallback_logged, logger_, "the file system of " + path +
@@ -153,6 +156,7 @@ Result<std::unique_ptr<File>> PosixEnv::open_file(const std::string &path, OpenF
   if (want_direct) {
     last_direct_outcome_.store(opened->file->direct() ? direct : buffered);
   }
+  opened->file->join_cache(descriptors_);
   return std::unique_ptr<File>(std::move(opened->file));
 }
 
@@ -177,9 +181,15 @@ Status PosixEnv::make_dir(const std::string &path) {
   if (::mkdir(path.c_str(), dir_mode) == 0) return Status();
   const int err = errno;
   if (err != EEXIST) return errno_status(err, "mkdir", path);
-  Result<FileKind> kind = file_kind(path);
-  if (!kind.ok()) return kind.status();
-  if (*kind != FileKind::directory) {
+  // lstat, not stat: a symbolic link planted under the name of a directory segstore makes
+  // (snapshots/, quarantine/) would send its files elsewhere.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return errno_status(errno, "lstat", path);
+  if (S_ISLNK(st.st_mode)) {
+    return Status(Errc::not_a_directory,
+                  "mkdir " + path + ": exists as a symbolic link (never followed inside a store)");
+  }
+  if (!S_ISDIR(st.st_mode)) {
     return Status(Errc::not_a_directory, "mkdir " + path + ": exists and is not a directory");
   }
   return Status();
@@ -232,8 +242,9 @@ Result<FileKind> PosixEnv::file_kind(const std::string &path) {
 // The lock that excludes is taken on the store directory's own descriptor: a LOCK file alone can
 // be unlinked while held (by an operator's rm, a cleanup script), and the next open would create
 // a new LOCK, lock it, and write beside the first writer. A directory cannot be unlinked while
-// it holds files. LOCK is still created and locked (never through a symlink), for the earlier
-// versions that look only at it.
+// it holds files. LOCK is still created and locked, for the earlier versions that look only at
+// it, and opened like every store file: a symbolic link there is not followed (it would create
+// its target) and a FIFO is refused without blocking.
 Result<std::unique_ptr<DirLock>> PosixEnv::lock_file(const std::string &path) {
   const std::string dir = parent_dir(path);
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -245,11 +256,21 @@ Result<std::unique_ptr<DirLock>> PosixEnv::lock_file(const std::string &path) {
                                             " is locked by another open (this or another process)");
     return locked;
   }
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, lock_file_mode);
-  if (fd < 0) {
-    const int err = errno;
+  OpenFlags flags;
+  flags.create = true;
+  flags.write = true;
+  Result<OpenedFile> opened = open_posix_file(path, flags, false, syscalls_.open, file_mode_);
+  if (!opened.ok()) {
     ::close(dir_fd);
-    return errno_status(err, "open lock file", path);
+    return opened.status();
+  }
+  // The lock lives with this descriptor (close-on-exec like the File's), not with the File.
+  const int fd = ::fcntl(opened->file->fd(), F_DUPFD_CLOEXEC, 0);
+  const int dup_err = errno;
+  opened->file.reset();
+  if (fd < 0) {
+    ::close(dir_fd);
+    return errno_status(dup_err, "dup lock file descriptor", path);
   }
   if (Status locked = flock_exclusive(fd, path); !locked.ok()) {
     ::close(fd);
@@ -272,7 +293,8 @@ std::shared_ptr<Env> make_posix_env(EnvOptions options, const PosixSyscalls &sys
   PosixSyscalls resolved = syscalls;
   if (resolved.uring_init == nullptr) resolved.uring_init = &io_uring_queue_init;
   const Backend backend = choose_backend(options.backend, resolved.uring_init, options.logger);
-  return std::make_shared<PosixEnv>(backend, options.direct, resolved, options.logger);
+  return std::make_shared<PosixEnv>(backend, options.direct, static_cast<mode_t>(options.file_mode), resolved,
+                                    options.logger);
 }
 
 std::shared_ptr<Env> make_posix_env(EnvOptions options) {

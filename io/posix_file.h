@@ -9,15 +9,20 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "io/env.h"
 
 namespace segstore::io {
 
+class DescriptorCache;
+
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path, bool direct);
+  // `reopen_flags`: the open(2) flags that open the file again once a DescriptorCache closed
+  // its descriptor (no O_CREAT or O_EXCL); -1 when it is never closed before destruction.
+  PosixFile(int fd, std::string path, bool direct, int reopen_flags = -1);
   ~PosixFile() override;
   PosixFile(const PosixFile &) = delete;
   PosixFile &operator=(const PosixFile &) = delete;
@@ -31,12 +36,39 @@ class PosixFile final : public File {
   Status allocate(std::uint64_t bytes) override;
   Status truncate(std::uint64_t bytes) override;
 
+  // The descriptor of a file that joined no cache (a cached one may be closed at any time).
   int fd() const { return fd_; }
+  // From now on the descriptor may be closed by `cache` while unused (io/descriptor_cache.h).
+  void join_cache(std::shared_ptr<DescriptorCache> cache);
+  // For a write queue that issues writes (and data syncs) on the descriptor itself: keeps the
+  // descriptor open until unpin(), and counts the file as written from now on. `writes` is
+  // what unpin() needs to know which writes a successful linked sync covered.
+  struct Pinned {
+    int fd = -1;
+    std::uint64_t writes = 0;
+  };
+  Result<Pinned> pin_for_write();
+  void unpin(const Pinned &pinned, bool synced);
+  // Called by the cache: closes the descriptor when no operation uses it and every write was
+  // covered by a data sync. false when it stays open (or the file's lock is busy).
+  bool close_if_idle();
 
  private:
-  int fd_;
+  // Opens the descriptor again if the cache closed it, and counts one more user; release()
+  // ends the use (`wrote`: it was a write, now completed).
+  Result<int> acquire();
+  void release(bool wrote);
+  class Use;
+
+  std::mutex mu_;
+  int fd_;  // -1 while closed by the cache
   std::string path_;
   bool direct_;
+  int reopen_flags_;
+  unsigned users_ = 0;                // operations using fd_ now
+  std::uint64_t writes_ = 0;          // writes (and size changes) completed so far
+  std::uint64_t writes_synced_ = 0;   // of those, covered by a successful data sync
+  std::shared_ptr<DescriptorCache> cache_;
 };
 
 // The open(2) to call: nullptr for ::open; tests pass a stand-in that plays a file system
@@ -48,9 +80,16 @@ struct OpenedFile {
   bool direct_refused = false;  // O_DIRECT was asked for, the file system said EINVAL
 };
 
+// Files segstore creates get this mode (less the umask) unless Options::file_mode says otherwise.
+inline constexpr mode_t file_mode_default = 0640;
+
 // Opens `path` with `flags`. With `direct`, tries O_DIRECT first; if the file system refuses it
 // (EINVAL, e.g. tmpfs before Linux 6.6), opens the file buffered and says so in direct_refused.
+// Only a regular file is opened: a symbolic link is never followed and a FIFO, device or
+// directory is refused without waiting (Errc::not_a_regular_file, naming the path and type).
 Result<OpenedFile> open_posix_file(const std::string &path, OpenFlags flags, bool direct,
-                                   OpenSyscall open_syscall);
+                                   OpenSyscall open_syscall, mode_t create_mode = file_mode_default);
+// The error for `path`, found to be of type `mode` (st_mode) where a regular file belongs.
+Status not_regular_file_status(const std::string &path, mode_t mode);
 
 }  // namespace segstore::io

@@ -62,6 +62,7 @@ class UringQueue final : public WriteQueue {
  private:
   struct Slot {
     PosixFile *file = nullptr;
+    PosixFile::Pinned pinned;  // the descriptor, held open until the group completes
     const std::byte *data = nullptr;
     std::uint64_t token = 0;
     GroupProgress progress;
@@ -121,16 +122,20 @@ Status UringQueue::submit(const WriteGroup &group) {
     SEGSTORE_TRY(check_direct_alignment("write", file->path(), group.offset, group.data.data(),
                                         group.data.size()));
   }
-  ++inflight_;
   if (group.data.empty() && !group.sync) {
+    ++inflight_;
     ready_.push_back(GroupCompletion{group.token, Status(), false});
     return Status();
   }
+  Result<PosixFile::Pinned> pinned = file->pin_for_write();
+  if (!pinned.ok()) return pinned.status();
+  ++inflight_;
   const std::uint32_t slot_index = free_slots_.back();
   free_slots_.pop_back();
   Slot &slot = slots_[slot_index];
   slot = Slot{};
   slot.file = file;
+  slot.pinned = *pinned;
   slot.data = group.data.data();
   slot.token = group.token;
   slot.progress.offset = group.offset;
@@ -166,7 +171,7 @@ void UringQueue::start_round(std::uint32_t slot_index) {
                   "a round started for a finished group");
   if (slot.round.write_bytes > 0) {
     io_uring_sqe *sqe = get_sqe();
-    io_uring_prep_write(sqe, slot.file->fd(), slot.data + slot.progress.bytes_done,
+    io_uring_prep_write(sqe, slot.pinned.fd, slot.data + slot.progress.bytes_done,
                         slot.round.write_bytes, slot.progress.offset + slot.progress.bytes_done);
     io_uring_sqe_set_data64(sqe, encode_user_data(slot_index, Op::write));
     // The link makes the kernel start the sync only after this write completed in full; a
@@ -176,7 +181,7 @@ void UringQueue::start_round(std::uint32_t slot_index) {
   }
   if (slot.round.sync) {
     io_uring_sqe *sqe = get_sqe();
-    io_uring_prep_fsync(sqe, slot.file->fd(), IORING_FSYNC_DATASYNC);
+    io_uring_prep_fsync(sqe, slot.pinned.fd, IORING_FSYNC_DATASYNC);
     io_uring_sqe_set_data64(sqe, encode_user_data(slot_index, Op::sync));
     ++slot.cqes_pending;
   }
@@ -215,6 +220,7 @@ void UringQueue::handle_cqe(std::uint64_t user_data, int res, std::vector<GroupC
     return;
   }
   const bool synced = slot.progress.error.ok() && slot.progress.synced;
+  slot.file->unpin(slot.pinned, synced);
   out->push_back(GroupCompletion{slot.token, slot.progress.error, synced});
   --inflight_;
   slot = Slot{};

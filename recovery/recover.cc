@@ -42,6 +42,14 @@ Status RecoveryPass::list_directory() {
   std::vector<std::uint64_t> segment_ids;
   std::vector<std::uint64_t> below_min_ids;
   for (const std::string &name : *names) {
+    std::optional<std::uint64_t> named_id = format::parse_numbered_name(name, format::segment_suffix);
+    if (!named_id) named_id = format::parse_numbered_name(name, format::index_suffix);
+    if (named_id && *named_id > format::segment_id_max) {
+      // Not a file the writer made, and counting it would make the next id wrap.
+      note("@R " + name + " left alone: its id lies above the largest segment id " +
+           std::to_string(format::segment_id_max) + " (not a file segstore made)");
+      continue;
+    }
     if (auto id = format::parse_numbered_name(name, format::segment_suffix)) {
       max_id_seen_ = std::max(max_id_seen_, *id);
       (*id >= meta_.min_segment_id ? segment_ids : below_min_ids).push_back(*id);

@@ -54,6 +54,11 @@ class Output {
   bool closed_ = false;
 };
 
+// A command-line check for a whole number from 0 to `max`, decimal digits only: anything else
+// ("abc", "-1", "1e3", a value past `max` or past 2^64 - 1) is refused with a message that names
+// the text and the range, before CLI11 converts it (which would wrap or saturate).
+CLI::Validator whole_number_at_most(std::uint64_t max);
+
 bool stderr_is_terminal();
 bool stdout_is_terminal();
 // "12.3 MiB"

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 
@@ -79,6 +80,21 @@ bool Output::reader_gone() {
   // On the write end of a pipe whose reader closed, poll reports POLLERR (POLLHUP on some).
   if (::poll(&fd, 1, 0) == 1 && (fd.revents & (POLLERR | POLLHUP)) != 0) closed_ = true;
   return closed_;
+}
+
+CLI::Validator whole_number_at_most(std::uint64_t max) {
+  return CLI::Validator(
+      [max](std::string &text) -> std::string {
+        std::uint64_t value = 0;
+        const char *end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (text.empty() || stop != end || error == std::errc::invalid_argument)
+          return fmt::format("'{}' is not a whole number (decimal digits, 0 to {})", text, max);
+        if (error == std::errc::result_out_of_range || value > max)
+          return fmt::format("{} is out of range (0 to {})", text, max);
+        return std::string();
+      },
+      fmt::format("0..{}", max));
 }
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }

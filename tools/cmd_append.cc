@@ -221,14 +221,14 @@ Command add_append_command(CLI::App &app) {
       "The store is created if missing. With --ack each LSN is printed once the record is durable.");
   cmd->add_option("DIR", args->dir, "store directory")->required();
   cmd->add_option("--stream", args->stream, "stream (topic) the records belong to")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_at_most(UINT32_MAX));
   cmd->add_option("--durability", args->durability,
                   "sync: each append waits for the device; interval: a background flush; none: at close")
       ->check(CLI::IsMember({"sync", "interval", "none"}))
       ->capture_default_str();
   cmd->add_option("--segment-bytes", args->segment_bytes,
                   "size of new segment files: a multiple of 4096 from 16384 to 1073741824 (default 64 MiB)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_at_most(UINT64_MAX));
   cmd->add_flag("--framed", args->framed, "read length-prefixed binary records instead of lines");
   add_store_options(cmd, args->store);
   cmd->add_flag("--ack", args->ack, "print each record's LSN once it is durable, one per line, flushed at once");

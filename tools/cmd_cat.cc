@@ -112,11 +112,11 @@ Command add_cat_command(CLI::App &app) {
       "the reader of standard output goes away. Exits 1 if the records end at damage.");
   cmd->add_option("DIR", args->dir, "store directory")->required();
   cmd->add_option("--from", args->from, "first LSN to print (default: the oldest record)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_at_most(UINT64_MAX));
   cmd->add_option("--stream", args->stream, "print only records of this stream")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_at_most(UINT32_MAX));
   cmd->add_option("--count", args->count, "stop after this many records")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_at_most(UINT64_MAX));
   cmd->add_flag("--follow,-f", args->follow, "keep waiting for new records until SIGINT/SIGTERM");
   cmd->add_option("--format", args->format,
                   "text: payload + newline; hex: '<lsn> <stream> <hex>'; json: one object per line;\n"

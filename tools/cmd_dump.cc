@@ -103,10 +103,10 @@ Command add_dump_command(CLI::App &app) {
       "Without --segment, every segment. Exits 1 if anything is bad.");
   cmd->add_option("DIR", args->dir, "store directory")->required();
   cmd->add_option("--segment", args->segment, "segment id (the number in its file name)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_at_most(UINT64_MAX));
   cmd->add_option("--from-offset", args->from_offset,
                   "start at this byte offset of the segment (a record position, e.g. one an earlier dump printed)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_at_most(UINT64_MAX));
   return [args] { return run_dump(*args); };
 }
 

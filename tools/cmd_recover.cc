@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "cli.h"
+#include "segstore/inspect.h"
 #include "segstore/store.h"
 
 namespace segstore::cli {
@@ -42,7 +43,18 @@ int run_recover(const RecoverArgs &args) {
   if (!report->to_string().ends_with('\n')) out.write("\n");
   out.flush();
   // Anything cut or quarantined means the store held damage: scripts see it in the exit code.
-  const bool damage = report->cut || report->acknowledged_data_lost || report->bytes_quarantined != 0;
+  bool damage = report->cut || report->acknowledged_data_lost || report->bytes_quarantined != 0;
+  // Recovery leaves an application snapshot that fails its checks in place (the store's
+  // latest_snapshot() skips it for an older one); verify reports it, and so does recover's exit.
+  Result<inspect::StoreDescription> desc = inspect::describe_store(args.dir);
+  if (!desc.ok()) return fail(command, desc.status());
+  for (const inspect::SnapshotInfo &snap : desc->snapshots) {
+    if (snap.problem.empty()) continue;
+    print_error(command, fmt::format("application snapshot {} (LSN {}) at offset 0 fails its checks: {}; left in "
+                                     "place, older snapshots serve instead",
+                                     snap.file, snap.lsn, snap.problem));
+    damage = true;
+  }
   return damage ? exit_problem : exit_ok;
 }
 
@@ -55,8 +67,8 @@ Command add_recover_command(CLI::App &app) {
       "Runs the recovery pass now (as opening the store does, scanning every segment) and prints\n"
       "its report. Exits 0 when nothing had to be cut; 1 when damage was cut and quarantined (the\n"
       "store is consistent afterwards), when acknowledged records are missing (DATA LOSS: the\n"
-      "store then refuses writes until --accept-loss), or --strict refused to cut; 2 on errors\n"
-      "(e.g. store in use).");
+      "store then refuses writes until --accept-loss), when an application snapshot fails its\n"
+      "checks, or --strict refused to cut; 2 on errors (e.g. store in use).");
   cmd->add_option("DIR", args->dir, "store directory")->required();
   cmd->add_flag("--strict", args->strict, "refuse to cut the log: change nothing and exit 1 if a cut is needed");
   cmd->add_flag("--accept-loss", args->accept_loss,

@@ -32,13 +32,16 @@ int run_verify(const VerifyArgs &args) {
   Output out;
   std::string text;
   auto line = [&](const std::string &s) { text += s + "\n"; };
-  const std::string lsns = r.next_lsn > r.first_lsn ? fmt::format("LSN {}..{}", r.first_lsn, r.next_lsn - 1)
-                                                    : fmt::format("no records, next LSN {}", r.next_lsn);
-  line(fmt::format("verified {}: {} segment{}, {} record{} ({}), {} index snapshot{}, {} snapshot{}; {} read",
+  // What was read and what the log holds are two facts: they differ when damage or a trim in
+  // progress hides records (the problems and notes below say which).
+  const std::string lsns = r.next_lsn > r.first_lsn
+                               ? fmt::format("the log holds LSN {}..{}", r.first_lsn, r.next_lsn - 1)
+                               : fmt::format("the log holds no records, next LSN {}", r.next_lsn);
+  line(fmt::format("verified {}: {} segment{}, {} record{} read, {} index snapshot{}, {} snapshot{}, {} read; {}",
                    args.dir, r.segments_checked, r.segments_checked == 1 ? "" : "s", r.records_checked,
-                   r.records_checked == 1 ? "" : "s", lsns, r.index_snapshots_checked,
+                   r.records_checked == 1 ? "" : "s", r.index_snapshots_checked,
                    r.index_snapshots_checked == 1 ? "" : "s", r.snapshots_checked, r.snapshots_checked == 1 ? "" : "s",
-                   human_bytes(r.bytes_read)));
+                   human_bytes(r.bytes_read), lsns));
   for (const inspect::Problem &p : r.problems)
     line(fmt::format("problem: {} at offset {}{}: {} {}: {}", p.file, p.offset,
                      p.lsn ? fmt::format(" (LSN {})", *p.lsn) : "", inspect::problem_kind_name(p.kind), p.reason,

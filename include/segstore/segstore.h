@@ -90,6 +90,7 @@ extern "C" {
 #define SEGSTORE_E_CANCELLED (-22)           /* a waiting iterator was cancelled */
 #define SEGSTORE_E_TIMED_OUT (-23)           /* a wait's timeout passed first */
 #define SEGSTORE_E_DATA_LOSS (-24)           /* acknowledged records were lost: writes refused until accepted */
+#define SEGSTORE_E_NOT_A_REGULAR_FILE (-25)  /* a store file is a FIFO, device, directory or symlink */
 /* Codes of the C layer only (no segstore::Errc counterpart). */
 #define SEGSTORE_E_NO_MEMORY (-100)          /* an allocation failed */
 #define SEGSTORE_E_INTERNAL (-101)           /* an unexpected C++ exception was caught */

@@ -44,6 +44,7 @@ enum class Errc : int {
   timed_out = 23,           // a wait's timeout passed before what it waited for happened
   data_loss = 24,           // acknowledged records were lost: writes are refused until the loss is
                             // accepted (Options::accept_data_loss, `segstore recover --accept-loss`)
+  not_a_regular_file = 25,  // a store file is a FIFO, device, directory or symbolic link
 };
 
 SEGSTORE_API const char *errc_name(Errc code) noexcept;

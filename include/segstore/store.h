@@ -74,6 +74,7 @@ struct Options {
   std::uint32_t flush_interval_ms = 10;  // Durability::interval
   IoBackendKind io_backend = IoBackendKind::automatic;  // env SEGSTORE_IO_BACKEND overrides
   bool direct_io = true;  // O_DIRECT; buffered automatically if the file system refuses it
+  std::uint32_t file_mode = 0640;  // permission bits of the files the store creates (less the umask)
   PreallocMode prealloc = PreallocMode::automatic;
   // Prepare the next segment file while the active one fills, so a roll never waits for a file
   // to be created (and zero-filled). false: a small store keeps one segment file, and the append

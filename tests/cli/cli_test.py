@@ -287,7 +287,8 @@ class VerifyTest(CliTestCase):
     def test_clean_store_verifies(self):
         self.make_store()
         out = self.verify(0)
-        self.assertIn("600 records (LSN 0..599)", out)
+        self.assertIn("600 records read", out)
+        self.assertIn("the log holds LSN 0..599", out)
         self.assertIn("ok: no problems found", out)
 
     def test_empty_store_verifies(self):
