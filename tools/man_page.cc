@@ -28,8 +28,9 @@ std::string roff_escape(std::string_view text) {
   return out;
 }
 
-// Paragraphs of a description or footer: each line of the help text stays a line (.br), so
-// the lists and examples the help text lines up keep their shape.
+// Paragraphs of a description or footer: the help text's lines are wrapped prose, so they
+// flow into one paragraph; an empty line starts a new one, and an indented line (a list item
+// or an example the help text lines up) starts a line of its own.
 std::string roff_paragraphs(std::string_view text) {
   std::string out;
   std::size_t start = 0;
@@ -37,7 +38,8 @@ std::string roff_paragraphs(std::string_view text) {
     std::size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
     const std::string_view line = text.substr(start, end - start);
-    out += line.empty() ? ".PP\n" : roff_escape(line) + "\n.br\n";
+    if (line.empty()) out += ".PP\n";
+    else out += (line.front() == ' ' ? ".br\n" : "") + roff_escape(line) + "\n";
     start = end + 1;
   }
   return out;
