@@ -38,8 +38,9 @@ soname=$(objdump -p "$libdir/libsegstore.so.0.1.0" | awk '/SONAME/ {print $2}')
 for h in segstore.h store.h status.h export.h inspect.h version.h; do
   [ -f "$includedir/segstore/$h" ] || fail "header segstore/$h not installed in $includedir"
 done
-[ ! -e "$includedir/segstore/version.h.in" ] && [ ! -e "$includedir/segstore/meson.build" ] ||
+if [ -e "$includedir/segstore/version.h.in" ] || [ -e "$includedir/segstore/meson.build" ]; then
   fail "the build files of include/segstore were installed as headers"
+fi
 grep -q "define SEGSTORE_VERSION_STRING \"$(pkgconf --modversion)\"" "$includedir/segstore/version.h" ||
   fail "segstore/version.h does not announce version $(pkgconf --modversion)"
 cli="$root$prefix/bin/segstore"
@@ -55,12 +56,13 @@ for page in segstore segstore-append segstore-cat segstore-verify segstore-recov
   [ -s "$mandir/$page.1" ] || fail "man page $page.1 not installed in $mandir"
   head -n 1 "$mandir/$page.1" | grep -q "^\.TH $page 1 " || fail "$page.1 does not start with its .TH line"
 done
-grep -q -- '--durability' "$mandir/segstore-append.1" || fail "segstore-append.1 does not describe --durability"
-grep -q 'segstore\\-append' "$mandir/segstore.1" || fail "segstore.1 does not list the append command"
+# roff writes a dash as \-
+grep -qF '\-\-durability' "$mandir/segstore-append.1" || fail "segstore-append.1 does not describe --durability"
+grep -qF 'segstore\-append' "$mandir/segstore.1" || fail "segstore.1 does not list the append command"
 if command -v man >/dev/null 2>&1; then
   MANWIDTH=80 man -l "$mandir/segstore-append.1" 2>"$tmp/man.err" | grep -q 'durability' ||
     fail "man cannot render segstore-append.1: $(cat "$tmp/man.err")"
-fi"
+fi
 
 # The installed CLI runs as it is, without LD_LIBRARY_PATH: its RUNPATH ($ORIGIN/../LIBDIR)
 # leads to the installed library, wherever the prefix is.
