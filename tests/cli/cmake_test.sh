@@ -36,7 +36,9 @@ grep -q "segstore .* from $prefix" "$tmp/configure.log" || fail "find_package fo
 "$cmake" --build "$tmp/build" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; fail "the consumer does not build"; }
 
 # The imported target carries the library's path: the programs run without LD_LIBRARY_PATH
-# (CMake sets their build RUNPATH) and load the installed library.
+# (CMake sets their build RUNPATH) and load the installed library. (meson test sets
+# LD_LIBRARY_PATH to the build tree, which would win over RUNPATH.)
+unset LD_LIBRARY_PATH
 ldd "$tmp/build/c_example" | grep -q "$prefix/.*libsegstore.so.0" ||
   fail "c_example does not load the installed library: $(ldd "$tmp/build/c_example")"
 "$tmp/build/c_example" "$tmp/store_c" >/dev/null || fail "the C example built with CMake failed"
