@@ -54,6 +54,13 @@ Status Store::Impl::check_writable_locked() const {
     return Status(Errc::read_only, "store " + dir_ +
                                        " is read-only until reopened after a failed write or "
                                        "sync: " + failed_->to_string());
+  // No LSN that was handed out is handed out again without an operator's decision: the next
+  // append would take the first lost LSN.
+  if (lost_lsn_end_ != 0)
+    return Status(Errc::data_loss, "store " + dir_ + " lost acknowledged records LSN " + std::to_string(lost_lsn_first_) +
+                                       ".." + std::to_string(lost_lsn_end_ - 1) +
+                                       "; writes are refused until the loss is accepted (reopen with "
+                                       "accept_data_loss, or segstore recover --accept-loss)");
   return Status();
 }
 

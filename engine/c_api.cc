@@ -39,7 +39,8 @@ static_assert(SEGSTORE_E_TRUNCATED == -static_cast<int>(segstore::Errc::truncate
 static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::splits_batch));
 static_assert(SEGSTORE_E_CANCELLED == -static_cast<int>(segstore::Errc::cancelled));
 static_assert(SEGSTORE_E_TIMED_OUT == -static_cast<int>(segstore::Errc::timed_out));
-static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::timed_out));
+static_assert(SEGSTORE_E_DATA_LOSS == -static_cast<int>(segstore::Errc::data_loss));
+static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::data_loss));
 // The C header spells the largest record as a number; it must stay the C++ header's.
 static_assert(SEGSTORE_RECORD_PAYLOAD_MAX_BYTES == segstore::record_payload_max_bytes);
 
@@ -301,6 +302,8 @@ const char *segstore_strerror(int code) {
     case SEGSTORE_E_SPLITS_BATCH: return "splits_batch: the truncation point lies inside an atomic batch";
     case SEGSTORE_E_CANCELLED: return "cancelled: the waiting iterator was cancelled";
     case SEGSTORE_E_TIMED_OUT: return "timed_out: the wait's timeout passed first";
+    case SEGSTORE_E_DATA_LOSS:
+      return "data_loss: acknowledged records were lost; writes are refused until the loss is accepted";
     case SEGSTORE_E_NO_MEMORY: return "no_memory: an allocation failed";
     case SEGSTORE_E_INTERNAL: return "internal: an unexpected error inside libsegstore";
     default: return "unknown error code";

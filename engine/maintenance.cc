@@ -175,6 +175,9 @@ Status Store::Impl::write_meta_locked() { return write_meta(first_lsn_, min_segm
 
 Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id) {
   format::MetaFile meta{store_id_, first_lsn, min_segment_id};
+  // An unaccepted loss stays recorded whatever else changes (writes stay refused).
+  meta.lost_lsn_first = lost_lsn_first_;
+  meta.lost_lsn_end = lost_lsn_end_;
   return io::write_file_atomic(*env_, join_path(dir_, meta_file_name), format::encode_meta(meta));
 }
 

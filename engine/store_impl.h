@@ -265,6 +265,10 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   bool closed_ = false;
   bool stopping_ = false;
   std::optional<Status> failed_;  // a write or sync failed: read-only until reopened
+  // Acknowledged records [lost_lsn_first_, lost_lsn_end_) were lost and the loss is recorded in
+  // META, not accepted: writes are refused. lost_lsn_end_ == 0: none. Set at open only.
+  std::uint64_t lost_lsn_first_ = 0;
+  std::uint64_t lost_lsn_end_ = 0;
   // truncate_after is rewriting segment files outside mu_: appends, trims, resets and seals
   // wait until it is done, so files and memory change only under its control.
   bool log_rewrite_running_ = false;

@@ -83,16 +83,35 @@ Backend choose_backend(Backend requested, UringInit uring_init) {
   return Backend::uring;
 }
 
+// Holds two flocks: the store directory's own descriptor (what excludes a second open) and the
+// LOCK file's (what earlier versions of segstore lock, so they stay excluded too).
 class PosixDirLock final : public DirLock {
  public:
-  explicit PosixDirLock(int fd) : fd_(fd) {}
-  ~PosixDirLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+  PosixDirLock(int dir_fd, int file_fd) : dir_fd_(dir_fd), file_fd_(file_fd) {}
+  ~PosixDirLock() override {  // closing the descriptors releases the flocks
+    ::close(file_fd_);
+    ::close(dir_fd_);
+  }
   PosixDirLock(const PosixDirLock &) = delete;
   PosixDirLock &operator=(const PosixDirLock &) = delete;
 
  private:
-  int fd_;
+  int dir_fd_;
+  int file_fd_;
 };
+
+// flock(LOCK_EX | LOCK_NB) on `fd`, retried on EINTR; store_in_use when another open holds it.
+Status flock_exclusive(int fd, const std::string &path) {
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Status();
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (err == EWOULDBLOCK)
+      return Status(Errc::store_in_use, "store is in use: " + path +
+                                            " is locked by another open (this or another process)");
+    return errno_status(err, "flock", path);
+  }
+}
 
 class PosixEnv final : public Env {
  public:
@@ -206,24 +225,36 @@ Result<FileKind> PosixEnv::file_kind(const std::string &path) {
   return FileKind::other;
 }
 
-// flock() locks belong to the open file description, so a second open of the same LOCK file
+// flock() locks belong to the open file description, so a second open of the same store
 // conflicts even inside one process, and the kernel releases the lock when the holder dies.
+// The lock that excludes is taken on the store directory's own descriptor: a LOCK file alone can
+// be unlinked while held (by an operator's rm, a cleanup script), and the next open would create
+// a new LOCK, lock it, and write beside the first writer. A directory cannot be unlinked while
+// it holds files. LOCK is still created and locked (never through a symlink), for the earlier
+// versions that look only at it.
 Result<std::unique_ptr<DirLock>> PosixEnv::lock_file(const std::string &path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, lock_file_mode);
-  if (fd < 0) return errno_status(errno, "open lock file", path);
-  for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) break;
-    const int err = errno;
-    if (err == EINTR) continue;
-    ::close(fd);
-    if (err == EWOULDBLOCK) {
+  const std::string dir = parent_dir(path);
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return errno_status(errno, "open store directory", dir);
+  if (Status locked = flock_exclusive(dir_fd, dir); !locked.ok()) {
+    ::close(dir_fd);
+    if (locked.code() == Errc::store_in_use)
       return Status(Errc::store_in_use, "store is in use: " + path +
-                                            " is locked by another open (this or another "
-                                            "process)");
-    }
-    return errno_status(err, "flock", path);
+                                            " is locked by another open (this or another process)");
+    return locked;
   }
-  return std::unique_ptr<DirLock>(std::make_unique<PosixDirLock>(fd));
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, lock_file_mode);
+  if (fd < 0) {
+    const int err = errno;
+    ::close(dir_fd);
+    return errno_status(err, "open lock file", path);
+  }
+  if (Status locked = flock_exclusive(fd, path); !locked.ok()) {
+    ::close(fd);
+    ::close(dir_fd);
+    return locked;
+  }
+  return std::unique_ptr<DirLock>(std::make_unique<PosixDirLock>(dir_fd, fd));
 }
 
 std::string PosixEnv::describe() const {

@@ -69,6 +69,7 @@ extern "C" {
 #define SEGSTORE_E_SPLITS_BATCH (-21)        /* truncate_after's cut point is inside an atomic batch */
 #define SEGSTORE_E_CANCELLED (-22)           /* a waiting iterator was cancelled */
 #define SEGSTORE_E_TIMED_OUT (-23)           /* a wait's timeout passed first */
+#define SEGSTORE_E_DATA_LOSS (-24)           /* acknowledged records were lost: writes refused until accepted */
 /* Codes of the C layer only (no segstore::Errc counterpart). */
 #define SEGSTORE_E_NO_MEMORY (-100)          /* an allocation failed */
 #define SEGSTORE_E_INTERNAL (-101)           /* an unexpected C++ exception was caught */

@@ -84,6 +84,11 @@ struct Options {
   // Recovery (docs/RECOVERY.md).
   bool verify_on_open = false;   // scan every segment, trusting no index snapshot
   bool strict_recovery = false;  // refuse to open if recovery would cut the log
+  // When recovery finds that acknowledged records are missing (docs/RECOVERY.md, "Acknowledged
+  // data lost"), it records the loss in META and the store refuses writes (Errc::data_loss)
+  // until it is opened with accept_data_loss: the operator's decision that the log continues
+  // after the loss, handing the lost LSNs out again. Reads are served either way.
+  bool accept_data_loss = false;
 
   // Application snapshots.
   std::uint32_t snapshots_kept = 3;
@@ -151,8 +156,14 @@ struct RecoveryReport {
   std::uint64_t cut_offset = 0; // byte offset of the first byte cut
   std::uint64_t cut_lsn = 0;    // first LSN that is not in the log any more
   std::string cut_reason;
-  bool acknowledged_data_lost = false;  // damage provably hit records acknowledged as durable
+  // Acknowledged records are missing: proven by this recovery (damage, or a log that ends
+  // before what CLEAN, an index snapshot, META or a snapshot says it reached), or recorded in
+  // META by an earlier one and not yet accepted. Writes are refused (Errc::data_loss) unless
+  // loss_accepted.
+  bool acknowledged_data_lost = false;
   std::uint64_t lost_lsn_first = 0, lost_lsn_last = 0;  // when acknowledged_data_lost
+  std::string loss_evidence;    // what proves the loss
+  bool loss_accepted = false;   // opened with Options::accept_data_loss: writes continue
   std::uint64_t bytes_quarantined = 0;
   std::string quarantine_dir;
   std::uint64_t duration_us = 0;
