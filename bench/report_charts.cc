@@ -2,6 +2,7 @@
 // every ratio of segstore to its reference with the goal marked, and the latency percentiles of
 // the durable workloads against fio's. People read a benchmark by looking; the charts show at
 // a glance which workloads reach their goal and how far the tail latencies are from the device's.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,11 +17,19 @@ namespace {
 // Workloads whose appends wait for the device: their latencies are the device's plus segstore's.
 const std::set<std::string> durable_workloads = {"W2", "W3", "W4", "W5"};
 
-// gnuplot reads labels between single quotes; a quote in a configuration would end the string.
+// A string in a gnuplot script, between single quotes (a quote inside is doubled).
 std::string quoted(const std::string &text) {
   std::string out = "'";
   for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
   return out + "'";
+}
+
+// A label in a gnuplot data file: one column between double quotes (gnuplot's data files know
+// no other quoting, so a double quote inside becomes a single one).
+std::string data_label(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? '\'' : c;
+  return out + "\"";
 }
 
 const Target *goal_on(const Report &report, const std::string &workload, const std::string &config,
@@ -54,7 +63,7 @@ std::string draw_ratios(const Report &report) {
     data << bars.size() - 1 - i << " " << (measured(bars[i].ratio) ? bars[i].ratio : 0) << " ";
     if (measured(bars[i].goal)) data << bars[i].goal;
     else data << "-";
-    data << " " << quoted(bars[i].label + (bars[i].lower_is_better ? " (lower is better)" : "")) << "\n";
+    data << " " << data_label(bars[i].label + (bars[i].lower_is_better ? " (lower is better)" : "")) << "\n";
   }
   data.close();
   std::ofstream script(script_path);
@@ -82,7 +91,7 @@ std::string draw_latencies(const Report &report) {
   const std::string data_path = base + ".dat", script_path = base + ".gp";
   std::ofstream data(data_path);
   for (const LatencyGroup &g : groups) {
-    data << quoted(g.label);
+    data << data_label(g.label);
     for (double us : {g.p50_us, g.p99_us, g.p999_us}) {
       if (measured(us)) data << " " << us;
       else data << " -";
@@ -91,7 +100,9 @@ std::string draw_latencies(const Report &report) {
   }
   data.close();
   std::ofstream script(script_path);
-  script << "set terminal pngcairo size " << 300 + 70 * groups.size() << ",640 noenhanced font 'sans,10'\n"
+  // Wide enough for the title, and for a cluster of three bars per group.
+  const std::size_t width = std::max<std::size_t>(900, 300 + 90 * groups.size());
+  script << "set terminal pngcairo size " << width << ",640 noenhanced font 'sans,10'\n"
          << "set output " << quoted(report.config.latency_png_path) << "\n"
          << "set title 'durable workloads: latency of one append (segstore) or one write+fdatasync (fio), "
             "p50 / p99 / p99.9'\n"
