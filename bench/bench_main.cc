@@ -1,5 +1,5 @@
-// bench/bench_main.cc — `segstore bench`: runs the selected workloads in order, then prints the
-// targets and writes the JSON file and the plot.
+// bench/bench_main.cc — segstore-bench: runs the selected workloads in order, then prints the
+// targets and writes the JSON file and the charts.
 #include "bench_main.h"
 
 #include <cstdio>
@@ -73,7 +73,7 @@ int segstore_bench_main(int argc, char **argv) {
   std::error_code ec;
   std::filesystem::create_directories(config.dir, ec);
   if (ec) {
-    std::fprintf(stderr, "segstore bench: cannot create %s: %s\n", config.dir.c_str(), ec.message().c_str());
+    std::fprintf(stderr, "segstore-bench: cannot create %s: %s\n", config.dir.c_str(), ec.message().c_str());
     return 2;
   }
   const Clock::time_point start = Clock::now();
@@ -84,6 +84,7 @@ int segstore_bench_main(int argc, char **argv) {
   if (!fio.available()) report.fio_note = fio.why_unavailable();
   Context ctx{config, fio, config.run_peers ? available_peers() : std::vector<PeerKind>{}, false, ""};
   report.peers = ctx.peers;
+  if (config.run_peers) report.unavailable_peers = unavailable_peers();
   print_header(report, stdout);
   std::fflush(stdout);
 
@@ -111,8 +112,9 @@ int segstore_bench_main(int argc, char **argv) {
   print_targets(report, stdout);
   std::string error, note;
   if (write_json(report, &error)) std::printf("results: %s\n", config.json_path.c_str());
-  else std::fprintf(stderr, "segstore bench: %s\n", error.c_str()), exit_code = 1;
+  else std::fprintf(stderr, "segstore-bench: %s\n", error.c_str()), exit_code = 1;
   write_plot(report, &note);
   std::printf("%s\n", note.c_str());
+  for (const std::string &line : write_charts(report)) std::printf("%s\n", line.c_str());
   return exit_code;
 }

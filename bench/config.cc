@@ -1,33 +1,18 @@
-// bench/config.cc — command-line parsing and the two presets.
+// bench/config.cc — the command line (CLI11, like every segstore command) and the two presets.
 #include "config.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
-#include <string_view>
+
+#include <CLI/CLI.hpp>
 
 namespace segstore::bench {
 
 namespace {
 
 constexpr std::uint64_t mib = 1ull << 20;
-
-const char *usage_text =
-    "usage: segstore bench [options]\n"
-    "  --quick              short preset (about a minute); default is the full run (< 10 min)\n"
-    "  --dir DIR            where stores, fio files and peer databases go (default ./segstore-data)\n"
-    "  --out PATH           JSON results to PATH.json and the plot to PATH.png\n"
-    "                       (default DIR/bench-results.json, DIR/bench-throughput.png)\n"
-    "  --only LIST          comma-separated workloads: W1,W2,W3,W4,W5,R1,R2,R3,O1 (default all)\n"
-    "  --io-backend KIND    auto|uring|thread (Options::io_backend; default auto)\n"
-    "  --prealloc MODE      auto|zero|fallocate (Options::prealloc; default auto)\n"
-    "  --write-group-bytes N  Options::write_group_bytes_max (default 1 MiB)\n"
-    "  --inflight-groups N  Options::inflight_groups_max (default 4)\n"
-    "  --seconds S          length of each timed measurement (default 0.5 quick, 5 full)\n"
-    "  --no-fio             skip the device measurements\n"
-    "  --no-peers           skip RocksDB, LevelDB and the plain log file\n"
-    "  --help               this text\n";
+constexpr double seconds_per_run_max = 600;
+constexpr std::uint32_t store_option_max = 1u << 30;
 
 void apply_preset(Config &config) {
   if (config.quick) {
@@ -46,10 +31,36 @@ void apply_preset(Config &config) {
   }
 }
 
-bool is_workload(const std::string &name) {
-  for (const char *w : workload_names)
-    if (name == w) return true;
-  return false;
+// "w1, r2" -> {"W1", "R2"}; an unknown name is a usage error.
+std::string workload_list_error(const std::string &list, std::set<std::string> *into) {
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    std::string name = list.substr(start, comma - start);
+    name.erase(std::remove_if(name.begin(), name.end(), [](unsigned char c) { return std::isspace(c); }), name.end());
+    for (char &c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (std::find(std::begin(workload_names), std::end(workload_names), name) == std::end(workload_names))
+      return "unknown workload '" + name + "' (W1,W2,W3,W4,W5,R1,R2,R3,O1)";
+    into->insert(name);
+    start = comma + 1;
+  }
+  return "";
+}
+
+// Output paths: the JSON file and the three charts beside it.
+void set_output_paths(Config &config, std::string out) {
+  if (out.empty()) {
+    config.json_path = config.dir + "/bench-results.json";
+    config.png_path = config.dir + "/bench-throughput.png";
+    config.ratio_png_path = config.dir + "/bench-ratios.png";
+    config.latency_png_path = config.dir + "/bench-latency.png";
+    return;
+  }
+  if (out.size() > 5 && out.ends_with(".json")) out.resize(out.size() - 5);
+  config.json_path = out + ".json";
+  config.png_path = out + ".png";
+  config.ratio_png_path = out + "-ratios.png";
+  config.latency_png_path = out + "-latency.png";
 }
 
 }  // namespace
@@ -65,84 +76,61 @@ const char *io_backend_name(IoBackendKind kind) {
 
 std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
   Config config;
-  std::string out;
+  std::string out, only, prealloc, io_backend;
   std::optional<double> seconds;
-  auto fail = [&](const std::string &message) -> std::optional<Config> {
-    std::fprintf(stderr, "segstore bench: %s\n%s", message.c_str(), usage_text);
-    *exit_code = 2;
+  CLI::App app{"segstore-bench: segstore measured against the device (fio) and its peers (RocksDB, LevelDB, a "
+               "plain log file)\nin the same run; a table per workload, the targets, a JSON file and charts "
+               "(docs/BENCHMARKS.md).",
+               "segstore-bench"};
+  app.add_flag("--quick", config.quick, "short preset (about a minute); default is the full run (< 10 min)");
+  app.add_option("--dir", config.dir, "where stores, fio files and peer databases go")
+      ->capture_default_str()
+      ->type_name("DIR");
+  app.add_option("--out", out,
+                 "write the JSON to PATH.json and the charts to PATH.png, PATH-ratios.png, PATH-latency.png "
+                 "(default DIR/bench-results.json, DIR/bench-throughput.png, DIR/bench-ratios.png, "
+                 "DIR/bench-latency.png)")
+      ->type_name("PATH");
+  app.add_option("--only", only, "comma-separated workloads: W1,W2,W3,W4,W5,R1,R2,R3,O1 (default all)")
+      ->type_name("LIST");
+  app.add_option("--io-backend", io_backend, "Options::io_backend: auto, uring or thread (default auto)")
+      ->check(CLI::IsMember({"auto", "uring", "thread"}))
+      ->type_name("KIND");
+  app.add_option("--prealloc", prealloc, "Options::prealloc: auto, zero or fallocate (default auto)")
+      ->check(CLI::IsMember({"auto", "zero", "fallocate"}))
+      ->type_name("MODE");
+  app.add_option("--write-group-bytes", config.write_group_bytes_max, "Options::write_group_bytes_max (default 1 MiB)")
+      ->check(CLI::Range(1u, store_option_max))
+      ->type_name("N");
+  app.add_option("--inflight-groups", config.inflight_groups_max, "Options::inflight_groups_max (default 4)")
+      ->check(CLI::Range(1u, store_option_max))
+      ->type_name("N");
+  app.add_option("--seconds", seconds, "length of each timed measurement (default 0.5 quick, 5 full)")
+      ->check(CLI::Range(1e-3, seconds_per_run_max))
+      ->type_name("S");
+  bool no_fio = false, no_peers = false;
+  app.add_flag("--no-fio", no_fio, "skip the device measurements");
+  app.add_flag("--no-peers", no_peers, "skip RocksDB, LevelDB and the plain log file");
+  try {
+    app.parse(argc, argv);
+    const std::string only_error = only.empty() ? "" : workload_list_error(only, &config.only);
+    if (!only_error.empty()) throw CLI::ValidationError("--only", only_error);
+  } catch (const CLI::ParseError &e) {
+    // --help exits 0 with the usage on stdout; an error prints it and a hint on stderr, exit 2.
+    const int rc = app.exit(e);
+    *exit_code = rc == 0 ? 0 : 2;
     return std::nullopt;
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    auto value = [&](std::string *into) {
-      if (i + 1 >= argc) return false;
-      *into = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(usage_text, stdout);
-      *exit_code = 0;
-      return std::nullopt;
-    } else if (arg == "--quick") {
-      config.quick = true;
-    } else if (arg == "--dir") {
-      if (!value(&config.dir)) return fail("--dir needs a directory");
-    } else if (arg == "--out") {
-      if (!value(&out)) return fail("--out needs a path");
-    } else if (arg == "--only") {
-      if (!value(&v)) return fail("--only needs a list such as W1,R2");
-      std::size_t start = 0;
-      while (start <= v.size()) {
-        const std::size_t comma = std::min(v.find(',', start), v.size());
-        std::string name = v.substr(start, comma - start);
-        for (char &c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (!is_workload(name)) return fail("unknown workload '" + name + "' in --only");
-        config.only.insert(name);
-        start = comma + 1;
-      }
-    } else if (arg == "--io-backend") {
-      if (!value(&v)) return fail("--io-backend needs auto, uring or thread");
-      if (v == "auto") config.io_backend = IoBackendKind::automatic;
-      else if (v == "uring") config.io_backend = IoBackendKind::uring;
-      else if (v == "thread") config.io_backend = IoBackendKind::thread;
-      else return fail("--io-backend: '" + v + "' is not auto, uring or thread");
-    } else if (arg == "--prealloc") {
-      if (!value(&v)) return fail("--prealloc needs auto, zero or fallocate");
-      if (v == "auto") config.prealloc = PreallocMode::automatic;
-      else if (v == "zero") config.prealloc = PreallocMode::zero_fill;
-      else if (v == "fallocate") config.prealloc = PreallocMode::fallocate;
-      else return fail("--prealloc: '" + v + "' is not auto, zero or fallocate");
-    } else if (arg == "--write-group-bytes" || arg == "--inflight-groups") {
-      if (!value(&v)) return fail(std::string(arg) + " needs a number");
-      char *end = nullptr;
-      const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-      if (end == v.c_str() || *end != '\0' || n == 0 || n > (1ul << 30)) return fail(std::string(arg) + ": bad number '" + v + "'");
-      (arg == "--inflight-groups" ? config.inflight_groups_max : config.write_group_bytes_max) = static_cast<std::uint32_t>(n);
-    } else if (arg == "--seconds") {
-      if (!value(&v)) return fail("--seconds needs a number");
-      char *end = nullptr;
-      const double s = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || !(s > 0) || s > 600) return fail("--seconds: '" + v + "' is not in (0, 600]");
-      seconds = s;
-    } else if (arg == "--no-fio") {
-      config.run_fio = false;
-    } else if (arg == "--no-peers") {
-      config.run_peers = false;
-    } else {
-      return fail("unknown option '" + std::string(arg) + "'");
-    }
   }
+  config.run_fio = !no_fio;
+  config.run_peers = !no_peers;
+  if (io_backend == "uring") config.io_backend = IoBackendKind::uring;
+  else if (io_backend == "thread") config.io_backend = IoBackendKind::thread;
+  if (prealloc == "auto") config.prealloc = PreallocMode::automatic;
+  else if (prealloc == "zero") config.prealloc = PreallocMode::zero_fill;
+  else if (prealloc == "fallocate") config.prealloc = PreallocMode::fallocate;
   apply_preset(config);
   if (seconds) config.seconds_per_run = *seconds;
-  if (out.empty()) {
-    config.json_path = config.dir + "/bench-results.json";
-    config.png_path = config.dir + "/bench-throughput.png";
-  } else {
-    if (out.size() > 5 && out.ends_with(".json")) out.resize(out.size() - 5);
-    config.json_path = out + ".json";
-    config.png_path = out + ".png";
-  }
+  set_output_paths(config, out);
   return config;
 }
 

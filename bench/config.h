@@ -16,6 +16,8 @@ struct Config {
   std::string dir = "./segstore-data";
   std::string json_path;  // default: <dir>/bench-results.json
   std::string png_path;   // default: <dir>/bench-throughput.png
+  std::string ratio_png_path;    // default: <dir>/bench-ratios.png
+  std::string latency_png_path;  // default: <dir>/bench-latency.png
   bool quick = false;
   std::set<std::string> only;  // empty: every workload
   IoBackendKind io_backend = IoBackendKind::automatic;
@@ -39,8 +41,9 @@ struct Config {
   std::string preset_name() const { return quick ? "quick" : "full"; }
 };
 
-// Parses argv (argv[0] is the command). On --help prints usage and returns nullopt with
-// *exit_code = 0; on a usage error prints it and returns nullopt with *exit_code = 2.
+// Parses argv (argv[0] is the program) with CLI11, as every segstore command does. On --help
+// prints usage and returns nullopt with *exit_code = 0; on a usage error prints it and returns
+// nullopt with *exit_code = 2.
 std::optional<Config> parse_config(int argc, char **argv, int *exit_code);
 
 const char *io_backend_name(IoBackendKind kind);

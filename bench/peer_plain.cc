@@ -87,4 +87,22 @@ std::vector<PeerKind> available_peers() {
   return peers;
 }
 
+std::vector<UnavailablePeer> unavailable_peers() {
+  std::vector<UnavailablePeer> missing;
+  // ./dev bench installs the packages and reconfigures a build dir that was set up before them
+  // (bench/configure_peers.sh); a build configured by hand keeps meson's first answer.
+  [[maybe_unused]] auto lacking = [&missing](const char *name, const char *package) {
+    missing.push_back({name, std::string("not built in: ") + package +
+                                 " was not found when this build was configured (./dev bench installs it and "
+                                 "reconfigures)"});
+  };
+#ifndef SEGSTORE_BENCH_HAVE_ROCKSDB
+  lacking("rocksdb", "librocksdb-dev");
+#endif
+#ifndef SEGSTORE_BENCH_HAVE_LEVELDB
+  lacking("leveldb", "libleveldb-dev");
+#endif
+  return missing;
+}
+
 }  // namespace segstore::bench

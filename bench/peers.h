@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "peers_config.h"  // SEGSTORE_BENCH_HAVE_<PEER>: what meson found (bench/meson.build)
+
 namespace segstore::bench {
 
 // One open peer database or file. append() may be called from many threads at once.
@@ -35,6 +37,13 @@ struct PeerKind {
 
 // The peers this build has, plain log file first.
 std::vector<PeerKind> available_peers();
+
+// A peer this build lacks, and why: its targets are reported as not measured, never as missed.
+struct UnavailablePeer {
+  std::string name;  // "rocksdb"
+  std::string why;   // "not built in: librocksdb-dev was not found when ... was configured"
+};
+std::vector<UnavailablePeer> unavailable_peers();
 
 PeerKind plain_log_peer();
 #ifdef SEGSTORE_BENCH_HAVE_ROCKSDB

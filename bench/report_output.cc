@@ -1,4 +1,4 @@
-// bench/report_output.cc — the JSON file and the gnuplot PNG.
+// bench/report_output.cc — the JSON file and the throughput plot (gnuplot PNG).
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +77,9 @@ bool write_json(const Report &report, std::string *error) {
   json peers = json::array();
   for (const PeerKind &p : report.peers) peers.push_back({{"name", p.name}, {"version", p.version}});
   doc["peers"] = peers;
+  json unavailable = json::array();
+  for (const UnavailablePeer &p : report.unavailable_peers) unavailable.push_back({{"name", p.name}, {"why", p.why}});
+  doc["unavailable_peers"] = unavailable;
   json fio = json::array();
   for (const FioResult &f : report.fio_jobs) {
     json j = {{"job", f.job},
@@ -101,7 +104,12 @@ bool write_json(const Report &report, std::string *error) {
   doc["workloads"] = workloads;
   json targets = json::array();
   for (const Target &t : report.targets)
-    targets.push_back({{"workload", t.workload}, {"goal", t.goal}, {"value", number(t.value)}, {"measured", t.measured}, {"met", t.met}});
+    targets.push_back({{"workload", t.workload},
+                       {"goal", t.goal},
+                       {"value", number(t.value)},
+                       {"measured", t.measured},
+                       {"met", t.met()},
+                       {"status", target_status_name(t.status)}});
   doc["targets"] = targets;
   doc["io_backend_used"] = report.io_backend_used;
   doc["seconds_total"] = report.seconds_total;

@@ -42,7 +42,7 @@ const char *system_name(System system) {
 
 void print_header(const Report &report, std::FILE *out) {
   const Machine &m = report.machine;
-  std::fprintf(out, "segstore bench (%s preset, %g s per measurement)\n", report.config.preset_name().c_str(),
+  std::fprintf(out, "segstore-bench (%s preset, %g s per measurement)\n", report.config.preset_name().c_str(),
                report.config.seconds_per_run);
   std::fprintf(out, "machine: %s; %d CPUs (%s); %.0f GiB\n", m.kernel.c_str(), m.cpus, m.cpu_model.c_str(), m.memory_gib);
   std::fprintf(out, "storage: %s on %s (%s; %s, mounted at %s, %s)\n", report.config.dir.c_str(), m.device.c_str(),
@@ -50,7 +50,12 @@ void print_header(const Report &report, std::FILE *out) {
   std::fprintf(out, "load average at the start: %s\n", m.load_average.c_str());
   std::string peers;
   for (const PeerKind &p : report.peers) peers += (peers.empty() ? "" : ", ") + p.name + " " + p.version;
+  if (!report.config.run_peers) peers = "not run (--no-peers)";
   std::fprintf(out, "peers: %s\n", peers.empty() ? "none" : peers.c_str());
+  // A peer this build lacks is named before any figure, so that no one reads a table without it
+  // as the whole comparison; its targets print NOT MEASURED.
+  for (const UnavailablePeer &p : report.unavailable_peers)
+    std::fprintf(out, "PEER NOT AVAILABLE: %s: %s\n", p.name.c_str(), p.why.c_str());
   if (!report.fio_note.empty()) std::fprintf(out, "fio: not run (%s)\n", report.fio_note.c_str());
   std::fputs("Rates are per second of wall time; MB = 10^6 bytes; latencies in microseconds; vs = segstore / reference.\n",
              out);
@@ -113,14 +118,42 @@ double extra(const Row *row, const std::string &key) {
   return it == row->extra.end() ? not_measured : it->second;
 }
 
+// A target on a ratio: the chart marks its goal on the bar of that row and reference.
+struct RatioOf {
+  const Row *row = nullptr;
+  std::string reference;  // "fio", or a peer's figure ("rocksdb 16 threads sync")
+};
+
+// Why a target has no figure: its workload failed or was not run, or the reference it needs
+// (a peer this build lacks, or fio) was not measured.
+std::string why_not_measured(const Report &report, const std::string &reference) {
+  for (const UnavailablePeer &p : report.unavailable_peers)
+    if (reference.rfind(p.name, 0) == 0) return "not measured: " + p.name + " is not available (see the top)";
+  if (!report.config.run_peers && !reference.empty() && reference != "fio")
+    return "not measured: peers not run (--no-peers)";
+  if (reference == "fio" && !report.fio_note.empty()) return "not measured: fio not run (" + report.fio_note + ")";
+  return "not measured";
+}
+
 void add(Report &report, const std::string &workload, const std::string &goal, double value, double threshold,
-         bool at_most, const std::string &measured_text) {
+         bool at_most, const std::string &measured_text, const RatioOf &ratio_of = {}) {
   Target t;
   t.workload = workload;
   t.goal = goal;
   t.value = value;
-  t.measured = measured(value) ? measured_text : "not measured";
-  t.met = measured(value) && (at_most ? value <= threshold : value >= threshold);
+  if (!measured(value)) {
+    t.status = TargetStatus::not_measured;
+    t.measured = why_not_measured(report, ratio_of.reference);
+  } else {
+    t.status = (at_most ? value <= threshold : value >= threshold) ? TargetStatus::met : TargetStatus::missed;
+    t.measured = measured_text;
+  }
+  if (!ratio_of.reference.empty()) {
+    t.reference = ratio_of.reference;
+    t.row_config = ratio_of.row ? ratio_of.row->config : "";
+    t.ratio_goal = threshold;
+    t.lower_is_better = at_most;
+  }
   report.targets.push_back(t);
 }
 
@@ -135,20 +168,22 @@ void evaluate_targets(Report &report) {
     const Row *big = find_row(w1, "64 KiB");
     const double r = big ? big->vs_fio : not_measured;
     add(report, "W1", "64 KiB >= 0.90 x fio sequential write", r, 0.9, false,
-        fixed(r, 2) + "x (" + rate(big ? big->mb_per_s : not_measured) + " MB/s vs " + (big ? big->vs_fio_job : "") + ")");
+        fixed(r, 2) + "x (" + rate(big ? big->mb_per_s : not_measured) + " MB/s vs " + (big ? big->vs_fio_job : "") + ")",
+        {big, "fio"});
   }
   if (const Table *w2 = find_table(report, "W2")) {
     const Row *row = find_row(w2, "1 KiB");
     const double r = row ? row->vs_fio : not_measured;
     add(report, "W2", ">= 0.90 x fio QD1 4 KiB write+fdatasync", r, 0.9, false,
-        fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)");
+        fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)", {row, "fio"});
   }
   if (const Table *w3 = find_table(report, "W3")) {
     for (auto [threads, goal] : {std::pair{16, 5.0}, std::pair{64, 10.0}}) {
       const Row *row = find_row(w3, "1 KiB, " + std::to_string(threads) + " threads");
       const double r = extra(row, "vs_rocksdb_16_threads_sync");
       add(report, "W3", std::to_string(threads) + " threads >= " + fixed(goal, 0) + " x RocksDB 16 threads sync", r, goal,
-          false, fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)");
+          false, fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)",
+          {row, "rocksdb 16 threads sync"});
     }
   }
   if (const Table *w4 = find_table(report, "W4")) {
@@ -156,20 +191,20 @@ void evaluate_targets(Report &report) {
       const Row *row = find_row(w4, size);
       const double r = row ? row->vs_fio : not_measured;
       add(report, "W4", std::string(size) + " >= 0.90 x fio 1 MiB write+fdatasync QD4", r, 0.9, false,
-          fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable)");
+          fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable)", {row, "fio"});
     }
   }
   if (const Table *r1 = find_table(report, "R1")) {
     const Row *row = find_row(r1, "scan all");
     const double r = row ? row->vs_fio : not_measured;
     add(report, "R1", ">= 0.85 x fio sequential read", r, 0.85, false,
-        fixed(r, 2) + "x (" + rate(extra(row, "device_mb_per_s")) + " MB/s from the device)");
+        fixed(r, 2) + "x (" + rate(extra(row, "device_mb_per_s")) + " MB/s from the device)", {row, "fio"});
   }
   if (const Table *r2 = find_table(report, "R2")) {
     const Row *row = find_row(r2, "read(lsn)");
     const double r = row ? row->vs_fio : not_measured;
     add(report, "R2", "p50 <= 1.3 x fio QD1 4 KiB random read p50", r, 1.3, true,
-        fixed(r, 2) + "x (p50 " + latency(row ? row->p50_us : not_measured) + " us)");
+        fixed(r, 2) + "x (p50 " + latency(row ? row->p50_us : not_measured) + " us)", {row, "fio"});
   }
   if (const Table *o1 = find_table(report, "O1")) {
     const Row *scan = find_row(o1, "open with verify_on_open");
@@ -186,13 +221,22 @@ void evaluate_targets(Report &report) {
   }
 }
 
+const char *target_status_name(TargetStatus status) {
+  switch (status) {
+    case TargetStatus::met: return "met";
+    case TargetStatus::missed: return "MISSED";
+    case TargetStatus::not_measured: return "NOT MEASURED";
+  }
+  return "?";
+}
+
 void print_targets(const Report &report, std::FILE *out) {
-  std::fprintf(out, "\nTargets (issue 8)\n");
+  std::fprintf(out, "\nTargets: throughput, durable-write, read and recovery goals (docs/BENCHMARKS.md)\n");
   std::size_t goal_width = 0;
   for (const Target &t : report.targets) goal_width = std::max(goal_width, t.goal.size());
   for (const Target &t : report.targets)
-    std::fprintf(out, "  %-3s %-*s  %-6s  %s\n", t.workload.c_str(), static_cast<int>(goal_width), t.goal.c_str(),
-                 t.met ? "met" : "MISSED", t.measured.c_str());
+    std::fprintf(out, "  %-3s %-*s  %-12s  %s\n", t.workload.c_str(), static_cast<int>(goal_width), t.goal.c_str(),
+                 target_status_name(t.status), t.measured.c_str());
   std::fprintf(out, "\nio backend the store used: %s; finished in %.0f s; load average at the end: %s\n",
                report.io_backend_used.empty() ? "-" : report.io_backend_used.c_str(), report.seconds_total,
                report.load_average_end.c_str());

@@ -1,4 +1,4 @@
-// bench/scenarios.h — the workloads of `segstore bench`, each a function producing one table.
+// bench/scenarios.h — the workloads of segstore-bench, each a function producing one table.
 //
 // Within a workload segstore runs first, then the fio jobs that match what it did (some depend
 // on it: the group size it reached), then the peers; the ratios are computed last, from figures

@@ -72,6 +72,9 @@ Command add_verify_command(CLI::App &app);
 Command add_recover_command(CLI::App &app);
 Command add_stat_command(CLI::App &app);
 Command add_dump_command(CLI::App &app);
-Command add_bench_command(CLI::App &app);
+
+// `segstore --man [COMMAND]`: the man page (roff) of the tool, or of one of its subcommands,
+// from the same definitions as --help (tools/man_page.cc).
+std::string man_page(const CLI::App &app, const std::string &command);
 
 }  // namespace segstore::cli

@@ -4,10 +4,18 @@
 // with --framed, a 4-byte little-endian length followed by that many bytes, repeated. With
 // --ack each LSN is printed (and flushed) once its record is durable: a line on stdout is a
 // promise that the record survives a crash, which crash tests and pipelines rely on.
+//
+// Records already waiting on standard input are appended as one group and made durable
+// together (one device sync for the group, as Kafka's console producer batches what it has
+// read): `seq 1000000 | segstore append DIR` costs a sync per pipe buffer, not per line. A
+// group ends when no further record is waiting, so a line typed or sent alone is still made
+// durable (and acknowledged) at once.
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -25,6 +33,9 @@ namespace {
 // before they are buffered, so a stray binary stream cannot make the tool allocate without bound.
 constexpr std::size_t frame_length_bytes = 4;
 constexpr std::size_t stdin_buffer_bytes = 1u << 16;
+// A group of waiting records is cut at this much payload, so that the first record of a long
+// burst is acknowledged without waiting for the whole burst to be read.
+constexpr std::size_t group_payload_bytes_max = 4u << 20;
 
 struct AppendArgs {
   std::string dir;
@@ -50,6 +61,15 @@ class InputRecords {
   }
   std::uint64_t count() const { return count_; }
   std::uint64_t offset() const { return consumed_; }
+
+  // Can next() return a record without waiting for the writer of standard input? A complete
+  // record is buffered, or standard input has bytes (or its end) ready to read. A partial
+  // line with nothing more ready means the writer is in the middle of it: not waiting.
+  bool record_waiting() const {
+    if (complete_record_buffered()) return true;
+    pollfd input{STDIN_FILENO, POLLIN, 0};
+    return ::poll(&input, 1, 0) == 1 && (input.revents & (POLLIN | POLLHUP)) != 0;
+  }
 
  private:
   // Refills the buffer. false at the end of input (or when a stop was requested).
@@ -138,6 +158,16 @@ class InputRecords {
     return true;
   }
 
+  bool complete_record_buffered() const {
+    const std::size_t buffered = end_ - begin_;
+    if (!framed_) return std::memchr(buffer_.data() + begin_, '\n', buffered) != nullptr;
+    if (buffered < frame_length_bytes) return false;
+    std::uint32_t length = 0;
+    for (std::size_t i = 0; i < frame_length_bytes; ++i)
+      length |= std::to_integer<std::uint32_t>(buffer_[begin_ + i]) << (8 * i);
+    return buffered - frame_length_bytes >= length;
+  }
+
   const bool framed_;
   std::vector<std::byte> buffer_;
   std::size_t begin_ = 0, end_ = 0;
@@ -149,6 +179,48 @@ Durability durability_of(const std::string &name) {
   if (name == "interval") return Durability::interval;
   if (name == "none") return Durability::none;
   return Durability::sync;
+}
+
+// What one group of records from the input became.
+struct Group {
+  std::uint64_t first_lsn = 0;
+  std::uint64_t records = 0;
+  bool input_ended = false;
+  int code = exit_ok;  // a failure stops the command after the group's records are settled
+};
+
+// Appends one group: its first record may wait for input, the others are those already
+// waiting (up to group_payload_bytes_max). `queue_only`: append_async, the caller makes the
+// group durable with one wait; otherwise each append follows the store's durability mode.
+Group append_group(Store &store, InputRecords &input, const AppendArgs &args, bool queue_only,
+                   std::uint64_t appended_before) {
+  constexpr std::string_view command = "append";
+  Group group;
+  std::vector<std::byte> record;
+  std::size_t group_bytes = 0;
+  do {
+    Result<bool> more = input.next(record);
+    if (!more.ok()) {
+      group.code = fail(command, Status(more.status().code(), more.status().message()));
+      return group;
+    }
+    if (!*more) {
+      group.input_ended = true;
+      return group;
+    }
+    Result<std::uint64_t> lsn = queue_only ? store.append_async(record, args.stream) : store.append(record, args.stream);
+    if (!lsn.ok()) {
+      group.code = fail(command, Status(lsn.status().code(),
+                                        fmt::format("{} (record {} of the input; {} appended before it)",
+                                                    lsn.status().message(), input.count(),
+                                                    appended_before + group.records)));
+      return group;
+    }
+    if (group.records == 0) group.first_lsn = *lsn;
+    ++group.records;
+    group_bytes += record.size();
+  } while (group_bytes < group_payload_bytes_max && input.record_waiting());
+  return group;
 }
 
 int run_append(const AppendArgs &args) {
@@ -164,48 +236,45 @@ int run_append(const AppendArgs &args) {
   Output out;
 
   InputRecords input(args.framed);
-  std::vector<std::byte> record;
-  std::uint64_t appended = 0, first_lsn = 0, last_lsn = 0;
+  std::uint64_t appended = 0, first_lsn = 0;
+  // Sync mode, and --ack in any mode, make each group durable before reading the next one.
+  const bool wait_per_group = options.durability == Durability::sync || args.ack;
   int code = exit_ok;
-  while (true) {
-    Result<bool> more = input.next(record);
-    if (!more.ok()) {
-      code = fail(command, Status(more.status().code(), more.status().message()));
+  bool input_ended = false;
+  while (!input_ended && code == exit_ok) {
+    const Group group = append_group(store, input, args, wait_per_group, appended);
+    input_ended = group.input_ended;
+    code = group.code;
+    if (group.records == 0) continue;
+    if (appended == 0) first_lsn = group.first_lsn;
+    appended += group.records;
+    if (!wait_per_group) continue;
+    // A line on stdout promises a durable record: the group's records (appended before any
+    // failure that ended it) are waited for, then acknowledged.
+    const std::uint64_t group_last_lsn = group.first_lsn + group.records - 1;
+    Status durable = store.wait_durable(group_last_lsn);
+    if (!durable.ok()) {
+      if (code == exit_ok) code = fail(command, durable);
       break;
     }
-    if (!*more) break;
-    Result<std::uint64_t> lsn = store.append(record, args.stream);
-    if (!lsn.ok()) {
-      code = fail(command, Status(lsn.status().code(), fmt::format("{} (record {} of the input; {} appended "
-                                                                    "before it)",
-                                                                    lsn.status().message(), input.count(), appended)));
-      break;
-    }
-    if (appended == 0) first_lsn = *lsn;
-    last_lsn = *lsn;
-    ++appended;
     if (args.ack) {
-      // In sync mode append() returned only once the record was durable.
-      if (options.durability != Durability::sync) {
-        Status durable = store.wait_durable(*lsn);
-        if (!durable.ok()) {
-          code = fail(command, durable);
-          break;
-        }
-      }
-      if (!out.write(fmt::format("{}\n", *lsn)) || !out.flush()) break;  // the reader left
+      std::string lsns;
+      for (std::uint64_t lsn = group.first_lsn; lsn <= group_last_lsn; ++lsn)
+        fmt::format_to(std::back_inserter(lsns), "{}\n", lsn);
+      if (!out.write(lsns) || !out.flush()) break;  // the reader left
     }
   }
   const Stats session = store.stats();  // before close: the session's figures
   Status closed = store.close();
   if (args.store.stats) fmt::print(stderr, "{}\n", stats_to_json(session).dump(2));
   if (!closed.ok() && code == exit_ok) code = fail(command, closed);
-  if (stderr_is_terminal() && code == exit_ok) {
+  // The summary goes to standard error for scripts too (stdout holds the --ack LSNs).
+  if (code == exit_ok) {
     if (appended == 0)
       fmt::print(stderr, "appended nothing to {}\n", args.dir);
     else
       fmt::print(stderr, "appended {} record{} to {} (LSN {}..{})\n", appended, appended == 1 ? "" : "s",
-                 args.dir, first_lsn, last_lsn);
+                 args.dir, first_lsn, first_lsn + appended - 1);
   }
   return code;
 }
@@ -218,7 +287,10 @@ Command add_append_command(CLI::App &app) {
   cmd->footer(
       "Reads standard input: one record per line (the newline stripped; an empty line is an empty\n"
       "record) or, with --framed, a 4-byte little-endian length followed by the bytes, repeated.\n"
-      "The store is created if missing. With --ack each LSN is printed once the record is durable.");
+      "The store is created if missing. With --ack each LSN is printed once the record is durable.\n"
+      "Records already waiting on standard input are appended as one group and made durable together\n"
+      "(one device sync per group, at most 4 MiB of payload); a record that arrives alone is made\n"
+      "durable at once. A summary line goes to standard error at the end.");
   cmd->add_option("DIR", args->dir, "store directory")->required();
   cmd->add_option("--stream", args->stream, "stream (topic) the records belong to")->capture_default_str()
       ->check(whole_number_at_most(UINT32_MAX));

@@ -315,8 +315,12 @@ int commit_child(const std::string &dir, std::uint64_t snapshot_every) {
   if (!b.ok()) return 2;
   for (std::uint64_t n = 0; n < child_commits_max; ++n) {
     const unsigned group = n % child_groups;
-    auto o = (*b)->publish("t", "m" + std::to_string(n));
-    if (!o.ok() || !(*b)->commit("g" + std::to_string(group), "t", *o).ok()) return 3;
+    // Built by appending: GCC 12 at -O3 flags `"m" + std::to_string(n)` with a false -Wrestrict.
+    std::string message = "m", consumer_group = "g";
+    message += std::to_string(n);
+    consumer_group += std::to_string(group);
+    auto o = (*b)->publish("t", message);
+    if (!o.ok() || !(*b)->commit(consumer_group, "t", *o).ok()) return 3;
     send_message(static_cast<char>('0' + group), *o);
   }
   return 0;

@@ -59,6 +59,7 @@
 #include <stdint.h>
 
 #include "segstore/export.h"
+#include "segstore/version.h" /* SEGSTORE_VERSION_*, SEGSTORE_FORMAT_VERSION, segstore_version() */
 
 #ifdef __cplusplus
 extern "C" {

@@ -32,6 +32,7 @@
 #include "segstore/export.h"
 #include "segstore/log.h"
 #include "segstore/status.h"
+#include "segstore/version.h"  // SEGSTORE_VERSION_*, segstore::version()
 
 namespace segstore {
 

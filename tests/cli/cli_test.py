@@ -7,6 +7,7 @@ that waits for output blocks on the pipe, bounded by a timeout that only a hang 
 """
 import json
 import os
+import re
 import select
 import signal
 import struct
@@ -87,8 +88,8 @@ class CliTestCase(unittest.TestCase):
         self._tmp.cleanup()
 
     def append_lines(self, lines, *extra, ack=True):
-        """Appends lines as records; returns their LSNs (with ack: one durable write per record,
-        so each record gets its own block; without: records packed densely)."""
+        """Appends lines as records; returns their LSNs (printed with --ack once durable). The
+        lines wait on stdin together, so they are appended as groups, packed densely."""
         data = b"".join(line + b"\n" for line in lines)
         _, out, _ = run("append", self.store, *(["--ack"] if ack else []), *extra, stdin=data, check_rc=0)
         return [int(x) for x in out.split()]
@@ -201,6 +202,55 @@ class AppendCatTest(CliTestCase):
         self.assertEqual(proc.wait(timeout=HANG_TIMEOUT_S), 0)
         self.assertEqual(proc.stderr.read(), b"")
         proc.stderr.close()
+
+
+class AppendGroupTest(CliTestCase):
+    """Lines already waiting on stdin are appended as one group and made durable together; a
+    line that arrives alone is made durable (and acknowledged) without waiting for more."""
+
+    def test_waiting_lines_share_their_device_syncs(self):
+        # One sync per line would pad each record to its own 4 KiB block: 2,000 blocks. In
+        # groups the records are packed (40 bytes each: about 20 blocks), and a sync per pipe
+        # read at most pads one block per group.
+        n = 2000
+        lsns = self.append_lines([b"%04d" % i for i in range(n)])  # --durability sync, --ack
+        self.assertEqual(lsns, list(range(n)))
+        stat = json.loads(run("stat", self.store, "--json", check_rc=0)[1])
+        active = [seg for seg in stat["segments"] if seg["state"] == "active"]
+        self.assertEqual(len(active), 1)
+        blocks = active[0]["end_offset"] // 4096
+        self.assertLess(blocks, n // 10, f"{blocks} blocks for {n} records: the lines were not grouped")
+        self.assertEqual(run("cat", self.store, check_rc=0)[1].split(), [b"%04d" % i for i in range(n)])
+
+    def test_a_line_alone_is_acknowledged_before_more_input(self):
+        proc = subprocess.Popen([CLI, "append", self.store, "--ack"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        try:
+            for line, want in [(b"first\n", [0]), (b"second\nthird\n", [1, 2])]:
+                proc.stdin.write(line)
+                got = b""
+                while got.count(b"\n") < line.count(b"\n"):
+                    ready, _, _ = select.select([proc.stdout.fileno()], [], [], HANG_TIMEOUT_S)
+                    self.assertTrue(ready, f"no acknowledgement for {line!r} while stdin stays open")
+                    chunk = os.read(proc.stdout.fileno(), 4096)
+                    self.assertNotEqual(chunk, b"", "append ended early")
+                    got += chunk
+                self.assertEqual([int(x) for x in got.split()], want)
+            proc.stdin.close()
+            self.assertEqual(proc.wait(timeout=HANG_TIMEOUT_S), 0)
+            self.assertIn(f"appended 3 records to {self.store} (LSN 0..2)", proc.stderr.read().decode())
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_summary_goes_to_scripts_too(self):
+        _, _, err = run("append", self.store, stdin=b"a\nb\nc\n", check_rc=0)
+        self.assertIn(f"appended 3 records to {self.store} (LSN 0..2)", err)
+        _, _, err = run("append", self.store, "--durability", "none", stdin=b"", check_rc=0)
+        self.assertIn(f"appended nothing to {self.store}", err)
 
 
 class FollowTest(CliTestCase):
@@ -533,8 +583,29 @@ class UsageTest(CliTestCase):
             self.assertIn(b"Usage: segstore " + command.encode(), out)
         rc, out, _ = run("--help")
         self.assertEqual(rc, 0)
-        for command in ("append", "cat", "verify", "recover", "stat", "dump", "bench"):
+        for command in ("append", "cat", "verify", "recover", "stat", "dump"):
             self.assertIn(command.encode(), out)
+        # The benchmark is its own program (segstore-bench), not a command of the installed CLI.
+        self.expect_usage_error(["bench"], "unknown command")
+
+    def test_version_names_the_tool_library_and_format(self):
+        rc, out, _ = run("--version")
+        self.assertEqual(rc, 0)
+        self.assertRegex(out.decode(), r"^segstore (\d+\.\d+\.\d+) \(libsegstore \1, on-disk format version 1\)\n$")
+
+    def test_man_pages_come_from_the_help_text(self):
+        for command in ("append", "cat", "verify", "recover", "stat", "dump"):
+            rc, page, _ = run("--man", command)
+            self.assertEqual(rc, 0)
+            self.assertTrue(page.startswith(b".TH segstore-" + command.encode() + b" 1 "), page[:80])
+            _, help_text, _ = run(command, "--help")
+            # every long option of --help is described on the page (roff writes - as \-)
+            for option in set(re.findall(rb"--[a-z][a-z-]+", help_text)) - {b"--help"}:
+                self.assertIn(option.replace(b"-", b"\\-"), page, f"{command}: {option!r} missing from its man page")
+        rc, page, _ = run("--man")
+        self.assertEqual(rc, 0)
+        self.assertIn(b"segstore\\-append", page)
+        self.expect_usage_error(["--man", "frobnicate"], "unknown command")
 
 
 if __name__ == "__main__":
