@@ -61,6 +61,7 @@ Status RecoveryPass::list_directory() {
       removal_notes_.push_back("@R removed leftover temporary file " + name);
     } else if (name != engine::meta_file_name && name != engine::lock_file_name &&
                name != engine::clean_file_name && name != engine::events_file_name &&
+               name != engine::app_meta_file_name &&
                name != engine::snapshots_dir_name && name != engine::quarantine_dir_name) {
       note("@R unknown file " + name + " left alone");
     }
