@@ -271,9 +271,18 @@ int io_append(raft_io *io, raft_io_append *req, const raft_entry entries[], unsi
   StorageRequest request;
   request.kind = StorageRequest::Kind::append;
   request.append = req;
-  request.entries = entries;
-  request.n_entries = n;
-  int rv = a.worker->submit(request);
+  request.streams.reserve(n);
+  request.payloads.reserve(n);
+  for (unsigned i = 0; i < n; ++i) {
+    std::vector<std::byte> payload;
+    payload.reserve(entry_header_bytes + entries[i].buf.len);
+    put_u64(payload, entries[i].term);
+    const auto *data = static_cast<const std::byte *>(entries[i].buf.base);
+    payload.insert(payload.end(), data, data + entries[i].buf.len);
+    request.streams.push_back(entries[i].type);
+    request.payloads.push_back(std::move(payload));
+  }
+  int rv = a.worker->submit(std::move(request));
   return rv == 0 ? 0 : say(io, rv, "append refused: " + a.worker->last_error());
 }
 
@@ -282,7 +291,7 @@ int io_truncate(raft_io *io, raft_index index) {
   StorageRequest request;
   request.kind = StorageRequest::Kind::truncate;
   request.index = index;
-  int rv = a.worker->submit(request);
+  int rv = a.worker->submit(std::move(request));
   return rv == 0 ? 0 : say(io, rv, "truncate refused: " + a.worker->last_error());
 }
 
@@ -295,7 +304,7 @@ int io_snapshot_put(raft_io *io, unsigned trailing, raft_io_snapshot_put *req, c
   request.put = req;
   request.snapshot = snapshot;
   request.trailing = trailing;
-  int rv = a.worker->submit(request);
+  int rv = a.worker->submit(std::move(request));
   return rv == 0 ? 0 : say(io, rv, "snapshot refused: " + a.worker->last_error());
 }
 
@@ -305,7 +314,7 @@ int io_snapshot_get(raft_io *io, raft_io_snapshot_get *req, raft_io_snapshot_get
   StorageRequest request;
   request.kind = StorageRequest::Kind::snapshot_get;
   request.get = req;
-  int rv = a.worker->submit(request);
+  int rv = a.worker->submit(std::move(request));
   return rv == 0 ? 0 : say(io, rv, "snapshot read refused: " + a.worker->last_error());
 }
 

@@ -1,7 +1,9 @@
 // raft/storage_worker.cc — see raft/storage_worker.h.
 #include "raft/storage_worker.h"
 
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "raft/codec.h"
 
@@ -17,11 +19,11 @@ StorageWorker::~StorageWorker() {
   // stop() ran to its end: the thread was joined and the handle closed.
 }
 
-int StorageWorker::submit(const StorageRequest &request) {
+int StorageWorker::submit(StorageRequest request) {
   std::lock_guard lock(mu_);
   if (stopping_) return RAFT_CANCELED;
   if (failed_) return RAFT_IOERR;
-  queued_.push_back(request);
+  queued_.push_back(std::move(request));
   wake_.notify_one();
   return 0;
 }
@@ -42,6 +44,9 @@ int StorageWorker::fail(const Status &status) {
   std::lock_guard lock(mu_);
   failed_ = true;
   last_error_ = status.to_string();
+  // raft turns unavailable on a failed request and keeps no message: say it here, once.
+  std::fprintf(stderr, "segstore-raft: %s: storage failed, refusing further requests: %s\n", store_.dir().c_str(),
+               last_error_.c_str());
   return status.code() == Errc::no_space ? RAFT_NOSPACE : RAFT_IOERR;
 }
 
@@ -49,19 +54,19 @@ void StorageWorker::run() {
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
-    std::vector<StorageRequest> taken(queued_.begin(), queued_.end());
+    std::vector<StorageRequest> taken(std::make_move_iterator(queued_.begin()), std::make_move_iterator(queued_.end()));
     queued_.clear();
     if (stopping_) {
       // Not started: raft is closing and expects them cancelled, as raft_uv does.
       for (StorageRequest &request : taken) request.status = RAFT_CANCELED;
-      for (StorageRequest &request : taken) finished_.push_back(request);
+      for (StorageRequest &request : taken) finished_.push_back(std::move(request));
       thread_ended_ = true;
       break;
     }
     lock.unlock();
     execute(taken);
     lock.lock();
-    for (StorageRequest &request : taken) finished_.push_back(request);
+    for (StorageRequest &request : taken) finished_.push_back(std::move(request));
     uv_async_send(&async_);
   }
   lock.unlock();
@@ -106,17 +111,12 @@ void StorageWorker::execute(std::vector<StorageRequest> &requests) {
 }
 
 void StorageWorker::run_appends(std::vector<StorageRequest> &requests, std::size_t first, std::size_t end) {
-  std::vector<std::byte> payload;
   Status status;
   for (std::size_t r = first; r < end && status.ok(); ++r) {
-    for (unsigned e = 0; e < requests[r].n_entries && status.ok(); ++e) {
-      const raft_entry &entry = requests[r].entries[e];
-      payload.clear();
-      put_u64(payload, entry.term);
-      const auto *data = static_cast<const std::byte *>(entry.buf.base);
-      payload.insert(payload.end(), data, data + entry.buf.len);
+    const StorageRequest &request = requests[r];
+    for (std::size_t e = 0; e < request.payloads.size() && status.ok(); ++e) {
       // Not durable yet: one sync below covers the whole run.
-      status = store_.append(payload, entry.type, Durability::none).status();
+      status = store_.append(request.payloads[e], request.streams[e], Durability::none).status();
     }
   }
   if (status.ok()) status = store_.sync();

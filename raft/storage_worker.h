@@ -28,9 +28,13 @@ namespace segstore::raft_adapter {
 
 struct StorageRequest {
   enum class Kind { append, truncate, snapshot_put, snapshot_get } kind = Kind::append;
-  raft_io_append *append = nullptr;  // append: raft's request, entries valid until its callback
-  const raft_entry *entries = nullptr;
-  unsigned n_entries = 0;
+  raft_io_append *append = nullptr;  // append: raft's request
+  // append: the records to write (stream = entry type, payload = term + data), copied from
+  // raft's entries on the loop thread when the request is submitted. raft 0.15 keeps entries it
+  // received in the receive buffer of their message, whose lifetime it tracks through its
+  // in-memory log only; the worker must not read them later.
+  std::vector<std::uint32_t> streams;
+  std::vector<std::vector<std::byte>> payloads;
   raft_index index = 0;  // truncate: the first index removed
   raft_io_snapshot_put *put = nullptr;
   const raft_snapshot *snapshot = nullptr;  // snapshot_put: valid until its callback
@@ -50,7 +54,7 @@ class StorageWorker {
 
   // Loop thread. RAFT_IOERR once the store failed (then a request is refused at once), or
   // RAFT_CANCELED after stop(); else 0.
-  int submit(const StorageRequest &request);
+  int submit(StorageRequest request);
   // Loop thread. Requests not started yet complete with RAFT_CANCELED.
   void stop(std::function<void()> done);
   // The last store error, for io->errmsg.

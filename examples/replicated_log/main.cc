@@ -5,13 +5,15 @@
 //   APPEND <value>      -> OK <index>             (leader only)
 //   GET <key>           -> VALUE <value> | NOTFOUND   (this server's applied state)
 //   LOG                 -> LOG <n> <value>...     (the appended values, in order)
-//   STATUS              -> STATUS id=.. state=.. term=.. leader=.. last_index=.. applied=..
+//   STATUS              -> STATUS id=.. state=.. term=.. leader=.. last_index=.. stored=.. applied=..
+// --storage uv runs the same server on raft_uv's stock storage (for comparisons).
 // Usage: segstore-raft --id 1 --dir data/1 --listen 127.0.0.1:7001
 //                      --peers 1=127.0.0.1:9001,2=127.0.0.1:9002,3=127.0.0.1:9003
 #include <signal.h>
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -21,7 +23,10 @@
 
 #include <uv.h>
 
-#include "raft/segstore_raft.h"
+#include "raft/segstore_raft.h"  // raft.h with C linkage
+extern "C" {  // raft/uv.h declares its functions without C linkage for C++
+#include <raft/uv.h>
+}
 #include "state_machine.h"
 
 namespace replicated_log {
@@ -35,6 +40,7 @@ struct Args {
   unsigned election_ms = 1000;
   unsigned snapshot_threshold = 1024;
   std::uint64_t segment_bytes = 0;  // 0: segstore's default
+  bool stock_storage = false;       // --storage uv: raft_uv's own storage, for comparisons
 };
 
 bool parse_args(int argc, char **argv, Args *out) {
@@ -50,6 +56,9 @@ bool parse_args(int argc, char **argv, Args *out) {
       out->election_ms = static_cast<unsigned>(std::stoul(value));
     } else if (flag == "--snapshot-threshold") {
       out->snapshot_threshold = static_cast<unsigned>(std::stoul(value));
+    } else if (flag == "--storage") {
+      if (value != "segstore" && value != "uv") return false;
+      out->stock_storage = value == "uv";
     } else if (flag == "--segment-bytes") {
       out->segment_bytes = std::stoull(value);
     } else if (flag == "--peers") {
@@ -90,6 +99,7 @@ struct Server {
   Args args;
   uv_loop_t *loop = nullptr;
   raft_io io{};
+  raft_uv_transport transport{};  // --storage uv only
   raft r{};
   StateMachine machine;
   uv_tcp_t listener{};
@@ -202,6 +212,7 @@ void handle_line(Client *client, const std::string &line) {
     reply(client, "STATUS id=" + std::to_string(server.args.id) + " state=" + state_name(raft_state(&server.r)) +
                       " term=" + std::to_string(server.r.current_term) + " leader=" + std::to_string(leader_id) +
                       " last_index=" + std::to_string(raft_last_index(&server.r)) +
+                      " stored=" + std::to_string(server.r.last_stored) +
                       " applied=" + std::to_string(raft_last_applied(&server.r)));
   } else {
     reply(client, "ERR unknown command '" + verb + "' (PUT, APPEND, GET, LOG, STATUS)");
@@ -275,7 +286,15 @@ int run(Server &server) {
   const Args &args = server.args;
   segstore_raft_options options{};
   options.segment_bytes = args.segment_bytes;
-  int rv = segstore_raft_io_init(&server.io, server.loop, args.dir.c_str(), &options);
+  int rv;
+  if (args.stock_storage) {
+    std::error_code ignored;
+    std::filesystem::create_directories(args.dir, ignored);  // raft_uv wants it to exist
+    rv = raft_uv_tcp_init(&server.transport, server.loop);
+    if (rv == 0) rv = raft_uv_init(&server.io, server.loop, args.dir.c_str(), &server.transport);
+  } else {
+    rv = segstore_raft_io_init(&server.io, server.loop, args.dir.c_str(), &options);
+  }
   if (rv != 0) {
     std::fprintf(stderr, "segstore-raft: io: %s\n", raft_strerror(rv));
     return 1;
@@ -328,7 +347,12 @@ int run(Server &server) {
   std::fprintf(stderr, "segstore-raft: server %llu: raft %s, clients %s, data %s\n", args.id,
                args.peers.at(args.id).c_str(), args.listen.c_str(), args.dir.c_str());
   uv_run(server.loop, UV_RUN_DEFAULT);
-  segstore_raft_io_close(&server.io);
+  if (args.stock_storage) {
+    raft_uv_close(&server.io);
+    raft_uv_tcp_close(&server.transport);
+  } else {
+    segstore_raft_io_close(&server.io);
+  }
   return 0;
 }
 
@@ -341,7 +365,8 @@ int main(int argc, char **argv) {
   if (!replicated_log::parse_args(argc, argv, &server->args)) {
     std::fprintf(stderr,
                  "usage: segstore-raft --id N --dir DIR --listen HOST:PORT --peers 1=HOST:PORT,2=HOST:PORT,...\n"
-                 "       [--election-ms MS] [--snapshot-threshold ENTRIES] [--segment-bytes BYTES]\n");
+                 "       [--election-ms MS] [--snapshot-threshold ENTRIES] [--segment-bytes BYTES]\n"
+                 "       [--storage segstore|uv]   (uv: raft_uv's stock storage, for comparisons)\n");
     return 2;
   }
   server->loop = uv_default_loop();

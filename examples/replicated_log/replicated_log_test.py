@@ -3,9 +3,9 @@
 
 Scenarios (each bounded in time):
   basic      PUT/GET/APPEND/LOG/STATUS against the leader, replies of a follower.
-  truncation both followers are stopped (SIGSTOP) while the leader takes APPENDs it cannot
-             commit; the leader is stopped, the followers elect a new leader and commit other
-             writes; the old leader rejoins and its conflicting entries are truncated.
+  truncation both followers are killed while the leader takes APPENDs it cannot commit; the
+             leader is stopped (SIGSTOP), the followers restart, elect a new leader and commit
+             other writes; the old leader continues and its conflicting entries are truncated.
   kill loop  two clients write continuously; the leader is SIGKILLed and restarted 20 times;
              at the end every acknowledged write is on every node, once, in its client's order.
 Usage: replicated_log_test.py <segstore-raft binary>
@@ -20,6 +20,7 @@ import threading
 import time
 
 BINARY = sys.argv[1]
+STORAGE = os.environ.get("REPLICATED_LOG_STORAGE", "segstore")  # "uv": raft_uv's, for comparison
 KILLS = 20
 
 
@@ -47,7 +48,7 @@ class Cluster:
         self.procs[node] = subprocess.Popen(
             [BINARY, "--id", str(node), "--dir", os.path.join(self.root, "n%d" % node),
              "--listen", "%s:%d" % self.client[node], "--peers", peers,
-             "--election-ms", "300", "--snapshot-threshold", "256", "--segment-bytes", str(1 << 20)],
+             "--election-ms", "300", "--snapshot-threshold", "256", "--segment-bytes", str(1 << 20), "--storage", STORAGE],
             stdout=log, stderr=log)
 
     def kill(self, node, sig=signal.SIGKILL):
@@ -98,11 +99,13 @@ class Cluster:
                 if st and st["state"] == "leader":
                     return node
             time.sleep(0.05)  # polling external processes, bounded by the deadline
-        raise AssertionError("no leader within %.0f s" % deadline_s)
+        raise AssertionError("no leader within %.0f s: %s" % (deadline_s, {n: self.status(n) for n in self.client}))
 
     def log(self, node):
         reply = self.ask(node, "LOG", timeout=5.0)
-        assert reply and reply.startswith("LOG"), reply
+        if reply is None:
+            return None  # not listening (yet)
+        assert reply.startswith("LOG"), reply
         words = reply.split()
         assert int(words[1]) == len(words) - 2, reply
         return words[2:]
@@ -112,10 +115,12 @@ class Cluster:
         while True:
             logs = {n: self.log(n) for n in self.client}
             first = logs[1]
-            if len(first) >= expect_at_least and all(l == first for l in logs.values()):
+            if first is not None and len(first) >= expect_at_least and all(l == first for l in logs.values()):
                 return first
             if time.monotonic() > end:
-                raise AssertionError("logs differ after %.0f s: %s" % (deadline_s, {n: len(l) for n, l in logs.items()}))
+                raise AssertionError("logs differ after %.0f s: %s; status %s" % (
+                    deadline_s, logs if max(len(l or []) for l in logs.values()) < 50 else {n: len(l or []) for n, l in logs.items()},
+                    {n: self.status(n) for n in self.client}))
             time.sleep(0.1)
 
 
@@ -145,6 +150,12 @@ def scenario_basic(root):
 
 
 def scenario_truncation(root):
+    """The followers are killed while the leader appends entries it cannot commit; the leader is
+    stopped (SIGSTOP: its log stays as it is); the followers restart, elect a new leader and
+    commit other entries at the same indexes; the old leader continues (SIGCONT), learns of the
+    new term and truncates its conflicting entries. (Stopping the followers with SIGSTOP instead
+    would not do: a stopped process still receives into its socket buffers, and they would get
+    the leader's entries when they continue.)"""
     cluster = Cluster(root)
     try:
         for node in (1, 2, 3):
@@ -154,25 +165,36 @@ def scenario_truncation(root):
         followers = [n for n in (1, 2, 3) if n != old]
         cluster.wait_same_logs(1)
         for f in followers:
-            cluster.kill(f, signal.SIGSTOP)
+            cluster.kill(f, signal.SIGKILL)
         # The leader appends these to its own log; with no follower they never commit.
         pending = []
-        before = int(cluster.status(old)["last_index"])
+        before = int(cluster.status(old)["stored"])
         for k in range(8):
             s = socket.create_connection(cluster.client[old], timeout=5)
             s.sendall(("APPEND lost%d\n" % k).encode())
             pending.append(s)
-        end = time.monotonic() + 10  # until the leader holds all 8 in its log (polling the process)
-        while int(cluster.status(old)["last_index"]) < before + 8:
-            check(time.monotonic() < end, "the leader did not append the 8 entries")
+        end = time.monotonic() + 10  # until the leader's log holds all 8 on disk (polling the process)
+        while int(cluster.status(old)["stored"]) < before + 8:
+            check(time.monotonic() < end, "the leader did not store the 8 entries")
             time.sleep(0.02)
         cluster.kill(old, signal.SIGSTOP)
         for f in followers:
-            cluster.kill(f, signal.SIGCONT)
+            cluster.start(f)
         new = cluster.leader(exclude=(old,))
         for k in range(5):
             check((cluster.ask(new, "APPEND kept%d" % k) or "").startswith("OK "), "write on the new leader")
         cluster.kill(old, signal.SIGCONT)
+        # The old leader learns the new term and replaces its 8 entries (last index 10) by the
+        # new leader's (last index 7): it truncated.
+        target = cluster.status(new)
+        end = time.monotonic() + 20
+        while True:
+            st = cluster.status(old) or {}
+            if st.get("term") == target["term"] and st.get("stored") == target["last_index"] \
+                    and st.get("last_index") == target["last_index"]:
+                break
+            check(time.monotonic() < end, "the old leader did not replace its entries: %r vs %r" % (st, target))
+            time.sleep(0.05)  # polling the process, bounded
         logs = cluster.wait_same_logs(6)
         check(logs == ["committed"] + ["kept%d" % k for k in range(5)], "logs after the rejoin: %r" % logs)
         for s in pending:
@@ -183,7 +205,7 @@ def scenario_truncation(root):
                 reply = ""
             check(not reply.startswith("OK"), "an entry the old leader never committed was acknowledged: %r" % reply)
             s.close()
-        print("truncation: ok (old leader %d, new leader %d)" % (old, new))
+        print("truncation: ok (old leader %d replaced its 8 uncommitted entries, new leader %d)" % (old, new))
     finally:
         cluster.stop_all()
 
@@ -226,6 +248,7 @@ def scenario_kill_loop(root):
             w.start()
         started = time.monotonic()
         for k in range(KILLS):
+            print("kill loop: round %d" % k, flush=True)
             leader = cluster.leader()
             before = sum(len(w.acked) for w in writers)
             end = time.monotonic() + 10

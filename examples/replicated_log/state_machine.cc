@@ -30,13 +30,29 @@ bool get_string(const std::string &in, std::size_t &at, std::string *s) {
 
 }  // namespace
 
+namespace {
+// Pads a command with zeros to a multiple of 8 bytes. raft 0.15 damages the data of entries
+// whose length is not a multiple of 8 on some replication paths (after a follower truncated its
+// log, or when a restarted server catches up): their bytes arrive shifted. Whole words travel
+// intact (docs/REPLICATION.md, "Limits").
+std::string padded(std::string command) {
+  command.resize((command.size() + 7) / 8 * 8, '\0');
+  return command;
+}
+}  // namespace
+
 std::string encode_put(const std::string &key, const std::string &value) {
   std::string out = "P";
   put_string(out, key);
-  return out + value;
+  put_string(out, value);
+  return padded(out);
 }
 
-std::string encode_append(const std::string &value) { return "A" + value; }
+std::string encode_append(const std::string &value) {
+  std::string out = "A";
+  put_string(out, value);
+  return padded(out);
+}
 
 StateMachine::StateMachine() {
   fsm_.version = 1;
@@ -51,14 +67,16 @@ int StateMachine::apply(raft_fsm *fsm, const raft_buffer *buf, void **result) {
   *result = nullptr;
   const std::string command(static_cast<const char *>(buf->base), buf->len);
   if (command.empty()) return RAFT_MALFORMED;
+  std::size_t at = 1;
   if (command[0] == 'A') {
-    self.appended_.push_back(command.substr(1));
+    std::string value;
+    if (!get_string(command, at, &value)) return RAFT_MALFORMED;
+    self.appended_.push_back(value);
     return 0;
   }
-  std::size_t at = 1;
-  std::string key;
-  if (command[0] != 'P' || !get_string(command, at, &key)) return RAFT_MALFORMED;
-  self.values_[key] = command.substr(at);
+  std::string key, value;
+  if (command[0] != 'P' || !get_string(command, at, &key) || !get_string(command, at, &value)) return RAFT_MALFORMED;
+  self.values_[key] = value;
   return 0;
 }
 

@@ -12,7 +12,8 @@
 
 namespace replicated_log {
 
-// A command as it travels in a raft entry: 'P' key-length(4, LE) key value, or 'A' value.
+// A command as it travels in a raft entry: 'P' key value, or 'A' value (each string: length
+// (4, LE) then bytes), zero-padded to a multiple of 8 bytes.
 std::string encode_put(const std::string &key, const std::string &value);
 std::string encode_append(const std::string &value);
 
