@@ -139,6 +139,10 @@ def scenario_basic(root):
         check(cluster.ask(leader, "GET colour") == "VALUE blue", "GET on the leader")
         check(cluster.ask(leader, "APPEND first").startswith("OK "), "APPEND")
         follower = next(n for n in (1, 2, 3) if n != leader)
+        end = time.monotonic() + 10  # until the follower heard from the leader (polling the process)
+        while (cluster.status(follower) or {}).get("leader") != str(leader):
+            check(time.monotonic() < end, "server %d does not know the leader" % follower)
+            time.sleep(0.02)
         reply = cluster.ask(follower, "APPEND nope")
         check(reply == "ERR NOTLEADER %d" % leader, "a follower redirects: %r" % reply)
         check(cluster.ask(leader, "BOGUS").startswith("ERR unknown command"), "unknown command")
