@@ -3,6 +3,7 @@
 #   cluster.sh start    starts servers 1..3 (raft on ports 9001-9003, clients on 7001-7003)
 #   cluster.sh stop     stops them (SIGTERM: a clean close)
 #   cluster.sh status   asks each one for STATUS
+#   cluster.sh send ID LINE   sends one command line to server ID, prints its reply
 # Data and logs go to $CLUSTER_DIR (default ./cluster-data); the binary is $SEGSTORE_RAFT
 # (default: build/examples/replicated_log/segstore-raft from the repository root).
 set -euo pipefail
@@ -52,8 +53,13 @@ case "${1:-}" in
   status)
     for id in 1 2 3; do echo "server $id: $(ask "700$id" STATUS)"; done
     ;;
+  send)
+    [ $# -ge 3 ] || { echo "usage: $0 send ID LINE" >&2; exit 2; }
+    id=$2; shift 2
+    ask "700$id" "$*"
+    ;;
   *)
-    echo "usage: $0 start|stop|status" >&2
+    echo "usage: $0 start|stop|status|send ID LINE" >&2
     exit 2
     ;;
 esac

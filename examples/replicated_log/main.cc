@@ -136,11 +136,10 @@ struct Apply {
 void on_applied(struct raft_apply *req, int status, void *) {
   auto *apply = static_cast<Apply *>(req->data);
   Client *client = apply->client;
-  Server *server = client->server;
   client->pending--;
   if (status == 0) {
-    // The entry is committed and applied: its index is the applied index now.
-    reply(client, "OK " + std::to_string(raft_last_applied(&server->r)));
+    // The entry is committed and applied; raft set its index when it was appended.
+    reply(client, "OK " + std::to_string(req->index));
   } else {
     reply(client, std::string("ERR ") + raft_strerror(status));
   }
