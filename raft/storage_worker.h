@@ -30,9 +30,8 @@ struct StorageRequest {
   enum class Kind { append, truncate, snapshot_put, snapshot_get } kind = Kind::append;
   raft_io_append *append = nullptr;  // append: raft's request
   // append: the records to write (stream = entry type, payload = term + data), copied from
-  // raft's entries on the loop thread when the request is submitted. raft 0.15 keeps entries it
-  // received in the receive buffer of their message, whose lifetime it tracks through its
-  // in-memory log only; the worker must not read them later.
+  // raft's entries on the loop thread when the request is submitted (the payload needs the term
+  // in front anyway), so the worker never reads memory raft owns and frees on its own thread.
   std::vector<std::uint32_t> streams;
   std::vector<std::vector<std::byte>> payloads;
   raft_index index = 0;  // truncate: the first index removed
