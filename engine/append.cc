@@ -54,6 +54,13 @@ Status Store::Impl::check_writable_locked() const {
     return Status(Errc::read_only, "store " + dir_ +
                                        " is read-only until reopened after a failed write or "
                                        "sync: " + failed_->to_string());
+  // No LSN that was handed out is handed out again without an operator's decision: the next
+  // append would take the first lost LSN.
+  if (lost_lsn_end_ != 0)
+    return Status(Errc::data_loss, "store " + dir_ + " lost acknowledged records LSN " + std::to_string(lost_lsn_first_) +
+                                       ".." + std::to_string(lost_lsn_end_ - 1) +
+                                       "; writes are refused until the loss is accepted (reopen with "
+                                       "accept_data_loss, or segstore recover --accept-loss)");
   return Status();
 }
 
@@ -330,6 +337,9 @@ Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
   const std::uint64_t write_bytes = format::align_up(group.used, format::block_size_bytes);
   group.state = GroupState::inflight;
   group.linked_sync = linked_sync;
+  group.submitted_at = std::chrono::steady_clock::now();
+  group_records_.record(group.end_lsn - group.first_lsn);
+  group_bytes_.record(write_bytes);
   io::WriteGroup request;
   request.file = group.segment->file.get();
   request.offset = group.file_offset;
@@ -429,11 +439,13 @@ Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std
   }
   fsync_running_ = true;
   lock.unlock();
+  const auto sync_start = std::chrono::steady_clock::now();
   Status synced;
   for (const auto &seg : files) {
     synced = seg->file->sync_data();
     if (!synced.ok()) break;
   }
+  sync_latency_us_.record(microseconds_since(sync_start));
   lock.lock();
   fsync_running_ = false;
   if (!synced.ok()) {
@@ -474,7 +486,7 @@ void Store::Impl::advance_durable_locked() {
 void Store::Impl::fail_locked(const Status &cause) {
   if (!failed_) {
     failed_ = cause;
-    append_event(dir_, "store turned read-only: " + cause.to_string());
+    append_event(dir_, "store turned read-only: " + cause.to_string(), options_.logger);
     // Tail waits end with the failure now: nothing more will be appended or become durable.
     appended_cv_.notify_all();
     progress_cv_.notify_all();
@@ -507,6 +519,7 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock) {
       continue;
     }
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
+    if (group->state == GroupState::synced) sync_latency_us_.record(microseconds_since(group->submitted_at));
     recycle_buffer_locked(*group);
   }
   advance_durable_locked();

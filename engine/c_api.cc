@@ -1,31 +1,19 @@
-// engine/c_api.cc — the C API (segstore/segstore.h) over the C++ Store.
+// engine/c_api.cc — the C API (segstore/segstore.h) over the C++ Store: open and close, appends,
+// reads, removal, application snapshots and errors. Options are in c_api_options.cc, scans and
+// waits in c_api_tail.cc, statistics and recovery in c_api_stats.cc.
 //
-// Every entry point runs its body inside `guarded()`, which turns any C++ exception into an
-// error code: nothing may unwind into C (an exception crossing an extern "C" frame is
-// undefined behaviour, and in practice std::terminate). Failures also leave their full message
-// in a thread-local string for segstore_last_error_message().
-#include "segstore/segstore.h"
-
+// Every entry point runs its body inside `guarded()` (c_api_internal.h), which turns any C++
+// exception into an error code. Failures also leave their full message in a thread-local string
+// for segstore_last_error_message().
 #include <cstring>
 #include <memory>
 #include <new>
 #include <optional>
 #include <string>
 
-#include "segstore/status.h"
-#include "segstore/store.h"
+#include "engine/c_api_internal.h"
 
-struct segstore_options {
-  segstore::Options options;
-};
-
-struct segstore_handle {
-  std::unique_ptr<segstore::Store> store;
-};
-
-struct segstore_iter {
-  std::optional<segstore::Iterator> iterator;
-};
+using namespace segstore::c_api;
 
 namespace {
 
@@ -39,11 +27,16 @@ static_assert(SEGSTORE_E_TRUNCATED == -static_cast<int>(segstore::Errc::truncate
 static_assert(SEGSTORE_E_SPLITS_BATCH == -static_cast<int>(segstore::Errc::splits_batch));
 static_assert(SEGSTORE_E_CANCELLED == -static_cast<int>(segstore::Errc::cancelled));
 static_assert(SEGSTORE_E_TIMED_OUT == -static_cast<int>(segstore::Errc::timed_out));
-static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::timed_out));
+static_assert(SEGSTORE_E_DATA_LOSS == -static_cast<int>(segstore::Errc::data_loss));
+static_assert(SEGSTORE_E_NO_MEMORY < -static_cast<int>(segstore::Errc::data_loss));
 // The C header spells the largest record as a number; it must stay the C++ header's.
 static_assert(SEGSTORE_RECORD_PAYLOAD_MAX_BYTES == segstore::record_payload_max_bytes);
 
 thread_local std::string last_error_message;
+
+}  // namespace
+
+namespace segstore::c_api {
 
 int fail(int code, std::string message) noexcept {
   try {
@@ -59,20 +52,6 @@ int code_of(const segstore::Status &status) noexcept {
   return fail(-static_cast<int>(status.code()), status.to_string());
 }
 
-// Runs `body` (returning an int code) with no exception escaping.
-template <typename Body>
-int guarded(Body &&body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc &) {
-    return fail(SEGSTORE_E_NO_MEMORY, "out of memory");
-  } catch (const std::exception &e) {
-    return fail(SEGSTORE_E_INTERNAL, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return fail(SEGSTORE_E_INTERNAL, "internal error: unknown exception");
-  }
-}
-
 int null_argument(const char *function, const char *argument) noexcept {
   return guarded([&] {
     return fail(SEGSTORE_E_INVALID_ARGUMENT,
@@ -80,74 +59,65 @@ int null_argument(const char *function, const char *argument) noexcept {
   });
 }
 
-std::span<const std::byte> bytes_of(const void *data, size_t len) {
-  return {static_cast<const std::byte *>(data), len};
+int invalid_argument(const std::string &message) noexcept {
+  return guarded([&] { return fail(SEGSTORE_E_INVALID_ARGUMENT, "invalid_argument: " + message); });
 }
 
-int open_iterator(segstore_handle *s, uint64_t from_lsn, const uint32_t *stream, segstore_iter **out,
-                  const char *function) noexcept {
-  if (out == nullptr) return null_argument(function, "out");
-  *out = nullptr;
-  if (s == nullptr) return null_argument(function, "store");
+std::optional<segstore::Durability> durability_of(int durability) noexcept {
+  switch (durability) {
+    case SEGSTORE_DURABILITY_SYNC: return segstore::Durability::sync;
+    case SEGSTORE_DURABILITY_INTERVAL: return segstore::Durability::interval;
+    case SEGSTORE_DURABILITY_NONE: return segstore::Durability::none;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace segstore::c_api
+
+namespace {
+
+int bad_durability(const char *function, int durability) noexcept {
   return guarded([&] {
-    segstore::Result<segstore::Iterator> it =
-        stream != nullptr ? s->store->scan(from_lsn, *stream) : s->store->scan(from_lsn);
-    if (!it.ok()) return code_of(it.status());
-    auto handle = std::make_unique<segstore_iter>();
-    handle->iterator.emplace(std::move(*it));
-    *out = handle.release();
+    return invalid_argument(std::string(function) + ": durability " + std::to_string(durability) +
+                            " is not SEGSTORE_DURABILITY_SYNC, _INTERVAL or _NONE");
+  });
+}
+
+// Appends `count` entries (at least one) with `durability` (nullopt: the store's own).
+int append_entries(segstore_handle *s, const segstore_batch_entry *entries, size_t count,
+                   std::optional<segstore::Durability> durability, uint64_t *first_lsn_out,
+                   const char *function) noexcept {
+  return guarded([&] {
+    std::vector<segstore::BatchEntry> batch(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (entries[i].data == nullptr && entries[i].len != 0)
+        return invalid_argument(std::string(function) + ": entry " + std::to_string(i) +
+                                " has NULL data and len > 0");
+      batch[i] = segstore::BatchEntry{entries[i].stream, bytes_of(entries[i].data, entries[i].len)};
+    }
+    const segstore::Durability mode = durability.value_or(s->store_durability);
+    // One record goes the way of Store::append: no batch to build.
+    segstore::Result<std::uint64_t> lsn = count == 1 ? s->store->append(batch[0].payload, batch[0].stream, mode)
+                                                     : s->store->append_batch(batch, mode);
+    if (!lsn.ok()) return code_of(lsn.status());
+    if (first_lsn_out != nullptr) *first_lsn_out = *lsn;
     return SEGSTORE_OK;
   });
+}
+
+// Copies `bytes` into buf[0..cap) or reports buffer_too_small naming `what`.
+int copy_out(std::span<const std::byte> bytes, void *buf, size_t cap, size_t *len_out, const std::string &what) {
+  *len_out = bytes.size();
+  if (bytes.size() > cap)
+    return fail(SEGSTORE_E_BUFFER_TOO_SMALL, "buffer_too_small: " + what + " has " + std::to_string(bytes.size()) +
+                                                 " bytes, the buffer " + std::to_string(cap));
+  if (!bytes.empty()) std::memcpy(buf, bytes.data(), bytes.size());
+  return SEGSTORE_OK;
 }
 
 }  // namespace
 
 extern "C" {
-
-segstore_options *segstore_options_create(void) {
-  try {
-    return new segstore_options();
-  } catch (...) {
-    fail(SEGSTORE_E_NO_MEMORY, "out of memory");
-    return nullptr;
-  }
-}
-
-void segstore_options_destroy(segstore_options *opts) { delete opts; }
-
-int segstore_options_set_segment_bytes(segstore_options *opts, uint64_t bytes) {
-  if (opts == nullptr) return null_argument("segstore_options_set_segment_bytes", "opts");
-  opts->options.segment_bytes = bytes;
-  return SEGSTORE_OK;
-}
-
-int segstore_options_set_durability(segstore_options *opts, int durability) {
-  if (opts == nullptr) return null_argument("segstore_options_set_durability", "opts");
-  switch (durability) {
-    case SEGSTORE_DURABILITY_SYNC: opts->options.durability = segstore::Durability::sync; break;
-    case SEGSTORE_DURABILITY_INTERVAL: opts->options.durability = segstore::Durability::interval; break;
-    case SEGSTORE_DURABILITY_NONE: opts->options.durability = segstore::Durability::none; break;
-    default:
-      return guarded([&] {
-        return fail(SEGSTORE_E_INVALID_ARGUMENT,
-                    "invalid_argument: durability " + std::to_string(durability) +
-                        " is not SEGSTORE_DURABILITY_SYNC, _INTERVAL or _NONE");
-      });
-  }
-  return SEGSTORE_OK;
-}
-
-int segstore_options_set_flush_interval_ms(segstore_options *opts, uint32_t ms) {
-  if (opts == nullptr) return null_argument("segstore_options_set_flush_interval_ms", "opts");
-  opts->options.flush_interval_ms = ms;
-  return SEGSTORE_OK;
-}
-
-int segstore_options_set_create_if_missing(segstore_options *opts, int create) {
-  if (opts == nullptr) return null_argument("segstore_options_set_create_if_missing", "opts");
-  opts->options.create_if_missing = create != 0;
-  return SEGSTORE_OK;
-}
 
 int segstore_open(const char *dir, const segstore_options *opts, segstore_handle **out) {
   if (out == nullptr) return null_argument("segstore_open", "out");
@@ -158,6 +128,8 @@ int segstore_open(const char *dir, const segstore_options *opts, segstore_handle
     segstore::Result<std::unique_ptr<segstore::Store>> store = segstore::Store::open(dir, options);
     if (!store.ok()) return code_of(store.status());
     auto handle = std::make_unique<segstore_handle>();
+    handle->recovery_text = (*store)->recovery_report().to_string();
+    handle->store_durability = options.durability;
     handle->store = std::move(*store);
     *out = handle.release();
     return SEGSTORE_OK;
@@ -170,32 +142,48 @@ int segstore_close(segstore_handle *s) {
   return guarded([&] { return code_of(owned->store->close()); });
 }
 
+const char *segstore_dir(const segstore_handle *s) { return s == nullptr ? "" : s->store->dir().c_str(); }
+
 int segstore_append(segstore_handle *s, uint32_t stream, const void *data, size_t len, uint64_t *lsn_out) {
   if (s == nullptr) return null_argument("segstore_append", "store");
   if (data == nullptr && len != 0) return null_argument("segstore_append", "data (with len > 0)");
-  return guarded([&] {
-    segstore::Result<std::uint64_t> lsn = s->store->append(bytes_of(data, len), stream);
-    if (!lsn.ok()) return code_of(lsn.status());
-    if (lsn_out != nullptr) *lsn_out = *lsn;
-    return SEGSTORE_OK;
-  });
+  const segstore_batch_entry one{stream, data, len};
+  return append_entries(s, &one, 1, std::nullopt, lsn_out, "segstore_append");
+}
+
+int segstore_append_durability(segstore_handle *s, uint32_t stream, const void *data, size_t len, int durability,
+                               uint64_t *lsn_out) {
+  if (s == nullptr) return null_argument("segstore_append_durability", "store");
+  if (data == nullptr && len != 0) return null_argument("segstore_append_durability", "data (with len > 0)");
+  const std::optional<segstore::Durability> mode = durability_of(durability);
+  if (!mode) return bad_durability("segstore_append_durability", durability);
+  const segstore_batch_entry one{stream, data, len};
+  return append_entries(s, &one, 1, mode, lsn_out, "segstore_append_durability");
 }
 
 int segstore_append_batch(segstore_handle *s, const segstore_batch_entry *entries, size_t count,
                           uint64_t *first_lsn_out) {
   if (s == nullptr) return null_argument("segstore_append_batch", "store");
   if (entries == nullptr) return null_argument("segstore_append_batch", "entries");
+  return append_entries(s, entries, count, std::nullopt, first_lsn_out, "segstore_append_batch");
+}
+
+int segstore_append_batch_durability(segstore_handle *s, const segstore_batch_entry *entries, size_t count,
+                                     int durability, uint64_t *first_lsn_out) {
+  if (s == nullptr) return null_argument("segstore_append_batch_durability", "store");
+  if (entries == nullptr) return null_argument("segstore_append_batch_durability", "entries");
+  const std::optional<segstore::Durability> mode = durability_of(durability);
+  if (!mode) return bad_durability("segstore_append_batch_durability", durability);
+  return append_entries(s, entries, count, mode, first_lsn_out, "segstore_append_batch_durability");
+}
+
+int segstore_append_async(segstore_handle *s, uint32_t stream, const void *data, size_t len, uint64_t *lsn_out) {
+  if (s == nullptr) return null_argument("segstore_append_async", "store");
+  if (data == nullptr && len != 0) return null_argument("segstore_append_async", "data (with len > 0)");
   return guarded([&] {
-    std::vector<segstore::BatchEntry> batch(count);
-    for (size_t i = 0; i < count; ++i) {
-      if (entries[i].data == nullptr && entries[i].len != 0)
-        return fail(SEGSTORE_E_INVALID_ARGUMENT, "invalid_argument: segstore_append_batch: entry " +
-                                                     std::to_string(i) + " has NULL data and len > 0");
-      batch[i] = segstore::BatchEntry{entries[i].stream, bytes_of(entries[i].data, entries[i].len)};
-    }
-    segstore::Result<std::uint64_t> lsn = s->store->append_batch(batch);
+    segstore::Result<std::uint64_t> lsn = s->store->append_async(bytes_of(data, len), stream);
     if (!lsn.ok()) return code_of(lsn.status());
-    if (first_lsn_out != nullptr) *first_lsn_out = *lsn;
+    if (lsn_out != nullptr) *lsn_out = *lsn;
     return SEGSTORE_OK;
   });
 }
@@ -218,43 +206,28 @@ int segstore_read(segstore_handle *s, uint64_t lsn, void *buf, size_t cap, size_
   return guarded([&] {
     segstore::Result<segstore::Record> record = s->store->read(lsn);
     if (!record.ok()) return code_of(record.status());
-    const std::size_t size = record->payload.size();
-    *len_out = size;
     if (stream_out != nullptr) *stream_out = record->stream;
-    if (size > cap)
-      return fail(SEGSTORE_E_BUFFER_TOO_SMALL,
-                  "buffer_too_small: record " + std::to_string(lsn) + " has " + std::to_string(size) +
-                      " bytes, the buffer " + std::to_string(cap));
-    if (size != 0) std::memcpy(buf, record->payload.data(), size);
-    return SEGSTORE_OK;
+    return copy_out(record->payload, buf, cap, len_out, "record " + std::to_string(lsn));
   });
 }
 
-int segstore_iter_open(segstore_handle *s, uint64_t from_lsn, segstore_iter **out) {
-  return open_iterator(s, from_lsn, nullptr, out, "segstore_iter_open");
+int segstore_write_snapshot(segstore_handle *s, uint64_t lsn, const void *data, size_t len) {
+  if (s == nullptr) return null_argument("segstore_write_snapshot", "store");
+  if (data == nullptr && len != 0) return null_argument("segstore_write_snapshot", "data (with len > 0)");
+  return guarded([&] { return code_of(s->store->write_snapshot(lsn, bytes_of(data, len))); });
 }
 
-int segstore_iter_open_stream(segstore_handle *s, uint64_t from_lsn, uint32_t stream, segstore_iter **out) {
-  return open_iterator(s, from_lsn, &stream, out, "segstore_iter_open_stream");
-}
-
-int segstore_iter_next(segstore_iter *it, uint64_t *lsn, uint32_t *stream, const void **data,
-                       size_t *len) {
-  if (it == nullptr) return null_argument("segstore_iter_next", "iterator");
+int segstore_latest_snapshot(segstore_handle *s, uint64_t *lsn_out, void *buf, size_t cap, size_t *len_out) {
+  if (s == nullptr) return null_argument("segstore_latest_snapshot", "store");
+  if (len_out == nullptr) return null_argument("segstore_latest_snapshot", "len_out");
+  if (buf == nullptr && cap != 0) return null_argument("segstore_latest_snapshot", "buf (with cap > 0)");
   return guarded([&] {
-    segstore::Result<bool> got = it->iterator->next();
-    if (!got.ok()) return code_of(got.status());
-    if (!*got) return 0;
-    const segstore::RecordView &record = it->iterator->record();
-    if (lsn != nullptr) *lsn = record.lsn;
-    if (stream != nullptr) *stream = record.stream;
-    if (data != nullptr) *data = record.payload.data();
-    if (len != nullptr) *len = record.payload.size();
-    return 1;
+    segstore::Result<segstore::Snapshot> snapshot = s->store->latest_snapshot();
+    if (!snapshot.ok()) return code_of(snapshot.status());
+    if (lsn_out != nullptr) *lsn_out = snapshot->lsn;
+    return copy_out(snapshot->state, buf, cap, len_out, "the snapshot at LSN " + std::to_string(snapshot->lsn));
   });
 }
-
-void segstore_iter_close(segstore_iter *it) { delete it; }
 
 uint64_t segstore_first_lsn(const segstore_handle *s) { return s == nullptr ? 0 : s->store->first_lsn(); }
 uint64_t segstore_next_lsn(const segstore_handle *s) { return s == nullptr ? 0 : s->store->next_lsn(); }
@@ -301,6 +274,8 @@ const char *segstore_strerror(int code) {
     case SEGSTORE_E_SPLITS_BATCH: return "splits_batch: the truncation point lies inside an atomic batch";
     case SEGSTORE_E_CANCELLED: return "cancelled: the waiting iterator was cancelled";
     case SEGSTORE_E_TIMED_OUT: return "timed_out: the wait's timeout passed first";
+    case SEGSTORE_E_DATA_LOSS:
+      return "data_loss: acknowledged records were lost; writes are refused until the loss is accepted";
     case SEGSTORE_E_NO_MEMORY: return "no_memory: an allocation failed";
     case SEGSTORE_E_INTERNAL: return "internal: an unexpected error inside libsegstore";
     default: return "unknown error code";

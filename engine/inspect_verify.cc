@@ -77,6 +77,11 @@ Result<VerifyReport> Verifier::run() {
             "META fails its checks: the store cannot be opened until it is restored");
   } else {
     store_id_ = files_.meta.store_id;
+    if (files_.meta.has_unaccepted_loss())
+      problem(ProblemKind::meta, files_.meta_path, 0, files_.meta.lost_lsn_first, "data_loss",
+              "recovery recorded that acknowledged records LSN " + std::to_string(files_.meta.lost_lsn_first) + ".." +
+                  std::to_string(files_.meta.lost_lsn_end - 1) +
+                  " were lost; writes are refused until the loss is accepted (segstore recover --accept-loss)");
   }
   const std::uint64_t min_segment_id = store_id_ ? files_.meta.min_segment_id : 0;
   for (const auto &[id, path] : files_.segments) progress_state_.bytes_total += file_size(path);

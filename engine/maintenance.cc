@@ -95,7 +95,7 @@ Status Store::Impl::write_index_snapshot(const std::shared_ptr<Segment> &seg) {
   std::vector<std::byte> bytes;
   {
     std::lock_guard lock(seg->index_mu);
-    SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_));
+    SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_, options_.logger));
     bytes = format::encode_index_snapshot(header, seg->index.to_body());
   }
   return io::write_file_atomic(*env_, seg->index_path, bytes);
@@ -105,7 +105,7 @@ void Store::Impl::maintenance_loop() {
   std::unique_lock lock(mu_);
   while (true) {
     maintenance_cv_.wait(lock, [&] {
-      return stopping_ || (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) ||
+      return stopping_ || spare_due_locked() ||
              (seal_possible_locked() && (failed_ || durable_lsn_ >= to_seal_.front()->end_lsn() || !fsync_running_));
     });
     if (seal_possible_locked()) {
@@ -124,7 +124,7 @@ void Store::Impl::maintenance_loop() {
       sealing_ = true;  // truncate_after and reset_to wait: they may remove this segment's .idx
       lock.unlock();
       Status sealed = write_index_snapshot(seg);
-      if (!sealed.ok()) base::log_warning("sealing " + seg->path + ": " + sealed.to_string() +
+      if (!sealed.ok()) base::log(options_.logger, LogLevel::warning, "sealing " + seg->path + ": " + sealed.to_string() +
                                           " (recovery will rebuild its index)");
       lock.lock();
       sealing_ = false;
@@ -135,11 +135,11 @@ void Store::Impl::maintenance_loop() {
       continue;
     }
     if (stopping_) return;
-    if (prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_) {
+    if (spare_due_locked()) {
       prealloc_wanted_ = false;
       Result<std::shared_ptr<Segment>> created = create_next_segment_locked(lock);
       if (!created.ok()) {
-        base::log_warning("preallocating the next segment: " + created.status().to_string());
+        base::log(options_.logger, LogLevel::warning, "preallocating the next segment: " + created.status().to_string());
         continue;  // the next roll creates one on the append path and reports the error there
       }
       if (preallocated_ || (*created)->id < min_segment_id_) {
@@ -171,10 +171,11 @@ Result<std::shared_ptr<Segment>> Store::Impl::create_next_segment_locked(std::un
   return created;
 }
 
-Status Store::Impl::write_meta_locked() { return write_meta(first_lsn_, min_segment_id_); }
-
 Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id) {
   format::MetaFile meta{store_id_, first_lsn, min_segment_id};
+  // An unaccepted loss stays recorded whatever else changes (writes stay refused).
+  meta.lost_lsn_first = lost_lsn_first_;
+  meta.lost_lsn_end = lost_lsn_end_;
   return io::write_file_atomic(*env_, join_path(dir_, meta_file_name), format::encode_meta(meta));
 }
 
@@ -213,14 +214,17 @@ void Store::Impl::apply_retention() {
   }
   if (trim_to != 0) {
     Status trimmed = trim_segments(trim_to, /*by_retention=*/true);
-    if (!trimmed.ok()) base::log_warning("retention in " + dir_ + ": " + trimmed.to_string());
+    if (!trimmed.ok()) base::log(options_.logger, LogLevel::warning, "retention in " + dir_ + ": " + trimmed.to_string());
   }
 }
 
 Status Store::Impl::trim_before(std::uint64_t lsn) { return trim_segments(lsn, false); }
 
 Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
+  // One trim at a time, and no truncate_after or reset_to until memory follows META below.
+  std::lock_guard meta_writer(meta_mu_);
   std::vector<std::shared_ptr<Segment>> victims;
+  std::uint64_t new_min_segment_id = 0;
   {
     std::unique_lock lock(mu_);
     while (true) {
@@ -250,17 +254,19 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
       victims.push_back(seg);
     }
     if (lsn == first_lsn_ && victims.empty()) return Status();
-    const std::uint64_t old_first = first_lsn_, old_min = min_segment_id_;
+    new_min_segment_id = victims.empty() ? min_segment_id_ : victims.back()->id + 1;
+  }
+  // META first: a crash after it and before the unlinks leaves segments that recovery removes
+  // because their id is below min_segment_id. It is written without mu_: its data and directory
+  // syncs would hold up every append and read (the soak saw stalls of over a second on a busy
+  // disk). Meanwhile memory still shows the old first LSN and every victim is intact, so
+  // readers may go on reading below lsn until memory follows; meta_mu_ keeps the other changes
+  // of the log's ends out, so what was decided above still holds. A failure changes nothing.
+  SEGSTORE_TRY(write_meta(lsn, new_min_segment_id));
+  {
+    std::lock_guard lock(mu_);
     first_lsn_ = lsn;
-    if (!victims.empty()) min_segment_id_ = victims.back()->id + 1;
-    // META first: a crash after it and before the unlinks leaves segments that recovery
-    // removes because their id is below min_segment_id.
-    Status meta = write_meta_locked();
-    if (!meta.ok()) {
-      first_lsn_ = old_first;
-      min_segment_id_ = old_min;
-      return meta;
-    }
+    min_segment_id_ = new_min_segment_id;
     for (const auto &seg : victims) segments_.erase(seg->base_lsn);
   }
   for (const auto &seg : victims) SEGSTORE_TRY(remove_segment_files(seg));
@@ -278,6 +284,7 @@ Status Store::Impl::reset_to(std::uint64_t lsn) {
 
 Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
   const std::string what = "reset_to(" + std::to_string(lsn) + ")";
+  std::lock_guard meta_writer(meta_mu_);
   std::vector<std::shared_ptr<Segment>> victims;
   {
     std::unique_lock lock(mu_);
@@ -328,7 +335,7 @@ Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
     fail_locked(failure);
     return failure;
   }
-  append_event(dir_, what);
+  append_event(dir_, what, options_.logger);
   return Status();
 }
 

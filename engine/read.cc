@@ -18,7 +18,7 @@ Status engine::corruption_at(const Segment &seg, std::uint64_t offset, std::uint
 
 Status Store::Impl::ensure_index(Segment &seg) {
   std::lock_guard lock(seg.index_mu);
-  return load_segment_index_locked(*env_, seg, store_id_);
+  return load_segment_index_locked(*env_, seg, store_id_, options_.logger);
 }
 
 Status Store::Impl::check_lsn_readable(std::uint64_t lsn) const {

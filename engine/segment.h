@@ -42,6 +42,6 @@ struct Segment {
 
 // Loads seg.index from seg.index_path if it is not loaded yet (checks the whole file's
 // checksums). Caller holds seg.index_mu.
-Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store_id);
+Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store_id, const Logger &logger);
 
 }  // namespace segstore::engine

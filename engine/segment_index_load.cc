@@ -75,7 +75,8 @@ Result<SegmentIndex> scan_segment_index(const Segment &seg) {
 // the index in memory is what the reads need, and recovery rescans a segment whose snapshot
 // is still bad. No segment sync first: a lazily loaded segment's records were durable before
 // its first snapshot was written.
-void rewrite_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t store_id, const SegmentIndex &index) {
+void rewrite_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t store_id, const SegmentIndex &index,
+                            const Logger &logger) {
   format::IndexHeader header;
   header.format_version = format::format_version;
   header.segment_id = seg.id;
@@ -84,12 +85,12 @@ void rewrite_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t stor
   header.record_count = seg.record_count;
   header.end_offset = static_cast<std::uint32_t>(seg.end_offset);
   const Status written = io::write_file_atomic(env, seg.index_path, format::encode_index_snapshot(header, index.to_body()));
-  if (!written.ok()) base::log_warning("rewriting " + seg.index_path + ": " + written.to_string());
+  if (!written.ok()) base::log(logger, LogLevel::warning, "rewriting " + seg.index_path + ": " + written.to_string());
 }
 
 }  // namespace
 
-Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store_id) {
+Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store_id, const Logger &logger) {
   if (seg.index_loaded) return Status();
   // Only the records recovery counted exist while the index is not loaded: appends and
   // truncate_after load it first (under index_mu, which the caller holds), so record_count and
@@ -99,10 +100,10 @@ Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store
     // An I/O error is the device's answer, not a damaged snapshot: it goes to the reader.
     const Errc code = index.status().code();
     if (code != Errc::corruption && code != Errc::not_found) return index.status();
-    base::log_warning(index.status().to_string() + ": rescanning segment " + seg.path + " to rebuild its index");
+    base::log(logger, LogLevel::warning, index.status().to_string() + ": rescanning segment " + seg.path + " to rebuild its index");
     index = scan_segment_index(seg);
     if (!index.ok()) return index.status();
-    rewrite_index_snapshot(env, seg, store_id, *index);
+    rewrite_index_snapshot(env, seg, store_id, *index, logger);
   }
   seg.index = std::move(*index);
   seg.index_loaded = true;

@@ -5,6 +5,13 @@ namespace segstore {
 
 using namespace engine;
 
+namespace {
+Distribution distribution_of(const base::Histogram &histogram) {
+  const base::HistogramSummary summary = histogram.summary();
+  return Distribution{summary.count, summary.p50, summary.p99, summary.p999, summary.max};
+}
+}  // namespace
+
 std::uint64_t Store::Impl::first_lsn() const {
   std::lock_guard lock(mu_);
   return first_lsn_;
@@ -36,12 +43,25 @@ Stats Store::Impl::stats() const {
       s.disk_bytes += seg->segment_bytes;
     }
     s.segment_count = segments.size();
+    // The spare belongs to no LSN range yet, but its file takes space like the others.
+    if (preallocated_) s.disk_bytes += preallocated_->segment_bytes;
   }
   s.blocks_read = blocks_read_.load(std::memory_order_relaxed);
   s.io_backend = env_->describe();
+  s.append_latency_us = distribution_of(append_latency_us_);
+  s.sync_latency_us = distribution_of(sync_latency_us_);
+  s.group_records = distribution_of(group_records_);
+  s.group_bytes = distribution_of(group_bytes_);
+  s.recovery_ran = recovery_report_.ran;
+  s.recovery_duration_us = recovery_report_.duration_us;
+  s.recovery_segments_scanned = recovery_report_.segments_scanned;
+  s.recovery_records_scanned = recovery_report_.records_recovered;
+  s.recovery_bytes_scanned = recovery_report_.bytes_scanned;
+  s.recovery_cut = recovery_report_.cut;
+  s.recovery_bytes_quarantined = recovery_report_.bytes_quarantined;
   for (const auto &seg : segments) {
     std::lock_guard lock(seg->index_mu);
-    if (!load_segment_index_locked(*env_, *seg, store_id_).ok()) continue;
+    if (!load_segment_index_locked(*env_, *seg, store_id_, options_.logger).ok()) continue;
     s.index_bytes += seg->index.memory_bytes();
     for (const auto &[stream, blocks] : seg->index.streams()) s.records_per_stream[stream] += blocks.records;
   }

@@ -31,6 +31,7 @@ const char *errc_name(Errc code) noexcept {
     case Errc::splits_batch: return "splits_batch";
     case Errc::cancelled: return "cancelled";
     case Errc::timed_out: return "timed_out";
+    case Errc::data_loss: return "data_loss";
   }
   return "unknown";
 }
@@ -52,11 +53,14 @@ std::string RecoveryReport::to_string() const {
   if (cut) {
     out << "\nlog cut in " << cut_file << " at offset " << cut_offset << " (first LSN cut "
         << cut_lsn << "): " << cut_reason;
-    if (acknowledged_data_lost)
-      out << "\nDATA LOSS: acknowledged records " << lost_lsn_first << ".." << lost_lsn_last
-          << " were damaged";
-    out << "\n" << bytes_quarantined << " bytes moved to " << quarantine_dir;
   }
+  if (acknowledged_data_lost) {
+    out << "\nDATA LOSS: acknowledged records " << lost_lsn_first << ".." << lost_lsn_last
+        << " are missing (" << loss_evidence << "); "
+        << (loss_accepted ? "the loss was accepted: their LSNs are handed out again"
+                          : "writes are refused until the loss is accepted (segstore recover --accept-loss)");
+  }
+  if (cut) out << "\n" << bytes_quarantined << " bytes moved to " << quarantine_dir;
   for (const auto &note : notes) out << "\nnote: " << note;
   return out.str();
 }

@@ -26,6 +26,7 @@ std::shared_ptr<io::Env> env_for(const Options &options) {
     case IoBackendKind::thread: env_options.backend = io::EnvOptions::Backend::thread; break;
   }
   env_options.direct = options.direct_io;
+  env_options.logger = options.logger;
   return io::make_posix_env(env_options);
 }
 }  // namespace
@@ -291,17 +292,17 @@ Result<std::uint64_t> Store::append(std::span<const std::byte> payload, std::uin
 Result<std::uint64_t> Store::append(std::span<const std::byte> payload, std::uint32_t stream,
                                     Durability durability) {
   const BatchEntry one{stream, payload};
-  return impl_->append_records(std::span<const BatchEntry>(&one, 1), durability);
+  return impl_->append_timed(std::span<const BatchEntry>(&one, 1), durability);
 }
 Result<std::uint64_t> Store::append_batch(std::span<const BatchEntry> records) {
-  return impl_->append_records(records, impl_->options_.durability);
+  return impl_->append_timed(records, impl_->options_.durability);
 }
 Result<std::uint64_t> Store::append_batch(std::span<const BatchEntry> records, Durability durability) {
-  return impl_->append_records(records, durability);
+  return impl_->append_timed(records, durability);
 }
 Result<std::uint64_t> Store::append_async(std::span<const std::byte> payload, std::uint32_t stream) {
   const BatchEntry one{stream, payload};
-  return impl_->append_records(std::span<const BatchEntry>(&one, 1), Durability::none);
+  return impl_->append_timed(std::span<const BatchEntry>(&one, 1), Durability::none);
 }
 Status Store::wait_durable(std::uint64_t lsn) { return impl_->make_durable(lsn); }
 Status Store::sync() { return impl_->sync_all(); }

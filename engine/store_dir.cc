@@ -32,11 +32,11 @@ std::optional<std::uint64_t> parse_numbered_name(const std::string &name, const 
   return value;
 }
 
-void append_event(const std::string &dir, const std::string &message) {
+void append_event(const std::string &dir, const std::string &message, const Logger &logger) {
   const std::string path = join_path(dir, events_file_name);
   std::FILE *f = std::fopen(path.c_str(), "a");
   if (f == nullptr) {
-    base::log_warning("cannot append to " + path + ": " + std::strerror(errno) + "; event: " + message);
+    base::log(logger, LogLevel::warning, "cannot append to " + path + ": " + std::strerror(errno) + "; event: " + message);
     return;
   }
   char stamp[64];

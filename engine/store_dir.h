@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "segstore/log.h"
+
 namespace segstore::engine {
 
 inline constexpr const char *meta_file_name = "META";
@@ -25,6 +27,6 @@ std::string numbered_name(std::uint64_t number, const char *suffix);
 std::optional<std::uint64_t> parse_numbered_name(const std::string &name, const char *suffix);
 // Appends a line "<UTC time> <message>" to the store's events.log (best effort: a failure to
 // log never fails the operation that is being logged, but is reported on stderr).
-void append_event(const std::string &dir, const std::string &message);
+void append_event(const std::string &dir, const std::string &message, const Logger &logger);
 
 }  // namespace segstore::engine

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/histogram.h"
 #include "engine/segment.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
@@ -51,6 +52,7 @@ struct WriteGroup {
   std::uint64_t end_lsn = 0;
   GroupState state = GroupState::open;
   bool linked_sync = false;
+  std::chrono::steady_clock::time_point submitted_at;  // when cut: a linked sync's latency
   Status write_failure;  // state == failed: what the write or the data sync returned
 };
 
@@ -83,6 +85,12 @@ enum class TailTarget : std::uint8_t {
 // milliseconds::max(), "no timeout") becomes the latest deadline a condition variable waits
 // for without overflowing its arithmetic.
 std::chrono::steady_clock::time_point deadline_after(std::chrono::milliseconds timeout);
+
+// Whole microseconds from `start` to now (for the latency distributions of Stats).
+inline std::uint64_t microseconds_since(std::chrono::steady_clock::time_point start) {
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+}
 
 // A window of a segment's bytes read for decoding.
 struct ReadWindow {
@@ -124,6 +132,13 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // --- append path (append.cc) ---
   Result<std::uint64_t> append_records(std::span<const BatchEntry> records, Durability durability);
+  // append_records, its latency recorded in append_latency_us_ (every public append goes here).
+  Result<std::uint64_t> append_timed(std::span<const BatchEntry> records, Durability durability) {
+    const auto start = std::chrono::steady_clock::now();
+    Result<std::uint64_t> appended = append_records(records, durability);
+    append_latency_us_.record(engine::microseconds_since(start));
+    return appended;
+  }
   Status make_durable(std::uint64_t lsn);  // returns once durable_lsn_ > lsn
   Status sync_all();
 
@@ -240,13 +255,16 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Result<std::shared_ptr<Segment>> create_segment_file(std::uint64_t id, bool zero_fill);
   Result<std::shared_ptr<Segment>> create_next_segment_locked(std::unique_lock<std::mutex> &lock);
   bool zero_fill_wanted_locked() const;  // Options::prealloc, decided per segment
+  // The maintenance thread should create the spare segment now (Options::preallocate_next_segment).
+  bool spare_due_locked() const {
+    return options_.preallocate_next_segment && prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_;
+  }
   Status seal_segment(const std::shared_ptr<Segment> &seg);
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
   void apply_retention();
   Status trim_segments(std::uint64_t lsn, bool by_retention);
   Status remove_segment_files(const std::shared_ptr<Segment> &seg);
   Status remove_index_file(const Segment &seg);
-  Status write_meta_locked();
   Status write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id);
 
   // truncate.cc
@@ -277,6 +295,10 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   bool closed_ = false;
   bool stopping_ = false;
   std::optional<Status> failed_;  // a write or sync failed: read-only until reopened
+  // Acknowledged records [lost_lsn_first_, lost_lsn_end_) were lost and the loss is recorded in
+  // META, not accepted: writes are refused. lost_lsn_end_ == 0: none. Set at open only.
+  std::uint64_t lost_lsn_first_ = 0;
+  std::uint64_t lost_lsn_end_ = 0;
   // truncate_after is rewriting segment files outside mu_: appends, trims, resets and seals
   // wait until it is done, so files and memory change only under its control.
   bool log_rewrite_running_ = false;
@@ -314,10 +336,20 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::uint64_t bytes_written_ = 0;
   std::uint64_t records_made_durable_ = 0;
   std::uint64_t next_snapshot_due_ = 0;
+  // Distributions (Stats), recorded without mu_ where they can be.
+  base::Histogram append_latency_us_;
+  base::Histogram sync_latency_us_;
+  base::Histogram group_records_;
+  base::Histogram group_bytes_;
 
   // Serialises snapshot writers (write + prune) with truncate_after/reset_to, which move the
   // snapshots past the log's new end. Lock order: snapshot_mu_ before mu_.
   std::mutex snapshot_mu_;
+  // Held by trims (trim_before, retention), reset_to and truncate_after for their whole run: a
+  // trim writes META without mu_ (its device syncs must not hold up appends and reads), so no
+  // other change of the log's ends may come between its decision and its update of memory.
+  // Lock order: snapshot_mu_, then meta_mu_, then mu_.
+  std::mutex meta_mu_;
   // Serialises write_metadata calls; holds the sequence number of the last one (0: none yet).
   std::mutex app_meta_mu_;
   std::uint64_t app_meta_sequence_ = 0;

@@ -112,7 +112,7 @@ Status Store::Impl::open_directory() {
   store_id_ = random_store_id();
   format::MetaFile meta{store_id_, 0, 1};
   SEGSTORE_TRY(io::write_file_atomic(*env_, meta_path, format::encode_meta(meta)));
-  append_event(dir_, "created store " + std::to_string(store_id_));
+  append_event(dir_, "created store " + std::to_string(store_id_), options_.logger);
   return Status();
 }
 
@@ -133,6 +133,7 @@ Status Store::Impl::open() {
 
   const std::string clean_path = join_path(dir_, clean_file_name);
   bool clean = false;
+  std::uint64_t clean_next_lsn = 0;
   Result<io::FileKind> clean_kind = env_->file_kind(clean_path);
   if (!clean_kind.ok()) return clean_kind.status();
   if (*clean_kind == io::FileKind::regular) {
@@ -140,10 +141,11 @@ Status Store::Impl::open() {
     format::CleanFile marker;
     clean = bytes.ok() && format::decode_clean(*bytes, &marker) == format::SmallFileError::none &&
             marker.store_id == store_id_;
+    if (clean) clean_next_lsn = marker.next_lsn;
   }
 
   Result<recovery::RecoveredLog> log =
-      recovery::recover_log(*env_, dir_, meta, clean, options_, &recovery_report_);
+      recovery::recover_log(*env_, dir_, meta, clean, options_, &recovery_report_, clean_next_lsn);
   if (!log.ok()) return log.status();
   if (*clean_kind == io::FileKind::regular) {
     // The marker describes this open only: appends make it stale, so it goes before any append.
@@ -153,6 +155,8 @@ Status Store::Impl::open() {
 
   next_segment_id_ = std::max(log->next_segment_id, min_segment_id_);
   next_lsn_ = log->next_lsn;
+  lost_lsn_first_ = log->lost_lsn_first;
+  lost_lsn_end_ = log->lost_lsn_end;
   for (const auto &seg : log->segments) segments_[seg->base_lsn] = seg;
   // Recovery lowers META's first LSN to the log's end when the log ends below it (@S): an open
   // that started the log above records it then accepted would drop them without a cut.

@@ -42,6 +42,7 @@ bool splits_batch(std::uint8_t type) {
 Status Store::Impl::truncate_after(std::uint64_t lsn) {
   // Outermost: no snapshot is written while the end of the log moves (step 5).
   std::lock_guard snapshots(snapshot_mu_);
+  std::lock_guard meta_writer(meta_mu_);  // no trim between its META write and its memory update
   std::unique_lock lock(mu_);
   wait_for_log_rewrite_locked(lock);  // one rewrite at a time
   SEGSTORE_TRY(check_writable_locked());
@@ -59,7 +60,7 @@ Status Store::Impl::truncate_after(std::uint64_t lsn) {
   maintenance_cv_.notify_all();
   lock.unlock();
   if (!done.ok()) return done;
-  append_event(dir_, what);
+  append_event(dir_, what, options_.logger);
   return quarantine_snapshots_past_end(cut_lsn, what);
 }
 

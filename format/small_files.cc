@@ -23,7 +23,10 @@ constexpr std::size_t meta_block_size_offset = 12;
 constexpr std::size_t meta_store_id_offset = 16;
 constexpr std::size_t meta_first_lsn_offset = 24;
 constexpr std::size_t meta_min_segment_id_offset = 32;
-constexpr std::size_t meta_reserved_offset = 40;  // 20 bytes
+constexpr std::size_t meta_lost_lsn_first_offset = 40;
+constexpr std::size_t meta_lost_lsn_end_offset = 48;
+constexpr std::size_t meta_reserved_offset = 56;  // 4 bytes
+static_assert(meta_lost_lsn_end_offset + 8 == meta_reserved_offset);
 
 // CLEAN
 constexpr std::size_t clean_reserved_a_offset = 12;  // 4 bytes
@@ -78,6 +81,7 @@ const char *small_file_error_name(SmallFileError error) {
     case SmallFileError::reserved_nonzero: return "reserved_nonzero";
     case SmallFileError::length_mismatch: return "length_mismatch";
     case SmallFileError::state_checksum: return "state_checksum";
+    case SmallFileError::bad_field: return "bad_field";
   }
   return "unknown";
 }
@@ -89,6 +93,8 @@ std::vector<std::byte> encode_meta(const MetaFile &meta) {
   store_u64(p + meta_store_id_offset, meta.store_id);
   store_u64(p + meta_first_lsn_offset, meta.first_lsn);
   store_u64(p + meta_min_segment_id_offset, meta.min_segment_id);
+  store_u64(p + meta_lost_lsn_first_offset, meta.lost_lsn_first);
+  store_u64(p + meta_lost_lsn_end_offset, meta.lost_lsn_end);
   seal_header(file);
   return file;
 }
@@ -104,10 +110,17 @@ SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out) {
     return SmallFileError::reserved_nonzero;
   // META is exactly its header; anything after it is not ours.
   if (bytes.size() != small_file_header_bytes) return SmallFileError::length_mismatch;
+  // A recorded loss is a non-empty range; no loss is both fields zero. Anything else was never
+  // written by the engine.
+  const std::uint64_t lost_first = load_u64(p + meta_lost_lsn_first_offset);
+  const std::uint64_t lost_end = load_u64(p + meta_lost_lsn_end_offset);
+  if (lost_end != 0 ? lost_first >= lost_end : lost_first != 0) return SmallFileError::bad_field;
   if (out != nullptr) {
     out->store_id = load_u64(p + meta_store_id_offset);
     out->first_lsn = load_u64(p + meta_first_lsn_offset);
     out->min_segment_id = load_u64(p + meta_min_segment_id_offset);
+    out->lost_lsn_first = lost_first;
+    out->lost_lsn_end = lost_end;
   }
   return SmallFileError::none;
 }

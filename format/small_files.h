@@ -6,7 +6,9 @@
 //   0  8 magic "SGSTMETA"   8 4 format_version   12 4 block_size_bytes
 //   16 8 store_id           24 8 first_lsn (records below are trimmed)
 //   32 8 min_segment_id (segments with a lower id are deleted: trim/reset in progress)
-//   40 20 reserved (0)      60 4 crc: masked CRC32C of bytes 0..59
+//   40 8 lost_lsn_first     48 8 lost_lsn_end: acknowledged records [first, end) were lost and
+//        the loss is not yet accepted (writes refused); both 0 when there is none
+//   56 4 reserved (0)       60 4 crc: masked CRC32C of bytes 0..59
 //
 // CLEAN, 64 bytes:
 //   0  8 magic "SGSTCLEN"   8 4 format_version   12 4 reserved (0)
@@ -45,6 +47,7 @@ enum class SmallFileError : std::uint8_t {
   reserved_nonzero,
   length_mismatch,  // snapshot: state_bytes disagrees with the file size
   state_checksum,   // snapshot: the state bytes fail state_crc
+  bad_field,        // META: lost_lsn_first/lost_lsn_end do not form a range
 };
 const char *small_file_error_name(SmallFileError error);
 
@@ -52,6 +55,13 @@ struct MetaFile {
   std::uint64_t store_id = 0;
   std::uint64_t first_lsn = 0;
   std::uint64_t min_segment_id = 0;
+  // Acknowledged records [lost_lsn_first, lost_lsn_end) that recovery found missing and that the
+  // operator has not accepted as lost: while lost_lsn_end != 0 the engine refuses writes, so no
+  // LSN that was handed out is handed out again without a decision (docs/RECOVERY.md).
+  std::uint64_t lost_lsn_first = 0;
+  std::uint64_t lost_lsn_end = 0;
+
+  bool has_unaccepted_loss() const { return lost_lsn_end != 0; }
 };
 struct CleanFile {
   std::uint64_t store_id = 0;

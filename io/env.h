@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "segstore/log.h"
 #include "segstore/status.h"
 
 namespace segstore::io {
@@ -113,6 +114,7 @@ class Env {
 struct EnvOptions {
   enum class Backend : std::uint8_t { automatic, uring, thread } backend = Backend::automatic;
   bool direct = true;
+  Logger logger;  // where fallbacks are reported (empty: stderr)
 };
 std::shared_ptr<Env> make_posix_env(EnvOptions options);
 

@@ -33,8 +33,9 @@ std::atomic<bool> uring_fallback_logged{false};
 std::atomic<bool> direct_fallback_logged{false};
 std::atomic<bool> bad_backend_var_logged{false};
 
-void log_once(std::atomic<bool> &logged, const std::string &message) {
-  if (!logged.exchange(true)) base::log_warning(message);
+// The first store that meets the fallback reports it, through its logger.
+void log_once(std::atomic<bool> &logged, const Logger &logger, const std::string &message) {
+  if (!logged.exchange(true)) base::log(logger, LogLevel::warning, message);
 }
 
 const char *backend_name(Backend backend) {
@@ -53,7 +54,7 @@ EnvOptions apply_env_overrides(EnvOptions options) {
     } else if (backend == "auto") {
       options.backend = Backend::automatic;
     } else {
-      log_once(bad_backend_var_logged, std::string("ignoring ") + backend_env_var + "=" + backend +
+      log_once(bad_backend_var_logged, options.logger, std::string("ignoring ") + backend_env_var + "=" + backend +
                                            " (expected uring, thread or auto)");
     }
   }
@@ -66,7 +67,7 @@ EnvOptions apply_env_overrides(EnvOptions options) {
 // automatic: io_uring when a ring can be made. Only the refusals that mean "io_uring is not
 // available here" fall back; any other failure (e.g. ENOMEM from RLIMIT_MEMLOCK on kernels
 // before 5.12) stays with io_uring so that make_write_queue() reports it with its errno.
-Backend choose_backend(Backend requested, UringInit uring_init) {
+Backend choose_backend(Backend requested, UringInit uring_init, const Logger &logger) {
   if (requested != Backend::automatic) return requested;
   io_uring ring{};
   const int res = uring_init(probe_ring_entries, &ring, 0);
@@ -75,7 +76,7 @@ Backend choose_backend(Backend requested, UringInit uring_init) {
     return Backend::uring;
   }
   if (res == -ENOSYS || res == -EPERM || res == -EACCES) {
-    log_once(uring_fallback_logged,
+    log_once(uring_fallback_logged, logger,
              std::string("io_uring is not available (io_uring_queue_init: ") +
                  std::strerror(-res) + "); using the thread backend (pwrite + fdatasync)");
     return Backend::thread;
@@ -83,21 +84,40 @@ Backend choose_backend(Backend requested, UringInit uring_init) {
   return Backend::uring;
 }
 
+// Holds two flocks: the store directory's own descriptor (what excludes a second open) and the
+// LOCK file's (what earlier versions of segstore lock, so they stay excluded too).
 class PosixDirLock final : public DirLock {
  public:
-  explicit PosixDirLock(int fd) : fd_(fd) {}
-  ~PosixDirLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+  PosixDirLock(int dir_fd, int file_fd) : dir_fd_(dir_fd), file_fd_(file_fd) {}
+  ~PosixDirLock() override {  // closing the descriptors releases the flocks
+    ::close(file_fd_);
+    ::close(dir_fd_);
+  }
   PosixDirLock(const PosixDirLock &) = delete;
   PosixDirLock &operator=(const PosixDirLock &) = delete;
 
  private:
-  int fd_;
+  int dir_fd_;
+  int file_fd_;
 };
+
+// flock(LOCK_EX | LOCK_NB) on `fd`, retried on EINTR; store_in_use when another open holds it.
+Status flock_exclusive(int fd, const std::string &path) {
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Status();
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (err == EWOULDBLOCK)
+      return Status(Errc::store_in_use, "store is in use: " + path +
+                                            " is locked by another open (this or another process)");
+    return errno_status(err, "flock", path);
+  }
+}
 
 class PosixEnv final : public Env {
  public:
-  PosixEnv(Backend backend, bool direct, PosixSyscalls syscalls)
-      : backend_(backend), direct_(direct), syscalls_(syscalls) {}
+  PosixEnv(Backend backend, bool direct, PosixSyscalls syscalls, Logger logger)
+      : backend_(backend), direct_(direct), syscalls_(syscalls), logger_(std::move(logger)) {}
 
   Result<std::unique_ptr<File>> open_file(const std::string &path, OpenFlags flags) override;
   Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override;
@@ -116,6 +136,7 @@ class PosixEnv final : public Env {
   const Backend backend_;
   const bool direct_;  // O_DIRECT wanted for files opened with OpenFlags.direct
   const PosixSyscalls syscalls_;
+  const Logger logger_;
   // What the last file opened with OpenFlags.direct got (describe() reports it).
   std::atomic<int> last_direct_outcome_{none_yet};
 };
@@ -125,7 +146,7 @@ Result<std::unique_ptr<File>> PosixEnv::open_file(const std::string &path, OpenF
   Result<OpenedFile> opened = open_posix_file(path, flags, want_direct || flags.bypass_cache, syscalls_.open);
   if (!opened.ok()) return opened.status();
   if (opened->direct_refused) {
-    log_once(direct_fallback_logged, "the file system of " + path +
+    log_once(direct_fallback_logged, logger_, "the file system of " + path +
                                          " refuses O_DIRECT (EINVAL); using buffered I/O for "
                                          "such files");
   }
@@ -206,24 +227,36 @@ Result<FileKind> PosixEnv::file_kind(const std::string &path) {
   return FileKind::other;
 }
 
-// flock() locks belong to the open file description, so a second open of the same LOCK file
+// flock() locks belong to the open file description, so a second open of the same store
 // conflicts even inside one process, and the kernel releases the lock when the holder dies.
+// The lock that excludes is taken on the store directory's own descriptor: a LOCK file alone can
+// be unlinked while held (by an operator's rm, a cleanup script), and the next open would create
+// a new LOCK, lock it, and write beside the first writer. A directory cannot be unlinked while
+// it holds files. LOCK is still created and locked (never through a symlink), for the earlier
+// versions that look only at it.
 Result<std::unique_ptr<DirLock>> PosixEnv::lock_file(const std::string &path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, lock_file_mode);
-  if (fd < 0) return errno_status(errno, "open lock file", path);
-  for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) break;
-    const int err = errno;
-    if (err == EINTR) continue;
-    ::close(fd);
-    if (err == EWOULDBLOCK) {
+  const std::string dir = parent_dir(path);
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return errno_status(errno, "open store directory", dir);
+  if (Status locked = flock_exclusive(dir_fd, dir); !locked.ok()) {
+    ::close(dir_fd);
+    if (locked.code() == Errc::store_in_use)
       return Status(Errc::store_in_use, "store is in use: " + path +
-                                            " is locked by another open (this or another "
-                                            "process)");
-    }
-    return errno_status(err, "flock", path);
+                                            " is locked by another open (this or another process)");
+    return locked;
   }
-  return std::unique_ptr<DirLock>(std::make_unique<PosixDirLock>(fd));
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, lock_file_mode);
+  if (fd < 0) {
+    const int err = errno;
+    ::close(dir_fd);
+    return errno_status(err, "open lock file", path);
+  }
+  if (Status locked = flock_exclusive(fd, path); !locked.ok()) {
+    ::close(fd);
+    ::close(dir_fd);
+    return locked;
+  }
+  return std::unique_ptr<DirLock>(std::make_unique<PosixDirLock>(dir_fd, fd));
 }
 
 std::string PosixEnv::describe() const {
@@ -238,8 +271,8 @@ std::shared_ptr<Env> make_posix_env(EnvOptions options, const PosixSyscalls &sys
   options = apply_env_overrides(options);
   PosixSyscalls resolved = syscalls;
   if (resolved.uring_init == nullptr) resolved.uring_init = &io_uring_queue_init;
-  const Backend backend = choose_backend(options.backend, resolved.uring_init);
-  return std::make_shared<PosixEnv>(backend, options.direct, resolved);
+  const Backend backend = choose_backend(options.backend, resolved.uring_init, options.logger);
+  return std::make_shared<PosixEnv>(backend, options.direct, resolved, options.logger);
 }
 
 std::shared_ptr<Env> make_posix_env(EnvOptions options) {

@@ -7,7 +7,7 @@
 //   direct   EnvOptions.direct, turned off by SEGSTORE_DIRECT_IO=0. Each file opened with
 //            OpenFlags.direct tries O_DIRECT and is reopened buffered if its file system
 //            refuses (EINVAL).
-// Each fallback is logged once per process (base::log_warning). docs/IO.md has the details.
+// Each fallback is logged once per process (base::log, through the logger of the store that met it). docs/IO.md has the details.
 //
 // Lifetime: files, queues and locks made by the env do not need the env to outlive them.
 // Thread-safety: every Env method may be called from any thread.

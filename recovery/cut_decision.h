@@ -72,10 +72,15 @@
 //       version                                                                                      no_space, unsupported_
 //                                                                                                    version); never a cut
 //  @O   strict_recovery, and a row that would        -                nothing                        Errc::recovery_required
-//       quarantine (B C D E F H I J P)                                                               naming file, offset,
+//       quarantine (B C D E F H I J P) or a new @T                                                               naming file, offset,
 //                                                                                                    LSN and reason
 //  @P   an application snapshot with lsn >= the new  -                moved to quarantine            note
 //       next_lsn (it includes records the log lost)
+//  @T   the scan ends (cleanly or at a cut) below    every record     META records the lost range    acknowledged_data_lost,
+//       what CLEAN's next_lsn, the last kept         found            first (before any other        lost_lsn_first..last,
+//       segment's .idx or META's first_lsn says the                   change); the engine refuses    loss_evidence
+//       log reached: acknowledged records are gone                    writes (data_loss) until
+//       (a zeroed block, a truncated file)                            accept_data_loss clears it
 //  @Q   which segments are read: sealed ones through their .idx header only (unless @G); the
 //       last one from its .idx end_offset (from block 1 if no .idx matches, or if the records
 //       from its last index entry do not end exactly at its end_offset: a tail zeroed after the

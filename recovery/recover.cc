@@ -8,6 +8,7 @@
 #include <ctime>
 #include <optional>
 
+#include "base/assert.h"
 #include "base/log.h"
 #include "engine/store_dir.h"
 #include "format/index_snapshot.h"
@@ -38,16 +39,11 @@ Status RecoveryPass::list_directory() {
   Result<std::vector<std::string>> names = env_.list_dir(dir_);
   if (!names.ok()) return names.status();
   std::vector<std::uint64_t> segment_ids;
+  std::vector<std::uint64_t> below_min_ids;
   for (const std::string &name : *names) {
     if (auto id = engine::parse_numbered_name(name, engine::segment_suffix)) {
       max_id_seen_ = std::max(max_id_seen_, *id);
-      if (*id >= meta_.min_segment_id) {
-        segment_ids.push_back(*id);
-        continue;
-      }
-      removals_.push_back(join_path(dir_, name));
-      removal_notes_.push_back("@L removed " + name + ": its id is below META's min_segment_id " +
-                               std::to_string(meta_.min_segment_id) + " (a trim or reset was interrupted)");
+      (*id >= meta_.min_segment_id ? segment_ids : below_min_ids).push_back(*id);
     } else if (auto idx = engine::parse_numbered_name(name, engine::index_suffix)) {
       max_id_seen_ = std::max(max_id_seen_, *idx);
       if (*idx >= meta_.min_segment_id) {
@@ -76,7 +72,49 @@ Status RecoveryPass::list_directory() {
   files_.reserve(segment_ids.size());
   for (std::uint64_t id : segment_ids) SEGSTORE_TRY(open_segment(id));
   report_.segments_checked = files_.size();
+  std::sort(below_min_ids.begin(), below_min_ids.end());
+  SEGSTORE_TRY(judge_below_min(below_min_ids));
   return check_unused_tail();
+}
+
+// @L: segments below META's min_segment_id are what an interrupted trim or reset left to delete.
+// One field's word is not enough to delete records, though (a damaged or forged META naming an
+// id above every segment would take the whole log): a segment is removed only when its records
+// provably all lie below META's first LSN — the next segment (by id) starts at or below it, as
+// after a trim, which deletes whole segments below its point — or when it holds no record
+// (block 0 all zero). Any other is moved to quarantine with the reason, and its records count as
+// evidence of how far the log reached (prove_tail_loss).
+Status RecoveryPass::judge_below_min(const std::vector<std::uint64_t> &ids) {
+  below_min_.reserve(ids.size());
+  for (std::uint64_t id : ids) {
+    Result<SegmentFile> seg = open_segment_file(env_, dir_, id, meta_.store_id);
+    if (!seg.ok()) return seg.status();
+    below_min_.push_back(std::move(*seg));
+  }
+  for (std::size_t i = 0; i < below_min_.size(); ++i) {
+    SegmentFile &seg = below_min_[i];
+    const SegmentFile *next = i + 1 < below_min_.size() ? &below_min_[i + 1] : (files_.empty() ? nullptr : &files_[0]);
+    const bool ends_below_first = seg.header_decoded && next != nullptr && next->state == FileState::used &&
+                                  next->header.base_lsn <= meta_.first_lsn;
+    Result<std::uint64_t> nonzero = find_nonzero(*seg.file, 0, seg.file_bytes, &report_.bytes_scanned);
+    if (!nonzero.ok()) return nonzero.status();
+    const bool holds_nothing = *nonzero == seg.file_bytes;
+    if (ends_below_first || holds_nothing) {
+      seg.file.reset();
+      removals_.push_back(seg.path);
+      removal_notes_.push_back("@L removed " + seg.name + ": its id is below META's min_segment_id " +
+                               std::to_string(meta_.min_segment_id) + " (a trim or reset was interrupted)");
+      continue;
+    }
+    std::string why = "@L " + seg.name + " has an id below META's min_segment_id " +
+                      std::to_string(meta_.min_segment_id) + " but ";
+    why += seg.header_decoded ? "may hold records at or past META's first LSN " + std::to_string(meta_.first_lsn) +
+                                    " (nothing shows it ends below it): not deleted on META's word"
+                              : "holds data (" + seg.bad.to_string() + "): not deleted on META's word";
+    moved_.push_back({seg.path, seg.name, seg.file_bytes, why,
+                      seg.header_decoded ? "LSN " + std::to_string(seg.header.base_lsn) + ".." : "", "", &seg.file});
+  }
+  return Status();
 }
 
 // A segment is reused (@K) only if it is entirely zero. Block 0 zero with data after it is a
@@ -419,8 +457,77 @@ Status RecoveryPass::plan_snapshots() {
   return Status();
 }
 
+// Acknowledged records missing from the log's end, whether or not the scan cut anything: the
+// scan may end cleanly at a block of zeros (a lost or zeroed write, a truncated file) where the
+// log went on. Every piece of durable evidence of how far the log reached is checked against
+// the end the scan found (docs/RECOVERY.md, "Acknowledged data lost"):
+//   - CLEAN's next LSN (written at a clean close, after everything was durable);
+//   - the last kept segment's index snapshot (written only once its records were durable);
+//   - META's first LSN, when the log now ends below it (a trim made its LSNs durable first).
+// An application snapshot past the end is not evidence: truncate_after and reset_to move such
+// snapshots to quarantine only after the log change is durable, so a crash in between leaves
+// one past a log that was cut on purpose (@P moves it). A cut already proved what it could
+// (prove_loss); this adds to the same proof.
+Status RecoveryPass::prove_tail_loss() {
+  const std::uint64_t end = planned_next_lsn();
+  if (!loss_) loss_.emplace(end);
+  LossProof &proof = *loss_;
+  if (clean_next_lsn_ > end)
+    proof.add(clean_next_lsn_, "CLEAN (written at the last clean close) says the log reached LSN " +
+                                   std::to_string(clean_next_lsn_ - 1));
+  for (const SegmentFile &seg : below_min_) {
+    if (!seg.file || seg.state != FileState::used) continue;  // removed, or not provably ours
+    Result<IndexProbe> probe = probe_index(env_, seg.index_path);
+    if (!probe.ok()) return probe.status();
+    const format::IndexHeader &h = probe->header;
+    if (probe->present && probe->error == format::IndexError::none && h.segment_id == seg.id &&
+        h.store_id == meta_.store_id && h.base_lsn == seg.header.base_lsn && h.base_lsn + h.record_count > end)
+      proof.add(h.base_lsn + h.record_count, "the index snapshot of " + seg.name + " (set aside: below META's " +
+                                                 "min_segment_id) covers LSNs below " +
+                                                 std::to_string(h.base_lsn + h.record_count));
+  }
+  if (!kept_.empty()) {
+    const SegmentFile &last = *kept_.back().file;
+    Result<IndexProbe> probe = probe_index(env_, last.index_path);
+    if (!probe.ok()) return probe.status();
+    const format::IndexHeader &h = probe->header;
+    if (probe->present && probe->error == format::IndexError::none && h.segment_id == last.id &&
+        h.store_id == meta_.store_id && h.base_lsn == last.header.base_lsn && h.base_lsn + h.record_count > end)
+      proof.add(h.base_lsn + h.record_count, "the index snapshot of " + last.name + " covers LSNs below " +
+                                                 std::to_string(h.base_lsn + h.record_count));
+    if (meta_.first_lsn > end)
+      proof.add(meta_.first_lsn, "META's first LSN is " + std::to_string(meta_.first_lsn) +
+                                     " (a trim made every LSN below it durable first)");
+  }
+  if (cut_ && cut_->row == Row::B && proof.lost()) cut_->row = Row::C;
+  plan_loss_record();
+  return Status();
+}
+
+// What META records about unaccepted loss after this pass: the loss proven now joined to one
+// recorded earlier and not yet accepted; nothing once the operator accepts (accept_data_loss).
+void RecoveryPass::plan_loss_record() {
+  meta_lost_first_ = meta_.lost_lsn_first;
+  meta_lost_end_ = meta_.lost_lsn_end;
+  if (loss_ && loss_->lost()) {
+    const std::uint64_t first = loss_->lost_first(), end = loss_->lost_last() + 1;
+    meta_lost_first_ = meta_lost_end_ == 0 ? first : std::min(meta_lost_first_, first);
+    meta_lost_end_ = std::max(meta_lost_end_, end);
+  }
+  if (options_.accept_data_loss) meta_lost_first_ = meta_lost_end_ = 0;
+  SEGSTORE_ASSERT(meta_lost_end_ == 0 ? meta_lost_first_ == 0 : meta_lost_first_ < meta_lost_end_,
+                  "a recorded loss is a non-empty range: [" + std::to_string(meta_lost_first_) + ", " +
+                      std::to_string(meta_lost_end_) + ")");
+  meta_loss_changes_ = meta_lost_first_ != meta_.lost_lsn_first || meta_lost_end_ != meta_.lost_lsn_end;
+}
+
 Status RecoveryPass::refuse_if_strict() const {
   if (!options_.strict_recovery) return Status();
+  if (loss_ && loss_->lost() && !meta_.has_unaccepted_loss())
+    return Status(Errc::recovery_required,
+                  "acknowledged records LSN " + std::to_string(loss_->lost_first()) + ".." +
+                      std::to_string(loss_->lost_last()) + " are missing from " + dir_ + " (" + loss_->evidence() +
+                      "); nothing was changed (strict_recovery)");
   if (cut_)
     return Status(Errc::recovery_required,
                   "recovery would cut the log in " + join_path(dir_, cut_->file) + " at offset " +
@@ -436,6 +543,29 @@ Status RecoveryPass::refuse_if_strict() const {
   return Status();
 }
 
+// The report's loss: proven by this pass, or recorded by an earlier one and still not accepted
+// (so every open and every `segstore recover` says so until an operator decides).
+void RecoveryPass::report_loss() {
+  const bool proven = loss_ && loss_->lost();
+  if (!proven && !meta_.has_unaccepted_loss()) return;
+  report_.acknowledged_data_lost = true;
+  if (proven) {
+    report_.lost_lsn_first = loss_->lost_first();
+    report_.lost_lsn_last = loss_->lost_last();
+    report_.loss_evidence = loss_->evidence();
+  }
+  if (meta_.has_unaccepted_loss()) {
+    report_.lost_lsn_first = proven ? std::min(report_.lost_lsn_first, meta_.lost_lsn_first) : meta_.lost_lsn_first;
+    report_.lost_lsn_last = std::max(report_.lost_lsn_last, meta_.lost_lsn_end - 1);
+    if (report_.loss_evidence.empty()) report_.loss_evidence = "recorded in META by an earlier recovery";
+  }
+  report_.loss_accepted = options_.accept_data_loss;
+  if (report_.loss_accepted)
+    note("the loss of LSNs " + std::to_string(report_.lost_lsn_first) + ".." + std::to_string(report_.lost_lsn_last) +
+         " was accepted (accept_data_loss): writes continue at LSN " + std::to_string(planned_next_lsn()) +
+         ", so those LSNs are handed out again");
+}
+
 Result<RecoveredLog> RecoveryPass::run() {
   const auto clock_start = std::chrono::steady_clock::now();
   report_ = RecoveryReport{};
@@ -443,6 +573,7 @@ Result<RecoveredLog> RecoveryPass::run() {
   SEGSTORE_TRY(walk_segments());
   plan_unused_tail();
   SEGSTORE_TRY(plan_snapshots());
+  SEGSTORE_TRY(prove_tail_loss());
   SEGSTORE_TRY(refuse_if_strict());
   if (Status applied = apply(); !applied.ok()) {
     // What was decided is on disk in part (quarantine/ may hold the cut bytes already): say so
@@ -451,7 +582,8 @@ Result<RecoveredLog> RecoveryPass::run() {
       engine::append_event(dir_, "recovery interrupted by " + applied.to_string() + " while cutting the log in " +
                                      cut_->file + " at offset " + std::to_string(cut_->offset) + " (first LSN cut " +
                                      std::to_string(cut_->lsn) + "): " + cut_->finding.to_string() +
-                                     "; the next open completes it");
+                                     "; the next open completes it",
+                           options_.logger);
     return applied;
   }
   if (cut_) {
@@ -460,30 +592,27 @@ Result<RecoveredLog> RecoveryPass::run() {
     report_.cut_offset = cut_->offset;
     report_.cut_lsn = cut_->lsn;
     report_.cut_reason = cut_->finding.to_string();
-    if (loss_ && loss_->lost()) {
-      report_.acknowledged_data_lost = true;
-      report_.lost_lsn_first = loss_->lost_first();
-      report_.lost_lsn_last = loss_->lost_last();
-    }
   }
+  report_loss();
   for (const MovedFile &m : moved_)
     if (!cut_ || m.why.rfind("@", 0) == 0) note(m.why + ": " + m.name + " moved to quarantine/" + m.quarantine_name);
   if (!report_file_.empty()) note("quarantine report: quarantine/" + report_file_);
   RecoveredLog log = build_log();
   // `ran` is false only when a valid CLEAN marker let every segment be trusted unread.
-  report_.ran = !clean_marker_valid_ || report_.segments_scanned != 0 || report_.cut;
+  report_.ran = !clean_marker_valid_ || report_.segments_scanned != 0 || report_.cut || report_.acknowledged_data_lost;
   report_.duration_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - clock_start).count());
-  if (report_.cut) base::log_warning("store " + dir_ + ": " + report_.to_string());
-  if (report_.ran || report_.cut) engine::append_event(dir_, report_.to_string());
+  if (report_.cut || report_.acknowledged_data_lost)
+    base::log(options_.logger, LogLevel::warning, "store " + dir_ + ": " + report_.to_string());
+  if (report_.ran || report_.cut) engine::append_event(dir_, report_.to_string(), options_.logger);
   return log;
 }
 
 Result<RecoveredLog> recover_log(io::Env &env, const std::string &dir, const format::MetaFile &meta,
                                  bool clean_marker_valid, const Options &options,
-                                 RecoveryReport *report) {
+                                 RecoveryReport *report, std::uint64_t clean_next_lsn) {
   RecoveryReport local;
-  RecoveryPass pass(env, dir, meta, clean_marker_valid, options, report != nullptr ? report : &local);
+  RecoveryPass pass(env, dir, meta, clean_marker_valid, clean_next_lsn, options, report != nullptr ? report : &local);
   return pass.run();
 }
 

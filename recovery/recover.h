@@ -33,15 +33,21 @@ struct RecoveredLog {
   // True when the last segment's tail was cut, so the engine must start appending in a new
   // segment (the cut segment is sealed: its index snapshot was rewritten).
   bool last_segment_closed = false;
+  // Acknowledged records [lost_lsn_first, lost_lsn_end) are missing and the loss is recorded in
+  // META, not accepted: the engine refuses writes (Errc::data_loss). lost_lsn_end == 0: none.
+  std::uint64_t lost_lsn_first = 0;
+  std::uint64_t lost_lsn_end = 0;
 };
 
 // `meta` is the store's META; `clean_marker_valid` says a valid CLEAN file matched the store
-// (the engine deletes it after open). Fills *report. Errors: corruption when the directory's
+// (the engine deletes it after open), and `clean_next_lsn` is the next LSN it recorded (every
+// LSN below it was durable at the clean close: evidence recovery checks the log against).
+// Fills *report. Errors: corruption when the directory's
 // files are contradictory in a way that cannot be cut away safely (e.g. META names a
 // min_segment_id above every segment while records exist), recovery_required in strict mode
 // when a cut would be needed (nothing is changed then), io errors as they come.
 Result<RecoveredLog> recover_log(io::Env &env, const std::string &dir, const format::MetaFile &meta,
                                  bool clean_marker_valid, const Options &options,
-                                 RecoveryReport *report);
+                                 RecoveryReport *report, std::uint64_t clean_next_lsn = 0);
 
 }  // namespace segstore::recovery

@@ -93,7 +93,24 @@ Status RecoveryPass::write_index(KeptSegment &kept) {
   return Status();
 }
 
+// A proven loss is recorded in META before anything else changes: the cut rewrites the cut
+// segment's .idx and moves later segments away, and the engine deletes CLEAN after the open, so
+// the evidence may be gone by the next open; META keeps the decision (writes refused until an
+// operator accepts the loss) across a crash at any later point.
+Status RecoveryPass::record_loss_in_meta() {
+  if (!meta_loss_changes_ || meta_lost_end_ == 0) return Status();
+  format::MetaFile meta = meta_;
+  meta.lost_lsn_first = meta_lost_first_;
+  meta.lost_lsn_end = meta_lost_end_;
+  SEGSTORE_TRY(io::write_file_atomic(env_, join_path(dir_, engine::meta_file_name), format::encode_meta(meta)));
+  note("recorded in META: acknowledged records LSN " + std::to_string(meta_lost_first_) + ".." +
+       std::to_string(meta_lost_end_ - 1) +
+       " are lost; writes are refused until the loss is accepted (segstore recover --accept-loss)");
+  return Status();
+}
+
 Status RecoveryPass::apply() {
+  SEGSTORE_TRY(record_loss_in_meta());
   SEGSTORE_TRY(apply_removals());
   SEGSTORE_TRY(apply_quarantine());
   // The cut segments: their new .idx first, then the zeros. In the other order a crash could
@@ -136,13 +153,21 @@ Status RecoveryPass::apply() {
 // would make the next open start the log above those appends and drop them without a cut.
 // META is rewritten (atomically) before the engine may append. With no segment kept, the
 // engine starts at META's first_lsn instead (planned_next_lsn), and nothing is lowered.
+// The same write clears a loss the operator accepted (accept_data_loss): last, once the log
+// is in its final state, so a crash before it leaves the loss recorded and writes refused.
 Status RecoveryPass::lower_first_lsn() {
   first_lsn_ = meta_.first_lsn;
   const std::uint64_t next_lsn = planned_next_lsn();
-  if (kept_.empty() || next_lsn >= meta_.first_lsn) return Status();
+  const bool lower = !kept_.empty() && next_lsn < meta_.first_lsn;
+  const bool accept = meta_loss_changes_ && meta_lost_end_ == 0;
+  if (!lower && !accept) return Status();
   format::MetaFile meta = meta_;
-  meta.first_lsn = next_lsn;
+  meta.lost_lsn_first = meta_lost_first_;
+  meta.lost_lsn_end = meta_lost_end_;
+  if (lower) meta.first_lsn = next_lsn;
   SEGSTORE_TRY(io::write_file_atomic(env_, join_path(dir_, engine::meta_file_name), format::encode_meta(meta)));
+  if (accept) note("META no longer records a loss: the operator accepted it");
+  if (!lower) return Status();
   first_lsn_ = next_lsn;
   note("@S META's first LSN lowered from " + std::to_string(meta_.first_lsn) + " to " + std::to_string(next_lsn) +
        ": the log now ends below the point a trim had kept");
@@ -215,6 +240,8 @@ RecoveredLog RecoveryPass::build_log() {
   log.first_lsn = first_lsn_;
   log.next_segment_id = std::max<std::uint64_t>({max_id_seen_ + 1, meta_.min_segment_id, 1});
   log.last_segment_closed = closed;
+  log.lost_lsn_first = meta_lost_first_;
+  log.lost_lsn_end = meta_lost_end_;
   return log;
 }
 

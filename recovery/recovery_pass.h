@@ -74,9 +74,10 @@ struct CutPlan {
 class RecoveryPass {
  public:
   RecoveryPass(io::Env &env, const std::string &dir, const format::MetaFile &meta,
-               bool clean_marker_valid, const Options &options, RecoveryReport *report)
+               bool clean_marker_valid, std::uint64_t clean_next_lsn, const Options &options,
+               RecoveryReport *report)
       : env_(env), dir_(dir), meta_(meta), clean_marker_valid_(clean_marker_valid),
-        options_(options), report_(*report) {}
+        clean_next_lsn_(clean_marker_valid ? clean_next_lsn : 0), options_(options), report_(*report) {}
 
   Result<RecoveredLog> run();
 
@@ -84,6 +85,7 @@ class RecoveryPass {
   // look
   Status list_directory();
   Status open_segment(std::uint64_t id);
+  Status judge_below_min(const std::vector<std::uint64_t> &ids);
   Status check_unused_tail();
   Result<bool> load_index(const SegmentFile &seg, KeptSegment &kept);
   // plan
@@ -97,13 +99,17 @@ class RecoveryPass {
                     const TailSurvey *survey);
   void plan_unused_tail();
   Status plan_snapshots();
+  Status prove_tail_loss();
+  void plan_loss_record();
   std::uint64_t planned_next_lsn() const;
   Status refuse_if_strict() const;
+  void report_loss();
   // apply
   Status apply();
   Status apply_removals();
   Status apply_quarantine();
   Status write_index(KeptSegment &kept);
+  Status record_loss_in_meta();
   Status lower_first_lsn();
   std::string quarantine_report_text() const;
   RecoveredLog build_log();
@@ -114,12 +120,15 @@ class RecoveryPass {
   const std::string dir_;
   const format::MetaFile meta_;
   const bool clean_marker_valid_;
+  const std::uint64_t clean_next_lsn_;  // 0 without a valid CLEAN
   const Options &options_;
   RecoveryReport &report_;
   const std::time_t started_ = std::time(nullptr);
 
   // look
   std::vector<SegmentFile> files_;  // ids >= min_segment_id, ascending; never resized after look
+  // ids < min_segment_id, ascending; file reset when removed, kept open when set aside (@L)
+  std::vector<SegmentFile> below_min_;
   std::vector<std::string> removals_;  // paths removed in apply (temp, below min, orphan .idx)
   std::vector<std::string> removal_notes_;
   std::uint64_t max_id_seen_ = 0;
@@ -132,6 +141,10 @@ class RecoveryPass {
   SegmentFile *unused_ = nullptr;
   std::optional<CutPlan> cut_;
   std::optional<LossProof> loss_;
+  // What META says after apply about unaccepted loss (plan_loss_record): [first, end), end 0 = none.
+  std::uint64_t meta_lost_first_ = 0;
+  std::uint64_t meta_lost_end_ = 0;
+  bool meta_loss_changes_ = false;  // the range differs from META's: rewritten in apply
   std::size_t last_nonunused_ = index_none;  // files_ index of the last file that is not unused
   std::string snapshots_dir_;
   bool snapshots_touched_ = false;

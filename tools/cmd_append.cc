@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "cli.h"
+#include "store_options.h"
 #include "segstore/store.h"
 
 namespace segstore::cli {
@@ -32,6 +33,7 @@ struct AppendArgs {
   std::uint64_t segment_bytes = 0;  // 0: the library's default
   bool framed = false;
   bool ack = false;
+  StoreOptionArgs store;  // --prealloc, --no-spare-segment, --inflight-groups, --stats
 };
 
 // Standard input through read(2), so that SIGINT/SIGTERM (EINTR) end the input cleanly.
@@ -155,6 +157,7 @@ int run_append(const AppendArgs &args) {
   Options options;
   options.durability = durability_of(args.durability);
   if (args.segment_bytes != 0) options.segment_bytes = args.segment_bytes;
+  apply_store_options(args.store, options);
   Result<std::unique_ptr<Store>> opened = Store::open(args.dir, options);
   if (!opened.ok()) return fail(command, opened.status());
   Store &store = **opened;
@@ -193,7 +196,9 @@ int run_append(const AppendArgs &args) {
       if (!out.write(fmt::format("{}\n", *lsn)) || !out.flush()) break;  // the reader left
     }
   }
+  const Stats session = store.stats();  // before close: the session's figures
   Status closed = store.close();
+  if (args.store.stats) fmt::print(stderr, "{}\n", stats_to_json(session).dump(2));
   if (!closed.ok() && code == exit_ok) code = fail(command, closed);
   if (stderr_is_terminal() && code == exit_ok) {
     if (appended == 0)
@@ -225,6 +230,7 @@ Command add_append_command(CLI::App &app) {
                   "size of new segment files: a multiple of 4096 from 16384 to 1073741824 (default 64 MiB)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--framed", args->framed, "read length-prefixed binary records instead of lines");
+  add_store_options(cmd, args->store);
   cmd->add_flag("--ack", args->ack, "print each record's LSN once it is durable, one per line, flushed at once");
   return [args] { return run_append(*args); };
 }

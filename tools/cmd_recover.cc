@@ -18,6 +18,7 @@ namespace {
 struct RecoverArgs {
   std::string dir;
   bool strict = false;
+  bool accept_loss = false;
 };
 
 int run_recover(const RecoverArgs &args) {
@@ -33,6 +34,7 @@ int run_recover(const RecoverArgs &args) {
   Options options;
   options.create_if_missing = false;
   options.strict_recovery = args.strict;
+  options.accept_data_loss = args.accept_loss;
   Result<RecoveryReport> report = recover(args.dir, options);
   if (!report.ok()) return fail(command, report.status());
   Output out;
@@ -52,9 +54,14 @@ Command add_recover_command(CLI::App &app) {
   cmd->footer(
       "Runs the recovery pass now (as opening the store does, scanning every segment) and prints\n"
       "its report. Exits 0 when nothing had to be cut; 1 when damage was cut and quarantined (the\n"
-      "store is consistent afterwards) or --strict refused to cut; 2 on errors (e.g. store in use).");
+      "store is consistent afterwards), when acknowledged records are missing (DATA LOSS: the\n"
+      "store then refuses writes until --accept-loss), or --strict refused to cut; 2 on errors\n"
+      "(e.g. store in use).");
   cmd->add_option("DIR", args->dir, "store directory")->required();
   cmd->add_flag("--strict", args->strict, "refuse to cut the log: change nothing and exit 1 if a cut is needed");
+  cmd->add_flag("--accept-loss", args->accept_loss,
+                "accept that the acknowledged records reported lost are gone: writes continue after the\n"
+                "log's end, handing their LSNs out again");
   return [args] { return run_recover(*args); };
 }
 

@@ -2,6 +2,7 @@
 // (inspect::describe_store), without opening it.
 #include <ctime>
 #include <memory>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -9,6 +10,8 @@
 
 #include "cli.h"
 #include "segstore/inspect.h"
+#include "segstore/store.h"
+#include "store_options.h"
 
 namespace segstore::cli {
 
@@ -17,6 +20,7 @@ namespace {
 struct StatArgs {
   std::string dir;
   bool json = false;
+  bool open = false;
 };
 
 std::string utc_time(std::uint64_t unix_ms) {
@@ -130,11 +134,39 @@ std::string to_text(const inspect::StoreDescription &d) {
   return t;
 }
 
+// --open: the store opened (recovering it if needed) and its Stats, as the library sees it.
+Result<Stats> open_and_measure(const std::string &dir) {
+  Options options;
+  options.create_if_missing = false;
+  options.preallocate_next_segment = false;  // looking adds no file
+  Result<std::unique_ptr<Store>> store = Store::open(dir, options);
+  if (!store.ok()) return store.status();
+  const Stats stats = (*store)->stats();
+  SEGSTORE_TRY((*store)->close());
+  return stats;
+}
+
 int run_stat(const StatArgs &args) {
+  std::optional<Stats> live;
+  if (args.open) {
+    Result<Stats> measured = open_and_measure(args.dir);
+    if (!measured.ok()) return fail("stat", measured.status());
+    live = *measured;
+  }
   Result<inspect::StoreDescription> desc = inspect::describe_store(args.dir);
   if (!desc.ok()) return fail("stat", desc.status());
   Output out;
-  out.write(args.json ? to_json(*desc).dump(2) + "\n" : to_text(*desc));
+  if (args.json) {
+    nlohmann::json description = to_json(*desc);
+    if (live) description["library_stats"] = stats_to_json(*live);
+    out.write(description.dump(2) + "\n");
+  } else {
+    out.write(to_text(*desc));
+    if (live)
+      out.write(fmt::format("opened      recovery {} in {} us; {} segment(s) of {} on disk\n",
+                            live->recovery_ran ? "ran" : "skipped (clean shutdown)", live->recovery_duration_us,
+                            live->segment_count, human_bytes(live->disk_bytes)));
+  }
   out.flush();
   return exit_ok;
 }
@@ -150,6 +182,9 @@ Command add_stat_command(CLI::App &app) {
       "quarantine contents and disk usage. --json prints the same as one JSON object.");
   cmd->add_option("DIR", args->dir, "store directory")->required();
   cmd->add_flag("--json", args->json, "print one JSON object (for scripts)");
+  cmd->add_flag("--open", args->open,
+                "also open the store (it must not be in use; recovery runs if it was not shut down cleanly) "
+                "and add the library's statistics (\"library_stats\" in --json)");
   return [args] { return run_stat(*args); };
 }
 

@@ -1,4 +1,5 @@
-/* examples/c_api/main.c — libsegstore from C: append, read back, iterate one stream.
+/* examples/c_api/main.c — libsegstore from C: append, read back, follow one stream with a
+ * durable-only scan that waits at the end, and the store's statistics.
  *
  * Build against an installed libsegstore:
  *   cc -std=c11 main.c $(pkg-config --cflags --libs segstore) -o c_example
@@ -21,7 +22,8 @@ int main(int argc, char **argv) {
   }
   segstore_options *opts = segstore_options_create();
   segstore_options_set_durability(opts, SEGSTORE_DURABILITY_SYNC); /* each append is durable */
-  segstore *s = NULL;
+  segstore_options_set_preallocate_next_segment(opts, 0);          /* a small store: no spare segment */
+  segstore_handle *s = NULL;
   int rc = segstore_open(argv[1], opts, &s);
   segstore_options_destroy(opts);
   if (check(rc, "open")) return 1;
@@ -47,18 +49,26 @@ int main(int argc, char **argv) {
   if (check(segstore_read(s, first, buf, sizeof buf, &len, &stream), "read")) return 1;
   printf("read LSN %llu (%zu bytes, stream %u): %.*s\n", (unsigned long long)first, len, stream, (int)len, buf);
 
-  /* Every record of stream 1 from `first` on. */
+  /* Every durable record of stream 1 from `first` on; at the end, wait up to 100 ms for more
+   * (a tailing reader passes SEGSTORE_WAIT_FOREVER and ends the wait with segstore_iter_cancel). */
   segstore_iter *it = NULL;
-  if (check(segstore_iter_open_stream(s, first, 1, &it), "iter_open_stream")) return 1;
+  if (check(segstore_scan(s, first, SEGSTORE_SCAN_STREAM | SEGSTORE_SCAN_DURABLE_ONLY, 1, &it), "scan")) return 1;
   uint64_t lsn = 0;
   const void *data = NULL;
   int n = 0;
-  while ((rc = segstore_iter_next(it, &lsn, &stream, &data, &len)) == 1) {
+  while ((rc = segstore_iter_next_wait(it, 100, &lsn, &stream, &data, &len)) == 1) {
     printf("stream 1, LSN %llu: %.*s\n", (unsigned long long)lsn, (int)len, (const char *)data);
     n++;
   }
   segstore_iter_close(it);
-  if (check(rc, "iter_next") || n != 2) return 1;
+  if (check(rc, "iter_next_wait") || n != 2) return 1;
+
+  segstore_stats st;
+  if (check(segstore_get_stats(s, &st, sizeof st), "get_stats")) return 1;
+  printf("%llu appends, append latency p50 %llu us, p99 %llu us; %llu syncs; %llu bytes on disk\n",
+         (unsigned long long)st.appends, (unsigned long long)st.append_latency_us.p50,
+         (unsigned long long)st.append_latency_us.p99, (unsigned long long)st.syncs,
+         (unsigned long long)st.disk_bytes);
 
   printf("first LSN %llu, next LSN %llu, durable LSN %llu\n", (unsigned long long)segstore_first_lsn(s),
          (unsigned long long)segstore_next_lsn(s), (unsigned long long)segstore_durable_lsn(s));

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """libsegstore from Python through ctypes and the C API (segstore/segstore.h): no build step.
 
+Python programs normally `import segstore` (the module built with the library: batches, async
+appends, tailing waits, stats; examples/python/orders_tail.py). This file shows the C API from a
+foreign function interface, as any language with one can use it.
+
     python3 segstore_ctypes.py /tmp/example-store
 
 The library is found as libsegstore.so.0 on the loader's path (LD_LIBRARY_PATH for a private

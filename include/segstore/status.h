@@ -42,6 +42,8 @@ enum class Errc : int {
   splits_batch = 21,        // truncate_after's cut point lies inside an atomic batch
   cancelled = 22,           // Iterator::cancel() ended the wait before a record came
   timed_out = 23,           // a wait's timeout passed before what it waited for happened
+  data_loss = 24,           // acknowledged records were lost: writes are refused until the loss is
+                            // accepted (Options::accept_data_loss, `segstore recover --accept-loss`)
 };
 
 SEGSTORE_API const char *errc_name(Errc code) noexcept;

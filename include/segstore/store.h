@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "segstore/export.h"
+#include "segstore/log.h"
 #include "segstore/status.h"
 
 namespace segstore {
@@ -66,6 +67,10 @@ enum class PreallocMode : std::uint8_t {
   automatic,  // zero_fill while data syncs are small (under 128 KiB on average), else fallocate
 };
 
+// Space: a store takes about (segments holding records + 1 spare) * segment_bytes on disk, the
+// spare being the next segment prepared ahead of the writer (preallocate_next_segment). Each
+// device sync writes at least one 4 KiB block, so many small synced appends take 4 KiB each
+// until a block fills (README, "How much space a store takes").
 struct Options {
   std::uint64_t segment_bytes = 64ull << 20;  // size of each segment file (multiple of 4 KiB)
   Durability durability = Durability::sync;
@@ -73,6 +78,10 @@ struct Options {
   IoBackendKind io_backend = IoBackendKind::automatic;  // env SEGSTORE_IO_BACKEND overrides
   bool direct_io = true;  // O_DIRECT; buffered automatically if the file system refuses it
   PreallocMode prealloc = PreallocMode::automatic;
+  // Prepare the next segment file while the active one fills, so a roll never waits for a file
+  // to be created (and zero-filled). false: a small store keeps one segment file, and the append
+  // that rolls creates the next one itself.
+  bool preallocate_next_segment = true;
   std::uint32_t write_group_bytes_max = 1u << 20;  // one device write at most this large
   std::uint32_t inflight_groups_max = 4;            // write groups in flight at once
   bool create_if_missing = true;
@@ -86,6 +95,11 @@ struct Options {
   // Recovery (docs/RECOVERY.md).
   bool verify_on_open = false;   // scan every segment, trusting no index snapshot
   bool strict_recovery = false;  // refuse to open if recovery would cut the log
+  // When recovery finds that acknowledged records are missing (docs/RECOVERY.md, "Acknowledged
+  // data lost"), it records the loss in META and the store refuses writes (Errc::data_loss)
+  // until it is opened with accept_data_loss: the operator's decision that the log continues
+  // after the loss, handing the lost LSNs out again. Reads are served either way.
+  bool accept_data_loss = false;
 
   // Application snapshots.
   std::uint32_t snapshots_kept = 3;
@@ -93,6 +107,9 @@ struct Options {
   // store) each time next_lsn crosses a multiple of snapshot_every_records.
   std::uint64_t snapshot_every_records = 0;
   std::function<void(std::uint64_t lsn)> on_snapshot_due;
+
+  // Where the library's messages go (segstore/log.h); empty: stderr.
+  Logger logger;
 
   // Advanced: the I/O environment (tests put the simulated disk here). nullptr = the real one.
   std::shared_ptr<io::Env> env;
@@ -124,13 +141,24 @@ struct Snapshot {
   std::vector<std::byte> state;
 };
 
+// A distribution of values recorded since open. Percentiles are the upper bound of the bucket
+// holding them: at most 6.25% above the true value, never above max. All zero when count is 0.
+struct Distribution {
+  std::uint64_t count = 0;
+  std::uint64_t p50 = 0;
+  std::uint64_t p99 = 0;
+  std::uint64_t p999 = 0;
+  std::uint64_t max = 0;
+};
+
+// A snapshot of the store's figures (Store::stats()); counters and distributions since open.
 struct Stats {
   std::uint64_t first_lsn = 0;
   std::uint64_t next_lsn = 0;
   std::uint64_t durable_lsn = 0;
   std::uint64_t segment_count = 0;
   std::uint64_t log_bytes = 0;        // bytes of records and padding in all segments
-  std::uint64_t disk_bytes = 0;       // allocated segment files
+  std::uint64_t disk_bytes = 0;       // segment files on disk, the preallocated spare included
   std::uint64_t appends = 0;          // records appended since open
   std::uint64_t flushes = 0;          // device data syncs since open
   std::uint64_t bytes_written = 0;    // bytes submitted to the device since open
@@ -139,6 +167,24 @@ struct Stats {
   std::uint64_t index_bytes = 0;      // memory held by the sparse index and stream bitmaps
   std::map<std::uint32_t, std::uint64_t> records_per_stream;
   std::string io_backend;             // "uring", "thread"; "+buffered" when O_DIRECT was refused
+
+  // Latencies in microseconds. An append call from entry to return (in sync mode it includes the
+  // wait for the device); a sync: one device data sync (a group's write with its linked sync, or
+  // an explicit data sync of the written groups).
+  Distribution append_latency_us;
+  Distribution sync_latency_us;
+  // Write groups as submitted to the device: records and bytes (whole blocks) per group.
+  Distribution group_records;
+  Distribution group_bytes;
+
+  // What open's recovery did (the full account: Store::recovery_report()).
+  bool recovery_ran = false;
+  std::uint64_t recovery_duration_us = 0;
+  std::uint64_t recovery_segments_scanned = 0;
+  std::uint64_t recovery_records_scanned = 0;
+  std::uint64_t recovery_bytes_scanned = 0;
+  bool recovery_cut = false;
+  std::uint64_t recovery_bytes_quarantined = 0;
 };
 
 // What open() found and did. `ran` is false when a clean shutdown let open skip the scan.
@@ -153,8 +199,14 @@ struct RecoveryReport {
   std::uint64_t cut_offset = 0; // byte offset of the first byte cut
   std::uint64_t cut_lsn = 0;    // first LSN that is not in the log any more
   std::string cut_reason;
-  bool acknowledged_data_lost = false;  // damage provably hit records acknowledged as durable
+  // Acknowledged records are missing: proven by this recovery (damage, or a log that ends
+  // before what CLEAN, an index snapshot, META or a snapshot says it reached), or recorded in
+  // META by an earlier one and not yet accepted. Writes are refused (Errc::data_loss) unless
+  // loss_accepted.
+  bool acknowledged_data_lost = false;
   std::uint64_t lost_lsn_first = 0, lost_lsn_last = 0;  // when acknowledged_data_lost
+  std::string loss_evidence;    // what proves the loss
+  bool loss_accepted = false;   // opened with Options::accept_data_loss: writes continue
   std::uint64_t bytes_quarantined = 0;
   std::string quarantine_dir;
   std::uint64_t duration_us = 0;

@@ -423,6 +423,26 @@ class StatDumpTest(CliTestCase):
         self.assertIn("first 0, next 307, durable 307", text)
         self.assertIn("stream          2  7 records", text)
 
+    def test_small_store_options_and_the_library_statistics(self):
+        _, _, err = run("append", self.store, "--segment-bytes", 65536, "--no-spare-segment", "--prealloc",
+                        "fallocate", "--inflight-groups", 2, "--stats", stdin=b"a\nb\nc\nd\ne\n", check_rc=0)
+        session = json.loads(err[err.index("{"):])
+        self.assertEqual(session["next_lsn"], 5)
+        self.assertEqual(session["append_latency_us"]["count"], 5)
+        self.assertGreaterEqual(session["sync_latency_us"]["count"], 1)
+        self.assertEqual(session["disk_bytes"], 65536)  # one segment, no spare
+        segments = lambda: sorted(n for n in os.listdir(self.store) if n.endswith(".seg"))
+        self.assertEqual(len(segments()), 1)
+        stat = json.loads(run("stat", self.store, "--json", "--open", check_rc=0)[1])
+        library = stat["library_stats"]
+        self.assertEqual((library["next_lsn"], library["disk_bytes"]), (5, 65536))
+        self.assertFalse(library["recovery"]["cut"])
+        self.assertEqual(len(segments()), 1)  # looking added no file
+        self.assertIn("opened      recovery", run("stat", self.store, "--open", check_rc=0)[1].decode())
+        self.assertNotIn("library_stats", json.loads(run("stat", self.store, "--json", check_rc=0)[1]))
+        run("append", self.store, "--inflight-groups", 0, check_rc=2)
+        run("append", self.store, "--prealloc", "sometimes", check_rc=2)
+
     def test_stat_of_missing_and_foreign_directories(self):
         rc, _, err = run("stat", os.path.join(self.tmp, "nope"))
         self.assertEqual(rc, 2)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/cli/install_test.sh BUILD_DIR SOURCE_DIR — installs the build into a temporary DESTDIR
 # and uses it the way a user of an installed libsegstore does: the C and C++ examples compiled
-# with `pkg-config --cflags --libs segstore`, the installed CLI, and the Python ctypes example.
+# with `pkg-config --cflags --libs segstore`, the installed CLI, the Python ctypes example and
+# the Python module.
 # A broken install (missing header, library, soname, .pc, CLI) fails here.
 set -eu
 build=$1
@@ -63,6 +64,18 @@ ldd "$tmp/c_example" | grep -q "$libdir/libsegstore.so.0" || fail "c_example doe
 # SEGSTORE_PYTHON_PRELOAD: in a sanitizer build, the sanitizer runtime Python must load first.
 LD_PRELOAD=${SEGSTORE_PYTHON_PRELOAD:-} python3 "$src/examples/python/segstore_ctypes.py" "$tmp/store_py" ||
   fail "the Python example failed"
+# The Python module, when the build has one (python3-dev and pybind11-dev were found): installed
+# next to the prefix's other modules, it imports and loads the installed library.
+if ls "$build"/python/segstore*.so >/dev/null 2>&1; then
+  module=$(find "$root$prefix" -name 'segstore*.so' -path '*-packages/*' | head -n 1)
+  [ -n "$module" ] || fail "the Python module was not installed below $root$prefix"
+  LD_PRELOAD=${SEGSTORE_PYTHON_PRELOAD:-} PYTHONPATH=$(dirname "$module") python3 -c "
+import segstore, sys
+with segstore.open(sys.argv[1], preallocate_next_segment=False) as s:
+    assert s.append_batch([(1, b'from python'), (1, b'installed')]) == 0
+    assert [r.payload for r in s.scan(stream=1)] == [b'from python', b'installed']
+" "$tmp/store_module" || fail "the installed Python module failed"
+fi
 
 # The installed CLI reads what the examples wrote.
 "$cli" cat "$tmp/store_c" --stream 1 >"$tmp/cat.out" || fail "installed segstore cat failed"

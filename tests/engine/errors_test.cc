@@ -79,6 +79,42 @@ TEST(Errors, SecondOpenOfTheSameDirectoryIsRefusedAtOnce) {
   EXPECT_TRUE(Store::open(dir.path(), small_segments()).ok()) << "the lock is released by close";
 }
 
+// Two processes: a writer holds the store, LOCK is deleted under it, a second process opens the
+// store. It used to get in (both appended LSN 1 and the log interleaved their records); it must
+// get store_in_use while the first holds the store, and get in once the first has exited.
+TEST(Errors, DeletingLockWhileAWriterRunsDoesNotLetASecondWriterIn) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments(Durability::sync));
+  ASSERT_TRUE(store->append(as_bytes("A0")).ok());
+  ASSERT_EQ(::unlink(dir.sub("LOCK").c_str()), 0);
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(report[0]);
+    Result<std::unique_ptr<Store>> second = Store::open(dir.path(), small_segments(Durability::sync));
+    int code = second.ok() ? 0 : static_cast<int>(second.status().code());
+    if (second.ok()) (void)(*second)->append(as_bytes("B"));
+    ::_exit(::write(report[1], &code, sizeof code) == sizeof code ? 0 : 99);
+  }
+  ::close(report[1]);
+  int code = -1;
+  ASSERT_EQ(::read(report[0], &code, sizeof code), static_cast<ssize_t>(sizeof code));
+  ::close(report[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(code, static_cast<int>(Errc::store_in_use)) << "a second process opened the store after LOCK was deleted";
+  Result<std::uint64_t> mine = store->append(as_bytes("A1"));
+  ASSERT_TRUE(mine.ok()) << mine.status().to_string();
+  EXPECT_EQ(*mine, 1u);
+  ASSERT_TRUE(store->close().ok());
+  auto reopened = open_or_die(dir.path(), small_segments(Durability::sync));
+  ASSERT_EQ(reopened->next_lsn(), 2u);
+  EXPECT_EQ(as_string(reopened->read(1)->payload), "A1");
+}
+
 TEST(Errors, AFileInsteadOfADirectoryIsNotADirectory) {
   TempDir dir;
   std::ofstream(dir.sub("file")) << "hello";

@@ -100,11 +100,37 @@ TEST(MetaFile, AnyFlippedByteAfterTheVersionIsChecksum) {
 }
 
 TEST(MetaFile, NonzeroReservedIsReservedNonzero) {
-  for (std::size_t i = 40; i < 60; ++i) {
+  for (std::size_t i = 56; i < 60; ++i) {
     Bytes file = encode_meta(sample_meta());
     set_u8(file, i, 1);
     fix_header_checksum(file);
     EXPECT_EQ(meta_error(file), SmallFileError::reserved_nonzero) << i;
+  }
+}
+
+TEST(MetaFile, RecordedLossRoundTrips) {
+  MetaFile meta = sample_meta();
+  meta.lost_lsn_first = 49;
+  meta.lost_lsn_end = 50;
+  MetaFile out;
+  ASSERT_EQ(decode_meta(encode_meta(meta), &out), SmallFileError::none);
+  EXPECT_EQ(out.lost_lsn_first, 49u);
+  EXPECT_EQ(out.lost_lsn_end, 50u);
+  EXPECT_TRUE(out.has_unaccepted_loss());
+  MetaFile none;
+  ASSERT_EQ(decode_meta(encode_meta(sample_meta()), &none), SmallFileError::none);
+  EXPECT_FALSE(none.has_unaccepted_loss());
+}
+
+// The loss is a non-empty range [first, end) or both fields zero: anything else is refused.
+TEST(MetaFile, LossThatIsNoRangeIsBadField) {
+  const std::pair<std::uint64_t, std::uint64_t> bad[] = {{5, 5}, {6, 5}, {1, 0}};
+  for (const auto &[first, end] : bad) {
+    Bytes file = encode_meta(sample_meta());
+    set_u64(file, 40, first);
+    set_u64(file, 48, end);
+    fix_header_checksum(file);
+    EXPECT_EQ(meta_error(file), SmallFileError::bad_field) << first << ".." << end;
   }
 }
 
@@ -270,6 +296,7 @@ TEST(SmallFileErrorNames, EveryValueHasItsEnumName) {
       {SmallFileError::reserved_nonzero, "reserved_nonzero"},
       {SmallFileError::length_mismatch, "length_mismatch"},
       {SmallFileError::state_checksum, "state_checksum"},
+      {SmallFileError::bad_field, "bad_field"},
   };
   for (const auto &[error, name] : names) EXPECT_STREQ(small_file_error_name(error), name);
   EXPECT_STREQ(small_file_error_name(static_cast<SmallFileError>(50)), "unknown");

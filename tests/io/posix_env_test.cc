@@ -270,6 +270,28 @@ TEST(PosixEnvLock, LockingTwiceInOneProcessIsStoreInUse) {
                                            " is locked by another open (this or another process)");
 }
 
+// An operator's rm of LOCK used to let a second open create a new LOCK and write beside the
+// first writer: the lock is held on the directory itself.
+TEST(PosixEnvLock, DeletingTheLockFileDoesNotLetASecondLockIn) {
+  TempDir dir;
+  auto env = make_env_exactly(Backend::thread, true);
+  Result<std::unique_ptr<DirLock>> first = env->lock_file(dir.file("LOCK"));
+  ASSERT_TRUE(first.ok()) << text(first.status());
+  ASSERT_EQ(::unlink(dir.file("LOCK").c_str()), 0);
+  Result<std::unique_ptr<DirLock>> second = env->lock_file(dir.file("LOCK"));
+  ASSERT_FALSE(second.ok()) << "a second lock was taken after LOCK was deleted";
+  EXPECT_EQ(second.status().code(), Errc::store_in_use);
+}
+
+TEST(PosixEnvLock, LockFileSymlinkIsNotFollowed) {
+  TempDir dir;
+  ASSERT_EQ(::symlink(dir.file("target").c_str(), dir.file("LOCK").c_str()), 0);
+  Result<std::unique_ptr<DirLock>> lock = make_env_exactly(Backend::thread, true)->lock_file(dir.file("LOCK"));
+  EXPECT_FALSE(lock.ok());
+  struct stat st {};
+  EXPECT_NE(::stat(dir.file("target").c_str(), &st), 0) << "the symlink's target was created";
+}
+
 TEST(PosixEnvLock, LockingAgainAfterReleaseSucceeds) {
   TempDir dir;
   auto env = make_env_exactly(Backend::thread, true);

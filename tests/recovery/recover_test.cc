@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "format/small_files.h"
 #include "recovery_fixture.h"
@@ -750,6 +751,28 @@ TEST_F(RecoveryTest, SegmentsBelowMinSegmentIdAreRemoved) {
   EXPECT_TRUE(any_note(run.report, "@L removed " + StoreBuilder::segment_name(1)));
   EXPECT_FALSE(std::filesystem::exists(path("quarantine")));
   expect_second_recovery_changes_nothing(b.meta());
+}
+
+// A META whose min_segment_id lies above every segment (damaged, or forged with a valid CRC)
+// used to make recovery unlink every segment and report nothing. Records are never deleted on
+// one field's word: segments that may hold records at or past META's first LSN go to quarantine,
+// their index snapshots prove the loss, and the store refuses writes.
+TEST_F(RecoveryTest, MinSegmentIdAboveEverySegmentQuarantinesInsteadOfDeleting) {
+  StoreBuilder b = make_store(dir(), 3);
+  b.meta().min_segment_id = std::numeric_limits<std::uint64_t>::max();
+  b.write();
+  RecoveryRun run = recover(b.meta());
+  ASSERT_RECOVERED(run);
+  for (std::uint64_t id : {1, 2, 3}) {
+    EXPECT_FALSE(std::filesystem::exists(b.segment_path(id))) << id;
+    EXPECT_EQ(quarantine_files(dir(), StoreBuilder::segment_name(id)).size(), 1u)
+        << "segment " << id << " was deleted instead of set aside";
+  }
+  EXPECT_GT(run.report.bytes_quarantined, 0u);
+  EXPECT_TRUE(run.report.acknowledged_data_lost) << run.report.to_string();
+  EXPECT_EQ(run.report.lost_lsn_first, 0u);
+  EXPECT_GE(run.report.lost_lsn_last + 1, b.segment(2).end_lsn()) << "the sealed segments' .idx prove their records";
+  EXPECT_NE(run.log->lost_lsn_end, 0u) << "writes must be refused";
 }
 
 // ---- @M ----------------------------------------------------------------------------------

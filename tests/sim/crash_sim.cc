@@ -77,6 +77,7 @@ class CrashSim {
   Options pick_options();
   bool open_store();
   bool check_recovered(bool after_crash);
+  bool accept_reported_loss(const std::string &where);
   bool last_event_is_interrupted_cut() const;
   void workload(unsigned ops);
   void crash_now(bool hold_in_flight);
@@ -275,8 +276,9 @@ bool CrashSim::check_recovered(bool after_crash) {
     if (first > from) missing += std::min(first, to) - from;
     if (next < to) missing += to - std::max(next, from);
     if (missing != 0) {
-      // A cut reported by this open, or by one the simulation interrupted before (events.log).
-      if (config_.latent_faults && cut_reported) {
+      // A cut or a loss reported by this open, or a cut by one the simulation interrupted before
+      // (events.log). A lost acknowledged tail is never reported as a clean end.
+      if (config_.latent_faults && (cut_reported || report.acknowledged_data_lost)) {
         stats_.lost_to_latent += missing;
       } else {
         stats_.records_lost += missing;
@@ -353,7 +355,48 @@ bool CrashSim::check_recovered(bool after_crash) {
   } else if (required_snapshot && !config_.latent_faults) {
     fail("the acknowledged snapshot at LSN " + std::to_string(*required_snapshot) + " is gone " + where.str());
   }
+  if (report.acknowledged_data_lost && !accept_reported_loss(where.str())) return false;
   model_.rebase(first, next, std::move(found), std::move(batch_inner));
+  return true;
+}
+
+// Recovery reported acknowledged records lost: without injected bit rot that is a false alarm;
+// with it, the store must refuse writes (the next append would take a lost LSN again) until it
+// is reopened with accept_data_loss, which must keep the log as it is.
+bool CrashSim::accept_reported_loss(const std::string &where) {
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  if (!config_.latent_faults) {
+    fail("recovery reported acknowledged data lost although no fault could lose any " + where);
+    return false;
+  }
+  const std::string probe = "probe";
+  Result<std::uint64_t> refused = store_->append(std::as_bytes(std::span<const char>(probe.data(), probe.size())));
+  if (refused.ok() || refused.status().code() != Errc::data_loss) {
+    fail("an append after a reported loss was not refused with data_loss: " +
+         (refused.ok() ? "it took LSN " + std::to_string(*refused) : refused.status().to_string()) + " " + where);
+    return false;
+  }
+  (void)store_->close();
+  store_.reset();
+  Options accept = options_;
+  accept.accept_data_loss = true;
+  Result<std::unique_ptr<Store>> reopened = Store::open(store_dir_, accept);
+  if (!reopened.ok()) {
+    if (reopened.status().code() == Errc::corruption) {
+      stats_.latent_detected++;  // more rot met by the reopen's reads
+      return false;
+    }
+    fail("reopening with accept_data_loss failed: " + reopened.status().to_string() + " " + where);
+    return false;
+  }
+  store_ = std::move(*reopened);
+  trace("  loss accepted: " + store_->recovery_report().to_string());
+  if (store_->first_lsn() != first || store_->next_lsn() != next) {
+    fail("accepting the loss changed the log to [" + std::to_string(store_->first_lsn()) + ", " +
+         std::to_string(store_->next_lsn()) + ") " + where);
+    return false;
+  }
+  stats_.losses_accepted++;
   return true;
 }
 
@@ -858,6 +901,7 @@ void CrashSimStats::add(const CrashSimStats &o) {
   records_checked += o.records_checked;
   records_lost += o.records_lost;
   lost_to_latent += o.lost_to_latent;
+  losses_accepted += o.losses_accepted;
   read_only_checks += o.read_only_checks;
   stale_snapshots += o.stale_snapshots;
   known_bug_hits += o.known_bug_hits;
@@ -872,7 +916,8 @@ std::string CrashSimStats::summary() const {
       << interrupted_recoveries << "\noperations " << ops << "\nrecords appended " << records_appended
       << "\nrecords checked " << records_checked << "\nacknowledged records checked " << acked_checked
       << "\nacknowledged records lost " << records_lost << "\nlost to injected bit rot (reported by recovery) "
-      << lost_to_latent << "\nappends refused read-only after a failed data sync " << read_only_checks
+      << lost_to_latent << "\nlosses reported, writes refused, then accepted " << losses_accepted
+      << "\nappends refused read-only after a failed data sync " << read_only_checks
       << "\nstale snapshots returned " << stale_snapshots
       << "\nseeds stopped by a known bug (see crash_sim.cc) " << known_bug_hits
       << "\nseeds stopped by injected bit rot, detected as corruption " << latent_detected << "\nfaults:";

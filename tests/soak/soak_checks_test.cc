@@ -1,0 +1,121 @@
+// The soak's checkers must catch what they are there to catch: a damaged payload, a lost,
+// moved or foreign record, an unread acknowledged record, and report latencies and drift right.
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "ack_ledger.h"
+#include "latency_histogram.h"
+#include "payload.h"
+#include "resources.h"
+
+namespace segstore::soak {
+namespace {
+
+std::vector<std::byte> payload_of(std::uint32_t writer, std::uint64_t seq, std::size_t bytes = 100) {
+  std::vector<std::byte> payload;
+  make_payload(PayloadId{writer, seq}, bytes, payload);
+  return payload;
+}
+
+constexpr std::chrono::milliseconds no_patience{0};
+
+TEST(SoakPayload, RoundTripsItsWriterAndSeq) {
+  for (std::size_t bytes : {payload_header_bytes, std::size_t{21}, std::size_t{100}, std::size_t{65536}}) {
+    std::variant<PayloadId, std::string> parsed = parse_payload(payload_of(7, 123456789, bytes));
+    ASSERT_TRUE(std::holds_alternative<PayloadId>(parsed)) << std::get<std::string>(parsed);
+    EXPECT_EQ(std::get<PayloadId>(parsed).writer, 7u);
+    EXPECT_EQ(std::get<PayloadId>(parsed).seq, 123456789u);
+  }
+}
+
+TEST(SoakPayload, FlippedFillerByteIsNamedWithItsOffset) {
+  std::vector<std::byte> payload = payload_of(3, 9);
+  payload[57] ^= std::byte{1};
+  std::variant<PayloadId, std::string> parsed = parse_payload(payload);
+  ASSERT_TRUE(std::holds_alternative<std::string>(parsed));
+  EXPECT_NE(std::get<std::string>(parsed).find("offset 57"), std::string::npos) << std::get<std::string>(parsed);
+}
+
+TEST(SoakPayload, ShortenedPayloadIsRefused) {
+  std::vector<std::byte> payload = payload_of(3, 9);
+  payload.pop_back();
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_payload(payload)));
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_payload(std::span(payload).first(10))));
+}
+
+TEST(SoakLedger, AcceptsEachAcknowledgedRecordAtItsLsn) {
+  AckLedger ledger(2);
+  ledger.acknowledge(0, 10);
+  ledger.acknowledge(1, 11);
+  ledger.acknowledge(0, 12);
+  EXPECT_EQ(ledger.check(10, payload_of(0, 0), no_patience), std::nullopt);
+  EXPECT_EQ(ledger.check(11, payload_of(1, 0), no_patience), std::nullopt);
+  EXPECT_EQ(ledger.check(12, payload_of(0, 1), no_patience), std::nullopt);
+  EXPECT_EQ(ledger.acknowledged(), 3u);
+  EXPECT_EQ(ledger.checked(), 3u);
+  EXPECT_EQ(ledger.unchecked(), "");
+}
+
+TEST(SoakLedger, LostRecordIsCaughtAtTheWritersNextRecord) {
+  AckLedger ledger(1);
+  ledger.acknowledge(0, 10);
+  ledger.acknowledge(0, 11);
+  std::optional<std::string> wrong = ledger.check(11, payload_of(0, 1), no_patience);
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_NE(wrong->find("seq 0 (acknowledged at LSN 10) was due"), std::string::npos) << *wrong;
+}
+
+TEST(SoakLedger, RecordAtAnotherLsnThanAcknowledgedIsCaught) {
+  AckLedger ledger(1);
+  ledger.acknowledge(0, 10);
+  std::optional<std::string> wrong = ledger.check(11, payload_of(0, 0), no_patience);
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_NE(wrong->find("was acknowledged at LSN 10"), std::string::npos) << *wrong;
+}
+
+TEST(SoakLedger, RecordNoWriterWasGivenIsCaught) {
+  AckLedger ledger(1);
+  EXPECT_TRUE(ledger.check(5, payload_of(0, 0), no_patience).has_value());
+  EXPECT_TRUE(ledger.check(5, payload_of(4, 0), no_patience).has_value());  // no such writer
+}
+
+TEST(SoakLedger, AcknowledgedRecordNeverReadBackIsReported) {
+  AckLedger ledger(3);
+  ledger.acknowledge(2, 40);
+  EXPECT_NE(ledger.unchecked().find("writer 2 seq 0 at LSN 40"), std::string::npos) << ledger.unchecked();
+}
+
+TEST(SoakLedger, CheckWaitsForTheWriterToReportItsLsn) {
+  AckLedger ledger(1);
+  std::thread writer([&] { ledger.acknowledge(0, 3); });
+  EXPECT_EQ(ledger.check(3, payload_of(0, 0), std::chrono::seconds(30)), std::nullopt);
+  writer.join();
+}
+
+TEST(SoakLatency, MaxIsExactAndQuantilesWithinASixteenth) {
+  LatencyHistogram histogram;
+  for (std::uint64_t ns = 1; ns <= 100000; ++ns) histogram.add(ns * 1000);
+  EXPECT_EQ(histogram.max_ns(), 100000u * 1000);
+  const double p99 = static_cast<double>(histogram.quantile_ns(0.99)), exact = 99000.0 * 1000;
+  EXPECT_GE(p99, exact);
+  EXPECT_LE(p99, exact * (1 + 1.0 / 16));
+  LatencyHistogram other;
+  other.add(5);
+  other.merge(histogram);
+  EXPECT_EQ(other.count(), 100001u);
+  EXPECT_EQ(other.quantile_ns(1e-9), 5u);
+}
+
+TEST(SoakResources, DriftIsGrowthFromTheFirstSample) {
+  std::vector<ResourceSample> samples = {{0, 100, 10, 0}, {10, 300, 9, 0}, {20, 200, 12, 0}};
+  EXPECT_EQ(rss_drift(samples).last_minus_first(), 100);
+  EXPECT_EQ(rss_drift(samples).max_minus_first(), 200);
+  EXPECT_EQ(fd_drift(samples).max_minus_first(), 2);
+  ResourceSample now = sample_resources(0);
+  EXPECT_GT(now.rss_bytes, 0u);
+  EXPECT_GE(now.open_fds, 3u);  // stdin, stdout, stderr at least
+}
+
+}  // namespace
+}  // namespace segstore::soak
