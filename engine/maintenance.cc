@@ -284,8 +284,12 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
 // to write META leaves the store read-only (the rename may or may not have reached the disk:
 // the next open decides), with its LSNs unchanged.
 Status Store::Impl::reset_to(std::uint64_t lsn) {
-  const std::string what = "reset_to(" + std::to_string(lsn) + ")";
   std::lock_guard snapshots(snapshot_mu_);  // see truncate_after
+  return reset_to_holding_snapshots(lsn);
+}
+
+Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
+  const std::string what = "reset_to(" + std::to_string(lsn) + ")";
   std::lock_guard meta_writer(meta_mu_);
   std::vector<std::shared_ptr<Segment>> victims;
   {

@@ -14,9 +14,16 @@ namespace segstore {
 
 using namespace engine;
 
-Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte> state) {
+namespace {
+Status check_state_size(std::span<const std::byte> state) {
   if (state.size() + format::small_file_header_bytes > format::snapshot_file_max_bytes)
     return Status(Errc::invalid_argument, "snapshot state of " + std::to_string(state.size()) + " bytes is too large");
+  return Status();
+}
+}  // namespace
+
+Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte> state) {
+  SEGSTORE_TRY(check_state_size(state));
   // Held from the check of lsn to the pruning: truncate_after and reset_to move the snapshots
   // past the new end of the log under it, so none can be written behind their back.
   std::lock_guard writer(snapshot_mu_);
@@ -29,6 +36,11 @@ Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte>
     // A snapshot must never describe records that a crash could take away.
     SEGSTORE_TRY(make_durable_locked(lock, lsn));
   }
+  SEGSTORE_TRY(write_snapshot_file(lsn, state));
+  return prune_snapshots();
+}
+
+Status Store::Impl::write_snapshot_file(std::uint64_t lsn, std::span<const std::byte> state) {
   const std::string snapshots = format::join_path(dir_, format::snapshots_dir_name);
   Result<io::FileKind> kind = env_->file_kind(snapshots);
   if (!kind.ok()) return kind.status();
@@ -37,8 +49,48 @@ Status Store::Impl::write_snapshot(std::uint64_t lsn, std::span<const std::byte>
     SEGSTORE_TRY(env_->sync_dir(dir_));
   }
   format::SnapshotHeader header{store_id_, lsn, state.size()};
-  SEGSTORE_TRY(io::write_file_atomic(*env_, format::join_path(snapshots, format::numbered_name(lsn, format::snapshot_suffix)),
-                                     format::encode_snapshot(header, state)));
+  return io::write_file_atomic(*env_, format::join_path(snapshots, format::numbered_name(lsn, format::snapshot_suffix)),
+                               format::encode_snapshot(header, state));
+}
+
+// The order makes the reset the commit point:
+//   1. the records from lsn on (if any) are cut, durably (truncate_after): a crash from here on
+//      leaves at worst a prefix of the old log that ends below lsn;
+//   2. snapshots/<lsn>.snap is written: it lies past the end of the log, so reads ignore it and
+//      recovery moves it to quarantine (@P) if a crash comes before step 3;
+//   3. reset_to(lsn + 1) writes META (the commit) and removes the segments: now the snapshot is
+//      below next_lsn and is the newest one;
+//   4. older snapshots are pruned only now, so a crash before the commit keeps the old newest.
+Status Store::Impl::install_snapshot(std::uint64_t lsn, std::span<const std::byte> state) {
+  SEGSTORE_TRY(check_state_size(state));
+  const std::string what = "install_snapshot(" + std::to_string(lsn) + ")";
+  if (lsn == UINT64_MAX) return Status(Errc::invalid_argument, what + ": no LSN would be left after it");
+  std::uint64_t cut_lsn = 0;
+  bool cut_needed = false;
+  {
+    std::lock_guard lock(mu_);
+    SEGSTORE_TRY(check_writable_locked());
+    if (lsn + 1 < first_lsn_)
+      return Status(Errc::lsn_out_of_range, what + ": older than the log, which starts at " + std::to_string(first_lsn_));
+    cut_lsn = std::max(lsn, first_lsn_);
+    cut_needed = cut_lsn < next_lsn_;
+  }
+  if (cut_needed) SEGSTORE_TRY(truncate_after(cut_lsn - 1));  // wraps to first_lsn - 1 at LSN 0
+  std::lock_guard writer(snapshot_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (next_lsn_ > lsn)
+      return Status(Errc::busy, what + ": records at or past LSN " + std::to_string(lsn) +
+                                    " were appended while it ran");
+  }
+  SEGSTORE_TRY(write_snapshot_file(lsn, state));
+  SEGSTORE_TRY(reset_to_holding_snapshots(lsn + 1));
+  append_event(dir_, what, options_.logger);
+  return prune_snapshots();
+}
+
+Status Store::Impl::prune_snapshots() {
+  const std::string snapshots = format::join_path(dir_, format::snapshots_dir_name);
   // Keep the newest snapshots_kept; older ones go.
   Result<std::vector<std::string>> names = env_->list_dir(snapshots);
   if (!names.ok()) return names.status();

@@ -344,6 +344,11 @@ Status Store::write_snapshot(std::uint64_t lsn, std::span<const std::byte> state
   return impl_->write_snapshot(lsn, state);
 }
 Result<Snapshot> Store::latest_snapshot() { return impl_->latest_snapshot(); }
+Status Store::install_snapshot(std::uint64_t lsn, std::span<const std::byte> state) {
+  return impl_->install_snapshot(lsn, state);
+}
+Status Store::write_metadata(std::span<const std::byte> bytes) { return impl_->write_metadata(bytes); }
+Result<std::vector<std::byte>> Store::read_metadata() { return impl_->read_metadata(); }
 Stats Store::stats() const { return impl_->stats(); }
 const RecoveryReport &Store::recovery_report() const { return impl_->recovery_report_; }
 const std::string &Store::dir() const { return impl_->dir_; }

@@ -167,10 +167,22 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status truncate_after(std::uint64_t lsn);
   Status trim_before(std::uint64_t lsn);
   Status reset_to(std::uint64_t lsn);
+  // reset_to for a caller that holds snapshot_mu_ (install_snapshot).
+  Status reset_to_holding_snapshots(std::uint64_t lsn);
 
   // --- application snapshots (snapshots.cc) ---
   Status write_snapshot(std::uint64_t lsn, std::span<const std::byte> state);
   Result<Snapshot> latest_snapshot();
+  // Writes snapshots/<lsn>.snap atomically; no check of lsn. Caller holds snapshot_mu_.
+  Status write_snapshot_file(std::uint64_t lsn, std::span<const std::byte> state);
+  // Removes all but the newest snapshots_kept snapshots. Caller holds snapshot_mu_.
+  Status prune_snapshots();
+  // --- installed snapshots (install_snapshot.cc) ---
+  Status install_snapshot(std::uint64_t lsn, std::span<const std::byte> state);
+  // --- application metadata (app_metadata.cc) ---
+  Status write_metadata(std::span<const std::byte> bytes);
+  Result<std::vector<std::byte>> read_metadata();
+  Result<std::vector<std::byte>> read_metadata_file();
   // Moves the snapshots at or past `end_lsn` to quarantine/, durably (as recovery's @P does):
   // truncate_after/reset_to (`what`) just removed the records they describe. Caller holds
   // snapshot_mu_ and not mu_.
@@ -334,6 +346,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // other change of the log's ends may come between its decision and its update of memory.
   // Lock order: snapshot_mu_, then meta_mu_, then mu_.
   std::mutex meta_mu_;
+  // Serialises write_metadata calls; holds the sequence number of the last one (0: none yet).
+  std::mutex app_meta_mu_;
+  std::uint64_t app_meta_sequence_ = 0;
 
   std::thread reaper_;
   std::thread ticker_;

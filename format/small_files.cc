@@ -162,10 +162,12 @@ SmallFileError decode_clean(std::span<const std::byte> bytes, CleanFile *out) {
   return SmallFileError::none;
 }
 
+namespace {
+// The snapshot layout, shared by application snapshots and the application metadata file.
 // header.state_bytes is ignored: it is taken from `state`, so it cannot disagree with it.
-std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,
-                                       std::span<const std::byte> state) {
-  std::vector<std::byte> file = start_file(snapshot_magic, state.size());
+std::vector<std::byte> encode_state_file(const char (&magic)[8], const SnapshotHeader &header,
+                                         std::span<const std::byte> state) {
+  std::vector<std::byte> file = start_file(magic, state.size());
   std::byte *p = file.data();
   store_u32(p + snap_state_crc_offset, crc32c_mask(crc32c(state)));
   store_u64(p + snap_store_id_offset, header.store_id);
@@ -176,9 +178,12 @@ std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,
   return file;
 }
 
-SmallFileError decode_snapshot_header(std::span<const std::byte> bytes, std::uint64_t file_bytes,
-                                      SnapshotHeader *header, std::uint32_t *state_crc) {
-  if (const SmallFileError e = check_header(bytes, snapshot_magic); e != SmallFileError::none)
+// The header of a file of that layout (its first 64 bytes in `bytes`, the file `file_bytes`
+// long): every check but the state's checksum, whose expected value goes to *state_crc.
+SmallFileError decode_state_header(const char (&magic)[8], std::span<const std::byte> bytes,
+                                   std::uint64_t file_bytes, SnapshotHeader *header,
+                                   std::uint32_t *state_crc) {
+  if (const SmallFileError e = check_header(bytes, magic); e != SmallFileError::none)
     return e;
   const std::byte *p = bytes.data();
   if (!all_zero(p + snap_reserved_offset, crc_offset - snap_reserved_offset))
@@ -198,11 +203,12 @@ SmallFileError decode_snapshot_header(std::span<const std::byte> bytes, std::uin
   return SmallFileError::none;
 }
 
-SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
-                               std::span<const std::byte> *state) {
+// A whole file of that layout in `bytes`: the header, then the state's checksum.
+SmallFileError decode_state_file(const char (&magic)[8], std::span<const std::byte> bytes,
+                                 SnapshotHeader *header, std::span<const std::byte> *state) {
   SnapshotHeader decoded;
   std::uint32_t state_crc = 0;
-  if (const SmallFileError e = decode_snapshot_header(bytes, bytes.size(), &decoded, &state_crc);
+  if (const SmallFileError e = decode_state_header(magic, bytes, bytes.size(), &decoded, &state_crc);
       e != SmallFileError::none)
     return e;
   const auto state_span = bytes.subspan(small_file_header_bytes);
@@ -210,6 +216,30 @@ SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader 
   if (header != nullptr) *header = decoded;
   if (state != nullptr) *state = state_span;
   return SmallFileError::none;
+}
+}  // namespace
+
+std::vector<std::byte> encode_snapshot(const SnapshotHeader &header, std::span<const std::byte> state) {
+  return encode_state_file(snapshot_magic, header, state);
+}
+
+SmallFileError decode_snapshot_header(std::span<const std::byte> bytes, std::uint64_t file_bytes,
+                                      SnapshotHeader *header, std::uint32_t *state_crc) {
+  return decode_state_header(snapshot_magic, bytes, file_bytes, header, state_crc);
+}
+
+SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
+                               std::span<const std::byte> *state) {
+  return decode_state_file(snapshot_magic, bytes, header, state);
+}
+
+std::vector<std::byte> encode_app_meta(const SnapshotHeader &header, std::span<const std::byte> bytes) {
+  return encode_state_file(app_meta_magic, header, bytes);
+}
+
+SmallFileError decode_app_meta(std::span<const std::byte> bytes, SnapshotHeader *header,
+                               std::span<const std::byte> *body) {
+  return decode_state_file(app_meta_magic, bytes, header, body);
 }
 
 }  // namespace segstore::format

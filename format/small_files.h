@@ -19,6 +19,10 @@
 //   0  8 magic "SGSTSNAP"   8 4 format_version   12 4 state_crc (masked CRC32C of the state)
 //   16 8 store_id           24 8 lsn             32 8 state_bytes
 //   40 20 reserved (0)      60 4 crc of bytes 0..59;   64.. state_bytes of state
+//
+// Application metadata "APPMETA" (Store::write_metadata): the snapshot's layout with magic
+// "SGSTAPPM"; the lsn field holds the write's sequence number (1 for the first write, +1 each
+// replacement), so a reader can tell an old copy from a new one.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +39,7 @@ inline constexpr std::uint64_t snapshot_file_max_bytes = 1ull << 32;
 inline constexpr char meta_magic[8] = {'S', 'G', 'S', 'T', 'M', 'E', 'T', 'A'};
 inline constexpr char clean_magic[8] = {'S', 'G', 'S', 'T', 'C', 'L', 'E', 'N'};
 inline constexpr char snapshot_magic[8] = {'S', 'G', 'S', 'T', 'S', 'N', 'A', 'P'};
+inline constexpr char app_meta_magic[8] = {'S', 'G', 'S', 'T', 'A', 'P', 'P', 'M'};
 
 enum class SmallFileError : std::uint8_t {
   none = 0,
@@ -92,5 +97,11 @@ SmallFileError decode_snapshot_header(std::span<const std::byte> bytes, std::uin
 // On success *state points into `bytes`.
 SmallFileError decode_snapshot(std::span<const std::byte> bytes, SnapshotHeader *header,
                                std::span<const std::byte> *state);
+
+// The application metadata file: the snapshot layout under app_meta_magic (header.lsn = the
+// write's sequence number).
+std::vector<std::byte> encode_app_meta(const SnapshotHeader &header, std::span<const std::byte> bytes);
+SmallFileError decode_app_meta(std::span<const std::byte> bytes, SnapshotHeader *header,
+                               std::span<const std::byte> *body);
 
 }  // namespace segstore::format

@@ -14,6 +14,7 @@ inline constexpr const char *meta_file_name = "META";
 inline constexpr const char *lock_file_name = "LOCK";
 inline constexpr const char *clean_file_name = "CLEAN";
 inline constexpr const char *events_file_name = "events.log";
+inline constexpr const char *app_meta_file_name = "APPMETA";  // Store::write_metadata
 inline constexpr const char *snapshots_dir_name = "snapshots";
 inline constexpr const char *quarantine_dir_name = "quarantine";
 inline constexpr const char *segment_suffix = ".seg";

@@ -66,6 +66,7 @@ Status RecoveryPass::list_directory() {
       removal_notes_.push_back("@R removed leftover temporary file " + name);
     } else if (name != format::meta_file_name && name != format::lock_file_name &&
                name != format::clean_file_name && name != format::events_file_name &&
+               name != format::app_meta_file_name &&
                name != format::snapshots_dir_name && name != format::quarantine_dir_name) {
       note("@R unknown file " + name + " left alone");
     }

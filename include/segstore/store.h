@@ -46,6 +46,9 @@ class Env;  // the I/O environment (real disk or the simulated disk of the tests
 // Larger appends fail with Errc::record_too_large.
 inline constexpr std::uint32_t record_payload_max_bytes = 8u << 20;
 
+// The largest application metadata record (Store::write_metadata), in bytes.
+inline constexpr std::uint32_t metadata_bytes_max = 64u << 10;
+
 enum class Durability : std::uint8_t {
   sync,      // append returns once the record is on stable storage (group commit)
   interval,  // a background flush makes records durable every flush_interval_ms
@@ -343,6 +346,21 @@ class SEGSTORE_API Store {
   Status write_snapshot(std::uint64_t lsn, std::span<const std::byte> state);
   // The newest valid snapshot; Errc::not_found when there is none.
   Result<Snapshot> latest_snapshot();
+  // Replaces the whole log by a snapshot at any `lsn` (also outside [first_lsn, next_lsn)), as a
+  // follower does that receives its leader's state: on return the log is empty, first_lsn() ==
+  // next_lsn() == lsn + 1, and latest_snapshot() returns this state. Atomic: after a crash the
+  // store holds either the old log and snapshots or the new snapshot and the empty log. Durable
+  // on return; on failure after the files began to change the store is read-only until reopened
+  // (reopening finds one of the two states). lsn < 2^64 - 1.
+  Status install_snapshot(std::uint64_t lsn, std::span<const std::byte> state);
+
+  // A small application record kept beside the log (a consensus module's term and vote, say),
+  // at most metadata_bytes_max bytes. write_metadata replaces it atomically and durably: after a
+  // crash read_metadata returns the old or the new bytes, never a mix. It is independent of the
+  // log: truncate_after, trim_before and reset_to leave it alone. Errc::not_found when none was
+  // ever written; corruption (file, offset, cause) when the file fails its checks.
+  Status write_metadata(std::span<const std::byte> bytes);
+  Result<std::vector<std::byte>> read_metadata();
 
   Stats stats() const;
   const RecoveryReport &recovery_report() const;
