@@ -6,7 +6,8 @@
 // Why write_file_atomic suffices: it writes APPMETA.tmp, syncs it, renames it over APPMETA and
 // syncs the directory, so a crash leaves the old file or the new one (a leftover .tmp is
 // removed by recovery, @R); the checksums catch a file damaged later.
-#include "engine/store_dir.h"
+#include "base/try.h"
+#include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/small_files.h"
 
@@ -30,7 +31,7 @@ Status Store::Impl::write_metadata(std::span<const std::byte> bytes) {
       return old.status();
   }
   format::SnapshotHeader header{store_id_, app_meta_sequence_ + 1, bytes.size()};
-  SEGSTORE_TRY(io::write_file_atomic(*env_, join_path(dir_, app_meta_file_name), format::encode_app_meta(header, bytes)));
+  SEGSTORE_TRY(io::write_file_atomic(*env_, format::join_path(dir_, format::app_meta_file_name), format::encode_app_meta(header, bytes)));
   app_meta_sequence_++;
   return Status();
 }
@@ -46,7 +47,7 @@ Result<std::vector<std::byte>> Store::Impl::read_metadata() {
 
 // Caller holds app_meta_mu_. Updates app_meta_sequence_ from the file's header.
 Result<std::vector<std::byte>> Store::Impl::read_metadata_file() {
-  const std::string path = join_path(dir_, app_meta_file_name);
+  const std::string path = format::join_path(dir_, format::app_meta_file_name);
   Result<io::FileKind> kind = env_->file_kind(path);
   if (!kind.ok()) return kind.status();
   if (*kind == io::FileKind::missing) return Status(Errc::not_found, "no metadata written in " + dir_);

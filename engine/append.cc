@@ -225,7 +225,7 @@ Status Store::Impl::retire_empty_active_locked(std::unique_lock<std::mutex> &loc
   if (at != segments_.end() && at->second == empty) segments_.erase(at);
   SEGSTORE_TRY(remove_segment_files(empty));
   SEGSTORE_TRY(env_->sync_dir(dir_));
-  append_event(dir_, "removed " + empty->path + " (no records, " + std::to_string(empty->segment_bytes) +
+  format::append_event(dir_, "removed " + empty->path + " (no records, " + std::to_string(empty->segment_bytes) +
                          " bytes): too small for a record of the current segment size " +
                          std::to_string(options_.segment_bytes),
                options_.logger);

@@ -85,7 +85,7 @@ Status Store::Impl::install_snapshot(std::uint64_t lsn, std::span<const std::byt
   }
   SEGSTORE_TRY(write_snapshot_file(lsn, state));
   SEGSTORE_TRY(reset_to_holding_snapshots(lsn + 1));
-  append_event(dir_, what, options_.logger);
+  format::append_event(dir_, what, options_.logger);
   return prune_snapshots();
 }
 

@@ -218,7 +218,7 @@ int io_load(raft_io *io, raft_term *term, raft_id *voted_for, raft_snapshot **sn
 }
 
 Status store_term_and_vote(Adapter &a, const TermAndVote &value) {
-  SEGSTORE_TRY(a.store->write_metadata(encode_term_and_vote(value)));
+  if (Status written = a.store->write_metadata(encode_term_and_vote(value)); !written.ok()) return written;
   a.term_and_vote = value;
   return Status();
 }

@@ -142,7 +142,7 @@ Result<Stats> open_and_measure(const std::string &dir) {
   Result<std::unique_ptr<Store>> store = Store::open(dir, options);
   if (!store.ok()) return store.status();
   const Stats stats = (*store)->stats();
-  SEGSTORE_TRY((*store)->close());
+  if (Status closed = (*store)->close(); !closed.ok()) return closed;
   return stats;
 }
 

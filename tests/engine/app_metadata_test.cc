@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/store_fixture.h"
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 
 namespace segstore::testing {
 namespace {
@@ -82,7 +82,7 @@ TEST(AppMetadata, AFlippedByteIsReportedAsCorruptionNamingTheFile) {
 TEST(AppMetadata, ACrashDuringAReplacementLeavesTheOldOrTheNew) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     TempDir host;
-    auto disk = io::SimDisk::make(seed, host.path());
+    auto disk = ::segstore::testing::SimDisk::make(seed, host.path());
     const std::string dir = host.sub("store");
     std::filesystem::create_directories(dir);  // events.log goes to the host's file system
     ASSERT_TRUE(disk->env()->make_dir(dir).ok());
@@ -93,7 +93,7 @@ TEST(AppMetadata, ACrashDuringAReplacementLeavesTheOldOrTheNew) {
     {
       auto store = open_or_die(dir, options);
       SEGSTORE_ASSERT_OK(store->write_metadata(as_bytes("old")));
-      if (seed % 2 == 0) disk->arm({io::SimOp::sync_dir, 1, io::SimFault::sync_dir_eio, ""});
+      if (seed % 2 == 0) disk->arm({::segstore::testing::SimOp::sync_dir, 1, ::segstore::testing::SimFault::sync_dir_eio, ""});
       Status replaced = store->write_metadata(as_bytes("new"));
       if (seed % 2 == 0) {
         EXPECT_FALSE(replaced.ok());

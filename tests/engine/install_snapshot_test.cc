@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/store_fixture.h"
-#include "io/sim_env.h"
+#include "testing/sim_env.h"
 
 namespace segstore::testing {
 namespace {
@@ -64,7 +64,7 @@ TEST(InstallSnapshot, OlderThanTheLogIsRefusedAndChangesNothing) {
 // a chosen step, then a power cut, then a reopen shows which of the two states is on disk.
 class InstallSnapshotCrash : public ::testing::Test {
  protected:
-  InstallSnapshotCrash() : disk_(io::SimDisk::make(7, host_.path())), dir_(host_.sub("store")) {
+  InstallSnapshotCrash() : disk_(::segstore::testing::SimDisk::make(7, host_.path())), dir_(host_.sub("store")) {
     std::filesystem::create_directories(dir_);  // events.log goes to the host's file system
     EXPECT_TRUE(disk_->env()->make_dir(dir_).ok());
     EXPECT_TRUE(disk_->env()->sync_dir(host_.path()).ok());
@@ -77,7 +77,7 @@ class InstallSnapshotCrash : public ::testing::Test {
     return options;
   }
   // 40 records and a snapshot at 30; then install_snapshot(500) fails at the armed fault.
-  void install_into_fault(const io::SimTarget &fault) {
+  void install_into_fault(const ::segstore::testing::SimTarget &fault) {
     auto store = open_or_die(dir_, options());
     append_numbered(*store, 40);
     SEGSTORE_ASSERT_OK(store->write_snapshot(30, as_bytes("own")));
@@ -87,13 +87,13 @@ class InstallSnapshotCrash : public ::testing::Test {
   }
 
   TempDir host_;
-  std::shared_ptr<io::SimDisk> disk_;
+  std::shared_ptr<::segstore::testing::SimDisk> disk_;
   std::string dir_;
 };
 
 TEST_F(InstallSnapshotCrash, BeforeTheResetCommitsTheOldLogAndSnapshotRemain) {
   // META's atomic write is the commit: its rename fails.
-  install_into_fault({io::SimOp::rename, 1, io::SimFault::op_eio, "META"});
+  install_into_fault({::segstore::testing::SimOp::rename, 1, ::segstore::testing::SimFault::op_eio, "META"});
   auto store = open_or_die(dir_, options());
   EXPECT_EQ(store->first_lsn(), 0u);
   EXPECT_EQ(store->next_lsn(), 40u);
@@ -110,7 +110,7 @@ TEST_F(InstallSnapshotCrash, BeforeTheResetCommitsTheOldLogAndSnapshotRemain) {
 
 TEST_F(InstallSnapshotCrash, AfterTheResetCommitsTheNewStateRemains) {
   // The old segments' removal fails: META already says the log starts at 501.
-  install_into_fault({io::SimOp::remove, 1, io::SimFault::op_eio, ".seg"});
+  install_into_fault({::segstore::testing::SimOp::remove, 1, ::segstore::testing::SimFault::op_eio, ".seg"});
   auto store = open_or_die(dir_, options());
   EXPECT_EQ(store->first_lsn(), 501u);
   EXPECT_EQ(store->next_lsn(), 501u);
