@@ -64,6 +64,11 @@ int io_init(raft_io *io, raft_id id, const char *address) {
   // damage anywhere in it, and recovery cuts the log there (the rest goes to quarantine/), so
   // load never meets a damaged record and raft fetches the cut entries from the leader.
   options.verify_on_open = true;
+  // A proven loss of acknowledged entries would make the store refuse writes until an operator
+  // accepts it (docs/RECOVERY.md). Under raft the loss is accepted here: the entries the cut
+  // removed are fetched again from the leader, and the term and vote, which decide safety, live
+  // in the metadata record, not in the log (docs/REPLICATION.md, "Limits").
+  options.accept_data_loss = true;
   Result<std::unique_ptr<Store>> store = Store::open(store_dir_of(a), options);
   if (!store.ok()) return say(io, raft_code_of(store.status()), store.status().to_string());
   a.store = std::move(*store);

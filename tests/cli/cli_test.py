@@ -430,6 +430,16 @@ class RecoverTest(CliTestCase):
         self.assertEqual(rc, 1, f"{text}\n{err}")
         self.assertIn(f"log cut in {SEGMENT_FILE.format(1)} at offset {torn['offset']} (first LSN cut 5)", text)
         self.assertIn("moved to", text)
+        # LSN 5 had been acknowledged (the clean close's index snapshot covers it): the loss is
+        # recorded, verify reports it and appends are refused until it is accepted
+        self.assertIn("DATA LOSS: acknowledged records 5..5", text)
+        rc, out, _ = run("verify", self.store)
+        self.assertEqual(rc, 1)
+        self.assertIn(b"data_loss", out)
+        rc, _, err = run("append", self.store, stdin=b"late\n")
+        self.assertEqual(rc, 2)
+        self.assertIn("data_loss", err)
+        run("recover", self.store, "--accept-loss")
         # afterwards the store is consistent and holds exactly the records before the damage
         self.assertEqual(run("verify", self.store)[0], 0)
         self.assertEqual(run("cat", self.store, check_rc=0)[1].split(), [b"keep-%d" % i for i in range(5)])
@@ -477,7 +487,8 @@ class StatDumpTest(CliTestCase):
     def test_small_store_options_and_the_library_statistics(self):
         _, _, err = run("append", self.store, "--segment-bytes", 65536, "--no-spare-segment", "--prealloc",
                         "fallocate", "--inflight-groups", 2, "--stats", stdin=b"a\nb\nc\nd\ne\n", check_rc=0)
-        session = json.loads(err[err.index("{"):])
+        # the JSON object, then the summary line
+        session, _ = json.JSONDecoder().raw_decode(err[err.index("{"):])
         self.assertEqual(session["next_lsn"], 5)
         self.assertEqual(session["append_latency_us"]["count"], 5)
         self.assertGreaterEqual(session["sync_latency_us"]["count"], 1)

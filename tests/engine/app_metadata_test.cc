@@ -89,6 +89,8 @@ TEST(AppMetadata, ACrashDuringAReplacementLeavesTheOldOrTheNew) {
     ASSERT_TRUE(disk->env()->sync_dir(host.path()).ok());
     Options options = small_segments();
     options.direct_io = false;
+    // No background preallocation: its directory sync would take the fault armed below.
+    options.preallocate_next_segment = false;
     options.env = disk->env();
     {
       auto store = open_or_die(dir, options);

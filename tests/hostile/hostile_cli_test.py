@@ -99,9 +99,16 @@ class HostileTestCase(unittest.TestCase):
     def tearDown(self):
         self._tmp.cleanup()
 
-    def store(self, name="s", records=RECORDS, segment_bytes=SEGMENT_BYTES):
-        """A store of `records` records "rec i" in small segments (the issue's base store)."""
+    def store(self, name="s", records=RECORDS, segment_bytes=SEGMENT_BYTES, one_per_sync=False):
+        """A store of `records` records "rec i" in small segments (the issue's base store).
+        `append` groups the lines waiting on its input into one sync; with one_per_sync each
+        record is its own append, so each takes its own block, as in the reproductions."""
         path = os.path.join(self.tmp, name)
+        if one_per_sync:
+            for i in range(records):
+                r = run("append", path, "--segment-bytes", segment_bytes, stdin=b"rec %d\n" % i)
+                self.assertEqual(r.rc, EXIT_OK, r)
+            return path
         r = run("append", path, "--segment-bytes", segment_bytes, stdin=lines(records))
         self.assertEqual(r.rc, EXIT_OK, r)
         return path
@@ -417,7 +424,7 @@ class DataLossTest(HostileTestCase):
         return r, [json.loads(line) for line in r.out.decode().splitlines()]
 
     def lose_tail(self, mutate):
-        store = self.store()
+        store = self.store(one_per_sync=True)
         last = os.path.join(store, SEGMENT_FILE.format(self.used_segment_ids(store)[-1]))
         mutate(last)
         r = run("recover", store)
@@ -527,7 +534,7 @@ class OperatorErrorTest(HostileTestCase):
         self.assertLess(len(r.err), 400, r)
 
     def test_cat_serves_the_prefix_before_a_bad_middle_segment_header(self):
-        store = self.store()
+        store = self.store(one_per_sync=True)
         used = self.used_segment_ids(store)
         self.assertGreaterEqual(len(used), 3)
         with open(os.path.join(store, SEGMENT_FILE.format(used[1])), "r+b") as f:

@@ -310,7 +310,11 @@ TEST_F(SimRegression, Seed2189UnusedSegmentReusedWithStaleRecords) {
     ASSERT_TRUE(env->remove(dir_ + "/CLEAN").ok());
     ASSERT_TRUE(env->sync_dir(dir_).ok());
   }
-  open_ok(options());
+  // Segment 2's records had been acknowledged: the loss is reported, and writes continue only
+  // once it is accepted (docs/RECOVERY.md, "Acknowledged data lost").
+  Options accept = options();
+  accept.accept_data_loss = true;
+  open_ok(accept);
   const std::uint64_t base = store_->next_lsn();
   ASSERT_TRUE(store_->append(bytes_of("new")).ok());
   crash();
@@ -363,7 +367,10 @@ TEST_F(SimRegression, Seed2083CutBelowTrimPointHidesLaterRecords) {
     for (const std::string &name : *names) listing += " " + name;
     ASSERT_EQ(rotted, 1) << "LSN 1's payload should be in exactly one segment file:" << listing;
   }
-  open_ok(roomy);
+  // The rotted records had been acknowledged: writes continue only once the loss is accepted.
+  Options roomy_accepting = roomy;
+  roomy_accepting.accept_data_loss = true;
+  open_ok(roomy_accepting);
   ASSERT_TRUE(store_->recovery_report().cut) << store_->recovery_report().to_string();
   ASSERT_EQ(store_->recovery_report().cut_lsn, 1u) << store_->recovery_report().to_string();
   const std::uint64_t lsn = store_->next_lsn();
