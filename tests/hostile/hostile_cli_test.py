@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -56,16 +57,21 @@ def run(*args, stdin=b"", nofile=None, timeout=HANG_TIMEOUT_S):
         except BrokenPipeError:
             pass
         proc.stdin.close()
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid == proc.pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                raise AssertionError(f"segstore {' '.join(map(str, args))}: still running after {timeout} s (a hang)")
-            time.sleep(0.01)  # polling an external process, bounded by the deadline above
+        # A hang is ended by a timer that kills the process; the wait itself blocks until it ends.
+        hung = threading.Event()
+
+        def kill_hung():
+            hung.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill_hung)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        if hung.is_set():
+            raise AssertionError(f"segstore {' '.join(map(str, args))}: still running after {timeout} s (a hang)")
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
