@@ -76,7 +76,9 @@ TEST(Stats, DistributionsCountEveryAppendSyncAndGroup) {
   EXPECT_EQ(empty.sync_latency_us.count, 0u);
   constexpr int appends = 40;
   for (int i = 0; i < appends; ++i) ASSERT_TRUE(store->append(as_bytes("record")).ok());
-  const BatchEntry batch[] = {{1, as_bytes("a")}, {2, as_bytes("b")}, {3, as_bytes("c")}};
+  // The payloads outlive the batch (as_bytes of a literal would view a temporary string).
+  const std::string a = "a", b = "b", c = "c";
+  const BatchEntry batch[] = {{1, as_bytes(a)}, {2, as_bytes(b)}, {3, as_bytes(c)}};
   ASSERT_TRUE(store->append_batch(batch).ok());
   const Stats st = store->stats();
   // One latency per append call (the batch is one call), one sync per synced group.
