@@ -371,6 +371,19 @@ void RecoveryPass::move_later_files(std::size_t first_index, const std::string &
   }
 }
 
+// The end (base_lsn + record_count) of what `f`'s index snapshot covers, if the snapshot is whole
+// and is `f`'s own (its id, this store, its base LSN when the segment header says one): the
+// engine writes one only once those records are durable, so every LSN below it was acknowledged.
+Result<std::optional<std::uint64_t>> RecoveryPass::index_covers(const SegmentFile &f) {
+  Result<IndexProbe> probe = probe_index(env_, f.index_path);
+  if (!probe.ok()) return probe.status();
+  const format::IndexHeader &h = probe->header;
+  if (!probe->present || probe->error != format::IndexError::none || h.segment_id != f.id ||
+      h.store_id != meta_.store_id || (f.header_decoded && h.base_lsn != f.header.base_lsn))
+    return std::optional<std::uint64_t>();
+  return std::optional<std::uint64_t>(h.base_lsn + h.record_count);
+}
+
 // @C: what proves that the cut hit records acknowledged as durable. Sound proofs only:
 // a record header's lsn - durable_lag (the writer's durable LSN when it encoded the record),
 // and an index snapshot (the engine writes one only after all of the segment's records are
@@ -385,13 +398,10 @@ Status RecoveryPass::prove_loss(std::size_t first_later_index, const SegmentFile
   if (cut_segment != nullptr) witnesses.push_back(cut_segment);
   for (std::size_t i = first_later_index; i < files_.size(); ++i) witnesses.push_back(&files_[i]);
   for (const SegmentFile *f : witnesses) {
-    Result<IndexProbe> probe = probe_index(env_, f->index_path);
-    if (!probe.ok()) return probe.status();
-    const format::IndexHeader &h = probe->header;
-    if (probe->present && probe->error == format::IndexError::none && h.segment_id == f->id &&
-        h.store_id == meta_.store_id && (!f->header_decoded || h.base_lsn == f->header.base_lsn))
-      proof.add(h.base_lsn + h.record_count, "the index snapshot of " + f->name + " covers LSNs below " +
-                                                 std::to_string(h.base_lsn + h.record_count));
+    Result<std::optional<std::uint64_t>> covered = index_covers(*f);
+    if (!covered.ok()) return covered.status();
+    if (*covered)
+      proof.add(**covered, "the index snapshot of " + f->name + " covers LSNs below " + std::to_string(**covered));
     if (f == cut_segment || f->state != FileState::used || f->limit < 2 * format::block_size_bytes) continue;
     // The first record of a later segment: what the writer knew was durable when it began it.
     io::AlignedBuffer block(format::block_size_bytes);
@@ -486,24 +496,18 @@ Status RecoveryPass::prove_tail_loss() {
                                    std::to_string(clean_next_lsn_ - 1));
   for (const SegmentFile &seg : below_min_) {
     if (!seg.file || seg.state != FileState::used) continue;  // removed, or not provably ours
-    Result<IndexProbe> probe = probe_index(env_, seg.index_path);
-    if (!probe.ok()) return probe.status();
-    const format::IndexHeader &h = probe->header;
-    if (probe->present && probe->error == format::IndexError::none && h.segment_id == seg.id &&
-        h.store_id == meta_.store_id && h.base_lsn == seg.header.base_lsn && h.base_lsn + h.record_count > end)
-      proof.add(h.base_lsn + h.record_count, "the index snapshot of " + seg.name + " (set aside: below META's " +
-                                                 "min_segment_id) covers LSNs below " +
-                                                 std::to_string(h.base_lsn + h.record_count));
+    Result<std::optional<std::uint64_t>> covered = index_covers(seg);
+    if (!covered.ok()) return covered.status();
+    if (*covered && **covered > end)
+      proof.add(**covered, "the index snapshot of " + seg.name + " (set aside: below META's min_segment_id) covers "
+                           "LSNs below " + std::to_string(**covered));
   }
   if (!kept_.empty()) {
     const SegmentFile &last = *kept_.back().file;
-    Result<IndexProbe> probe = probe_index(env_, last.index_path);
-    if (!probe.ok()) return probe.status();
-    const format::IndexHeader &h = probe->header;
-    if (probe->present && probe->error == format::IndexError::none && h.segment_id == last.id &&
-        h.store_id == meta_.store_id && h.base_lsn == last.header.base_lsn && h.base_lsn + h.record_count > end)
-      proof.add(h.base_lsn + h.record_count, "the index snapshot of " + last.name + " covers LSNs below " +
-                                                 std::to_string(h.base_lsn + h.record_count));
+    Result<std::optional<std::uint64_t>> covered = index_covers(last);
+    if (!covered.ok()) return covered.status();
+    if (*covered && **covered > end)
+      proof.add(**covered, "the index snapshot of " + last.name + " covers LSNs below " + std::to_string(**covered));
     if (meta_.first_lsn > end)
       proof.add(meta_.first_lsn, "META's first LSN is " + std::to_string(meta_.first_lsn) +
                                      " (a trim made every LSN below it durable first)");

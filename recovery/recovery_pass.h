@@ -100,6 +100,7 @@ class RecoveryPass {
   void plan_unused_tail();
   Status plan_snapshots();
   Status prove_tail_loss();
+  Result<std::optional<std::uint64_t>> index_covers(const SegmentFile &f);
   void plan_loss_record();
   std::uint64_t planned_next_lsn() const;
   Status refuse_if_strict() const;
