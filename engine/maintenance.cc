@@ -177,8 +177,9 @@ Result<std::shared_ptr<Segment>> Store::Impl::create_next_segment_locked(std::un
   return created;
 }
 
-Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id) {
+Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id, bool by_reset) {
   format::MetaFile meta{store_id_, first_lsn, min_segment_id};
+  meta.discarded_by_reset = by_reset;
   // An unaccepted loss stays recorded whatever else changes (writes stay refused).
   meta.lost_lsn_first = lost_lsn_first_;
   meta.lost_lsn_end = lost_lsn_end_;
@@ -268,7 +269,9 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
   // disk). Meanwhile memory still shows the old first LSN and every victim is intact, so
   // readers may go on reading below lsn until memory follows; meta_mu_ keeps the other changes
   // of the log's ends out, so what was decided above still holds. A failure changes nothing.
-  SEGSTORE_TRY(write_meta(lsn, new_min_segment_id));
+  // A trim runs only on a store whose last reset (if any) finished removing its segments (a
+  // failed removal leaves the store read-only), so the reset flag goes.
+  SEGSTORE_TRY(write_meta(lsn, new_min_segment_id, /*by_reset=*/false));
   {
     std::lock_guard lock(mu_);
     first_lsn_ = lsn;
@@ -302,7 +305,9 @@ Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
     SEGSTORE_TRY(check_writable_locked());
     // A new segment id above every existing one: recovery deletes lower ids (META first).
     const std::uint64_t new_min_segment_id = next_segment_id_;
-    Status meta = write_meta(lsn, new_min_segment_id);
+    // The flag tells recovery that the segments below may hold LSNs at or above lsn (a reset
+    // backwards) and are still to be removed.
+    Status meta = write_meta(lsn, new_min_segment_id, /*by_reset=*/true);
     if (!meta.ok()) {
       Status failure(meta.code(), what + " in " + dir_ + ": writing META failed, the reset may or may not be on "
                                          "disk; read-only until reopened: " + meta.message());

@@ -261,7 +261,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status trim_segments(std::uint64_t lsn, bool by_retention);
   Status remove_segment_files(const std::shared_ptr<Segment> &seg);
   Status remove_index_file(const Segment &seg);
-  Status write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id);
+  // by_reset: the segments below min_segment_id are a reset's (format::MetaFile::discarded_by_reset).
+  Status write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id, bool by_reset);
 
   // truncate.cc
   Status truncate_claimed(std::unique_lock<std::mutex> &lock, std::uint64_t cut_lsn, const std::string &what);

@@ -155,10 +155,16 @@ Status Store::Impl::read_truncate_plan(TruncatePlan &plan) {
 }
 
 // Step 3: later segments first (newest first), then the cut segment: a crash in between leaves
-// a prefix of the log as it was before the call.
+// a prefix of the log as it was before the call. The directory is synced after each removal: a
+// file system may persist unsynced directory operations in any order, and a newer segment that
+// survives an older one's removal would leave a gap whose far side (its .idx) reads as
+// acknowledged records lost (the crash simulation found it). Truncation is rare; one directory
+// sync per removed segment is its price.
 Status Store::Impl::cut_files(const TruncatePlan &plan, std::uint64_t &new_end) {
-  for (auto s = plan.later.rbegin(); s != plan.later.rend(); ++s) SEGSTORE_TRY(remove_segment_files(*s));
-  if (!plan.later.empty()) SEGSTORE_TRY(env_->sync_dir(dir_));
+  for (auto s = plan.later.rbegin(); s != plan.later.rend(); ++s) {
+    SEGSTORE_TRY(remove_segment_files(*s));
+    SEGSTORE_TRY(env_->sync_dir(dir_));
+  }
   if (plan.seg_emptied()) {
     SEGSTORE_TRY(remove_segment_files(plan.seg));
     return env_->sync_dir(dir_);

@@ -25,8 +25,10 @@ constexpr std::size_t meta_first_lsn_offset = 24;
 constexpr std::size_t meta_min_segment_id_offset = 32;
 constexpr std::size_t meta_lost_lsn_first_offset = 40;
 constexpr std::size_t meta_lost_lsn_end_offset = 48;
-constexpr std::size_t meta_reserved_offset = 56;  // 4 bytes
-static_assert(meta_lost_lsn_end_offset + 8 == meta_reserved_offset);
+constexpr std::size_t meta_flags_offset = 56;  // 4 bytes
+static_assert(meta_lost_lsn_end_offset + 8 == meta_flags_offset);
+constexpr std::uint32_t meta_flag_reset = 1;
+constexpr std::uint32_t meta_known_flags = meta_flag_reset;
 
 // CLEAN
 constexpr std::size_t clean_reserved_a_offset = 12;  // 4 bytes
@@ -96,6 +98,7 @@ std::vector<std::byte> encode_meta(const MetaFile &meta) {
   store_u64(p + meta_min_segment_id_offset, meta.min_segment_id);
   store_u64(p + meta_lost_lsn_first_offset, meta.lost_lsn_first);
   store_u64(p + meta_lost_lsn_end_offset, meta.lost_lsn_end);
+  store_u32(p + meta_flags_offset, meta.discarded_by_reset ? meta_flag_reset : 0);
   seal_header(file);
   return file;
 }
@@ -107,8 +110,6 @@ SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out) {
   // another block size is another format to this build.
   if (load_u32(p + meta_block_size_offset) != block_size_bytes)
     return SmallFileError::unsupported_version;
-  if (!all_zero(p + meta_reserved_offset, crc_offset - meta_reserved_offset))
-    return SmallFileError::reserved_nonzero;
   // META is exactly its header; anything after it is not ours.
   if (bytes.size() != small_file_header_bytes) return SmallFileError::length_mismatch;
   // A recorded loss is a non-empty range; no loss is both fields zero. Anything else was never
@@ -116,12 +117,16 @@ SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out) {
   const std::uint64_t lost_first = load_u64(p + meta_lost_lsn_first_offset);
   const std::uint64_t lost_end = load_u64(p + meta_lost_lsn_end_offset);
   if (lost_end != 0 ? lost_first >= lost_end : lost_first != 0) return SmallFileError::bad_field;
+  // An unknown flag may change what a field means: refused, not ignored.
+  const std::uint32_t flags = load_u32(p + meta_flags_offset);
+  if ((flags & ~meta_known_flags) != 0) return SmallFileError::bad_field;
   if (out != nullptr) {
     out->store_id = load_u64(p + meta_store_id_offset);
     out->first_lsn = load_u64(p + meta_first_lsn_offset);
     out->min_segment_id = load_u64(p + meta_min_segment_id_offset);
     out->lost_lsn_first = lost_first;
     out->lost_lsn_end = lost_end;
+    out->discarded_by_reset = (flags & meta_flag_reset) != 0;
   }
   return SmallFileError::none;
 }

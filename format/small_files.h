@@ -8,7 +8,8 @@
 //   32 8 min_segment_id (segments with a lower id are deleted: trim/reset in progress)
 //   40 8 lost_lsn_first     48 8 lost_lsn_end: acknowledged records [first, end) were lost and
 //        the loss is not yet accepted (writes refused); both 0 when there is none
-//   56 4 reserved (0)       60 4 crc: masked CRC32C of bytes 0..59
+//   56 4 flags: bit 0 set by reset_to (segments below min_segment_id were discarded whatever
+//        LSNs they hold); other bits 0      60 4 crc: masked CRC32C of bytes 0..59
 //
 // CLEAN, 64 bytes:
 //   0  8 magic "SGSTCLEN"   8 4 format_version   12 4 reserved (0)
@@ -50,7 +51,7 @@ enum class SmallFileError : std::uint8_t {
   reserved_nonzero,
   length_mismatch,  // snapshot: state_bytes disagrees with the file size
   state_checksum,   // snapshot: the state bytes fail state_crc
-  bad_field,        // META: lost_lsn_first/lost_lsn_end do not form a range
+  bad_field,        // META: lost_lsn_first/lost_lsn_end do not form a range, or an unknown flag
   too_large,        // snapshot: larger than snapshot_file_max_bytes (never written so)
 };
 const char *small_file_error_name(SmallFileError error);
@@ -64,6 +65,11 @@ struct MetaFile {
   // LSN that was handed out is handed out again without a decision (docs/RECOVERY.md).
   std::uint64_t lost_lsn_first = 0;
   std::uint64_t lost_lsn_end = 0;
+  // Written by reset_to: the segments below min_segment_id were discarded by a reset, which
+  // may restart the log below LSNs they hold, so recovery removes them without asking whether
+  // their records lie below first_lsn (a trim's leftovers must; anything else is evidence of a
+  // damaged META). A trim writes it back to false: by then the reset's segments are gone.
+  bool discarded_by_reset = false;
 
   bool has_unaccepted_loss() const { return lost_lsn_end != 0; }
 };

@@ -93,7 +93,18 @@ Status RecoveryPass::list_directory() {
 // after a trim, which deletes whole segments below its point — or when it holds no record
 // (block 0 all zero). Any other is moved to quarantine with the reason, and its records count as
 // evidence of how far the log reached (prove_tail_loss).
+// After a reset (META's reset flag) no such judgement applies: a reset may restart the log below
+// LSNs the old segments hold, and it discarded them all, so they are removed as they are.
 Status RecoveryPass::judge_below_min(const std::vector<std::uint64_t> &ids) {
+  if (meta_.discarded_by_reset) {
+    for (std::uint64_t id : ids) {
+      const std::string name = format::numbered_name(id, format::segment_suffix);
+      removals_.push_back(format::join_path(dir_, name));
+      removal_notes_.push_back("@L removed " + name + ": its id is below META's min_segment_id " +
+                               std::to_string(meta_.min_segment_id) + " (a reset was interrupted)");
+    }
+    return Status();
+  }
   below_min_.reserve(ids.size());
   for (std::uint64_t id : ids) {
     Result<SegmentFile> seg = open_segment_file(env_, dir_, id, meta_.store_id);

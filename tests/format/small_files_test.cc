@@ -99,12 +99,24 @@ TEST(MetaFile, AnyFlippedByteAfterTheVersionIsChecksum) {
   }
 }
 
-TEST(MetaFile, NonzeroReservedIsReservedNonzero) {
+TEST(MetaFile, ResetFlagRoundTrips) {
+  MetaFile meta = sample_meta();
+  meta.discarded_by_reset = true;
+  const Bytes file = encode_meta(meta);
+  EXPECT_EQ(file[56], std::byte{1});
+  MetaFile out;
+  ASSERT_EQ(decode_meta(file, &out), SmallFileError::none);
+  EXPECT_TRUE(out.discarded_by_reset);
+  ASSERT_EQ(decode_meta(encode_meta(sample_meta()), &out), SmallFileError::none);
+  EXPECT_FALSE(out.discarded_by_reset);
+}
+
+TEST(MetaFile, UnknownFlagIsBadField) {
   for (std::size_t i = 56; i < 60; ++i) {
     Bytes file = encode_meta(sample_meta());
-    set_u8(file, i, 1);
+    set_u8(file, i, i == 56 ? 2 : 1);  // bit 0 is the reset flag; every other bit is unknown
     fix_header_checksum(file);
-    EXPECT_EQ(meta_error(file), SmallFileError::reserved_nonzero) << i;
+    EXPECT_EQ(meta_error(file), SmallFileError::bad_field) << i;
   }
 }
 

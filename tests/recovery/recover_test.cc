@@ -779,6 +779,45 @@ TEST_F(RecoveryTest, MinSegmentIdAboveEverySegmentQuarantinesInsteadOfDeleting) 
   EXPECT_NE(run.log->lost_lsn_end, 0u) << "writes must be refused";
 }
 
+// A reset may restart the log below LSNs its old segments hold (reset_to backwards). A crash
+// after its META and before the unlinks leaves those segments below min_segment_id holding LSNs
+// at or past the new first LSN: META's reset flag says they were discarded, so they are removed
+// and no loss is reported (the crash simulation found them quarantined and reported as lost).
+TEST_F(RecoveryTest, ResetBackwardsLeftoversAreRemovedNotEvidence) {
+  StoreBuilder b = make_store(dir(), 3);
+  b.meta().min_segment_id = 4;
+  b.meta().first_lsn = b.segment(2).base_lsn + 1;  // below the records of segments 2 and 3
+  b.meta().discarded_by_reset = true;
+  b.write();
+  RecoveryRun run = recover(b.meta());
+  ASSERT_RECOVERED(run);
+  EXPECT_FALSE(run.report.acknowledged_data_lost) << run.report.to_string();
+  EXPECT_EQ(run.log->lost_lsn_end, 0u);
+  for (std::uint64_t id : {1, 2, 3}) {
+    EXPECT_FALSE(std::filesystem::exists(b.segment_path(id))) << id;
+    EXPECT_FALSE(std::filesystem::exists(b.index_path(id))) << id;
+  }
+  EXPECT_TRUE(run.log->segments.empty());
+  EXPECT_EQ(run.log->next_lsn, b.meta().first_lsn);
+  EXPECT_TRUE(any_note(run.report, "@L removed " + StoreBuilder::segment_name(3)));
+  EXPECT_FALSE(std::filesystem::exists(path("quarantine")));
+  expect_second_recovery_changes_nothing(b.meta());
+}
+
+// The same leftovers without the flag (a trim's META) cannot be a trim's: they are kept.
+TEST_F(RecoveryTest, LeftoversAboveFirstLsnWithoutResetFlagAreQuarantined) {
+  StoreBuilder b = make_store(dir(), 3);
+  b.meta().min_segment_id = 4;
+  b.meta().first_lsn = b.segment(2).base_lsn + 1;
+  b.write();
+  RecoveryRun run = recover(b.meta());
+  ASSERT_RECOVERED(run);
+  EXPECT_FALSE(std::filesystem::exists(b.segment_path(1))) << "segment 1 ends below first_lsn: a trim's";
+  for (std::uint64_t id : {2, 3})
+    EXPECT_EQ(quarantine_files(dir(), StoreBuilder::segment_name(id)).size(), 1u) << id;
+  EXPECT_TRUE(run.report.acknowledged_data_lost) << run.report.to_string();
+}
+
 // ---- @M ----------------------------------------------------------------------------------
 
 TEST_F(RecoveryTest, MissingFirstSegmentIsCorruptionAndChangesNothing) {
