@@ -1,7 +1,8 @@
 // format/crc32c.h — CRC32C (Castagnoli, reflected polynomial 0x82F63B78).
 //
-// Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time), else a
-// portable slicing-by-8 table. Both give identical results; tests check them against the
+// Uses ISA-L's crc32_iscsi for large inputs when the build has it (meson option isal), the
+// SSE4.2 crc32 instruction when the CPU has it (checked once at run time), else a portable
+// slicing-by-8 table. All give identical results; tests check them against the
 // published vectors (CRC32C("123456789") == 0xE3069283).
 #pragma once
 
@@ -18,11 +19,14 @@ inline std::uint32_t crc32c(std::span<const std::byte> data) {
   return crc32c_extend(0, data.data(), data.size());
 }
 
-// The two implementations, exposed so tests can compare them. crc32c_hardware_available()
-// says whether crc32c_extend_hardware may be called.
+// The implementations, exposed so tests can compare them. crc32c_hardware_available() says
+// whether crc32c_extend_hardware may be called; crc32c_isal_available() whether the build has
+// ISA-L (libisal, its crc32_iscsi: same polynomial), used for inputs of 256 bytes and more.
 std::uint32_t crc32c_extend_portable(std::uint32_t crc, const std::byte *data, std::size_t size);
 std::uint32_t crc32c_extend_hardware(std::uint32_t crc, const std::byte *data, std::size_t size);
+std::uint32_t crc32c_extend_isal(std::uint32_t crc, const std::byte *data, std::size_t size);
 bool crc32c_hardware_available();
+bool crc32c_isal_available();
 
 // Stored CRCs are masked (rotated and offset) so that the CRC of bytes that themselves contain
 // an embedded CRC is not trivially related to it, and so that an all-zero field never equals

@@ -31,13 +31,14 @@ bool always() { return true; }
 const Implementation implementations[] = {
     {"portable", crc32c_extend_portable, always},
     {"hardware", crc32c_extend_hardware, crc32c_hardware_available},
+    {"isal", crc32c_extend_isal, crc32c_isal_available},
     {"dispatched", crc32c_extend, always},
 };
 
 class Crc32cTest : public ::testing::TestWithParam<Implementation> {
  protected:
   void SetUp() override {
-    if (!GetParam().available()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+    if (!GetParam().available()) GTEST_SKIP() << GetParam().name << " is not available here";
   }
   std::uint32_t crc(const Bytes &bytes) const {
     return GetParam().extend(0, bytes.data(), bytes.size());
@@ -101,6 +102,34 @@ TEST(Crc32cImplementations, HardwareEqualsPortableAtEveryLengthAndStartOffset) {
       const std::uint32_t seed = static_cast<std::uint32_t>(length * 2654435761u);
       ASSERT_EQ(crc32c_extend_hardware(seed, p, length), crc32c_extend_portable(seed, p, length))
           << "start " << start << " length " << length;
+    }
+  }
+}
+
+// ISA-L's folding code has its own paths for lengths and alignments (and the register is
+// complemented around it): every length up to 4 KiB + 64 at 64 start offsets, random seeds.
+TEST(Crc32cImplementations, IsalEqualsPortableAtEveryLengthAndStartOffset) {
+  if (!crc32c_isal_available()) GTEST_SKIP() << "built without ISA-L";
+  std::mt19937_64 rng(20261205);
+  const Bytes buffer = random_bytes(rng, 4096 + 64 + 64);
+  for (std::size_t start = 0; start < 64; ++start) {
+    for (std::size_t length = 0; length <= 4096 + 64; length += (start % 8 == 0 ? 1 : 7)) {
+      const std::byte *p = buffer.data() + start;
+      const std::uint32_t seed = static_cast<std::uint32_t>(rng());
+      ASSERT_EQ(crc32c_extend_isal(seed, p, length), crc32c_extend_portable(seed, p, length))
+          << "start " << start << " length " << length;
+    }
+  }
+}
+
+// The dispatched function switches implementation at a size threshold: both sides of it agree.
+TEST(Crc32cImplementations, DispatchedEqualsPortableAroundEveryPowerOfTwo) {
+  std::mt19937_64 rng(17);
+  const Bytes buffer = random_bytes(rng, 1 << 17);
+  for (std::size_t size = 1; size <= buffer.size(); size *= 2) {
+    for (std::size_t length : {size - 1, size, size + 1}) {
+      if (length > buffer.size()) continue;
+      ASSERT_EQ(crc32c_extend(7, buffer.data(), length), crc32c_extend_portable(7, buffer.data(), length)) << length;
     }
   }
 }
