@@ -14,7 +14,7 @@
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/store_dir.h"
-#include "inspect/inspect_files.h"
+#include "inspect/inspect_env.h"
 #include "inspect/inspect_walk.h"
 #include "log/segment_reader.h"
 

@@ -9,7 +9,7 @@
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/store_dir.h"
-#include "inspect/inspect_files.h"
+#include "inspect/inspect_env.h"
 #include "inspect/inspect_walk.h"
 #include "recovery/cut_decision.h"
 #include "segstore/inspect.h"
@@ -365,9 +365,7 @@ void Verifier::check_snapshots() {
     }
   }
   for (const std::string &name : files_.others) {
-    std::optional<std::uint64_t> id = format::parse_numbered_name(name, format::segment_suffix);
-    if (!id) id = format::parse_numbered_name(name, format::index_suffix);
-    if (id && *id > format::segment_id_max)
+    if (log::classify_store_name(name).kind == log::StoreNameKind::id_out_of_range)
       report_.notes.push_back(format::join_path(files_.dir, name) + ": its id lies above the largest segment id " +
                               std::to_string(format::segment_id_max) + ": not a file of the store (left alone)");
   }

@@ -17,6 +17,7 @@
 #include "format/record.h"
 #include "format/segment_header.h"
 #include "io/aligned_buffer.h"
+#include "log/store_files.h"
 #include "recovery/recovery_pass.h"
 
 namespace segstore::recovery {
@@ -42,33 +43,41 @@ Status RecoveryPass::list_directory() {
   std::vector<std::uint64_t> segment_ids;
   std::vector<std::uint64_t> below_min_ids;
   for (const std::string &name : *names) {
-    std::optional<std::uint64_t> named_id = format::parse_numbered_name(name, format::segment_suffix);
-    if (!named_id) named_id = format::parse_numbered_name(name, format::index_suffix);
-    if (named_id && *named_id > format::segment_id_max) {
-      // Not a file the writer made, and counting it would make the next id wrap.
-      note("@R " + name + " left alone: its id lies above the largest segment id " +
-           std::to_string(format::segment_id_max) + " (not a file segstore made)");
-      continue;
-    }
-    if (auto id = format::parse_numbered_name(name, format::segment_suffix)) {
-      max_id_seen_ = std::max(max_id_seen_, *id);
-      (*id >= meta_.min_segment_id ? segment_ids : below_min_ids).push_back(*id);
-    } else if (auto idx = format::parse_numbered_name(name, format::index_suffix)) {
-      max_id_seen_ = std::max(max_id_seen_, *idx);
-      if (*idx >= meta_.min_segment_id) {
-        index_ids_.push_back(*idx);
-        continue;
-      }
-      removals_.push_back(format::join_path(dir_, name));
-      removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
-    } else if (ends_with(name, format::temp_suffix)) {
-      removals_.push_back(format::join_path(dir_, name));
-      removal_notes_.push_back("@R removed leftover temporary file " + name);
-    } else if (name != format::meta_file_name && name != format::lock_file_name &&
-               name != format::clean_file_name && name != format::events_file_name &&
-               name != format::app_meta_file_name &&
-               name != format::snapshots_dir_name && name != format::quarantine_dir_name) {
-      note("@R unknown file " + name + " left alone");
+    const log::StoreName classified = log::classify_store_name(name);
+    switch (classified.kind) {
+      case log::StoreNameKind::id_out_of_range:
+        // Not a file the writer made, and counting it would make the next id wrap.
+        note("@R " + name + " left alone: its id lies above the largest segment id " +
+             std::to_string(format::segment_id_max) + " (not a file segstore made)");
+        break;
+      case log::StoreNameKind::segment:
+        max_id_seen_ = std::max(max_id_seen_, classified.id);
+        (classified.id >= meta_.min_segment_id ? segment_ids : below_min_ids).push_back(classified.id);
+        break;
+      case log::StoreNameKind::index:
+        max_id_seen_ = std::max(max_id_seen_, classified.id);
+        if (classified.id >= meta_.min_segment_id) {
+          index_ids_.push_back(classified.id);
+          break;
+        }
+        removals_.push_back(format::join_path(dir_, name));
+        removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
+        break;
+      case log::StoreNameKind::temp:
+        removals_.push_back(format::join_path(dir_, name));
+        removal_notes_.push_back("@R removed leftover temporary file " + name);
+        break;
+      case log::StoreNameKind::unknown:
+        note("@R unknown file " + name + " left alone");
+        break;
+      case log::StoreNameKind::meta:
+      case log::StoreNameKind::lock:
+      case log::StoreNameKind::clean:
+      case log::StoreNameKind::events:
+      case log::StoreNameKind::app_meta:
+      case log::StoreNameKind::snapshots_dir:
+      case log::StoreNameKind::quarantine_dir:
+        break;
     }
   }
   std::sort(segment_ids.begin(), segment_ids.end());
