@@ -260,20 +260,44 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
   KeptSegment kept;
   kept.file = &seg;
   std::string distrust;
-  if (!options_.verify_on_open && (sealed || (clean_marker_valid_ && !cut_follows))) {
-    Result<IndexProbe> probe = probe_index(env_, seg.index_path);
-    if (!probe.ok()) return probe.status();
-    std::optional<std::string> why = index_distrust(*probe, identity_of(seg), next_base);
-    if (!why) {
-      kept.lazy = true;
-      kept.record_count = probe->header.record_count;
-      kept.end_offset = probe->header.end_offset;
-      kept_.push_back(std::move(kept));
-      return Status();
-    }
-    distrust = *why;
-    if (!sealed) note("@Q CLEAN marker valid but the index snapshot of " + seg.name + " is not (" + *why + "): segment scanned");
+  Result<bool> trusted = trust_index_header(seg, next_base, cut_follows, kept, &distrust);
+  if (!trusted.ok()) return trusted.status();
+  if (*trusted) {
+    kept_.push_back(std::move(kept));
+    return Status();
   }
+  Result<log::ScanResult> scanned = scan_records(seg, sealed, kept);
+  if (!scanned.ok()) return scanned.status();
+  kept.write_index = sealed || cut_follows;
+  if (sealed && !distrust.empty())
+    note("@G index snapshot of " + seg.name + " not trusted (" + distrust + "): segment scanned");
+  return judge_scanned_end(seg, *scanned, next_base, std::move(kept), stop);
+}
+
+// @Q (the last segment after a clean close) and sealed segments: the index snapshot's header
+// alone is trusted when it matches the segment, and nothing else of it is read (kept lazy).
+// False, with why in *distrust, when the segment must be scanned.
+Result<bool> RecoveryPass::trust_index_header(const SegmentFile &seg, const std::uint64_t *next_base,
+                                              bool cut_follows, KeptSegment &kept, std::string *distrust) {
+  const bool sealed = next_base != nullptr;
+  if (options_.verify_on_open || !(sealed || (clean_marker_valid_ && !cut_follows))) return false;
+  Result<IndexProbe> probe = probe_index(env_, seg.index_path);
+  if (!probe.ok()) return probe.status();
+  std::optional<std::string> why = index_distrust(*probe, identity_of(seg), next_base);
+  if (!why) {
+    kept.lazy = true;
+    kept.record_count = probe->header.record_count;
+    kept.end_offset = probe->header.end_offset;
+    return true;
+  }
+  *distrust = *why;
+  if (!sealed) note("@Q CLEAN marker valid but the index snapshot of " + seg.name + " is not (" + *why + "): segment scanned");
+  return false;
+}
+
+// Scans the segment's records into kept: the last segment from its index snapshot's end when
+// the snapshot still describes it (load_last_index), every other from its first record.
+Result<log::ScanResult> RecoveryPass::scan_records(SegmentFile &seg, bool sealed, KeptSegment &kept) {
   log::ScanRequest request;
   request.file = seg.file.get();
   request.limit = seg.limit;
@@ -298,32 +322,42 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
   report_.bytes_scanned += scan.bytes_read;
   kept.record_count = records_before + scan.records;
   kept.end_offset = scan.end_offset;
-  kept.write_index = sealed || cut_follows;
   // Records after the snapshot's end: it no longer describes the segment. The engine either
   // appends to the segment (and would remove it) or seals it (and would keep a stale one).
   kept.stale_index = records_before != 0 && scan.records != 0;
-  if (sealed && !distrust.empty())
-    note("@G index snapshot of " + seg.name + " not trusted (" + distrust + "): segment scanned");
+  return scanned;
+}
+
+// What the scan's end means (recovery/cut_decision.h judge_segment_end): kept whole (@A), its
+// tail after the last record repaired (@H), or the log cut inside it.
+Status RecoveryPass::judge_scanned_end(SegmentFile &seg, const log::ScanResult &scan, const std::uint64_t *next_base,
+                                       KeptSegment kept, bool *stop) {
   switch (judge_segment_end(scan, next_base)) {
     case SegmentEnd::keep:
       kept_.push_back(std::move(kept));
       return Status();
-    case SegmentEnd::repair_tail: {
-      Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
-      if (!survey.ok()) return survey.status();
-      TailPiece piece{&seg, scan.cut_offset, *survey, finding_of_scan(scan, seg.name), scan.cut_lsn, kept_.size(), ""};
-      note("@H " + piece.finding.to_string() + ": after the segment's last record (the next segment starts at LSN " +
-           std::to_string(*next_base) + "); " + std::to_string(survey->nonzero_end - scan.cut_offset) +
-           " bytes moved to quarantine and zeroed, no record lost");
-      pieces_.push_back(std::move(piece));
-      kept.write_index = true;
-      kept_.push_back(std::move(kept));
-      return Status();
-    }
+    case SegmentEnd::repair_tail:
+      return plan_tail_repair(seg, scan, *next_base, std::move(kept));
     case SegmentEnd::cut:
       *stop = true;
-      return plan_cut_inside(seg, scan, sealed, std::move(kept));
+      return plan_cut_inside(seg, scan, next_base != nullptr, std::move(kept));
   }
+  return Status();
+}
+
+// @H: bytes after a sealed segment's last record that are not a record; the next segment starts
+// where this one's records end, so no record is lost: they go to quarantine and are zeroed.
+Status RecoveryPass::plan_tail_repair(SegmentFile &seg, const log::ScanResult &scan, std::uint64_t next_base,
+                                      KeptSegment kept) {
+  Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+  if (!survey.ok()) return survey.status();
+  TailPiece piece{&seg, scan.cut_offset, *survey, finding_of_scan(scan, seg.name), scan.cut_lsn, kept_.size(), ""};
+  note("@H " + piece.finding.to_string() + ": after the segment's last record (the next segment starts at LSN " +
+       std::to_string(next_base) + "); " + std::to_string(survey->nonzero_end - scan.cut_offset) +
+       " bytes moved to quarantine and zeroed, no record lost");
+  pieces_.push_back(std::move(piece));
+  kept.write_index = true;
+  kept_.push_back(std::move(kept));
   return Status();
 }
 
