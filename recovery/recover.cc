@@ -32,6 +32,35 @@ bool ends_with(const std::string &text, const std::string &suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Invariant of every cut or repair inside a segment (@B/@C/@H/@I/@J): the offset lies among
+// the segment's record bytes and on a record boundary, so the bytes before it are whole
+// records and zeroing from it never touches the header block or reads past the file.
+void assert_record_boundary(const SegmentFile &seg, std::uint64_t offset, const char *row) {
+  SEGSTORE_ASSERT(offset >= format::segment_data_offset_bytes && offset <= seg.limit &&
+                      offset % format::record_alignment_bytes == 0,
+                  std::string(row) + " in " + seg.name + " at offset " + std::to_string(offset) +
+                      ": not a record boundary inside its " + std::to_string(seg.limit) + " bytes");
+}
+
+// Invariant of every segment kept after a scan (@A/@H, and the prefix a cut keeps): its records
+// end on a record boundary inside the file, and they are the LSNs [base, end_lsn) exactly, so
+// the next segment or the engine's next append continues at end_lsn.
+void assert_kept_prefix(const SegmentFile &seg, const KeptSegment &kept, std::uint64_t end_lsn, const char *row) {
+  assert_record_boundary(seg, kept.end_offset, row);
+  SEGSTORE_ASSERT(seg.header.base_lsn + kept.record_count == end_lsn,
+                  std::string(row) + " keeps " + std::to_string(kept.record_count) + " records of " + seg.name +
+                      " from LSN " + std::to_string(seg.header.base_lsn) + ", which do not end at LSN " +
+                      std::to_string(end_lsn));
+}
+
+// Invariant of bytes taken to quarantine from a cut or repair (@B/@C/@H/@I/@J): they start at
+// the cut and end inside the file.
+void assert_survey_in_file(const SegmentFile &seg, std::uint64_t from, const log::TailSurvey &survey) {
+  SEGSTORE_ASSERT(survey.nonzero_end >= from && survey.nonzero_end <= seg.limit,
+                  "bytes taken from " + seg.name + " end at " + std::to_string(survey.nonzero_end) +
+                      ", outside [" + std::to_string(from) + ", " + std::to_string(seg.limit) + "]");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +158,10 @@ Status RecoveryPass::judge_below_min(const std::vector<std::uint64_t> &ids) {
     if (!nonzero.ok()) return nonzero.status();
     const bool holds_nothing = *nonzero == seg.file_bytes;
     if (ends_below_first || holds_nothing) {
+      // @L removes a segment on two grounds only: its records all lie below META's first LSN
+      // (the next segment starts at or below it), or it holds no byte.
+      SEGSTORE_ASSERT(seg.id < meta_.min_segment_id && (holds_nothing || next->header.base_lsn <= meta_.first_lsn),
+                      "@L would remove " + seg.name + " without proof that it holds nothing of the log");
       seg.file.reset();
       removals_.push_back(seg.path);
       removal_notes_.push_back("@L removed " + seg.name + ": its id is below META's min_segment_id " +
@@ -235,6 +268,8 @@ Status RecoveryPass::walk_segments() {
     }
     // @F: unused files between joining segments hold no record of the log.
     for (std::size_t u = between_first; u < chain[k]; ++u) {
+      // @F moves only files that hold no record: a used or damaged one here would be skipped.
+      SEGSTORE_ASSERT(files_[u].state == FileState::unused, "@F would move " + files_[u].name + ", which is not unused");
       moved_.push_back({files_[u].path, files_[u].name, files_[u].file_bytes,
                         "@F unused segment between used ones (no record of the log)", "", "", &files_[u].file});
     }
@@ -334,6 +369,7 @@ Status RecoveryPass::judge_scanned_end(SegmentFile &seg, const log::ScanResult &
                                        KeptSegment kept, bool *stop) {
   switch (judge_segment_end(scan, next_base)) {
     case SegmentEnd::keep:
+      assert_kept_prefix(seg, kept, scan.next_lsn, "@A");
       kept_.push_back(std::move(kept));
       return Status();
     case SegmentEnd::repair_tail:
@@ -351,6 +387,12 @@ Status RecoveryPass::plan_tail_repair(SegmentFile &seg, const log::ScanResult &s
                                       KeptSegment kept) {
   Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
   if (!survey.ok()) return survey.status();
+  // @H: no record is lost only because the successor starts exactly where the records stop.
+  SEGSTORE_ASSERT(scan.cut_lsn == next_base, "@H repair of " + seg.name + " at LSN " + std::to_string(scan.cut_lsn) +
+                                                 " but the next segment starts at LSN " + std::to_string(next_base));
+  assert_record_boundary(seg, scan.cut_offset, "@H");
+  assert_survey_in_file(seg, scan.cut_offset, *survey);
+  assert_kept_prefix(seg, kept, next_base, "@H");
   TailPiece piece{&seg, scan.cut_offset, *survey, finding_of_scan(scan, seg.name), scan.cut_lsn, kept_.size(), ""};
   note("@H " + piece.finding.to_string() + ": after the segment's last record (the next segment starts at LSN " +
        std::to_string(next_base) + "); " + std::to_string(survey->nonzero_end - scan.cut_offset) +
@@ -370,6 +412,15 @@ Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const log::ScanResult &sc
   cut.file = seg.name;
   cut.offset = scan.cut_offset;
   cut.lsn = scan.cut_lsn;
+  // @B/@C/@I/@J: the cut lies on a record boundary inside the file, the kept prefix ends at the
+  // offset and the LSN the cut names, and the bytes taken start at the cut.
+  const std::string row = row_label(cut.row);
+  assert_record_boundary(seg, cut.offset, row.c_str());
+  SEGSTORE_ASSERT(kept.end_offset == cut.offset, row + " in " + seg.name + ": the kept records end at " +
+                                                     std::to_string(kept.end_offset) + ", the cut is at " +
+                                                     std::to_string(cut.offset));
+  assert_kept_prefix(seg, kept, cut.lsn, row.c_str());
+  assert_survey_in_file(seg, cut.offset, *survey);
   cut_ = cut;
   const std::size_t index = static_cast<std::size_t>(&seg - files_.data());
   if (kept.record_count == 0) {
@@ -396,6 +447,11 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
   cut.file = files_[first_index].name;
   cut.offset = 0;
   cut.lsn = kept_.empty() ? meta_.first_lsn : kept_.back().file->header.base_lsn + kept_.back().record_count;
+  // @D/@E: the cut is at offset 0 of the first file after the last kept segment, and the file
+  // that caused it lies at or after that one.
+  SEGSTORE_ASSERT(first_index <= bad_index && bad_index < files_.size(),
+                  row_label(cut.row) + " cut from file " + std::to_string(first_index) + " for file " +
+                      std::to_string(bad_index) + " of " + std::to_string(files_.size()));
   cut_ = cut;
   if (!kept_.empty()) kept_.back().write_index = true;  // closed: sealed from now on
   move_later_files(first_index, "from the cut at " + finding.file + " on");
@@ -415,6 +471,11 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
 void RecoveryPass::move_later_files(std::size_t first_index, const std::string &why) {
   // Trailing unused segments are not part of any log: they stay for reuse (@K).
   const std::size_t end = last_nonunused_ == index_none ? 0 : last_nonunused_ + 1;
+  // A moved file is not also kept: every kept segment lies before the first file moved (kept_
+  // ascends with files_).
+  SEGSTORE_ASSERT(first_index >= end || kept_.empty() || kept_.back().file < &files_[first_index],
+                  "kept segment " + (kept_.empty() ? std::string() : kept_.back().file->name) +
+                      " would also be moved from file " + std::to_string(first_index) + " on");
   for (std::size_t i = first_index; i < end; ++i) {
     SegmentFile &f = files_[i];
     std::string lsn_text;
@@ -481,6 +542,8 @@ void RecoveryPass::plan_unused_tail() {
     const bool reusable = f.file_bytes % format::block_size_bytes == 0 &&
                           f.file_bytes >= format::segment_size_min_bytes &&
                           f.file_bytes <= format::segment_size_max_bytes;
+    // @K: only the trailing files that hold no record are reused or removed.
+    SEGSTORE_ASSERT(f.state == FileState::unused, "@K would reuse or remove " + f.name + ", which is not unused");
     if (unused_ == nullptr && reusable) {
       unused_ = &f;
       continue;
@@ -518,6 +581,9 @@ Status RecoveryPass::plan_snapshots() {
     // own header is checked by whoever reads it.
     std::optional<std::uint64_t> lsn = format::parse_numbered_name(name, snapshot_suffix);
     if (!lsn || *lsn < next_lsn) continue;
+    // @P: a snapshot moved holds state past the log's end; every kept record lies below it.
+    SEGSTORE_ASSERT(kept_.empty() || kept_.back().file->header.base_lsn + kept_.back().record_count <= *lsn,
+                    "@P would move snapshot " + name + " of a kept LSN");
     Result<std::unique_ptr<io::File>> file = env_.open_file(path, io::OpenFlags{});
     if (!file.ok()) return file.status();
     Result<std::uint64_t> size = (*file)->size();
@@ -641,6 +707,13 @@ Result<RecoveredLog> RecoveryPass::run() {
   plan_unused_tail();
   SEGSTORE_TRY(plan_snapshots());
   SEGSTORE_TRY(prove_tail_loss());
+  // @C/@T: a proven loss starts where the kept log ends (at or below the end when nothing is
+  // kept): recovery never reports as lost a record it keeps, nor leaves a hole between the two.
+  SEGSTORE_ASSERT(!loss_ || !loss_->lost() ||
+                      (kept_.empty() ? loss_->lost_first() <= planned_next_lsn()
+                                     : loss_->lost_first() == planned_next_lsn()),
+                  "loss from LSN " + std::to_string(loss_ ? loss_->lost_first() : 0) + " but the kept log ends at " +
+                      std::to_string(planned_next_lsn()));
   SEGSTORE_TRY(refuse_if_strict());
   if (Status applied = apply(); !applied.ok()) {
     // What was decided is on disk in part (quarantine/ may hold the cut bytes already): say so
