@@ -358,9 +358,9 @@ void Verifier::check_snapshots() {
       problem(ProblemKind::snapshot, path, check->error_offset, lsn, format::small_file_error_name(check->error),
               "the application snapshot fails its checks (" + std::to_string(check->file_bytes) + " bytes)");
     } else if (store_id_ && header.store_id != *store_id_) {
-      problem(ProblemKind::snapshot, path, 16, lsn, "store_id", "the snapshot's store_id is not META's");
+      problem(ProblemKind::snapshot, path, format::snapshot_store_id_offset, lsn, "store_id", "the snapshot's store_id is not META's");
     } else if (header.lsn != lsn) {
-      problem(ProblemKind::snapshot, path, 24, header.lsn, "lsn",
+      problem(ProblemKind::snapshot, path, format::snapshot_lsn_offset, header.lsn, "lsn",
               "the file is named for LSN " + std::to_string(lsn) + " but holds LSN " + std::to_string(header.lsn));
     }
   }
