@@ -22,6 +22,7 @@ std::optional<StoreNameKind> fixed_name_kind(const std::string &name) {
   if (name == format::meta_file_name) return StoreNameKind::meta;
   if (name == format::lock_file_name) return StoreNameKind::lock;
   if (name == format::clean_file_name) return StoreNameKind::clean;
+  if (name == format::truncate_file_name) return StoreNameKind::truncate;
   if (name == format::events_file_name) return StoreNameKind::events;
   if (name == format::app_meta_file_name) return StoreNameKind::app_meta;
   if (name == format::snapshots_dir_name) return StoreNameKind::snapshots_dir;
@@ -82,6 +83,7 @@ Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
       case StoreNameKind::meta:
       case StoreNameKind::lock:
       case StoreNameKind::events:
+      case StoreNameKind::truncate:
       case StoreNameKind::snapshots_dir: break;
       case StoreNameKind::id_out_of_range:
       case StoreNameKind::temp:

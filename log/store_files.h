@@ -25,6 +25,7 @@ enum class StoreNameKind : std::uint8_t {
   meta,
   lock,
   clean,
+  truncate,         // a truncate_after in progress (its intent)
   events,
   app_meta,
   snapshots_dir,

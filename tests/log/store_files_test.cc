@@ -36,6 +36,7 @@ TEST(StoreNameTest, FixedNamesTemporaryFilesAndStrangers) {
   EXPECT_EQ(log::classify_store_name(format::meta_file_name).kind, StoreNameKind::meta);
   EXPECT_EQ(log::classify_store_name(format::lock_file_name).kind, StoreNameKind::lock);
   EXPECT_EQ(log::classify_store_name(format::clean_file_name).kind, StoreNameKind::clean);
+  EXPECT_EQ(log::classify_store_name(format::truncate_file_name).kind, StoreNameKind::truncate);
   EXPECT_EQ(log::classify_store_name(format::events_file_name).kind, StoreNameKind::events);
   EXPECT_EQ(log::classify_store_name(format::app_meta_file_name).kind, StoreNameKind::app_meta);
   EXPECT_EQ(log::classify_store_name(format::snapshots_dir_name).kind, StoreNameKind::snapshots_dir);
