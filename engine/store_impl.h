@@ -27,8 +27,10 @@
 
 #include "base/histogram.h"
 #include "engine/segment.h"
+#include "format/small_files.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
+#include "recovery/recover.h"
 #include "segstore/store.h"
 
 namespace segstore::engine {
@@ -281,6 +283,15 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   void commit_truncate_locked(const engine::TruncatePlan &plan, std::uint64_t new_end, bool files_cut);
 
   // store_open.cc
+  struct CleanMarker {
+    bool present = false;    // a regular file named CLEAN exists (removed once recovery ran)
+    bool valid = false;      // it decodes and names this store
+    std::uint64_t next_lsn = 0;  // when valid
+  };
+  Result<format::MetaFile> read_meta();
+  Result<CleanMarker> read_clean_marker();
+  void adopt_recovered_log(recovery::RecoveredLog &log);
+  Status resume_last_segment(bool last_segment_closed);
   Status open_directory();
   Status make_store_directory();
   Status check_creatable();

@@ -122,6 +122,34 @@ Status Store::Impl::open_directory() {
 Status Store::Impl::open() {
   SEGSTORE_TRY(check_options(options_));
   SEGSTORE_TRY(open_directory());
+  Result<format::MetaFile> meta = read_meta();
+  if (!meta.ok()) return meta.status();
+  store_id_ = meta->store_id;
+  min_segment_id_ = meta->min_segment_id;
+  Result<CleanMarker> clean = read_clean_marker();
+  if (!clean.ok()) return clean.status();
+
+  Result<recovery::RecoveredLog> log =
+      recovery::recover_log(*env_, dir_, *meta, clean->valid, options_, &recovery_report_, clean->next_lsn);
+  if (!log.ok()) return log.status();
+  if (clean->present) {
+    // The marker describes this open only: appends make it stale, so it goes before any append.
+    SEGSTORE_TRY(env_->remove(format::join_path(dir_, format::clean_file_name)));
+    SEGSTORE_TRY(env_->sync_dir(dir_));
+  }
+  adopt_recovered_log(*log);
+  if (!log->segments.empty()) SEGSTORE_TRY(resume_last_segment(log->last_segment_closed));
+  Result<std::unique_ptr<io::WriteQueue>> queue = env_->make_write_queue(options_.inflight_groups_max);
+  if (!queue.ok()) return queue.status();
+  queue_ = std::move(*queue);
+  SEGSTORE_TRY(start_threads());
+  if (log->truncate_cut_lsn != 0) return finish_interrupted_truncate(log->truncate_cut_lsn);
+  return Status();
+}
+
+// META, decoded; a META that fails its checks refuses the open (nothing is guessed about a
+// store whose identity is unreadable).
+Result<format::MetaFile> Store::Impl::read_meta() {
   const std::string meta_path = format::join_path(dir_, format::meta_file_name);
   Result<std::vector<std::byte>> meta_bytes = io::read_whole_file(*env_, meta_path, format::small_file_read_max_bytes);
   if (!meta_bytes.ok()) return meta_bytes.status();
@@ -131,82 +159,76 @@ Status Store::Impl::open() {
                                                                       : Errc::corruption,
                   meta_path + " (" + std::to_string(meta_bytes->size()) + " bytes at offset 0): " +
                       format::small_file_error_name(err));
-  store_id_ = meta.store_id;
-  min_segment_id_ = meta.min_segment_id;
+  return meta;
+}
 
+// CLEAN, when present: valid only when it decodes and names this store. An unreadable or
+// foreign marker is not an error: recovery then checks the log as after a crash.
+Result<Store::Impl::CleanMarker> Store::Impl::read_clean_marker() {
   const std::string clean_path = format::join_path(dir_, format::clean_file_name);
-  bool clean = false;
-  std::uint64_t clean_next_lsn = 0;
+  CleanMarker clean;
   Result<io::FileKind> clean_kind = env_->file_kind(clean_path);
   if (!clean_kind.ok()) return clean_kind.status();
-  if (*clean_kind == io::FileKind::regular) {
-    Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, clean_path, format::small_file_read_max_bytes);
-    format::CleanFile marker;
-    clean = bytes.ok() && format::decode_clean(*bytes, &marker) == format::SmallFileError::none &&
-            marker.store_id == store_id_;
-    if (clean) clean_next_lsn = marker.next_lsn;
-  }
+  clean.present = *clean_kind == io::FileKind::regular;
+  if (!clean.present) return clean;
+  Result<std::vector<std::byte>> bytes = io::read_whole_file(*env_, clean_path, format::small_file_read_max_bytes);
+  format::CleanFile marker;
+  clean.valid = bytes.ok() && format::decode_clean(*bytes, &marker) == format::SmallFileError::none &&
+                marker.store_id == store_id_;
+  if (clean.valid) clean.next_lsn = marker.next_lsn;
+  return clean;
+}
 
-  Result<recovery::RecoveredLog> log =
-      recovery::recover_log(*env_, dir_, meta, clean, options_, &recovery_report_, clean_next_lsn);
-  if (!log.ok()) return log.status();
-  if (*clean_kind == io::FileKind::regular) {
-    // The marker describes this open only: appends make it stale, so it goes before any append.
-    SEGSTORE_TRY(env_->remove(clean_path));
-    SEGSTORE_TRY(env_->sync_dir(dir_));
-  }
-
-  next_segment_id_ = std::max(log->next_segment_id, min_segment_id_);
-  next_lsn_ = log->next_lsn;
-  lost_lsn_first_ = log->lost_lsn_first;
-  lost_lsn_end_ = log->lost_lsn_end;
-  for (recovery::RecoveredSegment &recovered : log->segments) {
+// Takes recovery's plain values into the store's state: the segments, the LSN bounds, the
+// loss not yet accepted, the preallocated segment.
+void Store::Impl::adopt_recovered_log(recovery::RecoveredLog &log) {
+  next_segment_id_ = std::max(log.next_segment_id, min_segment_id_);
+  next_lsn_ = log.next_lsn;
+  lost_lsn_first_ = log.lost_lsn_first;
+  lost_lsn_end_ = log.lost_lsn_end;
+  for (recovery::RecoveredSegment &recovered : log.segments) {
     std::shared_ptr<Segment> seg = segment_of(std::move(recovered));
     segments_[seg->base_lsn] = std::move(seg);
   }
   // Recovery lowers META's first LSN to the log's end when the log ends below it (@S): an open
   // that started the log above records it then accepted would drop them without a cut.
-  SEGSTORE_ASSERT(segments_.empty() || log->first_lsn <= next_lsn_,
-                  "META's first LSN " + std::to_string(log->first_lsn) + " lies above the recovered log's end " +
+  SEGSTORE_ASSERT(segments_.empty() || log.first_lsn <= next_lsn_,
+                  "META's first LSN " + std::to_string(log.first_lsn) + " lies above the recovered log's end " +
                       std::to_string(next_lsn_));
-  first_lsn_ = segments_.empty() ? next_lsn_ : std::max(log->first_lsn, segments_.begin()->first);
-  if (segments_.empty() && log->first_lsn > next_lsn_) next_lsn_ = first_lsn_ = log->first_lsn;
+  first_lsn_ = segments_.empty() ? next_lsn_ : std::max(log.first_lsn, segments_.begin()->first);
+  if (segments_.empty() && log.first_lsn > next_lsn_) next_lsn_ = first_lsn_ = log.first_lsn;
   durable_lsn_ = next_lsn_;
   next_snapshot_due_ = snapshot_due_after(next_lsn_, options_.snapshot_every_records);
-  if (log->unused && log->unused->id >= min_segment_id_) preallocated_ = segment_of(std::move(*log->unused));
+  if (log.unused && log.unused->id >= min_segment_id_) preallocated_ = segment_of(std::move(*log.unused));
+}
 
-  if (!log->segments.empty()) {
-    std::shared_ptr<Segment> last = segments_.rbegin()->second;
-    // Appends continue in the last segment only where a new write group can start on a block
-    // boundary; otherwise the last segment stays sealed and the next append starts a new one.
-    // A closed segment without records (recovery cut at the start of the next file) also takes
-    // the appends: it is header and zeros, and a new segment would start at the same LSN, the
-    // key segments_ holds it under, so memory would forget the file while the disk keeps it;
-    // a later truncate_after or trim would leave it behind, and its header would then contradict
-    // the log recovery reads (sim seed 7536252105372163043).
-    const bool reusable = !log->last_segment_closed || last->record_count == 0;
-    if (reusable && last->end_offset % format::block_size_bytes == 0) {
-      SEGSTORE_TRY(ensure_index(*last));
-      // Whatever recovery read is on the device only if it was synced: sync it before it counts
-      // as durable (a crash of the process alone leaves data in the page cache).
-      SEGSTORE_TRY(last->file->sync_data());
-      // A stale index snapshot of a segment that grows again must never be trusted later.
-      SEGSTORE_TRY(remove_index_file(*last));
-      SEGSTORE_TRY(env_->sync_dir(dir_));
-      last->sealed = false;
-      active_ = last;
-    } else {
-      SEGSTORE_TRY(last->file->sync_data());
-      last->sealed = true;
-      Result<io::FileKind> idx_kind = env_->file_kind(last->index_path);
-      if (idx_kind.ok() && *idx_kind != io::FileKind::regular) to_seal_.push_back(last);
-    }
+// The last recovered segment either takes the appends again (active) or stays sealed.
+Status Store::Impl::resume_last_segment(bool last_segment_closed) {
+  std::shared_ptr<Segment> last = segments_.rbegin()->second;
+  // Appends continue in the last segment only where a new write group can start on a block
+  // boundary; otherwise the last segment stays sealed and the next append starts a new one.
+  // A closed segment without records (recovery cut at the start of the next file) also takes
+  // the appends: it is header and zeros, and a new segment would start at the same LSN, the
+  // key segments_ holds it under, so memory would forget the file while the disk keeps it;
+  // a later truncate_after or trim would leave it behind, and its header would then contradict
+  // the log recovery reads (sim seed 7536252105372163043).
+  const bool reusable = !last_segment_closed || last->record_count == 0;
+  if (reusable && last->end_offset % format::block_size_bytes == 0) {
+    SEGSTORE_TRY(ensure_index(*last));
+    // Whatever recovery read is on the device only if it was synced: sync it before it counts
+    // as durable (a crash of the process alone leaves data in the page cache).
+    SEGSTORE_TRY(last->file->sync_data());
+    // A stale index snapshot of a segment that grows again must never be trusted later.
+    SEGSTORE_TRY(remove_index_file(*last));
+    SEGSTORE_TRY(env_->sync_dir(dir_));
+    last->sealed = false;
+    active_ = last;
+    return Status();
   }
-  Result<std::unique_ptr<io::WriteQueue>> queue = env_->make_write_queue(options_.inflight_groups_max);
-  if (!queue.ok()) return queue.status();
-  queue_ = std::move(*queue);
-  SEGSTORE_TRY(start_threads());
-  if (log->truncate_cut_lsn != 0) return finish_interrupted_truncate(log->truncate_cut_lsn);
+  SEGSTORE_TRY(last->file->sync_data());
+  last->sealed = true;
+  Result<io::FileKind> idx_kind = env_->file_kind(last->index_path);
+  if (idx_kind.ok() && *idx_kind != io::FileKind::regular) to_seal_.push_back(last);
   return Status();
 }
 

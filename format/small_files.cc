@@ -44,12 +44,7 @@ constexpr std::size_t truncate_store_id_offset = 16;
 constexpr std::size_t truncate_cut_lsn_offset = 24;
 constexpr std::size_t truncate_reserved_b_offset = 32;  // 28 bytes
 
-// Application snapshot
-constexpr std::size_t snap_state_crc_offset = 12;
-constexpr std::size_t snap_store_id_offset = 16;
-constexpr std::size_t snap_lsn_offset = 24;
-constexpr std::size_t snap_state_bytes_offset = 32;
-constexpr std::size_t snap_reserved_offset = 40;  // 20 bytes
+// Application snapshot: its field offsets are in small_files.h (readers name them).
 
 std::uint32_t crc_of(const std::byte *p) { return crc32c_mask(crc32c(std::span(p, crc_offset))); }
 
@@ -203,10 +198,10 @@ std::vector<std::byte> encode_state_file(const char (&magic)[8], const SnapshotH
                                          std::span<const std::byte> state) {
   std::vector<std::byte> file = start_file(magic, state.size());
   std::byte *p = file.data();
-  store_u32(p + snap_state_crc_offset, crc32c_mask(crc32c(state)));
-  store_u64(p + snap_store_id_offset, header.store_id);
-  store_u64(p + snap_lsn_offset, header.lsn);
-  store_u64(p + snap_state_bytes_offset, state.size());
+  store_u32(p + snapshot_state_crc_offset, crc32c_mask(crc32c(state)));
+  store_u64(p + snapshot_store_id_offset, header.store_id);
+  store_u64(p + snapshot_lsn_offset, header.lsn);
+  store_u64(p + snapshot_state_bytes_offset, state.size());
   if (!state.empty()) std::memcpy(p + small_file_header_bytes, state.data(), state.size());
   seal_header(file);
   return file;
@@ -220,20 +215,20 @@ SmallFileError decode_state_header(const char (&magic)[8], std::span<const std::
   if (const SmallFileError e = check_header(bytes, magic); e != SmallFileError::none)
     return e;
   const std::byte *p = bytes.data();
-  if (!all_zero(p + snap_reserved_offset, crc_offset - snap_reserved_offset))
+  if (!all_zero(p + snapshot_reserved_offset, crc_offset - snapshot_reserved_offset))
     return SmallFileError::reserved_nonzero;
   // state_bytes is trusted only now that the header checksum has passed, and is compared with
   // the bytes present before the state is touched (or anything is sized by it).
-  const std::uint64_t state_bytes = load_u64(p + snap_state_bytes_offset);
+  const std::uint64_t state_bytes = load_u64(p + snapshot_state_bytes_offset);
   if (file_bytes < small_file_header_bytes || state_bytes != file_bytes - small_file_header_bytes)
     return SmallFileError::length_mismatch;
   if (file_bytes > snapshot_file_max_bytes) return SmallFileError::too_large;
   if (header != nullptr) {
-    header->store_id = load_u64(p + snap_store_id_offset);
-    header->lsn = load_u64(p + snap_lsn_offset);
+    header->store_id = load_u64(p + snapshot_store_id_offset);
+    header->lsn = load_u64(p + snapshot_lsn_offset);
     header->state_bytes = state_bytes;
   }
-  if (state_crc != nullptr) *state_crc = crc32c_unmask(load_u32(p + snap_state_crc_offset));
+  if (state_crc != nullptr) *state_crc = crc32c_unmask(load_u32(p + snapshot_state_crc_offset));
   return SmallFileError::none;
 }
 

@@ -42,6 +42,14 @@ inline constexpr std::uint32_t small_file_header_bytes = 64;
 // The largest application snapshot file (header included) that is written or read: a larger
 // one is refused before its state is read (`too_large`).
 inline constexpr std::uint64_t snapshot_file_max_bytes = 1ull << 32;
+// Field offsets of the application snapshot's header (the table above), for readers that name
+// the field a check failed at (segstore verify reports the byte offset of a wrong store_id or lsn).
+inline constexpr std::size_t snapshot_state_crc_offset = 12;
+inline constexpr std::size_t snapshot_store_id_offset = 16;
+inline constexpr std::size_t snapshot_lsn_offset = 24;
+inline constexpr std::size_t snapshot_state_bytes_offset = 32;
+inline constexpr std::size_t snapshot_reserved_offset = 40;  // 20 bytes, then the crc at 60
+static_assert(snapshot_reserved_offset + 20 + 4 == small_file_header_bytes);
 inline constexpr char meta_magic[8] = {'S', 'G', 'S', 'T', 'M', 'E', 'T', 'A'};
 inline constexpr char clean_magic[8] = {'S', 'G', 'S', 'T', 'C', 'L', 'E', 'N'};
 inline constexpr char truncate_magic[8] = {'S', 'G', 'S', 'T', 'T', 'R', 'N', 'C'};

@@ -20,8 +20,6 @@ namespace {
 using format::SmallFileError;
 
 constexpr std::size_t version_offset = 8;
-constexpr std::size_t snap_state_crc_offset = 12;
-constexpr std::size_t snap_state_bytes_offset = 32;
 constexpr std::size_t crc_offset = 60;
 
 void prepare(Bytes &file, std::uint8_t mode) {
@@ -34,8 +32,8 @@ void prepare(Bytes &file, std::uint8_t mode) {
   if ((mode & 8) != 0) {
     const std::span<const std::byte> all(file);
     if (magic == snapshot_magic) {
-      store_u64(file.data() + snap_state_bytes_offset, file.size() - small_file_header_bytes);
-      store_u32(file.data() + snap_state_crc_offset,
+      store_u64(file.data() + snapshot_state_bytes_offset, file.size() - small_file_header_bytes);
+      store_u32(file.data() + snapshot_state_crc_offset,
                 crc32c_mask(crc32c(all.subspan(small_file_header_bytes))));
     }
     store_u32(file.data() + crc_offset, crc32c_mask(crc32c(all.first(crc_offset))));

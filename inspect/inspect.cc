@@ -14,7 +14,7 @@
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/store_dir.h"
-#include "inspect/inspect_files.h"
+#include "inspect/inspect_env.h"
 #include "inspect/inspect_walk.h"
 #include "log/segment_reader.h"
 
@@ -394,6 +394,30 @@ Result<DumpEnd> dump_records(io::File &file, std::uint64_t limit, std::uint64_t 
   }
 }
 
+// Whether the segment to dump has a usable header: false for a preallocated segment
+// (block 0 all zero). A header that fails its checks is corruption at offset 0.
+Result<bool> dump_header_usable(const std::string &path, const SegmentFileHeader &read) {
+  if (read.error == format::SegmentHeaderError::unused) return false;
+  if (read.error != format::SegmentHeaderError::none)
+    return Status(Errc::corruption, path + " at offset 0: segment header fails its checks: " +
+                                        format::segment_header_error_name(read.error));
+  return true;
+}
+
+// Where the dump starts: the first record for offset 0, else `from_offset`, which must be a
+// record position inside the segment's records.
+Result<std::uint64_t> dump_start_offset(const std::string &path, std::uint64_t from_offset, std::uint64_t limit) {
+  const std::uint64_t start = from_offset == 0 ? format::segment_data_offset_bytes : from_offset;
+  if (start % format::record_alignment_bytes != 0 || start < format::segment_data_offset_bytes ||
+      start > limit)
+    return Status(Errc::invalid_argument, "offset " + std::to_string(from_offset) + " in " + path +
+                                              " is not a record position (a multiple of " +
+                                              std::to_string(format::record_alignment_bytes) + " from " +
+                                              std::to_string(format::segment_data_offset_bytes) + " to " +
+                                              std::to_string(limit) + ")");
+  return start;
+}
+
 }  // namespace
 
 Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, std::uint64_t from_offset,
@@ -405,31 +429,23 @@ Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, s
   const std::string &path = *found;
   Result<SegmentFileHeader> read = read_segment_header(*env, path);
   if (!read.ok()) return read.status();
-  if (read->error == format::SegmentHeaderError::unused) {
+  Result<bool> usable = dump_header_usable(path, *read);
+  if (!usable.ok()) return usable.status();
+  if (!*usable) {
     DumpEnd end;
     end.reason = "unused";  // block 0 all zero: preallocated, never activated
     return end;
   }
-  if (read->error != format::SegmentHeaderError::none)
-    return Status(Errc::corruption, path + " at offset 0: segment header fails its checks: " +
-                                        format::segment_header_error_name(read->error));
   const format::SegmentHeader &h = read->header;
   if (on_header)
     on_header(SegmentHeaderInfo{segment_id, path, h.base_lsn, h.segment_bytes, read->file_bytes, h.store_id,
                                 h.created_unix_ms});
-  const std::uint64_t limit = read->limit();
-  const std::uint64_t start = from_offset == 0 ? format::segment_data_offset_bytes : from_offset;
-  if (start % format::record_alignment_bytes != 0 || start < format::segment_data_offset_bytes ||
-      start > limit)
-    return Status(Errc::invalid_argument, "offset " + std::to_string(from_offset) + " in " + path +
-                                              " is not a record position (a multiple of " +
-                                              std::to_string(format::record_alignment_bytes) + " from " +
-                                              std::to_string(format::segment_data_offset_bytes) + " to " +
-                                              std::to_string(limit) + ")");
+  Result<std::uint64_t> start = dump_start_offset(path, from_offset, read->limit());
+  if (!start.ok()) return start.status();
   // The LSN expected next is known from the segment's start; from elsewhere, from the first record.
   std::optional<std::uint64_t> expected;
-  if (start == format::segment_data_offset_bytes) expected = h.base_lsn;
-  return dump_records(*read->file, limit, start, expected, on_record);
+  if (*start == format::segment_data_offset_bytes) expected = h.base_lsn;
+  return dump_records(*read->file, read->limit(), *start, expected, on_record);
 }
 
 }  // namespace segstore::inspect

@@ -15,7 +15,7 @@
 #include "base/try.h"
 #include "format/layout.h"
 #include "format/store_dir.h"
-#include "inspect/inspect_files.h"
+#include "inspect/inspect_env.h"
 #include "log/batch_rules.h"
 #include "log/segment_reader.h"
 #include "segstore/inspect.h"

@@ -9,7 +9,7 @@
 #include "format/index_snapshot.h"
 #include "format/layout.h"
 #include "format/store_dir.h"
-#include "inspect/inspect_files.h"
+#include "inspect/inspect_env.h"
 #include "inspect/inspect_walk.h"
 #include "recovery/cut_decision.h"
 #include "segstore/inspect.h"
@@ -358,16 +358,14 @@ void Verifier::check_snapshots() {
       problem(ProblemKind::snapshot, path, check->error_offset, lsn, format::small_file_error_name(check->error),
               "the application snapshot fails its checks (" + std::to_string(check->file_bytes) + " bytes)");
     } else if (store_id_ && header.store_id != *store_id_) {
-      problem(ProblemKind::snapshot, path, 16, lsn, "store_id", "the snapshot's store_id is not META's");
+      problem(ProblemKind::snapshot, path, format::snapshot_store_id_offset, lsn, "store_id", "the snapshot's store_id is not META's");
     } else if (header.lsn != lsn) {
-      problem(ProblemKind::snapshot, path, 24, header.lsn, "lsn",
+      problem(ProblemKind::snapshot, path, format::snapshot_lsn_offset, header.lsn, "lsn",
               "the file is named for LSN " + std::to_string(lsn) + " but holds LSN " + std::to_string(header.lsn));
     }
   }
   for (const std::string &name : files_.others) {
-    std::optional<std::uint64_t> id = format::parse_numbered_name(name, format::segment_suffix);
-    if (!id) id = format::parse_numbered_name(name, format::index_suffix);
-    if (id && *id > format::segment_id_max)
+    if (log::classify_store_name(name).kind == log::StoreNameKind::id_out_of_range)
       report_.notes.push_back(format::join_path(files_.dir, name) + ": its id lies above the largest segment id " +
                               std::to_string(format::segment_id_max) + ": not a file of the store (left alone)");
   }

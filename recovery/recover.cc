@@ -17,6 +17,7 @@
 #include "format/record.h"
 #include "format/segment_header.h"
 #include "io/aligned_buffer.h"
+#include "log/store_files.h"
 #include "recovery/recovery_pass.h"
 
 namespace segstore::recovery {
@@ -31,6 +32,35 @@ bool ends_with(const std::string &text, const std::string &suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Invariant of every cut or repair inside a segment (@B/@C/@H/@I/@J): the offset lies among
+// the segment's record bytes and on a record boundary, so the bytes before it are whole
+// records and zeroing from it never touches the header block or reads past the file.
+void assert_record_boundary(const SegmentFile &seg, std::uint64_t offset, const char *row) {
+  SEGSTORE_ASSERT(offset >= format::segment_data_offset_bytes && offset <= seg.limit &&
+                      offset % format::record_alignment_bytes == 0,
+                  std::string(row) + " in " + seg.name + " at offset " + std::to_string(offset) +
+                      ": not a record boundary inside its " + std::to_string(seg.limit) + " bytes");
+}
+
+// Invariant of every segment kept after a scan (@A/@H, and the prefix a cut keeps): its records
+// end on a record boundary inside the file, and they are the LSNs [base, end_lsn) exactly, so
+// the next segment or the engine's next append continues at end_lsn.
+void assert_kept_prefix(const SegmentFile &seg, const KeptSegment &kept, std::uint64_t end_lsn, const char *row) {
+  assert_record_boundary(seg, kept.end_offset, row);
+  SEGSTORE_ASSERT(seg.header.base_lsn + kept.record_count == end_lsn,
+                  std::string(row) + " keeps " + std::to_string(kept.record_count) + " records of " + seg.name +
+                      " from LSN " + std::to_string(seg.header.base_lsn) + ", which do not end at LSN " +
+                      std::to_string(end_lsn));
+}
+
+// Invariant of bytes taken to quarantine from a cut or repair (@B/@C/@H/@I/@J): they start at
+// the cut and end inside the file.
+void assert_survey_in_file(const SegmentFile &seg, std::uint64_t from, const log::TailSurvey &survey) {
+  SEGSTORE_ASSERT(survey.nonzero_end >= from && survey.nonzero_end <= seg.limit,
+                  "bytes taken from " + seg.name + " end at " + std::to_string(survey.nonzero_end) +
+                      ", outside [" + std::to_string(from) + ", " + std::to_string(seg.limit) + "]");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -42,35 +72,44 @@ Status RecoveryPass::list_directory() {
   std::vector<std::uint64_t> segment_ids;
   std::vector<std::uint64_t> below_min_ids;
   for (const std::string &name : *names) {
-    std::optional<std::uint64_t> named_id = format::parse_numbered_name(name, format::segment_suffix);
-    if (!named_id) named_id = format::parse_numbered_name(name, format::index_suffix);
-    if (named_id && *named_id > format::segment_id_max) {
-      // Not a file the writer made, and counting it would make the next id wrap.
-      note("@R " + name + " left alone: its id lies above the largest segment id " +
-           std::to_string(format::segment_id_max) + " (not a file segstore made)");
-      continue;
-    }
-    if (auto id = format::parse_numbered_name(name, format::segment_suffix)) {
-      max_id_seen_ = std::max(max_id_seen_, *id);
-      (*id >= meta_.min_segment_id ? segment_ids : below_min_ids).push_back(*id);
-    } else if (auto idx = format::parse_numbered_name(name, format::index_suffix)) {
-      max_id_seen_ = std::max(max_id_seen_, *idx);
-      if (*idx >= meta_.min_segment_id) {
-        index_ids_.push_back(*idx);
-        continue;
-      }
-      removals_.push_back(format::join_path(dir_, name));
-      removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
-    } else if (ends_with(name, format::temp_suffix)) {
-      removals_.push_back(format::join_path(dir_, name));
-      removal_notes_.push_back("@R removed leftover temporary file " + name);
-    } else if (name == format::truncate_file_name) {
-      SEGSTORE_TRY(read_truncate_intent());
-    } else if (name != format::meta_file_name && name != format::lock_file_name &&
-               name != format::clean_file_name && name != format::events_file_name &&
-               name != format::app_meta_file_name &&
-               name != format::snapshots_dir_name && name != format::quarantine_dir_name) {
-      note("@R unknown file " + name + " left alone");
+    const log::StoreName classified = log::classify_store_name(name);
+    switch (classified.kind) {
+      case log::StoreNameKind::id_out_of_range:
+        // Not a file the writer made, and counting it would make the next id wrap.
+        note("@R " + name + " left alone: its id lies above the largest segment id " +
+             std::to_string(format::segment_id_max) + " (not a file segstore made)");
+        break;
+      case log::StoreNameKind::segment:
+        max_id_seen_ = std::max(max_id_seen_, classified.id);
+        (classified.id >= meta_.min_segment_id ? segment_ids : below_min_ids).push_back(classified.id);
+        break;
+      case log::StoreNameKind::index:
+        max_id_seen_ = std::max(max_id_seen_, classified.id);
+        if (classified.id >= meta_.min_segment_id) {
+          index_ids_.push_back(classified.id);
+          break;
+        }
+        removals_.push_back(format::join_path(dir_, name));
+        removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
+        break;
+      case log::StoreNameKind::temp:
+        removals_.push_back(format::join_path(dir_, name));
+        removal_notes_.push_back("@R removed leftover temporary file " + name);
+        break;
+      case log::StoreNameKind::truncate:
+        SEGSTORE_TRY(read_truncate_intent());
+        break;
+      case log::StoreNameKind::unknown:
+        note("@R unknown file " + name + " left alone");
+        break;
+      case log::StoreNameKind::meta:
+      case log::StoreNameKind::lock:
+      case log::StoreNameKind::clean:
+      case log::StoreNameKind::events:
+      case log::StoreNameKind::app_meta:
+      case log::StoreNameKind::snapshots_dir:
+      case log::StoreNameKind::quarantine_dir:
+        break;
     }
   }
   std::sort(segment_ids.begin(), segment_ids.end());
@@ -144,6 +183,10 @@ Status RecoveryPass::judge_below_min(const std::vector<std::uint64_t> &ids) {
     if (!nonzero.ok()) return nonzero.status();
     const bool holds_nothing = *nonzero == seg.file_bytes;
     if (ends_below_first || holds_nothing) {
+      // @L removes a segment on two grounds only: its records all lie below META's first LSN
+      // (the next segment starts at or below it), or it holds no byte.
+      SEGSTORE_ASSERT(seg.id < meta_.min_segment_id && (holds_nothing || next->header.base_lsn <= meta_.first_lsn),
+                      "@L would remove " + seg.name + " without proof that it holds nothing of the log");
       seg.file.reset();
       removals_.push_back(seg.path);
       removal_notes_.push_back("@L removed " + seg.name + ": its id is below META's min_segment_id " +
@@ -250,6 +293,8 @@ Status RecoveryPass::walk_segments() {
     }
     // @F: unused files between joining segments hold no record of the log.
     for (std::size_t u = between_first; u < chain[k]; ++u) {
+      // @F moves only files that hold no record: a used or damaged one here would be skipped.
+      SEGSTORE_ASSERT(files_[u].state == FileState::unused, "@F would move " + files_[u].name + ", which is not unused");
       moved_.push_back({files_[u].path, files_[u].name, files_[u].file_bytes,
                         "@F unused segment between used ones (no record of the log)", "", "", &files_[u].file});
     }
@@ -275,20 +320,44 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
   KeptSegment kept;
   kept.file = &seg;
   std::string distrust;
-  if (!options_.verify_on_open && (sealed || (clean_marker_valid_ && !cut_follows))) {
-    Result<IndexProbe> probe = probe_index(env_, seg.index_path);
-    if (!probe.ok()) return probe.status();
-    std::optional<std::string> why = index_distrust(*probe, identity_of(seg), next_base);
-    if (!why) {
-      kept.lazy = true;
-      kept.record_count = probe->header.record_count;
-      kept.end_offset = probe->header.end_offset;
-      kept_.push_back(std::move(kept));
-      return Status();
-    }
-    distrust = *why;
-    if (!sealed) note("@Q CLEAN marker valid but the index snapshot of " + seg.name + " is not (" + *why + "): segment scanned");
+  Result<bool> trusted = trust_index_header(seg, next_base, cut_follows, kept, &distrust);
+  if (!trusted.ok()) return trusted.status();
+  if (*trusted) {
+    kept_.push_back(std::move(kept));
+    return Status();
   }
+  Result<log::ScanResult> scanned = scan_records(seg, sealed, kept);
+  if (!scanned.ok()) return scanned.status();
+  kept.write_index = sealed || cut_follows;
+  if (sealed && !distrust.empty())
+    note("@G index snapshot of " + seg.name + " not trusted (" + distrust + "): segment scanned");
+  return judge_scanned_end(seg, *scanned, next_base, std::move(kept), stop);
+}
+
+// @Q (the last segment after a clean close) and sealed segments: the index snapshot's header
+// alone is trusted when it matches the segment, and nothing else of it is read (kept lazy).
+// False, with why in *distrust, when the segment must be scanned.
+Result<bool> RecoveryPass::trust_index_header(const SegmentFile &seg, const std::uint64_t *next_base,
+                                              bool cut_follows, KeptSegment &kept, std::string *distrust) {
+  const bool sealed = next_base != nullptr;
+  if (options_.verify_on_open || !(sealed || (clean_marker_valid_ && !cut_follows))) return false;
+  Result<IndexProbe> probe = probe_index(env_, seg.index_path);
+  if (!probe.ok()) return probe.status();
+  std::optional<std::string> why = index_distrust(*probe, identity_of(seg), next_base);
+  if (!why) {
+    kept.lazy = true;
+    kept.record_count = probe->header.record_count;
+    kept.end_offset = probe->header.end_offset;
+    return true;
+  }
+  *distrust = *why;
+  if (!sealed) note("@Q CLEAN marker valid but the index snapshot of " + seg.name + " is not (" + *why + "): segment scanned");
+  return false;
+}
+
+// Scans the segment's records into kept: the last segment from its index snapshot's end when
+// the snapshot still describes it (load_last_index), every other from its first record.
+Result<log::ScanResult> RecoveryPass::scan_records(SegmentFile &seg, bool sealed, KeptSegment &kept) {
   log::ScanRequest request;
   request.file = seg.file.get();
   request.limit = seg.limit;
@@ -313,32 +382,49 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
   report_.bytes_scanned += scan.bytes_read;
   kept.record_count = records_before + scan.records;
   kept.end_offset = scan.end_offset;
-  kept.write_index = sealed || cut_follows;
   // Records after the snapshot's end: it no longer describes the segment. The engine either
   // appends to the segment (and would remove it) or seals it (and would keep a stale one).
   kept.stale_index = records_before != 0 && scan.records != 0;
-  if (sealed && !distrust.empty())
-    note("@G index snapshot of " + seg.name + " not trusted (" + distrust + "): segment scanned");
+  return scanned;
+}
+
+// What the scan's end means (recovery/cut_decision.h judge_segment_end): kept whole (@A), its
+// tail after the last record repaired (@H), or the log cut inside it.
+Status RecoveryPass::judge_scanned_end(SegmentFile &seg, const log::ScanResult &scan, const std::uint64_t *next_base,
+                                       KeptSegment kept, bool *stop) {
   switch (judge_segment_end(scan, next_base)) {
     case SegmentEnd::keep:
+      assert_kept_prefix(seg, kept, scan.next_lsn, "@A");
       kept_.push_back(std::move(kept));
       return Status();
-    case SegmentEnd::repair_tail: {
-      Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
-      if (!survey.ok()) return survey.status();
-      TailPiece piece{&seg, scan.cut_offset, *survey, finding_of_scan(scan, seg.name), scan.cut_lsn, kept_.size(), ""};
-      note("@H " + piece.finding.to_string() + ": after the segment's last record (the next segment starts at LSN " +
-           std::to_string(*next_base) + "); " + std::to_string(survey->nonzero_end - scan.cut_offset) +
-           " bytes moved to quarantine and zeroed, no record lost");
-      pieces_.push_back(std::move(piece));
-      kept.write_index = true;
-      kept_.push_back(std::move(kept));
-      return Status();
-    }
+    case SegmentEnd::repair_tail:
+      return plan_tail_repair(seg, scan, *next_base, std::move(kept));
     case SegmentEnd::cut:
       *stop = true;
-      return plan_cut_inside(seg, scan, sealed, std::move(kept));
+      return plan_cut_inside(seg, scan, next_base != nullptr, std::move(kept));
   }
+  return Status();
+}
+
+// @H: bytes after a sealed segment's last record that are not a record; the next segment starts
+// where this one's records end, so no record is lost: they go to quarantine and are zeroed.
+Status RecoveryPass::plan_tail_repair(SegmentFile &seg, const log::ScanResult &scan, std::uint64_t next_base,
+                                      KeptSegment kept) {
+  Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+  if (!survey.ok()) return survey.status();
+  // @H: no record is lost only because the successor starts exactly where the records stop.
+  SEGSTORE_ASSERT(scan.cut_lsn == next_base, "@H repair of " + seg.name + " at LSN " + std::to_string(scan.cut_lsn) +
+                                                 " but the next segment starts at LSN " + std::to_string(next_base));
+  assert_record_boundary(seg, scan.cut_offset, "@H");
+  assert_survey_in_file(seg, scan.cut_offset, *survey);
+  assert_kept_prefix(seg, kept, next_base, "@H");
+  TailPiece piece{&seg, scan.cut_offset, *survey, finding_of_scan(scan, seg.name), scan.cut_lsn, kept_.size(), ""};
+  note("@H " + piece.finding.to_string() + ": after the segment's last record (the next segment starts at LSN " +
+       std::to_string(next_base) + "); " + std::to_string(survey->nonzero_end - scan.cut_offset) +
+       " bytes moved to quarantine and zeroed, no record lost");
+  pieces_.push_back(std::move(piece));
+  kept.write_index = true;
+  kept_.push_back(std::move(kept));
   return Status();
 }
 
@@ -351,6 +437,15 @@ Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const log::ScanResult &sc
   cut.file = seg.name;
   cut.offset = scan.cut_offset;
   cut.lsn = scan.cut_lsn;
+  // @B/@C/@I/@J: the cut lies on a record boundary inside the file, the kept prefix ends at the
+  // offset and the LSN the cut names, and the bytes taken start at the cut.
+  const std::string row = row_label(cut.row);
+  assert_record_boundary(seg, cut.offset, row.c_str());
+  SEGSTORE_ASSERT(kept.end_offset == cut.offset, row + " in " + seg.name + ": the kept records end at " +
+                                                     std::to_string(kept.end_offset) + ", the cut is at " +
+                                                     std::to_string(cut.offset));
+  assert_kept_prefix(seg, kept, cut.lsn, row.c_str());
+  assert_survey_in_file(seg, cut.offset, *survey);
   cut_ = cut;
   const std::size_t index = static_cast<std::size_t>(&seg - files_.data());
   if (kept.record_count == 0) {
@@ -377,6 +472,11 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
   cut.file = files_[first_index].name;
   cut.offset = 0;
   cut.lsn = kept_.empty() ? meta_.first_lsn : kept_.back().file->header.base_lsn + kept_.back().record_count;
+  // @D/@E: the cut is at offset 0 of the first file after the last kept segment, and the file
+  // that caused it lies at or after that one.
+  SEGSTORE_ASSERT(first_index <= bad_index && bad_index < files_.size(),
+                  row_label(cut.row) + " cut from file " + std::to_string(first_index) + " for file " +
+                      std::to_string(bad_index) + " of " + std::to_string(files_.size()));
   cut_ = cut;
   if (!kept_.empty()) kept_.back().write_index = true;  // closed: sealed from now on
   move_later_files(first_index, "from the cut at " + finding.file + " on");
@@ -396,6 +496,11 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
 void RecoveryPass::move_later_files(std::size_t first_index, const std::string &why) {
   // Trailing unused segments are not part of any log: they stay for reuse (@K).
   const std::size_t end = last_nonunused_ == index_none ? 0 : last_nonunused_ + 1;
+  // A moved file is not also kept: every kept segment lies before the first file moved (kept_
+  // ascends with files_).
+  SEGSTORE_ASSERT(first_index >= end || kept_.empty() || kept_.back().file < &files_[first_index],
+                  "kept segment " + (kept_.empty() ? std::string() : kept_.back().file->name) +
+                      " would also be moved from file " + std::to_string(first_index) + " on");
   for (std::size_t i = first_index; i < end; ++i) {
     SegmentFile &f = files_[i];
     std::string lsn_text;
@@ -463,6 +568,8 @@ void RecoveryPass::plan_unused_tail() {
     const bool reusable = f.file_bytes % format::block_size_bytes == 0 &&
                           f.file_bytes >= format::segment_size_min_bytes &&
                           f.file_bytes <= format::segment_size_max_bytes;
+    // @K: only the trailing files that hold no record are reused or removed.
+    SEGSTORE_ASSERT(f.state == FileState::unused, "@K would reuse or remove " + f.name + ", which is not unused");
     if (unused_ == nullptr && reusable) {
       unused_ = &f;
       continue;
@@ -500,6 +607,9 @@ Status RecoveryPass::plan_snapshots() {
     // own header is checked by whoever reads it.
     std::optional<std::uint64_t> lsn = format::parse_numbered_name(name, snapshot_suffix);
     if (!lsn || *lsn < next_lsn) continue;
+    // @P: a snapshot moved holds state past the log's end; every kept record lies below it.
+    SEGSTORE_ASSERT(kept_.empty() || kept_.back().file->header.base_lsn + kept_.back().record_count <= *lsn,
+                    "@P would move snapshot " + name + " of a kept LSN");
     Result<std::unique_ptr<io::File>> file = env_.open_file(path, io::OpenFlags{});
     if (!file.ok()) return file.status();
     Result<std::uint64_t> size = (*file)->size();
@@ -624,6 +734,13 @@ Result<RecoveredLog> RecoveryPass::run() {
   plan_unused_tail();
   SEGSTORE_TRY(plan_snapshots());
   SEGSTORE_TRY(prove_tail_loss());
+  // @C/@T: a proven loss starts where the kept log ends (at or below the end when nothing is
+  // kept): recovery never reports as lost a record it keeps, nor leaves a hole between the two.
+  SEGSTORE_ASSERT(!loss_ || !loss_->lost() ||
+                      (kept_.empty() ? loss_->lost_first() <= planned_next_lsn()
+                                     : loss_->lost_first() == planned_next_lsn()),
+                  "loss from LSN " + std::to_string(loss_ ? loss_->lost_first() : 0) + " but the kept log ends at " +
+                      std::to_string(planned_next_lsn()));
   SEGSTORE_TRY(refuse_if_strict());
   if (Status applied = apply(); !applied.ok()) {
     // What was decided is on disk in part (quarantine/ may hold the cut bytes already): say so

@@ -166,6 +166,9 @@ Status RecoveryPass::lower_first_lsn() {
   format::MetaFile meta = meta_;
   meta.lost_lsn_first = meta_lost_first_;
   meta.lost_lsn_end = meta_lost_end_;
+  // @S: the lowered first LSN is the kept log's end, inside what the kept segments hold.
+  SEGSTORE_ASSERT(!lower || (next_lsn >= kept_.front().file->header.base_lsn && next_lsn < meta_.first_lsn),
+                  "@S would set META's first LSN to " + std::to_string(next_lsn) + " outside the kept log");
   if (lower) meta.first_lsn = next_lsn;
   SEGSTORE_TRY(io::write_file_atomic(env_, format::join_path(dir_, format::meta_file_name), format::encode_meta(meta)));
   if (accept) note("META no longer records a loss: the operator accepted it");

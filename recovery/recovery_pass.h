@@ -93,6 +93,12 @@ class RecoveryPass {
   Status walk_segments();
   Status read_segment(SegmentFile &seg, const std::uint64_t *next_base, bool cut_follows,
                       bool *stop);
+  Result<bool> trust_index_header(const SegmentFile &seg, const std::uint64_t *next_base, bool cut_follows,
+                                  KeptSegment &kept, std::string *distrust);
+  Result<log::ScanResult> scan_records(SegmentFile &seg, bool sealed, KeptSegment &kept);
+  Status judge_scanned_end(SegmentFile &seg, const log::ScanResult &scan, const std::uint64_t *next_base,
+                           KeptSegment kept, bool *stop);
+  Status plan_tail_repair(SegmentFile &seg, const log::ScanResult &scan, std::uint64_t next_base, KeptSegment kept);
   Status plan_cut_inside(SegmentFile &seg, const log::ScanResult &scan, bool sealed, KeptSegment kept);
   Status plan_cut_at_file(std::size_t first_index, std::size_t bad_index, const Finding &finding);
   void move_later_files(std::size_t first_index, const std::string &why);

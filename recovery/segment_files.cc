@@ -9,7 +9,7 @@
 #include "format/endian.h"
 #include "format/index_snapshot.h"
 #include "format/layout.h"
-#include "io/aligned_buffer.h"
+#include "log/segment_file.h"
 #include "log/segment_scan.h"
 
 namespace segstore::recovery {
@@ -64,21 +64,16 @@ Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std:
   // may show records the device never got (Linux marks such pages clean). Recovery keeps only
   // what it read from the device (docs/RECOVERY.md "A failed fsync is never retried").
   flags.bypass_cache = true;
-  Result<std::unique_ptr<io::File>> file = env.open_file(seg.path, flags);
-  if (!file.ok()) return file.status();
-  seg.file = std::move(*file);
-  Result<std::uint64_t> size = seg.file->size();
-  if (!size.ok()) return size.status();
-  seg.file_bytes = *size;
-  io::AlignedBuffer block(format::segment_header_block_bytes);
-  Result<std::size_t> got = log::read_blocks(*seg.file, 0, block, block.size());
-  if (!got.ok()) return got.status();
-  if (format::all_zero(block.data(), *got)) {
+  Result<log::SegmentFileHeader> opened = log::open_segment_file(env, seg.path, flags);
+  if (!opened.ok()) return opened.status();
+  seg.file = std::move(opened->file);
+  seg.file_bytes = opened->file_bytes;
+  if (opened->block0_all_zero) {
     seg.state = FileState::unused;
     return seg;
   }
-  const format::SegmentHeaderError error =
-      format::decode_segment_header(std::span<const std::byte>(block.data(), *got), &seg.header);
+  const format::SegmentHeaderError error = opened->error;
+  seg.header = opened->header;
   // A newer format is not damage: cutting or quarantining it would destroy data this build
   // merely cannot read.
   if (error == format::SegmentHeaderError::unsupported_version)

@@ -39,7 +39,8 @@ struct SegmentFile {
   Finding bad;              // state == bad: why (offset 0 of the file)
 };
 
-// Opens <dir>/<id>.seg and reads its block 0 (one 4096-byte read).
+// Opens <dir>/<id>.seg read-write, bypassing the page cache, through log/'s header opener
+// (log/segment_file.h: one read of block 0), and judges the header against META.
 Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
                                       std::uint64_t store_id);
 
