@@ -22,6 +22,7 @@
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/record.h"
+#include "io/event_log.h"
 
 namespace segstore {
 
@@ -61,7 +62,7 @@ Status Store::Impl::truncate_after(std::uint64_t lsn) {
   maintenance_cv_.notify_all();
   lock.unlock();
   if (!done.ok()) return done;
-  format::append_event(dir_, what, options_.logger);
+  io::append_event(*env_, dir_, what, options_.logger);
   return quarantine_snapshots_past_end(cut_lsn, what);
 }
 
