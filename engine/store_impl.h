@@ -266,6 +266,12 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // truncate.cc
   Status truncate_claimed(std::unique_lock<std::mutex> &lock, std::uint64_t cut_lsn, const std::string &what);
+  // The TRUNCATE file (format/small_files.h): written before truncate_after changes a file,
+  // removed (durably) after.
+  Status write_truncate_intent(std::uint64_t cut_lsn);
+  Status remove_truncate_intent();
+  // At open: finishes a truncate_after that a crash interrupted (recovery found its intent).
+  Status finish_interrupted_truncate(std::uint64_t cut_lsn);
   engine::TruncatePlan plan_truncate_locked(std::uint64_t cut_lsn) const;
   Status read_truncate_plan(engine::TruncatePlan &plan);
   Status cut_files(const engine::TruncatePlan &plan, std::uint64_t &new_end);

@@ -211,7 +211,9 @@ Status Store::Impl::open() {
   Result<std::unique_ptr<io::WriteQueue>> queue = env_->make_write_queue(options_.inflight_groups_max);
   if (!queue.ok()) return queue.status();
   queue_ = std::move(*queue);
-  return start_threads();
+  SEGSTORE_TRY(start_threads());
+  if (log->truncate_cut_lsn != 0) return finish_interrupted_truncate(log->truncate_cut_lsn);
+  return Status();
 }
 
 Status Store::Impl::start_threads() {

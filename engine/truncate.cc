@@ -22,6 +22,8 @@
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/record.h"
+#include "format/small_files.h"
+#include "io/env.h"
 #include "io/event_log.h"
 
 namespace segstore {
@@ -94,7 +96,14 @@ Status Store::Impl::truncate_claimed(std::unique_lock<std::mutex> &lock, std::ui
     return read;  // nothing changed
   }
   std::uint64_t new_end = plan.cut_offset;
-  Status cut = cut_files(plan, new_end);
+  // The intent first: until it is removed again, a crash leaves records past the cut that were
+  // being removed (a torn rewrite of the cut block can leave some after a hole), and recovery
+  // must not read them as acknowledged records lost (@U). A failure to write it may still have
+  // put it on disk, so it fails the truncate like a failure in the cut itself (read-only; the
+  // next open finishes the cut if the intent landed).
+  Status cut = write_truncate_intent(cut_lsn);
+  if (cut.ok()) cut = cut_files(plan, new_end);
+  if (cut.ok()) cut = remove_truncate_intent();
   lock.lock();
   commit_truncate_locked(plan, new_end, cut.ok());
   remove_waiters_from_locked(cut_lsn, what);
@@ -104,6 +113,34 @@ Status Store::Impl::truncate_claimed(std::unique_lock<std::mutex> &lock, std::ui
                                     cut.message());
   fail_locked(failure);
   return failure;
+}
+
+Status Store::Impl::write_truncate_intent(std::uint64_t cut_lsn) {
+  const format::TruncateFile intent{store_id_, cut_lsn};
+  return io::write_file_atomic(*env_, format::join_path(dir_, format::truncate_file_name),
+                               format::encode_truncate(intent));
+}
+
+Status Store::Impl::remove_truncate_intent() {
+  SEGSTORE_TRY(env_->remove(format::join_path(dir_, format::truncate_file_name)));
+  return env_->sync_dir(dir_);
+}
+
+// At open, after recovery: a truncate_after that a crash interrupted (recovery reported its
+// TRUNCATE file) is finished, so the records it was removing never come back; then the file
+// goes. A store refusing writes over a recorded loss keeps the file until the loss is accepted.
+Status Store::Impl::finish_interrupted_truncate(std::uint64_t cut_lsn) {
+  std::uint64_t next = 0;
+  std::uint64_t first = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (failed_ || lost_lsn_end_ != 0) return Status();
+    next = next_lsn_;
+    first = first_lsn_;
+  }
+  // truncate_after(first - 1) keeps nothing; with first 0 the LSN wraps as the API allows.
+  if (cut_lsn < next) return truncate_after(std::max(cut_lsn, first) - 1);
+  return remove_truncate_intent();
 }
 
 TruncatePlan Store::Impl::plan_truncate_locked(std::uint64_t cut_lsn) const {

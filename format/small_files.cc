@@ -38,6 +38,12 @@ constexpr std::size_t clean_active_segment_id_offset = 32;
 constexpr std::size_t clean_active_end_offset_offset = 40;
 constexpr std::size_t clean_reserved_b_offset = 44;  // 16 bytes
 
+// TRUNCATE
+constexpr std::size_t truncate_reserved_a_offset = 12;  // 4 bytes
+constexpr std::size_t truncate_store_id_offset = 16;
+constexpr std::size_t truncate_cut_lsn_offset = 24;
+constexpr std::size_t truncate_reserved_b_offset = 32;  // 28 bytes
+
 // Application snapshot
 constexpr std::size_t snap_state_crc_offset = 12;
 constexpr std::size_t snap_store_id_offset = 16;
@@ -163,6 +169,29 @@ SmallFileError decode_clean(std::span<const std::byte> bytes, CleanFile *out) {
     out->next_lsn = load_u64(p + clean_next_lsn_offset);
     out->active_segment_id = load_u64(p + clean_active_segment_id_offset);
     out->active_end_offset = load_u32(p + clean_active_end_offset_offset);
+  }
+  return SmallFileError::none;
+}
+
+std::vector<std::byte> encode_truncate(const TruncateFile &intent) {
+  std::vector<std::byte> file = start_file(truncate_magic, 0);
+  std::byte *p = file.data();
+  store_u64(p + truncate_store_id_offset, intent.store_id);
+  store_u64(p + truncate_cut_lsn_offset, intent.cut_lsn);
+  seal_header(file);
+  return file;
+}
+
+SmallFileError decode_truncate(std::span<const std::byte> bytes, TruncateFile *out) {
+  if (const SmallFileError e = check_header(bytes, truncate_magic); e != SmallFileError::none) return e;
+  const std::byte *p = bytes.data();
+  if (load_u32(p + truncate_reserved_a_offset) != 0 ||
+      !all_zero(p + truncate_reserved_b_offset, crc_offset - truncate_reserved_b_offset))
+    return SmallFileError::reserved_nonzero;
+  if (bytes.size() != small_file_header_bytes) return SmallFileError::length_mismatch;
+  if (out != nullptr) {
+    out->store_id = load_u64(p + truncate_store_id_offset);
+    out->cut_lsn = load_u64(p + truncate_cut_lsn_offset);
   }
   return SmallFileError::none;
 }

@@ -16,6 +16,11 @@
 //   16 8 store_id           24 8 next_lsn        32 8 active_segment_id
 //   40 4 active_end_offset  44 16 reserved (0)   60 4 crc of bytes 0..59
 //
+// TRUNCATE, 64 bytes (present while a truncate_after changes the files):
+//   0  8 magic "SGSTTRNC"   8 4 format_version   12 4 reserved (0)
+//   16 8 store_id           24 8 cut_lsn (the first LSN removed)   32 28 reserved (0)
+//   60 4 crc of bytes 0..59
+//
 // Application snapshot "snapshots/<lsn, 20 digits>.snap":
 //   0  8 magic "SGSTSNAP"   8 4 format_version   12 4 state_crc (masked CRC32C of the state)
 //   16 8 store_id           24 8 lsn             32 8 state_bytes
@@ -39,6 +44,7 @@ inline constexpr std::uint32_t small_file_header_bytes = 64;
 inline constexpr std::uint64_t snapshot_file_max_bytes = 1ull << 32;
 inline constexpr char meta_magic[8] = {'S', 'G', 'S', 'T', 'M', 'E', 'T', 'A'};
 inline constexpr char clean_magic[8] = {'S', 'G', 'S', 'T', 'C', 'L', 'E', 'N'};
+inline constexpr char truncate_magic[8] = {'S', 'G', 'S', 'T', 'T', 'R', 'N', 'C'};
 inline constexpr char snapshot_magic[8] = {'S', 'G', 'S', 'T', 'S', 'N', 'A', 'P'};
 inline constexpr char app_meta_magic[8] = {'S', 'G', 'S', 'T', 'A', 'P', 'P', 'M'};
 
@@ -79,6 +85,13 @@ struct CleanFile {
   std::uint64_t active_segment_id = 0;
   std::uint32_t active_end_offset = 0;
 };
+// The intent of a truncate_after, written before it changes any file and removed after: a crash
+// in between leaves records at or past cut_lsn that were being removed, which are then no
+// evidence of how far the log reached (docs/RECOVERY.md), and the next open finishes the cut.
+struct TruncateFile {
+  std::uint64_t store_id = 0;
+  std::uint64_t cut_lsn = 0;
+};
 struct SnapshotHeader {
   std::uint64_t store_id = 0;
   std::uint64_t lsn = 0;
@@ -93,6 +106,8 @@ SmallFileError decode_meta(std::span<const std::byte> bytes, MetaFile *out);
 bool may_be_unfinished_meta(std::span<const std::byte> bytes);
 std::vector<std::byte> encode_clean(const CleanFile &clean);
 SmallFileError decode_clean(std::span<const std::byte> bytes, CleanFile *out);
+std::vector<std::byte> encode_truncate(const TruncateFile &intent);
+SmallFileError decode_truncate(std::span<const std::byte> bytes, TruncateFile *out);
 std::vector<std::byte> encode_snapshot(const SnapshotHeader &header,
                                        std::span<const std::byte> state);
 // The header alone (its first 64 bytes in `bytes`) of a snapshot file of `file_bytes`: every

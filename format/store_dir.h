@@ -13,6 +13,7 @@ namespace segstore::format {
 inline constexpr const char *meta_file_name = "META";
 inline constexpr const char *lock_file_name = "LOCK";
 inline constexpr const char *clean_file_name = "CLEAN";
+inline constexpr const char *truncate_file_name = "TRUNCATE";  // a truncate_after in progress
 inline constexpr const char *events_file_name = "events.log";
 inline constexpr const char *app_meta_file_name = "APPMETA";  // Store::write_metadata
 inline constexpr const char *snapshots_dir_name = "snapshots";

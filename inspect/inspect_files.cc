@@ -54,7 +54,7 @@ Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
     } else if (name == format::quarantine_dir_name) {
       files.has_quarantine = true;
     } else if (name != format::meta_file_name && name != format::lock_file_name && name != format::events_file_name &&
-               name != format::snapshots_dir_name) {
+               name != format::snapshots_dir_name && name != format::truncate_file_name) {
       files.others.push_back(name);
     }
   }

@@ -1,6 +1,8 @@
 // recovery/cut_decision.cc — the rules of the decision table in recovery/cut_decision.h.
 #include "recovery/cut_decision.h"
 
+#include <algorithm>
+
 #include "base/assert.h"
 #include "format/layout.h"
 
@@ -127,6 +129,7 @@ Join judge_join(std::uint64_t previous_end_lsn, std::uint64_t next_base_lsn) {
 }
 
 void LossProof::add(std::uint64_t durable_end, const std::string &evidence) {
+  durable_end = std::min(durable_end, limit_);
   if (durable_end <= durable_end_) return;
   durable_end_ = durable_end;
   if (durable_end_ > cut_lsn_) evidence_ = evidence;

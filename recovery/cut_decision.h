@@ -196,6 +196,9 @@ class LossProof {
   // Every LSN below `durable_end` was durable (a record's lsn - durable_lag; an index
   // snapshot's base_lsn + record_count).
   void add(std::uint64_t durable_end, const std::string &evidence);
+  // An interrupted truncate_after was removing every LSN from `cut_lsn` on (the TRUNCATE file):
+  // no proof reaches past it, since those records were meant to go.
+  void limit_to(std::uint64_t truncate_cut_lsn) { limit_ = truncate_cut_lsn; }
   bool lost() const { return durable_end_ > cut_lsn_; }
   std::uint64_t lost_first() const { return cut_lsn_; }
   std::uint64_t lost_last() const { return durable_end_ - 1; }  // when lost()
@@ -204,6 +207,7 @@ class LossProof {
  private:
   std::uint64_t cut_lsn_;
   std::uint64_t durable_end_ = 0;
+  std::uint64_t limit_ = UINT64_MAX;
   std::string evidence_;
 };
 

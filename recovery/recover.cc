@@ -65,6 +65,8 @@ Status RecoveryPass::list_directory() {
     } else if (ends_with(name, format::temp_suffix)) {
       removals_.push_back(format::join_path(dir_, name));
       removal_notes_.push_back("@R removed leftover temporary file " + name);
+    } else if (name == format::truncate_file_name) {
+      SEGSTORE_TRY(read_truncate_intent());
     } else if (name != format::meta_file_name && name != format::lock_file_name &&
                name != format::clean_file_name && name != format::events_file_name &&
                name != format::app_meta_file_name &&
@@ -85,6 +87,28 @@ Status RecoveryPass::list_directory() {
   std::sort(below_min_ids.begin(), below_min_ids.end());
   SEGSTORE_TRY(judge_below_min(below_min_ids));
   return check_unused_tail();
+}
+
+// @U: a TRUNCATE file is the intent of a truncate_after that a crash interrupted: the records
+// from its cut LSN on were being removed, so none of them proves how far the log reached (the
+// cut block's rewrite may have torn, leaving records after a hole), and the engine finishes the
+// cut at open. One that does not decode, or names another store, is noted and not used: it is
+// written atomically, so it is not an interrupted write of segstore's.
+Status RecoveryPass::read_truncate_intent() {
+  const std::string path = format::join_path(dir_, format::truncate_file_name);
+  Result<std::vector<std::byte>> bytes = io::read_whole_file(env_, path, format::small_file_read_max_bytes);
+  if (!bytes.ok()) return bytes.status();
+  format::TruncateFile intent;
+  const format::SmallFileError error = format::decode_truncate(*bytes, &intent);
+  if (error != format::SmallFileError::none || intent.store_id != meta_.store_id) {
+    note(std::string("@U ") + format::truncate_file_name + " ignored: " +
+         (error != format::SmallFileError::none ? format::small_file_error_name(error) : "another store's id"));
+    return Status();
+  }
+  truncate_cut_ = intent.cut_lsn;
+  note(std::string("@U ") + format::truncate_file_name + ": a truncate_after removing LSN " +
+       std::to_string(intent.cut_lsn) + " and later was interrupted: those records prove no loss; the open finishes it");
+  return Status();
 }
 
 // @L: segments below META's min_segment_id are what an interrupted trim or reset left to delete.
@@ -403,6 +427,7 @@ Result<std::optional<std::uint64_t>> RecoveryPass::index_covers(const SegmentFil
 Status RecoveryPass::prove_loss(std::size_t first_later_index, const SegmentFile *cut_segment,
                                 const log::TailSurvey *survey) {
   LossProof proof(cut_->lsn);
+  if (truncate_cut_ != 0) proof.limit_to(truncate_cut_);
   if (survey != nullptr && survey->headers_found != 0)
     proof.add(survey->durable_end_max, "a record after the damage says LSNs below " +
                                            std::to_string(survey->durable_end_max) + " were durable");
@@ -503,6 +528,7 @@ Status RecoveryPass::prove_tail_loss() {
   const std::uint64_t end = planned_next_lsn();
   if (!loss_) loss_.emplace(end);
   LossProof &proof = *loss_;
+  if (truncate_cut_ != 0) proof.limit_to(truncate_cut_);
   if (clean_next_lsn_ > end)
     proof.add(clean_next_lsn_, "CLEAN (written at the last clean close) says the log reached LSN " +
                                    std::to_string(clean_next_lsn_ - 1));

@@ -55,6 +55,9 @@ struct RecoveredLog {
   // META, not accepted: the engine refuses writes (Errc::data_loss). lost_lsn_end == 0: none.
   std::uint64_t lost_lsn_first = 0;
   std::uint64_t lost_lsn_end = 0;
+  // A truncate_after that a crash interrupted (the TRUNCATE file) was removing LSNs from this one
+  // on: the engine finishes it at open, then removes the file. 0: none.
+  std::uint64_t truncate_cut_lsn = 0;
 };
 
 // `meta` is the store's META; `clean_marker_valid` says a valid CLEAN file matched the store

@@ -211,6 +211,7 @@ std::string RecoveryPass::quarantine_report_text() const {
 
 RecoveredLog RecoveryPass::build_log() {
   RecoveredLog log;
+  log.truncate_cut_lsn = truncate_cut_;
   const bool closed = cut_.has_value() && !kept_.empty();
   for (std::size_t i = 0; i < kept_.size(); ++i) {
     KeptSegment &k = kept_[i];

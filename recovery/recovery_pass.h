@@ -86,6 +86,7 @@ class RecoveryPass {
   Status list_directory();
   Status open_segment(std::uint64_t id);
   Status judge_below_min(const std::vector<std::uint64_t> &ids);
+  Status read_truncate_intent();
   Status check_unused_tail();
   Result<bool> load_index(const SegmentFile &seg, KeptSegment &kept);
   // plan
@@ -134,6 +135,7 @@ class RecoveryPass {
   std::vector<std::string> removal_notes_;
   std::uint64_t max_id_seen_ = 0;
   std::vector<std::uint64_t> index_ids_;
+  std::uint64_t truncate_cut_ = 0;  // an interrupted truncate_after's first LSN removed; 0: none
   // plan
   std::vector<KeptSegment> kept_;
   std::vector<TailPiece> pieces_;

@@ -152,6 +152,35 @@ TEST(MetaFile, TrailingBytesAreLengthMismatch) {
   EXPECT_EQ(meta_error(file), SmallFileError::length_mismatch);
 }
 
+// --- TRUNCATE ---
+
+TEST(TruncateFile, RoundTrip) {
+  const Bytes file = encode_truncate({0x1111222233334444ull, 77});
+  ASSERT_EQ(file.size(), small_file_header_bytes);
+  EXPECT_EQ(std::memcmp(file.data(), "SGSTTRNC", 8), 0);
+  TruncateFile out;
+  ASSERT_EQ(decode_truncate(file, &out), SmallFileError::none);
+  EXPECT_EQ(out.store_id, 0x1111222233334444ull);
+  EXPECT_EQ(out.cut_lsn, 77u);
+}
+
+TEST(TruncateFile, DamageIsRefused) {
+  const Bytes good = encode_truncate({5, 9});
+  for (std::size_t n = 0; n < good.size(); ++n) EXPECT_EQ(decode_truncate(truncate_to(good, n), nullptr), SmallFileError::too_short) << n;
+  for (std::size_t i = 12; i < small_file_header_bytes; ++i) {
+    Bytes file = good;
+    flip_byte(file, i);
+    EXPECT_EQ(decode_truncate(file, nullptr), SmallFileError::checksum) << "byte " << i;
+  }
+  for (std::size_t i : {12u, 32u, 59u}) {
+    Bytes file = good;
+    set_u8(file, i, 1);
+    fix_header_checksum(file);
+    EXPECT_EQ(decode_truncate(file, nullptr), SmallFileError::reserved_nonzero) << i;
+  }
+  EXPECT_EQ(decode_truncate(encode_clean(sample_clean()), nullptr), SmallFileError::bad_magic);
+}
+
 // --- CLEAN ---
 
 TEST(CleanFile, RoundTrip) {

@@ -214,6 +214,40 @@ TEST_F(SimRegression, Seed125TornTruncateLeavesStaleIndexSnapshot) {
   }
 }
 
+// truncate_after() rewrites the cut block and zeros the rest of the segment in one write; torn
+// (a short write, then the power cut), it left a hole before records it was removing, and the
+// next open read their headers as proof that acknowledged records past the hole were lost: it
+// reported a loss and refused writes. The TRUNCATE intent (@U) tells recovery those records were
+// going, and the open finishes the cut.
+TEST_F(SimRegression, Seed10527TornTruncateReadAsDataLoss) {
+  int reported_lost = 0;
+  for (std::uint64_t seed = 1; seed <= 16; ++seed) {
+    make(seed);
+    disk_->set_crash_model(keep_everything());
+    make_store_dir();
+    Options o = options();
+    o.preallocate_next_segment = false;
+    open_ok(o);
+    // Sync appends fill a block each: segment 1 holds LSNs 0..2 in blocks 1..3.
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->append(bytes_of("record " + std::to_string(i))).ok());
+    disk_->arm({testing::SimOp::write, 1, testing::SimFault::short_write, "00000000000000000001.seg"});
+    ASSERT_FALSE(store_->truncate_after(0).ok()) << "the injected short write did not hit truncate_after";
+    crash();
+    open_ok(o);
+    const RecoveryReport &report = store_->recovery_report();
+    if (report.acknowledged_data_lost) reported_lost++;
+    EXPECT_FALSE(report.acknowledged_data_lost) << "seed " << seed << ": " << report.to_string();
+    EXPECT_EQ(store_->next_lsn(), 1u) << "seed " << seed << ": the open did not finish the cut";
+    EXPECT_EQ(read_text(0), "record 0") << "seed " << seed;
+    Result<std::uint64_t> appended = store_->append(bytes_of("after"));
+    ASSERT_TRUE(appended.ok()) << "seed " << seed << ": " << appended.status().to_string();
+    EXPECT_EQ(*appended, 1u);
+    EXPECT_FALSE(std::filesystem::exists(host_.sub("store/TRUNCATE"))) << "seed " << seed;
+    store_.reset();
+  }
+  EXPECT_EQ(reported_lost, 0);
+}
+
 // After a failed fdatasync the kernel drops the dirty pages but reads still see them; reopening
 // in the same boot recovers the record from the page cache, syncs (a no-op for dropped pages)
 // and acknowledges it (durable_lsn() == next_lsn()); the next power cut takes it.
