@@ -12,6 +12,7 @@
 #include "format/crc32c.h"
 #include "format/record.h"
 #include "format/segment_header.h"
+#include "io/event_log.h"
 
 namespace segstore {
 
@@ -225,7 +226,7 @@ Status Store::Impl::retire_empty_active_locked(std::unique_lock<std::mutex> &loc
   if (at != segments_.end() && at->second == empty) segments_.erase(at);
   SEGSTORE_TRY(remove_segment_files(empty));
   SEGSTORE_TRY(env_->sync_dir(dir_));
-  format::append_event(dir_, "removed " + empty->path + " (no records, " + std::to_string(empty->segment_bytes) +
+  io::append_event(*env_, dir_, "removed " + empty->path + " (no records, " + std::to_string(empty->segment_bytes) +
                          " bytes): too small for a record of the current segment size " +
                          std::to_string(options_.segment_bytes),
                options_.logger);
@@ -517,7 +518,7 @@ void Store::Impl::advance_durable_locked() {
 void Store::Impl::fail_locked(const Status &cause) {
   if (!failed_) {
     failed_ = cause;
-    format::append_event(dir_, "store turned read-only: " + cause.to_string(), options_.logger);
+    io::append_event(*env_, dir_, "store turned read-only: " + cause.to_string(), options_.logger);
     // Tail waits end with the failure now: nothing more will be appended or become durable.
     appended_cv_.notify_all();
     progress_cv_.notify_all();

@@ -13,6 +13,7 @@
 #include "engine/store_impl.h"
 #include "format/record.h"
 #include "format/small_files.h"
+#include "io/event_log.h"
 
 namespace segstore {
 
@@ -346,7 +347,7 @@ Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
     fail_locked(failure);
     return failure;
   }
-  format::append_event(dir_, what, options_.logger);
+  io::append_event(*env_, dir_, what, options_.logger);
   return Status();
 }
 

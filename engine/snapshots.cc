@@ -9,6 +9,7 @@
 #include "engine/store_impl.h"
 #include "format/small_files.h"
 #include "recovery/quarantine.h"
+#include "io/event_log.h"
 
 namespace segstore {
 
@@ -85,7 +86,7 @@ Status Store::Impl::install_snapshot(std::uint64_t lsn, std::span<const std::byt
   }
   SEGSTORE_TRY(write_snapshot_file(lsn, state));
   SEGSTORE_TRY(reset_to_holding_snapshots(lsn + 1));
-  format::append_event(dir_, what, options_.logger);
+  io::append_event(*env_, dir_, what, options_.logger);
   return prune_snapshots();
 }
 

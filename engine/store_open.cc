@@ -10,6 +10,7 @@
 #include "engine/store_impl.h"
 #include "format/small_files.h"
 #include "recovery/recover.h"
+#include "io/event_log.h"
 
 namespace segstore {
 
@@ -97,9 +98,14 @@ Status Store::Impl::check_unfinished_meta(const std::string &path) {
 
 Status Store::Impl::open_directory() {
   SEGSTORE_TRY(make_store_directory());
-  Result<std::unique_ptr<io::DirLock>> lock = env_->lock_file(format::join_path(dir_, format::lock_file_name));
+  // Opened once, locked, and from then on every file is named through it: the directory locked
+  // is the one written, even if its path is swapped for another while the store is open.
+  Result<std::shared_ptr<const io::Dir>> root = env_->open_dir(dir_);
+  if (!root.ok()) return root.status();
+  Result<std::unique_ptr<io::DirLock>> lock = env_->lock_dir(**root);
   if (!lock.ok()) return lock.status();
   lock_ = std::move(*lock);
+  env_ = io::bind_env_to_dir(env_, std::move(*root));
 
   const std::string meta_path = format::join_path(dir_, format::meta_file_name);
   Result<io::FileKind> meta_kind = env_->file_kind(meta_path);
@@ -115,7 +121,7 @@ Status Store::Impl::open_directory() {
   store_id_ = random_store_id();
   format::MetaFile meta{store_id_, 0, 1};
   SEGSTORE_TRY(io::write_file_atomic(*env_, meta_path, format::encode_meta(meta)));
-  format::append_event(dir_, "created store " + std::to_string(store_id_), options_.logger);
+  io::append_event(*env_, dir_, "created store " + std::to_string(store_id_), options_.logger);
   return Status();
 }
 

@@ -24,6 +24,7 @@
 #include "format/record.h"
 #include "format/small_files.h"
 #include "io/env.h"
+#include "io/event_log.h"
 
 namespace segstore {
 
@@ -63,7 +64,7 @@ Status Store::Impl::truncate_after(std::uint64_t lsn) {
   maintenance_cv_.notify_all();
   lock.unlock();
   if (!done.ok()) return done;
-  format::append_event(dir_, what, options_.logger);
+  io::append_event(*env_, dir_, what, options_.logger);
   return quarantine_snapshots_past_end(cut_lsn, what);
 }
 

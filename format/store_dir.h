@@ -32,8 +32,5 @@ std::string join_path(const std::string &dir, const std::string &name);
 std::string numbered_name(std::uint64_t number, const char *suffix);
 // Parses a numbered_name with that suffix; nullopt for anything else.
 std::optional<std::uint64_t> parse_numbered_name(const std::string &name, const char *suffix);
-// Appends a line "<UTC time> <message>" to the store's events.log (best effort: a failure to
-// log never fails the operation that is being logged, but is reported on stderr).
-void append_event(const std::string &dir, const std::string &message, const Logger &logger);
 
 }  // namespace segstore::format

@@ -27,6 +27,7 @@ struct OpenFlags {
   bool create = false;     // create if missing (O_CREAT)
   bool exclusive = false;  // with create: fail if it exists (O_EXCL)
   bool write = false;      // open for writing (else read-only)
+  bool append = false;     // O_APPEND: every write lands at the end of the file, whatever its offset
   bool direct = false;     // O_DIRECT; falls back to buffered if the file system refuses
   // O_DIRECT even where the env is buffered (Options::direct_io false): reads see the device,
   // not the page cache, which after a failed fsync may hold pages the device never got
@@ -89,6 +90,25 @@ class DirLock {
   virtual ~DirLock() = default;
 };
 
+// A directory opened once and then named by what was opened, not by its path: files made or
+// replaced "in" it stay in it even if its path is later renamed away and a symbolic link or
+// another directory is put in its place. The real env holds a descriptor (io/posix_dir.h); an
+// env without descriptors (the simulated disk, whose names cannot be swapped under a store, and
+// test wrappers) uses this base, which only remembers the path.
+// Lifetime: independent of the env that opened it. Thread-safety: immutable.
+class Dir {
+ public:
+  explicit Dir(std::string path) : path_(std::move(path)) {}
+  virtual ~Dir() = default;
+  Dir(const Dir &) = delete;
+  Dir &operator=(const Dir &) = delete;
+  const std::string &path() const { return path_; }  // as opened: for messages
+  std::string child_path(const std::string &name) const;
+
+ private:
+  const std::string path_;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -107,7 +127,32 @@ class Env {
   virtual Result<std::unique_ptr<DirLock>> lock_file(const std::string &path) = 0;
   // A description of what the env does: "uring+direct", "thread+buffered", "sim".
   virtual std::string describe() const = 0;
+
+  // The same operations on entries of an opened directory (`name`: one component, no '/').
+  // The real env acts relative to the directory's descriptor, never following a symbolic link
+  // (openat/renameat/unlinkat/mkdirat/fstatat); these defaults act on dir.path()/name through
+  // the path operations above, for envs whose directories cannot be swapped.
+  // Opens a directory; a symbolic link as its last component is refused.
+  virtual Result<std::shared_ptr<const Dir>> open_dir(const std::string &path);
+  virtual Result<std::shared_ptr<const Dir>> open_dir_at(const Dir &dir, const std::string &name);
+  virtual Result<std::unique_ptr<File>> open_file_at(const Dir &dir, const std::string &name, OpenFlags flags);
+  virtual Status rename_at(const Dir &from_dir, const std::string &from, const Dir &to_dir, const std::string &to);
+  virtual Status remove_at(const Dir &dir, const std::string &name);
+  virtual Status make_dir_at(const Dir &dir, const std::string &name);
+  virtual Status sync_open_dir(const Dir &dir);
+  virtual Result<std::vector<std::string>> list_open_dir(const Dir &dir);
+  // A symbolic link is FileKind::other here (the real env does not follow it).
+  virtual Result<FileKind> file_kind_at(const Dir &dir, const std::string &name);
+  // The lock of lock_file, taken on this directory (and its LOCK file): the directory locked is
+  // the one opened, whatever its path names by now.
+  virtual Result<std::unique_ptr<DirLock>> lock_dir(const Dir &dir);
 };
+
+// An env whose path operations on `root.path()` and on paths inside it act on `root` (and on
+// the directories opened from it), never on whatever the path names now; other paths go to
+// `base` as they are. A store opens its directory once, locks it, and from then on does all its
+// I/O through such an env (io/bound_env.cc), so that the directory it locked is the one it writes.
+std::shared_ptr<Env> bind_env_to_dir(std::shared_ptr<Env> base, std::shared_ptr<const Dir> root);
 
 // The real environment for `options` (backend and O_DIRECT chosen at construction, falling
 // back as docs/ENGINE.md says; each fallback is logged once).

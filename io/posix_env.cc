@@ -14,7 +14,9 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "format/store_dir.h"
 #include "io/descriptor_cache.h"
+#include "io/posix_dir.h"
 #include "io/thread_queue.h"
 
 namespace segstore::io {
@@ -114,6 +116,41 @@ Status flock_exclusive(int fd, const std::string &path) {
   }
 }
 
+// mkdir found `path` existing with `mode` (from lstat, not stat: a symbolic link planted under
+// the name of a directory segstore makes, snapshots/ or quarantine/, would send its files
+// elsewhere).
+Status check_existing_dir(const std::string &path, mode_t mode) {
+  if (S_ISLNK(mode)) {
+    return Status(Errc::not_a_directory,
+                  "mkdir " + path + ": exists as a symbolic link (never followed inside a store)");
+  }
+  if (!S_ISDIR(mode)) return Status(Errc::not_a_directory, "mkdir " + path + ": exists and is not a directory");
+  return Status();
+}
+
+FileKind kind_of(mode_t mode) {
+  if (S_ISREG(mode)) return FileKind::regular;
+  if (S_ISDIR(mode)) return FileKind::directory;
+  return FileKind::other;
+}
+
+// The names in `dir` (closed here), without "." and "..", sorted.
+Result<std::vector<std::string>> read_names(DIR *dir, const std::string &path) {
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;  // readdir returns nullptr both at the end and on an error; errno tells which
+    const dirent *entry = ::readdir(dir);
+    if (entry == nullptr) break;
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  const int err = errno;
+  ::closedir(dir);
+  if (err != 0) return errno_status(err, "readdir", path);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 class PosixEnv final : public Env {
  public:
   PosixEnv(Backend backend, bool direct, mode_t file_mode, PosixSyscalls syscalls, Logger logger)
@@ -130,8 +167,22 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<DirLock>> lock_file(const std::string &path) override;
   std::string describe() const override;
 
+  Result<std::shared_ptr<const Dir>> open_dir(const std::string &path) override;
+  Result<std::shared_ptr<const Dir>> open_dir_at(const Dir &dir, const std::string &name) override;
+  Result<std::unique_ptr<File>> open_file_at(const Dir &dir, const std::string &name, OpenFlags flags) override;
+  Status rename_at(const Dir &from_dir, const std::string &from, const Dir &to_dir, const std::string &to) override;
+  Status remove_at(const Dir &dir, const std::string &name) override;
+  Status make_dir_at(const Dir &dir, const std::string &name) override;
+  Status sync_open_dir(const Dir &dir) override;
+  Result<std::vector<std::string>> list_open_dir(const Dir &dir) override;
+  Result<FileKind> file_kind_at(const Dir &dir, const std::string &name) override;
+  Result<std::unique_ptr<DirLock>> lock_dir(const Dir &dir) override;
+
  private:
   enum DirectOutcome : int { none_yet = -1, buffered = 0, direct = 1 };
+
+  Result<std::unique_ptr<File>> open_located(const FileLocation &where, OpenFlags flags);
+  Result<std::unique_ptr<DirLock>> lock_in(const PosixDir &dir, const std::string &lock_name);
 
   const Backend backend_;
   const bool direct_;  // O_DIRECT wanted for files opened with OpenFlags.direct
@@ -145,11 +196,15 @@ class PosixEnv final : public Env {
 };
 
 Result<std::unique_ptr<File>> PosixEnv::open_file(const std::string &path, OpenFlags flags) {
+  return open_located(FileLocation{nullptr, path, path}, flags);
+}
+
+Result<std::unique_ptr<File>> PosixEnv::open_located(const FileLocation &where, OpenFlags flags) {
   const bool want_direct = flags.direct && direct_;
-  Result<OpenedFile> opened = open_posix_file(path, flags, want_direct || flags.bypass_cache, syscalls_.open, file_mode_);
+  Result<OpenedFile> opened = open_posix_file(where, flags, want_direct || flags.bypass_cache, syscalls_.open, file_mode_);
   if (!opened.ok()) return opened.status();
   if (opened->direct_refused) {
-    log_once(direct_fallback_logged, logger_, "the file system of " + path +
+    log_once(direct_fallback_logged, logger_, "the file system of " + where.path +
                                          " refuses O_DIRECT (EINVAL); using buffered I/O for "
                                          "such files");
   }
@@ -181,18 +236,9 @@ Status PosixEnv::make_dir(const std::string &path) {
   if (::mkdir(path.c_str(), dir_mode) == 0) return Status();
   const int err = errno;
   if (err != EEXIST) return errno_status(err, "mkdir", path);
-  // lstat, not stat: a symbolic link planted under the name of a directory segstore makes
-  // (snapshots/, quarantine/) would send its files elsewhere.
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return errno_status(errno, "lstat", path);
-  if (S_ISLNK(st.st_mode)) {
-    return Status(Errc::not_a_directory,
-                  "mkdir " + path + ": exists as a symbolic link (never followed inside a store)");
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    return Status(Errc::not_a_directory, "mkdir " + path + ": exists and is not a directory");
-  }
-  return Status();
+  return check_existing_dir(path, st.st_mode);
 }
 
 Status PosixEnv::sync_dir(const std::string &path) {
@@ -211,19 +257,7 @@ Status PosixEnv::sync_dir(const std::string &path) {
 Result<std::vector<std::string>> PosixEnv::list_dir(const std::string &path) {
   DIR *dir = ::opendir(path.c_str());
   if (dir == nullptr) return errno_status(errno, "opendir", path);
-  std::vector<std::string> names;
-  for (;;) {
-    errno = 0;  // readdir returns nullptr both at the end and on an error; errno tells which
-    const dirent *entry = ::readdir(dir);
-    if (entry == nullptr) break;
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  const int err = errno;
-  ::closedir(dir);
-  if (err != 0) return errno_status(err, "readdir", path);
-  std::sort(names.begin(), names.end());
-  return names;
+  return read_names(dir, path);
 }
 
 Result<FileKind> PosixEnv::file_kind(const std::string &path) {
@@ -232,9 +266,7 @@ Result<FileKind> PosixEnv::file_kind(const std::string &path) {
     if (errno == ENOENT) return FileKind::missing;
     return errno_status(errno, "stat", path);
   }
-  if (S_ISREG(st.st_mode)) return FileKind::regular;
-  if (S_ISDIR(st.st_mode)) return FileKind::directory;
-  return FileKind::other;
+  return kind_of(st.st_mode);
 }
 
 // flock() locks belong to the open file description, so a second open of the same store
@@ -246,20 +278,39 @@ Result<FileKind> PosixEnv::file_kind(const std::string &path) {
 // it, and opened like every store file: a symbolic link there is not followed (it would create
 // its target) and a FIFO is refused without blocking.
 Result<std::unique_ptr<DirLock>> PosixEnv::lock_file(const std::string &path) {
+  // The path's own parent, as named (a store reached through a symbolic link to its directory
+  // is locked where the link points): this is the path-based form, for tools and tests.
   const std::string dir = parent_dir(path);
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return errno_status(errno, "open store directory", dir);
-  if (Status locked = flock_exclusive(dir_fd, dir); !locked.ok()) {
+  const auto opened = std::make_shared<const PosixDir>(dir_fd, dir);
+  const std::string name = path.substr(path.find_last_of('/') + 1);
+  return lock_in(*opened, name);
+}
+
+Result<std::unique_ptr<DirLock>> PosixEnv::lock_dir(const Dir &dir) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::lock_dir(dir);
+  return lock_in(*posix, format::lock_file_name);
+}
+
+Result<std::unique_ptr<DirLock>> PosixEnv::lock_in(const PosixDir &dir, const std::string &lock_name) {
+  const std::string lock_path = dir.child_path(lock_name);
+  // A description of its own (flock belongs to it): the lock ends when the DirLock does.
+  const int dir_fd = ::openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return errno_status(errno, "open store directory", dir.path());
+  if (Status locked = flock_exclusive(dir_fd, dir.path()); !locked.ok()) {
     ::close(dir_fd);
     if (locked.code() == Errc::store_in_use)
-      return Status(Errc::store_in_use, "store is in use: " + path +
+      return Status(Errc::store_in_use, "store is in use: " + lock_path +
                                             " is locked by another open (this or another process)");
     return locked;
   }
   OpenFlags flags;
   flags.create = true;
   flags.write = true;
-  Result<OpenedFile> opened = open_posix_file(path, flags, false, syscalls_.open, file_mode_);
+  Result<OpenedFile> opened =
+      open_posix_file(FileLocation{dir.shared_from_this(), lock_name, lock_path}, flags, false, syscalls_.open, file_mode_);
   if (!opened.ok()) {
     ::close(dir_fd);
     return opened.status();
@@ -270,14 +321,115 @@ Result<std::unique_ptr<DirLock>> PosixEnv::lock_file(const std::string &path) {
   opened->file.reset();
   if (fd < 0) {
     ::close(dir_fd);
-    return errno_status(dup_err, "dup lock file descriptor", path);
+    return errno_status(dup_err, "dup lock file descriptor", lock_path);
   }
-  if (Status locked = flock_exclusive(fd, path); !locked.ok()) {
+  if (Status locked = flock_exclusive(fd, lock_path); !locked.ok()) {
     ::close(fd);
     ::close(dir_fd);
     return locked;
   }
   return std::unique_ptr<DirLock>(std::make_unique<PosixDirLock>(dir_fd, fd));
+}
+
+// --- Operations relative to a directory's descriptor ------------------------------------------
+// A Dir that is not a PosixDir came from another env; it is named by its path (io/env_dir.cc).
+
+namespace {
+
+// O_NOFOLLOW: a directory opened for a store (the store's own, snapshots/, quarantine/) is never
+// reached through a symbolic link as its last component; the kernel says ELOOP for one.
+constexpr int dir_open_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+Result<std::shared_ptr<const Dir>> opened_dir(int fd, const std::string &path) {
+  if (fd >= 0) return std::shared_ptr<const Dir>(std::make_shared<const PosixDir>(fd, path));
+  const int err = errno;
+  if (err == ELOOP)
+    return Status(Errc::not_a_directory,
+                  "open directory " + path + ": it is a symbolic link (never followed for a store's directories)");
+  return errno_status(err, "open directory", path);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Dir>> PosixEnv::open_dir(const std::string &path) {
+  return opened_dir(::open(path.c_str(), dir_open_flags), path);
+}
+
+Result<std::shared_ptr<const Dir>> PosixEnv::open_dir_at(const Dir &dir, const std::string &name) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::open_dir_at(dir, name);
+  return opened_dir(::openat(posix->fd(), name.c_str(), dir_open_flags), dir.child_path(name));
+}
+
+Result<std::unique_ptr<File>> PosixEnv::open_file_at(const Dir &dir, const std::string &name, OpenFlags flags) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::open_file_at(dir, name, flags);
+  return open_located(FileLocation{posix->shared_from_this(), name, dir.child_path(name)}, flags);
+}
+
+Status PosixEnv::rename_at(const Dir &from_dir, const std::string &from, const Dir &to_dir, const std::string &to) {
+  const PosixDir *posix_from = dynamic_cast<const PosixDir *>(&from_dir);
+  const PosixDir *posix_to = dynamic_cast<const PosixDir *>(&to_dir);
+  if (posix_from == nullptr || posix_to == nullptr) return Env::rename_at(from_dir, from, to_dir, to);
+  if (::renameat(posix_from->fd(), from.c_str(), posix_to->fd(), to.c_str()) == 0) return Status();
+  return errno_status(errno, "rename", from_dir.child_path(from) + " to " + to_dir.child_path(to));
+}
+
+// A file, or an empty directory (unlinkat without AT_REMOVEDIR refuses directories with EISDIR).
+Status PosixEnv::remove_at(const Dir &dir, const std::string &name) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::remove_at(dir, name);
+  if (::unlinkat(posix->fd(), name.c_str(), 0) == 0) return Status();
+  if (errno == EISDIR && ::unlinkat(posix->fd(), name.c_str(), AT_REMOVEDIR) == 0) return Status();
+  return errno_status(errno, "remove", dir.child_path(name));
+}
+
+Status PosixEnv::make_dir_at(const Dir &dir, const std::string &name) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::make_dir_at(dir, name);
+  const std::string path = dir.child_path(name);
+  if (::mkdirat(posix->fd(), name.c_str(), dir_mode) == 0) return Status();
+  const int err = errno;
+  if (err != EEXIST) return errno_status(err, "mkdir", path);
+  struct stat st {};
+  if (::fstatat(posix->fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno_status(errno, "lstat", path);
+  return check_existing_dir(path, st.st_mode);
+}
+
+// The descriptor held is the directory's own: its fsync is the directory's.
+Status PosixEnv::sync_open_dir(const Dir &dir) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::sync_open_dir(dir);
+  while (::fsync(posix->fd()) != 0) {
+    if (errno != EINTR) return errno_status(errno, "fsync directory", dir.path());
+  }
+  return Status();
+}
+
+Result<std::vector<std::string>> PosixEnv::list_open_dir(const Dir &dir) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::list_open_dir(dir);
+  // fdopendir takes over the descriptor it is given: a new one, of the same directory.
+  const int fd = ::openat(posix->fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status(errno, "opendir", dir.path());
+  DIR *listing = ::fdopendir(fd);
+  if (listing == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    return errno_status(err, "opendir", dir.path());
+  }
+  return read_names(listing, dir.path());
+}
+
+Result<FileKind> PosixEnv::file_kind_at(const Dir &dir, const std::string &name) {
+  const PosixDir *posix = dynamic_cast<const PosixDir *>(&dir);
+  if (posix == nullptr) return Env::file_kind_at(dir, name);
+  struct stat st {};
+  if (::fstatat(posix->fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return FileKind::missing;
+    return errno_status(errno, "lstat", dir.child_path(name));
+  }
+  return kind_of(st.st_mode);
 }
 
 std::string PosixEnv::describe() const {

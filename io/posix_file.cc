@@ -11,6 +11,7 @@
 #include "base/try.h"
 #include "io/descriptor_cache.h"
 #include "io/direct_alignment.h"
+#include "io/posix_dir.h"
 
 namespace segstore::io {
 
@@ -24,44 +25,46 @@ namespace {
 int open_flags_for(OpenFlags flags) {
   int result = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (flags.write ? O_RDWR : O_RDONLY);
   if (flags.create) result |= O_CREAT;
+  if (flags.append) result |= O_APPEND;
   if (flags.create && flags.exclusive) result |= O_EXCL;
   return result;
 }
 
-int real_open(const char *path, int flags, mode_t mode) { return ::open(path, flags, mode); }
+int real_openat(int dir_fd, const char *name, int flags, mode_t mode) { return ::openat(dir_fd, name, flags, mode); }
 
 // Only EINTR is retried, and it cannot come from a FIFO's wait (O_NONBLOCK): a signal ends no
 // wait here that could last.
-int open_retrying(OpenSyscall open_syscall, const std::string &path, int flags, mode_t mode) {
-  if (open_syscall == nullptr) open_syscall = &real_open;
+int open_retrying(OpenSyscall open_syscall, const FileLocation &where, int flags, mode_t mode) {
+  if (open_syscall == nullptr) open_syscall = &real_openat;
   for (;;) {
-    const int fd = open_syscall(path.c_str(), flags, mode);
+    const int fd = open_syscall(location_dir_fd(where), where.name.c_str(), flags, mode);
     if (fd >= 0 || errno != EINTR) return fd;
   }
 }
 
 // The error of an open that failed with `err`.
-Status open_failure(int err, const std::string &what, const std::string &path) {
+Status open_failure(int err, const std::string &what, const FileLocation &where) {
   struct stat st {};
   // ELOOP: the name is a symbolic link (O_NOFOLLOW). ENXIO: a FIFO without a reader, opened
   // for writing with O_NONBLOCK (or a device without its driver). EISDIR: a directory opened
   // for writing. Name what is there.
-  if ((err == ELOOP || err == ENXIO || err == EISDIR) && ::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
-    return not_regular_file_status(path, st.st_mode);
-  return errno_status(err, what, path);
+  if ((err == ELOOP || err == ENXIO || err == EISDIR) &&
+      ::fstatat(location_dir_fd(where), where.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+    return not_regular_file_status(where.path, st.st_mode);
+  return errno_status(err, what, where.path);
 }
 
 // Opens with the flags and checks with fstat that what was opened is a regular file. Returns
 // the descriptor; -1 with errno set when the open failed, or with *refused set when it opened
 // something else (closed again) or fstat failed.
-int open_regular(OpenSyscall open_syscall, const std::string &path, int flags, mode_t mode, Status *refused) {
-  const int fd = open_retrying(open_syscall, path, flags, mode);
+int open_regular(OpenSyscall open_syscall, const FileLocation &where, int flags, mode_t mode, Status *refused) {
+  const int fd = open_retrying(open_syscall, where, flags, mode);
   if (fd < 0) return fd;
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    *refused = errno_status(errno, "fstat", path);
+    *refused = errno_status(errno, "fstat", where.path);
   } else if (!S_ISREG(st.st_mode)) {
-    *refused = not_regular_file_status(path, st.st_mode);
+    *refused = not_regular_file_status(where.path, st.st_mode);
   } else {
     return fd;
   }
@@ -75,8 +78,8 @@ int reopen_flags(int flags) { return flags & ~(O_CREAT | O_EXCL | O_TRUNC); }
 
 }  // namespace
 
-PosixFile::PosixFile(int fd, std::string path, bool direct, int reopen_flags)
-    : fd_(fd), path_(std::move(path)), direct_(direct), reopen_flags_(reopen_flags) {}
+PosixFile::PosixFile(int fd, FileLocation where, bool direct, int reopen_flags)
+    : fd_(fd), where_(std::move(where)), direct_(direct), reopen_flags_(reopen_flags) {}
 
 // close(2) has nothing left to report: errors of written data surface in sync_data(), and a
 // file whose data was never synced promised nothing.
@@ -97,8 +100,8 @@ Result<int> PosixFile::acquire() {
     std::lock_guard lock(mu_);
     if (fd_ < 0) {
       Status refused;
-      fd_ = open_regular(nullptr, path_, reopen_flags_, 0, &refused);
-      if (fd_ < 0) return refused.ok() ? open_failure(errno, "reopen", path_) : refused;
+      fd_ = open_regular(nullptr, where_, reopen_flags_, 0, &refused);
+      if (fd_ < 0) return refused.ok() ? open_failure(errno, "reopen", where_) : refused;
     }
     ++users_;
     fd = fd_;
@@ -160,7 +163,7 @@ class PosixFile::Use {
 };
 
 Result<std::size_t> PosixFile::read_at(std::uint64_t offset, std::span<std::byte> out) {
-  if (direct_) SEGSTORE_TRY(check_direct_alignment("read", path_, offset, out.data(), out.size()));
+  if (direct_) SEGSTORE_TRY(check_direct_alignment("read", where_.path, offset, out.data(), out.size()));
   Use use(*this, false);
   if (!use.ok()) return use.status();
   std::size_t done = 0;
@@ -169,7 +172,7 @@ Result<std::size_t> PosixFile::read_at(std::uint64_t offset, std::span<std::byte
                               static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      return errno_status(errno, "read", path_, static_cast<std::int64_t>(offset + done));
+      return errno_status(errno, "read", where_.path, static_cast<std::int64_t>(offset + done));
     }
     if (n == 0) break;  // end of file
     done += static_cast<std::size_t>(n);
@@ -182,7 +185,7 @@ Result<std::size_t> PosixFile::read_at(std::uint64_t offset, std::span<std::byte
 
 Status PosixFile::write_at(std::uint64_t offset, std::span<const std::byte> data) {
   if (direct_) {
-    SEGSTORE_TRY(check_direct_alignment("write", path_, offset, data.data(), data.size()));
+    SEGSTORE_TRY(check_direct_alignment("write", where_.path, offset, data.data(), data.size()));
   }
   Use use(*this, true);
   if (!use.ok()) return use.status();
@@ -192,11 +195,11 @@ Status PosixFile::write_at(std::uint64_t offset, std::span<const std::byte> data
                                static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      return errno_status(errno, "write", path_, static_cast<std::int64_t>(offset + done));
+      return errno_status(errno, "write", where_.path, static_cast<std::int64_t>(offset + done));
     }
     // A write that takes nothing without an error would make this loop spin forever.
     if (n == 0) {
-      return Status(Errc::io_error, "write " + path_ + " at offset " +
+      return Status(Errc::io_error, "write " + where_.path + " at offset " +
                                         std::to_string(offset + done) + ": the OS wrote 0 of " +
                                         std::to_string(data.size() - done) + " bytes");
     }
@@ -223,7 +226,7 @@ Status PosixFile::sync_data() {
       writes_synced_ = std::max(writes_synced_, covered);
       return Status();
     }
-    if (errno != EINTR) return errno_status(errno, "fdatasync", path_);
+    if (errno != EINTR) return errno_status(errno, "fdatasync", where_.path);
   }
 }
 
@@ -231,7 +234,7 @@ Result<std::uint64_t> PosixFile::size() {
   Use use(*this, false);
   if (!use.ok()) return use.status();
   struct stat st {};
-  if (::fstat(use.fd(), &st) != 0) return errno_status(errno, "fstat", path_);
+  if (::fstat(use.fd(), &st) != 0) return errno_status(errno, "fstat", where_.path);
   return static_cast<std::uint64_t>(st.st_size);
 }
 
@@ -242,7 +245,7 @@ Status PosixFile::allocate(std::uint64_t bytes) {
   for (;;) {
     if (::fallocate(use.fd(), 0, 0, static_cast<off_t>(bytes)) == 0) return Status();
     if (errno != EINTR) {
-      return errno_status(errno, "fallocate", path_, static_cast<std::int64_t>(bytes));
+      return errno_status(errno, "fallocate", where_.path, static_cast<std::int64_t>(bytes));
     }
   }
 }
@@ -253,7 +256,7 @@ Status PosixFile::truncate(std::uint64_t bytes) {
   for (;;) {
     if (::ftruncate(use.fd(), static_cast<off_t>(bytes)) == 0) return Status();
     if (errno != EINTR) {
-      return errno_status(errno, "ftruncate", path_, static_cast<std::int64_t>(bytes));
+      return errno_status(errno, "ftruncate", where_.path, static_cast<std::int64_t>(bytes));
     }
   }
 }
@@ -274,19 +277,21 @@ Status not_regular_file_status(const std::string &path, mode_t mode) {
                                               "and never follows symbolic links inside a store)");
 }
 
-Result<OpenedFile> open_posix_file(const std::string &path, OpenFlags flags, bool direct,
+int location_dir_fd(const FileLocation &where) { return where.dir ? where.dir->fd() : AT_FDCWD; }
+
+Result<OpenedFile> open_posix_file(const FileLocation &where, OpenFlags flags, bool direct,
                                    OpenSyscall open_syscall, mode_t create_mode) {
   const int plain_flags = open_flags_for(flags);
   OpenedFile opened;
   if (direct) {
     Status refused;
-    const int fd = open_regular(open_syscall, path, plain_flags | O_DIRECT, create_mode, &refused);
+    const int fd = open_regular(open_syscall, where, plain_flags | O_DIRECT, create_mode, &refused);
     if (fd >= 0) {
-      opened.file = std::make_unique<PosixFile>(fd, path, true, reopen_flags(plain_flags | O_DIRECT));
+      opened.file = std::make_unique<PosixFile>(fd, where, true, reopen_flags(plain_flags | O_DIRECT));
       return opened;
     }
     if (!refused.ok()) return refused;
-    if (errno != EINVAL) return open_failure(errno, "open (O_DIRECT)", path);
+    if (errno != EINVAL) return open_failure(errno, "open (O_DIRECT)", where);
     opened.direct_refused = true;
   }
   int fallback_flags = plain_flags;
@@ -295,9 +300,9 @@ Result<OpenedFile> open_posix_file(const std::string &path, OpenFlags flags, boo
   // existed before would have failed with EEXIST, not EINVAL) and must not fail the reopen.
   if (opened.direct_refused) fallback_flags &= ~O_EXCL;
   Status refused;
-  const int fd = open_regular(open_syscall, path, fallback_flags, create_mode, &refused);
-  if (fd < 0) return refused.ok() ? open_failure(errno, "open", path) : refused;
-  opened.file = std::make_unique<PosixFile>(fd, path, false, reopen_flags(fallback_flags));
+  const int fd = open_regular(open_syscall, where, fallback_flags, create_mode, &refused);
+  if (fd < 0) return refused.ok() ? open_failure(errno, "open", where) : refused;
+  opened.file = std::make_unique<PosixFile>(fd, where, false, reopen_flags(fallback_flags));
   return opened;
 }
 

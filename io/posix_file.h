@@ -17,17 +17,27 @@
 namespace segstore::io {
 
 class DescriptorCache;
+class PosixDir;
+
+// Where a file is: `name` inside `dir`, or, without a dir, `name` is a path (relative to the
+// working directory). `path` names it in messages.
+struct FileLocation {
+  std::shared_ptr<const PosixDir> dir;
+  std::string name;
+  std::string path;
+};
 
 class PosixFile final : public File {
  public:
-  // `reopen_flags`: the open(2) flags that open the file again once a DescriptorCache closed
-  // its descriptor (no O_CREAT or O_EXCL); -1 when it is never closed before destruction.
-  PosixFile(int fd, std::string path, bool direct, int reopen_flags = -1);
+  // `reopen_flags`: the open(2) flags that open the file again (at the same location: through
+  // the same directory descriptor) once a DescriptorCache closed its descriptor (no O_CREAT or
+  // O_EXCL); -1 when it is never closed before destruction.
+  PosixFile(int fd, FileLocation where, bool direct, int reopen_flags = -1);
   ~PosixFile() override;
   PosixFile(const PosixFile &) = delete;
   PosixFile &operator=(const PosixFile &) = delete;
 
-  const std::string &path() const override { return path_; }
+  const std::string &path() const override { return where_.path; }
   bool direct() const override { return direct_; }
   Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override;
   Status write_at(std::uint64_t offset, std::span<const std::byte> data) override;
@@ -62,7 +72,7 @@ class PosixFile final : public File {
 
   std::mutex mu_;
   int fd_;  // -1 while closed by the cache
-  std::string path_;
+  const FileLocation where_;
   bool direct_;
   int reopen_flags_;
   unsigned users_ = 0;                // operations using fd_ now
@@ -71,9 +81,9 @@ class PosixFile final : public File {
   std::shared_ptr<DescriptorCache> cache_;
 };
 
-// The open(2) to call: nullptr for ::open; tests pass a stand-in that plays a file system
+// The openat(2) to call: nullptr for ::openat; tests pass a stand-in that plays a file system
 // which refuses O_DIRECT.
-using OpenSyscall = int (*)(const char *path, int flags, mode_t mode);
+using OpenSyscall = int (*)(int dir_fd, const char *name, int flags, mode_t mode);
 
 struct OpenedFile {
   std::unique_ptr<PosixFile> file;
@@ -83,12 +93,15 @@ struct OpenedFile {
 // Files segstore creates get this mode (less the umask) unless Options::file_mode says otherwise.
 inline constexpr mode_t file_mode_default = 0640;
 
-// Opens `path` with `flags`. With `direct`, tries O_DIRECT first; if the file system refuses it
-// (EINVAL, e.g. tmpfs before Linux 6.6), opens the file buffered and says so in direct_refused.
-// Only a regular file is opened: a symbolic link is never followed and a FIFO, device or
-// directory is refused without waiting (Errc::not_a_regular_file, naming the path and type).
-Result<OpenedFile> open_posix_file(const std::string &path, OpenFlags flags, bool direct,
+// Opens the file `where` with `flags`. With `direct`, tries O_DIRECT first; if the file system
+// refuses it (EINVAL, e.g. tmpfs before Linux 6.6), opens the file buffered and says so in
+// direct_refused. Only a regular file is opened: a symbolic link is never followed and a FIFO,
+// device or directory is refused without waiting (Errc::not_a_regular_file, naming the path
+// and type).
+Result<OpenedFile> open_posix_file(const FileLocation &where, OpenFlags flags, bool direct,
                                    OpenSyscall open_syscall, mode_t create_mode = file_mode_default);
+// The descriptor that `where.name` is relative to: its dir's, or AT_FDCWD.
+int location_dir_fd(const FileLocation &where);
 // The error for `path`, found to be of type `mode` (st_mode) where a regular file belongs.
 Status not_regular_file_status(const std::string &path, mode_t mode);
 

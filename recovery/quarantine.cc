@@ -55,11 +55,13 @@ Result<std::string> Quarantine::copy_range(io::File &source, const std::string &
   Result<std::string> name = free_name(stamp_ + "-" + source_name + "-" + std::to_string(from), ".bin");
   if (!name.ok()) return name.status();
   const std::string temp_path = format::join_path(dir_, *name + format::temp_suffix);
+  // A temporary piece left by a crash (or anything planted under its name) goes first; the new
+  // one is created exclusively, so the bytes below land in a file this call made.
+  (void)env_.remove(temp_path);
   io::OpenFlags flags;
-  flags.create = flags.write = true;
+  flags.create = flags.write = flags.exclusive = true;
   Result<std::unique_ptr<io::File>> out = env_.open_file(temp_path, flags);
   if (!out.ok()) return out.status();
-  SEGSTORE_TRY((*out)->truncate(0));
   // Read whole blocks (the segment may be open with O_DIRECT) and write the part in range.
   io::AlignedBuffer buffer(log::read_window_bytes);
   std::uint64_t block = format::align_down(from, format::block_size_bytes);

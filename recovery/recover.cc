@@ -19,6 +19,7 @@
 #include "io/aligned_buffer.h"
 #include "log/store_files.h"
 #include "recovery/recovery_pass.h"
+#include "io/event_log.h"
 
 namespace segstore::recovery {
 namespace {
@@ -746,7 +747,7 @@ Result<RecoveredLog> RecoveryPass::run() {
     // What was decided is on disk in part (quarantine/ may hold the cut bytes already): say so
     // in the store's log of events, as the report of an open that fails is lost otherwise.
     if (cut_)
-      format::append_event(dir_, "recovery interrupted by " + applied.to_string() + " while cutting the log in " +
+      io::append_event(env_, dir_, "recovery interrupted by " + applied.to_string() + " while cutting the log in " +
                                      cut_->file + " at offset " + std::to_string(cut_->offset) + " (first LSN cut " +
                                      std::to_string(cut_->lsn) + "): " + cut_->finding.to_string() +
                                      "; the next open completes it",
@@ -771,7 +772,7 @@ Result<RecoveredLog> RecoveryPass::run() {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - clock_start).count());
   if (report_.cut || report_.acknowledged_data_lost)
     base::log(options_.logger, LogLevel::warning, "store " + dir_ + ": " + report_.to_string());
-  if (report_.ran || report_.cut) format::append_event(dir_, report_.to_string(), options_.logger);
+  if (report_.ran || report_.cut) io::append_event(env_, dir_, report_.to_string(), options_.logger);
   return log;
 }
 

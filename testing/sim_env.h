@@ -220,7 +220,7 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   // Paths that exist now, files and directories, sorted.
   std::vector<std::string> paths() const;
 
-  struct State;  // sim_env.cc
+  struct State;  // testing/sim_model.h
 
  private:
   SimDisk(std::uint64_t seed, std::string root);

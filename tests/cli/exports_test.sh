@@ -3,6 +3,8 @@
 # the C API (segstore_*) and namespace segstore (C++); every function segstore.h declares is
 # exported, and so are the C++ API's main entry points.
 set -euo pipefail
+# The symbol list is searched with here-strings, not `echo | grep -q`: grep -q exits at its first
+# match, and under pipefail the echo that then meets a closed pipe (SIGPIPE) fails the check.
 lib=$1
 header=$2
 symbols=$(nm -D --defined-only "$lib" | awk '$2 != "A" {print $3}' | c++filt)
@@ -15,12 +17,12 @@ if [ -n "$foreign" ]; then
 fi
 for expected in segstore_open segstore_append segstore_read segstore_iter_next segstore_strerror \
                 'segstore::Store::open(' 'segstore::Store::append(' 'segstore::Iterator::next('; do
-  echo "$symbols" | grep -qF "$expected" || { echo "exports_test: $lib does not export $expected"; exit 1; }
+  grep -qF "$expected" <<<"$symbols" || { echo "exports_test: $lib does not export $expected"; exit 1; }
 done
 # Every C function of the header (declared as "SEGSTORE_API <type> <name>(").
 declared=$(tr '\n' ' ' <"$header" | grep -oE 'SEGSTORE_API [^;(]*\(' | grep -oE 'segstore_[a-z0-9_]+ *\($' | tr -d ' (' | sort -u)
 [ "$(echo "$declared" | wc -l)" -ge 50 ] || { echo "exports_test: found only $(echo "$declared" | wc -l) functions in $header"; exit 1; }
 for function in $declared; do
-  echo "$symbols" | grep -qE "^$function(@|$)" || { echo "exports_test: $lib does not export $function (declared in $header)"; exit 1; }
+  grep -qE "^$function(@|$)" <<<"$symbols" || { echo "exports_test: $lib does not export $function (declared in $header)"; exit 1; }
 done
 echo "exports_test: $(echo "$symbols" | wc -l) symbols, all public; the $(echo "$declared" | wc -l) functions of segstore.h among them"

@@ -178,6 +178,61 @@ TEST_F(HostileSymlink, SnapshotSymlinkIsNotRead) {
   EXPECT_FALSE(latest.ok()) << "read through a symbolic link";
 }
 
+// The store directory renamed away while the store is open, a symbolic link to an empty decoy
+// directory put at its path: every file the store writes afterwards — a new segment (and the
+// next one preallocated), snapshots, META (a trim), the quarantine of snapshots past a
+// truncation, events.log, CLEAN at close — must land in the directory it locked, none through
+// the link.
+TEST(HostileSwappedDir, WritesAfterTheDirectoryIsSwappedForASymlinkLandInTheLockedOne) {
+  TempDir tmp;
+  const std::string dir = tmp.sub("s");
+  const std::string moved = tmp.sub("moved");
+  const std::string decoy = tmp.sub("decoy");
+  fill(dir);
+  std::unique_ptr<Store> store = open_or_die(dir, hostile_options());
+  const std::uint64_t last_segment_before = last_segment_id(dir);
+  fs::rename(dir, moved);
+  fs::create_directory(decoy);
+  fs::create_directory_symlink(decoy, dir);
+
+  const std::string payload(1000, 'p');  // 15 to a 16 KiB segment: 60 of them roll 4 times
+  for (int i = 0; i < 60; ++i) EXPECT_TRUE(store->append(as_bytes(payload)).ok()) << i;
+  EXPECT_TRUE(store->write_snapshot(60, as_bytes("state at 60")).ok());
+  EXPECT_TRUE(store->write_snapshot(100, as_bytes("state at 100")).ok());
+  Status trimmed = store->trim_before(60);
+  EXPECT_TRUE(trimmed.ok()) << trimmed.to_string();
+  Status truncated = store->truncate_after(80);  // snapshot 100 is past the new end: quarantined
+  EXPECT_TRUE(truncated.ok()) << truncated.to_string();
+  Status closed = store->close();
+  EXPECT_TRUE(closed.ok()) << closed.to_string();
+
+  std::vector<std::string> in_decoy;
+  for (const auto &entry : fs::recursive_directory_iterator(decoy)) in_decoy.push_back(entry.path().string());
+  EXPECT_TRUE(in_decoy.empty()) << "written through the link: " << ::testing::PrintToString(in_decoy);
+
+  EXPECT_GT(last_segment_id(moved), last_segment_before + 2);
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(format::join_path(moved, format::clean_file_name))));
+  const std::string snapshots = format::join_path(moved, format::snapshots_dir_name);
+  EXPECT_TRUE(fs::is_regular_file(format::join_path(snapshots, format::numbered_name(60, format::snapshot_suffix))));
+  EXPECT_FALSE(fs::exists(format::join_path(snapshots, format::numbered_name(100, format::snapshot_suffix))));
+  std::vector<std::string> quarantined;
+  const std::string quarantine = format::join_path(moved, format::quarantine_dir_name);
+  if (fs::is_directory(quarantine))
+    for (const auto &entry : fs::recursive_directory_iterator(quarantine))
+      if (entry.path().filename().string().find("-snapshot-") != std::string::npos)
+        quarantined.push_back(entry.path().string());
+  EXPECT_EQ(quarantined.size(), 1u) << ::testing::PrintToString(quarantined);
+  format::MetaFile meta;
+  const std::string meta_bytes = read_file(format::join_path(moved, format::meta_file_name));
+  ASSERT_EQ(format::decode_meta(std::as_bytes(std::span(meta_bytes)), &meta), format::SmallFileError::none);
+  EXPECT_GT(meta.min_segment_id, 1u) << "the trim's META was not written here";
+
+  // The store at its real place holds what was acknowledged there.
+  std::unique_ptr<Store> reopened = open_or_die(moved, hostile_options());
+  EXPECT_EQ(reopened->first_lsn(), 60u);
+  EXPECT_EQ(reopened->next_lsn(), 81u);
+}
+
 TEST(HostileFileMode, CreatedFilesAre0640UnlessAnOptionSaysOtherwise) {
   const mode_t old = ::umask(022);
   TempDir tmp;

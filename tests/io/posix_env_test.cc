@@ -30,16 +30,16 @@ using testing::text;
 // A file system that refuses O_DIRECT the way Linux does it: the file is created first, then
 // the open fails with EINVAL. Applies to paths containing "/nodirect/".
 std::atomic<int> direct_opens_refused{0};
-int open_refusing_direct(const char *path, int flags, mode_t mode) {
+int open_refusing_direct(int dir_fd, const char *path, int flags, mode_t mode) {
   if ((flags & O_DIRECT) != 0 && std::strstr(path, "/nodirect/") != nullptr) {
     ++direct_opens_refused;
-    const int fd = ::open(path, flags & ~O_DIRECT, mode);
+    const int fd = ::openat(dir_fd, path, flags & ~O_DIRECT, mode);
     if (fd < 0) return fd;
     ::close(fd);
     errno = EINVAL;
     return -1;
   }
-  return ::open(path, flags, mode);
+  return ::openat(dir_fd, path, flags, mode);
 }
 
 int uring_init_eperm(unsigned, io_uring *, unsigned) { return -EPERM; }
