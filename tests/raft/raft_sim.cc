@@ -412,12 +412,30 @@ RecoveredLog Simulation::check_after_crash(Server &server, const BeforeCrash &be
 // the top of this file for why never with one of its requests running).
 void Simulation::crash(Server &server) {
   settle();
+  if (config_.cut_with_request_running) {
+    // The victim's write groups stay in flight: its storage thread blocks in a sync while the
+    // others go on, until the cut fails the request it runs and raft hears of the failure.
+    server.disk->hold_writes(true);
+    for (int i = 0; i < 400 && server.disk->groups_in_flight() == 0 && !failed(); ++i) {
+      const std::uint64_t next = std::min(network_.next_event(), next_submit_);
+      network_.advance_to(next);
+      if (network_.now() >= next_submit_) {
+        submit();
+        next_submit_ = network_.now() + rnd_.between(1, 12);
+      }
+    }
+  }
   const BeforeCrash before = state_of(server);
   note("power cut of server " + std::to_string(server.index + 1) + " (" + role_of(server.r) + "), term " +
        std::to_string(before.term) + ", stored " + std::to_string(before.stored) + ", committed " +
        std::to_string(before.committed));
   server.disk->crash();
   stats_.crashes++;
+  if (config_.cut_with_request_running) {
+    server.disk->hold_writes(false);
+    (void)segstore_raft_io_wait_idle(&server.io);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
   stop(server);
   check_after_crash(server, before);
   stats_.snapshots_installed += static_cast<std::uint64_t>(server.restores);
