@@ -3,9 +3,9 @@
 //
 // Per seed: three raft servers in one process and one libuv loop, each with its store on its own
 // simulated disk (testing/sim_env.h) and raft's messages carried by an in-process network
-// (raft_sim.cc) on a virtual clock. Clients submit commands to the leader; at seed-chosen moments
-// one server's disk loses power (between two steps, or with its write groups held in flight), the
-// server is rebuilt from what its store recovered and rejoins. Checked:
+// (sim_network.h) on a virtual clock. Clients submit commands to the leader; at seed-chosen
+// moments one server's disk loses power (with its storage thread idle: docs/TESTING.md says why),
+// the server is rebuilt from what its store recovered and rejoins. Checked:
 //   - after each crash, on the crashed server's recovered store: the term never went backwards,
 //     and a vote raft acted on survived (same term: same vote); every entry raft counted as
 //     stored (its append callback reported success) is still there unless raft truncated it; the
