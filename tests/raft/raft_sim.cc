@@ -18,6 +18,7 @@
 
 #include <uv.h>
 
+#include "raft/command_fsm.h"
 #include "raft/recovered_log.h"
 #include "raft/segstore_raft.h"
 #include "raft/sim_network.h"
@@ -38,56 +39,11 @@ struct Server {
   std::shared_ptr<SimDisk> disk;
   std::shared_ptr<io::Env> env;
   raft_io io{};
-  raft_fsm fsm{};
   raft r{};
   bool running = false;
   bool closed = false;
-  std::vector<std::string> applied;  // the state machine: commands in the order applied
-  int restores = 0;
+  CommandFsm machine;
 };
-
-// --- the state machine: the list of applied commands; its snapshot is that list -------------
-
-int fsm_apply(raft_fsm *fsm, const raft_buffer *buf, void **result) {
-  auto &server = *static_cast<Server *>(fsm->data);
-  server.applied.emplace_back(static_cast<const char *>(buf->base), buf->len);
-  *result = nullptr;
-  return 0;
-}
-
-int fsm_snapshot(raft_fsm *fsm, raft_buffer *bufs[], unsigned *n_bufs) {
-  auto &server = *static_cast<Server *>(fsm->data);
-  std::string encoded;
-  for (const std::string &command : server.applied) {
-    const auto length = static_cast<std::uint32_t>(command.size());
-    encoded.append(reinterpret_cast<const char *>(&length), sizeof length);
-    encoded += command;
-  }
-  *bufs = static_cast<raft_buffer *>(raft_malloc(sizeof(raft_buffer)));
-  (*bufs)[0].base = raft_malloc(std::max<std::size_t>(encoded.size(), 1));
-  (*bufs)[0].len = encoded.size();
-  std::memcpy((*bufs)[0].base, encoded.data(), encoded.size());
-  *n_bufs = 1;
-  return 0;
-}
-
-int fsm_restore(raft_fsm *fsm, raft_buffer *buf) {
-  auto &server = *static_cast<Server *>(fsm->data);
-  server.applied.clear();
-  const auto *p = static_cast<const char *>(buf->base);
-  std::size_t at = 0;
-  while (at + sizeof(std::uint32_t) <= buf->len) {
-    std::uint32_t length = 0;
-    std::memcpy(&length, p + at, sizeof length);
-    at += sizeof length;
-    if (length > buf->len - at) return RAFT_MALFORMED;
-    server.applied.emplace_back(p + at, length);
-    at += length;
-  }
-  raft_free(buf->base);
-  server.restores++;
-  return 0;
-}
 
 // What raft had acted on when the power went (the checks' reference).
 struct BeforeCrash {
@@ -173,7 +129,6 @@ bool Simulation::start(Server &server, bool bootstrap) {
   Endpoint &endpoint = network_.endpoint(server.index);
   server.env = server.disk->env();
   server.closed = false;
-  server.applied.clear();
   segstore_raft_options options{};
   options.segment_bytes = segment_bytes;
   options.snapshots_kept = 2;
@@ -183,13 +138,8 @@ bool Simulation::start(Server &server, bool bootstrap) {
     fail("segstore_raft_io_init failed");
     return false;
   }
-  server.fsm = raft_fsm{};
-  server.fsm.version = 1;
-  server.fsm.data = &server;
-  server.fsm.apply = fsm_apply;
-  server.fsm.snapshot = fsm_snapshot;
-  server.fsm.restore = fsm_restore;
-  if (raft_init(&server.r, &server.io, &server.fsm, endpoint.id, endpoint.address.c_str()) != 0) {
+  server.machine.reset();
+  if (raft_init(&server.r, &server.io, &server.machine.fsm, endpoint.id, endpoint.address.c_str()) != 0) {
     fail(std::string("raft_init: ") + server.io.errmsg);
     segstore_raft_io_close(&server.io);
     return false;
@@ -379,7 +329,8 @@ void Simulation::crash(Server &server) {
   }
   stop(server);
   check_after_crash(server, before);
-  stats_.snapshots_installed += static_cast<std::uint64_t>(server.restores);
+  stats_.snapshots_installed += static_cast<std::uint64_t>(server.machine.restores);
+  server.machine.restores = 0;
   if (!failed()) start(server, false);
 }
 
@@ -402,7 +353,7 @@ bool Simulation::converge() {
       bool same = true;
       for (auto &server : servers_)
         same = same && raft_last_applied(&server->r) == servers_[l]->r.commit_index &&
-               server->applied.size() == servers_[l]->applied.size();
+               server->machine.applied.size() == servers_[l]->machine.applied.size();
       if (same) return true;
     }
     if (!final_acked && network_.now() >= retry) {
@@ -438,7 +389,7 @@ void Simulation::final_checks() {
     }
   }
   for (auto &server : servers_) {
-    server->restores = 0;
+    server->machine.restores = 0;
     if (!start(*server, false)) return;
   }
   if (!converge()) {
@@ -446,7 +397,7 @@ void Simulation::final_checks() {
     return;
   }
   check_state_machines();
-  for (auto &server : servers_) stats_.snapshots_installed += static_cast<std::uint64_t>(server->restores);
+  for (auto &server : servers_) stats_.snapshots_installed += static_cast<std::uint64_t>(server->machine.restores);
   // After catch-up, every server's log agrees with every acknowledged command it holds, and
   // holds each one (or a snapshot past it).
   stop_all();
@@ -463,10 +414,10 @@ void Simulation::final_checks() {
 
 // Every server applied the same commands; each acknowledged one once, in index order.
 void Simulation::check_state_machines() {
-  const std::vector<std::string> &reference = servers_[0]->applied;
+  const std::vector<std::string> &reference = servers_[0]->machine.applied;
   for (auto &server : servers_) {
-    if (server->applied != reference)
-      return fail("server " + std::to_string(server->index + 1) + " applied " + std::to_string(server->applied.size()) +
+    if (server->machine.applied != reference)
+      return fail("server " + std::to_string(server->index + 1) + " applied " + std::to_string(server->machine.applied.size()) +
                   " commands, server 1 " + std::to_string(reference.size()) + ", or in another order");
   }
   std::map<std::string, std::size_t> position;
