@@ -360,7 +360,9 @@ bool Simulation::converge() {
       submit();
       retry = network_.now() + 50;
     }
-    network_.advance_to(std::min(network_.next_event(), retry));
+    // The retry time matters only until the final command is acknowledged (a retry time in
+    // the past would hold the clock still).
+    network_.advance_to(final_acked ? network_.next_event() : std::min(network_.next_event(), retry));
   }
   return false;
 }
@@ -393,7 +395,13 @@ void Simulation::final_checks() {
     if (!start(*server, false)) return;
   }
   if (!converge()) {
-    fail("the servers did not converge within 30 s of virtual time after the final restart");
+    std::string states;
+    for (auto &server : servers_)
+      states += " [server " + std::to_string(server->index + 1) + " " + role_of(server->r) + " term " +
+                std::to_string(server->r.current_term) + " commit " + std::to_string(server->r.commit_index) +
+                " applied " + std::to_string(raft_last_applied(&server->r)) + " stored " +
+                std::to_string(server->r.last_stored) + " commands " + std::to_string(server->machine.applied.size()) + "]";
+    fail("the servers did not converge within 30 s of virtual time after the final restart:" + states);
     return;
   }
   check_state_machines();

@@ -59,6 +59,21 @@ TEST(RaftSim, ThreeServersSurvivePowerCutsOfTheirDisks) {
   EXPECT_GT(total.entries_checked, 0u);
 }
 
+// Found past the 200 seeds above, not diagnosed yet: after the final restart of seed 212 the
+// leader and one follower have committed and applied index 138, the other follower stored 138
+// but its commit index stays at 136 for 30 s of virtual time (heartbeats every 15 ms), so the
+// servers never converge. Whether a storage callback of the adapter is lost or raft 0.15 stalls
+// is open; enable this test when working on it.
+TEST(RaftSim, DISABLED_Seed212AFollowerCommitIndexStalls) {
+  ::setenv("SEGSTORE_QUIET", "1", 0);
+  testing::TempDir host;
+  RaftSimConfig config;
+  config.seed = 212;
+  config.host_dir = host.sub("212");
+  const RaftSimStats stats = run_raft_sim(config);
+  EXPECT_TRUE(stats.failures.empty()) << stats.failures.front();
+}
+
 // A finding of this simulation, pinned: a power cut under a server whose storage thread runs an
 // append makes that append fail, and libraft 0.15 does not survive a failed append (it frees
 // memory twice or crashes; docs/REPLICATION.md "Limits"). This is why the test above cuts the
