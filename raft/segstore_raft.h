@@ -35,6 +35,15 @@ struct segstore_raft_options {
   uint64_t segment_bytes;
   /* Application snapshots kept on disk; 0 = 2. */
   uint32_t snapshots_kept;
+  /* NULL (the normal case): network and timers are raft_uv's over TCP. Otherwise an io whose
+   * init, start, send, time, random (and async_work when its version is 2) serve them instead,
+   * and close ends them; its storage calls are never made. The adapter sets its `data`. It must
+   * outlive this io. The crash simulation passes an in-process network here. */
+  struct raft_io *transport;
+  /* Not for applications: the library's own tests put a segstore::io::Env * here (the
+   * simulated disk, testing/sim_env.h) to run the store on it; it must outlive this io. NULL:
+   * the real disk. */
+  void *env;
 };
 
 /* Fills `io` (a raft_io of version 2) for a server whose data lives under `dir`: the store in
@@ -42,6 +51,11 @@ struct segstore_raft_options {
  * RAFT_* code (RAFT_NOMEM, RAFT_INVALID). Nothing is opened until io->init. */
 int segstore_raft_io_init(struct raft_io *io, uv_loop_t *loop, const char *dir,
                           const struct segstore_raft_options *options);
+
+/* For tests that drive time themselves: blocks until the storage worker has run every
+ * request submitted so far. Returns 1 when callbacks wait for the loop's next turn, else 0.
+ * Loop thread only, after io->init. */
+int segstore_raft_io_wait_idle(struct raft_io *io);
 
 /* Releases what segstore_raft_io_init allocated. Only after io->close's callback has run (or when
  * io->init was never called). */

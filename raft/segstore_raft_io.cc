@@ -25,7 +25,9 @@ struct Adapter {
   raft_io *outer = nullptr;
   raft_io inner{};  // raft_uv's io: transport, timers, time, random, async work
   raft_uv_transport transport{};
-  bool inner_initialized = false;
+  // What serves the network and timers: &inner, or the io passed in the options' transport.
+  raft_io *net = nullptr;
+  bool net_initialized = false;
   uv_loop_t *loop = nullptr;
   std::string dir;
   segstore_raft_options options{};
@@ -54,9 +56,11 @@ std::string store_dir_of(const Adapter &a) { return a.dir + "/log"; }
 
 int io_init(raft_io *io, raft_id id, const char *address) {
   Adapter &a = *of(io);
-  std::error_code error;
-  std::filesystem::create_directories(a.dir + "/net", error);
-  if (error) return say(io, RAFT_IOERR, "creating " + a.dir + "/net: " + error.message());
+  if (a.net == &a.inner) {  // raft_uv's probe files; a transport of the caller's needs none
+    std::error_code error;
+    std::filesystem::create_directories(a.dir + "/net", error);
+    if (error) return say(io, RAFT_IOERR, "creating " + a.dir + "/net: " + error.message());
+  }
   Options options;
   if (a.options.segment_bytes != 0) options.segment_bytes = a.options.segment_bytes;
   options.snapshots_kept = a.options.snapshots_kept != 0 ? a.options.snapshots_kept : 2;
@@ -69,6 +73,8 @@ int io_init(raft_io *io, raft_id id, const char *address) {
   // removed are fetched again from the leader, and the term and vote, which decide safety, live
   // in the metadata record, not in the log (docs/REPLICATION.md, "Limits").
   options.accept_data_loss = true;
+  // The tests' simulated disk; the test owns it (hence the deleter that does nothing).
+  if (a.options.env != nullptr) options.env = std::shared_ptr<io::Env>(static_cast<io::Env *>(a.options.env), [](io::Env *) {});
   Result<std::unique_ptr<Store>> store = Store::open(store_dir_of(a), options);
   if (!store.ok()) return say(io, raft_code_of(store.status()), store.status().to_string());
   a.store = std::move(*store);
@@ -84,14 +90,14 @@ int io_init(raft_io *io, raft_id id, const char *address) {
   } else if (meta.status().code() != Errc::not_found) {
     return say(io, RAFT_CORRUPT, meta.status().to_string());
   }
-  int rv = a.inner.init(&a.inner, id, address);
-  if (rv != 0) return say(io, rv, std::string("network: ") + a.inner.errmsg);
-  a.inner_initialized = true;
+  int rv = a.net->init(a.net, id, address);
+  if (rv != 0) return say(io, rv, std::string("network: ") + a.net->errmsg);
+  a.net_initialized = true;
   a.worker = std::make_unique<StorageWorker>(a.loop, *a.store);
   return 0;
 }
 
-void inner_closed(raft_io *inner) {
+void net_closed(raft_io *inner) {
   Adapter &a = *static_cast<Adapter *>(inner->data);
   if (a.store) {
     Status closed = a.store->close();
@@ -106,10 +112,10 @@ void io_close(raft_io *io, raft_io_close_cb cb) {
   a.close_cb = cb;
   auto close_inner = [&a] {
     a.worker.reset();
-    if (a.inner_initialized) {
-      a.inner.close(&a.inner, inner_closed);
+    if (a.net_initialized) {
+      a.net->close(a.net, net_closed);
     } else {
-      inner_closed(&a.inner);
+      net_closed(a.net);
     }
   };
   if (a.worker) {
@@ -339,29 +345,29 @@ int io_start(raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb 
   Adapter &a = *of(io);
   a.tick = tick;
   a.recv = recv;
-  int rv = a.inner.start(&a.inner, msecs, on_tick, on_recv);
-  return rv == 0 ? 0 : say(io, rv, a.inner.errmsg);
+  int rv = a.net->start(a.net, msecs, on_tick, on_recv);
+  return rv == 0 ? 0 : say(io, rv, a.net->errmsg);
 }
 
 int io_send(raft_io *io, raft_io_send *req, const raft_message *message, raft_io_send_cb cb) {
   Adapter &a = *of(io);
-  int rv = a.inner.send(&a.inner, req, message, cb);
-  return rv == 0 ? 0 : say(io, rv, a.inner.errmsg);
+  int rv = a.net->send(a.net, req, message, cb);
+  return rv == 0 ? 0 : say(io, rv, a.net->errmsg);
 }
 
 raft_time io_time(raft_io *io) {
   Adapter &a = *of(io);
-  return a.inner.time(&a.inner);
+  return a.net->time(a.net);
 }
 
 int io_random(raft_io *io, int min, int max) {
   Adapter &a = *of(io);
-  return a.inner.random(&a.inner, min, max);
+  return a.net->random(a.net, min, max);
 }
 
 int io_async_work(raft_io *io, raft_io_async_work *req, raft_io_async_work_cb cb) {
   Adapter &a = *of(io);
-  return a.inner.async_work(&a.inner, req, cb);
+  return a.net->async_work(a.net, req, cb);
 }
 
 }  // namespace
@@ -377,17 +383,22 @@ extern "C" int segstore_raft_io_init(raft_io *io, uv_loop_t *loop, const char *d
   adapter->loop = loop;
   adapter->dir = dir;
   if (options != nullptr) adapter->options = *options;
-  int rv = raft_uv_tcp_init(&adapter->transport, loop);
-  if (rv != 0) return rv;
-  const std::string net_dir = adapter->dir + "/net";
-  rv = raft_uv_init(&adapter->inner, loop, net_dir.c_str(), &adapter->transport);
-  if (rv != 0) {
-    raft_uv_tcp_close(&adapter->transport);
-    return rv;
+  if (adapter->options.transport != nullptr) {
+    adapter->net = adapter->options.transport;
+  } else {
+    int rv = raft_uv_tcp_init(&adapter->transport, loop);
+    if (rv != 0) return rv;
+    const std::string net_dir = adapter->dir + "/net";
+    rv = raft_uv_init(&adapter->inner, loop, net_dir.c_str(), &adapter->transport);
+    if (rv != 0) {
+      raft_uv_tcp_close(&adapter->transport);
+      return rv;
+    }
+    adapter->net = &adapter->inner;
   }
-  adapter->inner.data = adapter.get();
+  adapter->net->data = adapter.get();
   *io = raft_io{};
-  io->version = adapter->inner.version >= 2 ? 2 : 1;
+  io->version = adapter->net->version >= 2 ? 2 : 1;
   io->impl = adapter.release();
   io->init = io_init;
   io->close = io_close;
@@ -408,11 +419,19 @@ extern "C" int segstore_raft_io_init(raft_io *io, uv_loop_t *loop, const char *d
   return 0;
 }
 
+extern "C" int segstore_raft_io_wait_idle(raft_io *io) {
+  Adapter *adapter = of(io);
+  if (adapter == nullptr || !adapter->worker) return 0;
+  return adapter->worker->wait_idle() ? 1 : 0;
+}
+
 extern "C" void segstore_raft_io_close(raft_io *io) {
   Adapter *adapter = of(io);
   if (adapter == nullptr) return;
-  raft_uv_close(&adapter->inner);
-  raft_uv_tcp_close(&adapter->transport);
+  if (adapter->net == &adapter->inner) {
+    raft_uv_close(&adapter->inner);
+    raft_uv_tcp_close(&adapter->transport);
+  }
   delete adapter;
   io->impl = nullptr;
 }

@@ -63,14 +63,24 @@ void StorageWorker::run() {
       thread_ended_ = true;
       break;
     }
+    running_ = true;
     lock.unlock();
     execute(taken);
     lock.lock();
     for (StorageRequest &request : taken) finished_.push_back(std::move(request));
     uv_async_send(&async_);
+    running_ = false;
+    idle_.notify_all();
   }
+  idle_.notify_all();
   lock.unlock();
   uv_async_send(&async_);
+}
+
+bool StorageWorker::wait_idle() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return thread_ended_ || (queued_.empty() && !running_); });
+  return !finished_.empty();
 }
 
 // Runs the requests in order; each run of consecutive appends shares one sync.

@@ -58,6 +58,9 @@ class StorageWorker {
   void stop(std::function<void()> done);
   // The last store error, for io->errmsg.
   std::string last_error() const;
+  // Blocks until every submitted request has run (tests that drive time themselves wait here
+  // so that a disk is never slower than their clock). True when callbacks wait for delivery.
+  bool wait_idle();
 
  private:
   void run();
@@ -75,6 +78,8 @@ class StorageWorker {
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::condition_variable idle_;          // wait_idle(): nothing queued and nothing running
+  bool running_ = false;                  // the worker executes requests taken from queued_
   std::deque<StorageRequest> queued_;     // submitted, not started
   std::vector<StorageRequest> finished_;  // done, callback not yet called
   bool stopping_ = false;
