@@ -383,6 +383,12 @@ int run_input(const std::uint8_t *data, std::size_t size) {
     Result<Record> got = s.read(*lsn);
     FUZZ_CHECK(got.ok(), "append after recovery does not read back: " + got.status().to_string() + "; " + context);
     FUZZ_CHECK(got->payload == payload, "append after recovery reads back other bytes; " + context);
+  } else if (lsn.status().code() == Errc::data_loss) {
+    // Damage that proves acknowledged records lost (a record or .idx past the cut says they were
+    // durable): the store refuses writes until the loss is accepted (docs/RECOVERY.md), and its
+    // recovery report must say so.
+    FUZZ_CHECK(s.recovery_report().acknowledged_data_lost,
+               "append refused with data_loss but recovery reported no loss; " + context);
   } else {
     FUZZ_CHECK(keep_clean, "append after recovery: " + lsn.status().to_string() + "; " + context);
   }
