@@ -138,7 +138,9 @@ Status Store::Impl::finish_interrupted_truncate(std::uint64_t cut_lsn) {
     next = next_lsn_;
     first = first_lsn_;
   }
-  // truncate_after(first - 1) keeps nothing; with first 0 the LSN wraps as the API allows.
+  // An intent names lsn + 1 of a truncate_after(lsn), so it is never 0 (recovery reads 0 as
+  // none): max(cut_lsn, first) - 1 does not wrap. truncate_after(first - 1) keeps nothing.
+  SEGSTORE_ASSERT(cut_lsn != 0, "a truncate intent at LSN 0");
   if (cut_lsn < next) return truncate_after(std::max(cut_lsn, first) - 1);
   return remove_truncate_intent();
 }
