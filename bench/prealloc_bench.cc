@@ -117,7 +117,9 @@ void measure(Env &env, const std::string &dir, unsigned count, Measurement &m) {
   const std::string path = dir + "/bench.data";
   std::unique_ptr<File> file = prepare(env, path, prep, count);
   std::unique_ptr<WriteQueue> queue;
-  if (method == Method::uring_linked) queue = take(make_uring_queue(1), "io_uring queue");
+  UringQueueOptions linked;
+  linked.sync_writes = SyncWrites::linked;
+  if (method == Method::uring_linked) queue = take(make_uring_queue(1, linked), "io_uring queue");
   AlignedBuffer block(write_bytes);
   std::memset(block.data(), 0x5a, block.size());
   std::vector<GroupCompletion> done;

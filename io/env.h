@@ -47,14 +47,25 @@ class File {
   // Writes all of `data` (short writes are continued, not reported).
   virtual Status write_at(std::uint64_t offset, std::span<const std::byte> data) = 0;
   virtual Status sync_data() = 0;  // fdatasync
+  // Writes all of `data` so that it is durable when this returns true: every part written with
+  // RWF_DSYNC (pwritev2), the data and the metadata needed to read it back on the device, as a
+  // write followed by fdatasync of that range. Only these bytes: other writes of the file
+  // that no sync covered stay volatile. false when the kernel or file system refused the flag
+  // (EOPNOTSUPP, EINVAL): nothing is promised, and the caller falls back to write_at +
+  // sync_data (bytes written before the refusal are written again, which changes nothing).
+  // This default is that fallback itself, for files without such a write.
+  virtual Result<bool> write_dsync_at(std::uint64_t offset, std::span<const std::byte> data);
   virtual Result<std::uint64_t> size() = 0;
   virtual Status allocate(std::uint64_t bytes) = 0;  // fallocate(0, bytes), keeps contents
   virtual Status truncate(std::uint64_t bytes) = 0;
 };
 
 // One asynchronous unit of work: writes of `data` at `offset` (block aligned when the file is
-// direct), then, if `sync`, a data sync of the file that starts only after the write completed.
-// `token` comes back in the completion.
+// direct), durable when `sync`. How a queue makes it durable (SyncWrites below): one write
+// with RWF_DSYNC (the default), or the write and then a data sync of the file that starts only
+// after the write completed. Either way `synced` promises the group's own bytes only: a caller
+// that needs earlier write-only groups of the file durable syncs them itself (the engine never
+// links a sync behind unsynced groups). `token` comes back in the completion.
 struct WriteGroup {
   File *file = nullptr;
   std::uint64_t offset = 0;
@@ -69,6 +80,24 @@ struct GroupCompletion {
   bool synced = false;  // the group's data sync completed successfully
 };
 
+// How a queue makes a `sync` group durable.
+//   dsync   one I/O: the group's write carries RWF_DSYNC (on O_DIRECT files a FUA write where
+//           the device has it and no metadata changed, else the kernel's flush after the write).
+//           A kernel or file system that refuses the flag (EOPNOTSUPP, EINVAL) is met once per
+//           queue: that group and every later one go the linked way.
+//   linked  two I/Os: the write, then fdatasync once it completed (io_uring: IOSQE_IO_LINK).
+//           Kept to compare the two and for kernels where dsync misbehaves.
+enum class SyncWrites : std::uint8_t { dsync, linked };
+
+// What a queue issued, counted per request it handed to the kernel (a short write continued
+// counts again): the "one I/O per durable group" of the dsync way is checked on these.
+struct WriteQueueCounts {
+  std::uint64_t writes = 0;        // writes without RWF_DSYNC
+  std::uint64_t dsync_writes = 0;  // writes with RWF_DSYNC (refused ones included)
+  std::uint64_t syncs = 0;         // data syncs
+  std::uint64_t dsync_refusals = 0;  // writes whose RWF_DSYNC the kernel refused
+};
+
 // Many groups in flight at once; completions may arrive in any order.
 class WriteQueue {
  public:
@@ -80,6 +109,9 @@ class WriteQueue {
   virtual Status reap(std::vector<GroupCompletion> *out, bool wait) = 0;
   virtual std::size_t inflight() const = 0;
   virtual const char *name() const = 0;  // "uring" or "thread"
+  // The way sync groups go now: dsync until the kernel refused the flag once.
+  virtual SyncWrites sync_writes() const { return SyncWrites::linked; }
+  virtual WriteQueueCounts counts() const { return {}; }
 };
 
 enum class FileKind : std::uint8_t { missing, regular, directory, other };
@@ -159,6 +191,8 @@ std::shared_ptr<Env> bind_env_to_dir(std::shared_ptr<Env> base, std::shared_ptr<
 struct EnvOptions {
   enum class Backend : std::uint8_t { automatic, uring, thread } backend = Backend::automatic;
   bool direct = true;
+  // Overridden by SEGSTORE_SYNC_WRITES=dsync|linked.
+  SyncWrites sync_writes = SyncWrites::dsync;
   Logger logger;  // where fallbacks are reported (empty: stderr)
   std::uint32_t file_mode = 0640;  // of the files the env creates (less the umask)
 };

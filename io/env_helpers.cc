@@ -9,6 +9,14 @@
 
 namespace segstore::io {
 
+// A file without a write that syncs as it goes: the write, then a data sync of the whole file
+// (which covers more than the range, never less).
+Result<bool> File::write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) {
+  if (Status written = write_at(offset, data); !written.ok()) return written;
+  if (Status synced = sync_data(); !synced.ok()) return synced;
+  return true;
+}
+
 std::string parent_dir(const std::string &path) {
   // Trailing slashes name the same directory ("a/b/" is "a/b"): its parent is "a".
   std::size_t end = path.size();

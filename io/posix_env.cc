@@ -34,6 +34,7 @@ constexpr unsigned probe_ring_entries = 2;
 std::atomic<bool> uring_fallback_logged{false};
 std::atomic<bool> direct_fallback_logged{false};
 std::atomic<bool> bad_backend_var_logged{false};
+std::atomic<bool> bad_sync_writes_var_logged{false};
 
 // The first store that meets the fallback reports it, through its logger.
 void log_once(std::atomic<bool> &logged, const Logger &logger, const std::string &message) {
@@ -44,7 +45,7 @@ const char *backend_name(Backend backend) {
   return backend == Backend::thread ? "thread" : "uring";
 }
 
-// SEGSTORE_IO_BACKEND and SEGSTORE_DIRECT_IO override the options (operators use them to work
+// SEGSTORE_IO_BACKEND, SEGSTORE_DIRECT_IO and SEGSTORE_SYNC_WRITES override the options (operators use them to work
 // around a kernel or file system without changing the program).
 EnvOptions apply_env_overrides(EnvOptions options) {
   if (const char *value = std::getenv(backend_env_var); value != nullptr && value[0] != '\0') {
@@ -62,6 +63,17 @@ EnvOptions apply_env_overrides(EnvOptions options) {
   }
   if (const char *value = std::getenv(direct_io_env_var); value != nullptr) {
     if (std::string(value) == "0") options.direct = false;
+  }
+  if (const char *value = std::getenv(sync_writes_env_var); value != nullptr && value[0] != '\0') {
+    const std::string sync_writes = value;
+    if (sync_writes == "dsync") {
+      options.sync_writes = SyncWrites::dsync;
+    } else if (sync_writes == "linked") {
+      options.sync_writes = SyncWrites::linked;
+    } else {
+      log_once(bad_sync_writes_var_logged, options.logger, std::string("ignoring ") + sync_writes_env_var + "=" +
+                                                               sync_writes + " (expected dsync or linked)");
+    }
   }
   return options;
 }
@@ -153,8 +165,10 @@ Result<std::vector<std::string>> read_names(DIR *dir, const std::string &path) {
 
 class PosixEnv final : public Env {
  public:
-  PosixEnv(Backend backend, bool direct, mode_t file_mode, PosixSyscalls syscalls, Logger logger)
-      : backend_(backend), direct_(direct), file_mode_(file_mode), syscalls_(syscalls), logger_(std::move(logger)) {}
+  PosixEnv(Backend backend, bool direct, SyncWrites sync_writes, mode_t file_mode, PosixSyscalls syscalls,
+           Logger logger)
+      : backend_(backend), direct_(direct), sync_writes_(sync_writes), file_mode_(file_mode), syscalls_(syscalls),
+        logger_(std::move(logger)) {}
 
   Result<std::unique_ptr<File>> open_file(const std::string &path, OpenFlags flags) override;
   Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override;
@@ -186,6 +200,7 @@ class PosixEnv final : public Env {
 
   const Backend backend_;
   const bool direct_;  // O_DIRECT wanted for files opened with OpenFlags.direct
+  const SyncWrites sync_writes_;  // of the queues it makes
   const mode_t file_mode_;  // of created files
   // Bounds the descriptors its files hold open (io/descriptor_cache.h).
   const std::shared_ptr<DescriptorCache> descriptors_ = std::make_shared<DescriptorCache>(descriptors_cached_max);
@@ -216,8 +231,11 @@ Result<std::unique_ptr<File>> PosixEnv::open_located(const FileLocation &where, 
 }
 
 Result<std::unique_ptr<WriteQueue>> PosixEnv::make_write_queue(unsigned depth) {
-  if (backend_ == Backend::thread) return make_thread_queue(depth);
-  return make_uring_queue(depth, syscalls_.uring_init);
+  if (backend_ == Backend::thread) return make_thread_queue(depth, sync_writes_);
+  UringQueueOptions queue_options;
+  queue_options.init = syscalls_.uring_init;
+  queue_options.sync_writes = sync_writes_;
+  return make_uring_queue(depth, queue_options);
 }
 
 Status PosixEnv::rename(const std::string &from, const std::string &to) {
@@ -445,8 +463,8 @@ std::shared_ptr<Env> make_posix_env(EnvOptions options, const PosixSyscalls &sys
   PosixSyscalls resolved = syscalls;
   if (resolved.uring_init == nullptr) resolved.uring_init = &io_uring_queue_init;
   const Backend backend = choose_backend(options.backend, resolved.uring_init, options.logger);
-  return std::make_shared<PosixEnv>(backend, options.direct, static_cast<mode_t>(options.file_mode), resolved,
-                                    options.logger);
+  return std::make_shared<PosixEnv>(backend, options.direct, options.sync_writes,
+                                    static_cast<mode_t>(options.file_mode), resolved, options.logger);
 }
 
 std::shared_ptr<Env> make_posix_env(EnvOptions options) {

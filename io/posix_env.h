@@ -7,6 +7,9 @@
 //   direct   EnvOptions.direct, turned off by SEGSTORE_DIRECT_IO=0. Each file opened with
 //            OpenFlags.direct tries O_DIRECT and is reopened buffered if its file system
 //            refuses (EINVAL).
+//   sync     EnvOptions.sync_writes, overridden by SEGSTORE_SYNC_WRITES=dsync|linked: how a queue
+//            makes a sync group durable (io/env.h SyncWrites). A refused RWF_DSYNC falls back to
+//            linked once per queue, silently (nothing is lost but one request).
 // Each fallback is logged once per process (base::log, through the logger of the store that met it). docs/IO.md has the details.
 //
 // Lifetime: files, queues and locks made by the env do not need the env to outlive them.
@@ -23,6 +26,7 @@ namespace segstore::io {
 
 inline constexpr const char *backend_env_var = "SEGSTORE_IO_BACKEND";
 inline constexpr const char *direct_io_env_var = "SEGSTORE_DIRECT_IO";
+inline constexpr const char *sync_writes_env_var = "SEGSTORE_SYNC_WRITES";
 
 // The system calls whose refusal decides a fallback. nullptr: the real one. Tests pass stand-ins
 // to play a kernel without io_uring or a file system without O_DIRECT.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -134,13 +135,28 @@ Result<PosixFile::Pinned> PosixFile::pin_for_write() {
   return Pinned{*fd, writes_};
 }
 
-void PosixFile::unpin(const Pinned &pinned, bool synced) {
+void PosixFile::unpin(const Pinned &pinned, SyncedBy synced_by) {
   std::lock_guard lock(mu_);
-  // The linked sync started after this write completed, so it covers it and every write that
-  // completed before the pin.
+  switch (synced_by) {
+    case SyncedBy::nothing:
+      break;
+    case SyncedBy::file_sync:
+      // The linked sync started after this write completed, so it covers it and every write
+      // that completed before the pin.
+      writes_synced_ = std::max(writes_synced_, pinned.writes + 1);
+      break;
+    case SyncedBy::own_write:
+      count_own_write_synced_locked();
+      break;
+  }
   ++writes_;
-  if (synced) writes_synced_ = std::max(writes_synced_, pinned.writes + 1);
   --users_;
+}
+
+// RWF_DSYNC made only the write about to be counted durable: the count of covered writes moves
+// only if every write completed so far was already covered.
+void PosixFile::count_own_write_synced_locked() {
+  if (writes_synced_ == writes_) writes_synced_ = writes_ + 1;
 }
 
 // Holds the descriptor open for one operation.
@@ -228,6 +244,42 @@ Status PosixFile::sync_data() {
     }
     if (errno != EINTR) return errno_status(errno, "fdatasync", where_.path);
   }
+}
+
+namespace {
+
+bool is_dsync_refusal(int err) { return err == EOPNOTSUPP || err == EINVAL; }
+
+}  // namespace
+
+// Each part of a short write is written with RWF_DSYNC too: the whole is durable only once the
+// last part returned, every part having been synced by its own write.
+Result<bool> PosixFile::write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) {
+  if (direct_) {
+    SEGSTORE_TRY(check_direct_alignment("write", where_.path, offset, data.data(), data.size()));
+  }
+  Use use(*this, true);
+  if (!use.ok()) return use.status();
+  std::size_t done = 0;
+  while (done < data.size()) {
+    iovec part{const_cast<std::byte *>(data.data() + done), data.size() - done};
+    const ssize_t n = ::pwritev2(use.fd(), &part, 1, static_cast<off_t>(offset + done), RWF_DSYNC);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      // The alignment was checked above, so EINVAL here is the flag, not the buffer.
+      if (is_dsync_refusal(errno)) return false;
+      return errno_status(errno, "write (RWF_DSYNC)", where_.path, static_cast<std::int64_t>(offset + done));
+    }
+    // A write that takes nothing without an error would make this loop spin forever.
+    if (n == 0) {
+      return Status(Errc::io_error, "write " + where_.path + " at offset " + std::to_string(offset + done) +
+                                        ": the OS wrote 0 of " + std::to_string(data.size() - done) + " bytes");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  std::lock_guard lock(mu_);
+  count_own_write_synced_locked();  // ~Use counts the write itself
+  return true;
 }
 
 Result<std::uint64_t> PosixFile::size() {

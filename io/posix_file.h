@@ -42,6 +42,7 @@ class PosixFile final : public File {
   Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override;
   Status write_at(std::uint64_t offset, std::span<const std::byte> data) override;
   Status sync_data() override;
+  Result<bool> write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) override;
   Result<std::uint64_t> size() override;
   Status allocate(std::uint64_t bytes) override;
   Status truncate(std::uint64_t bytes) override;
@@ -58,7 +59,11 @@ class PosixFile final : public File {
     std::uint64_t writes = 0;
   };
   Result<Pinned> pin_for_write();
-  void unpin(const Pinned &pinned, bool synced);
+  // What made a pinned write durable: a data sync of the file that started after it completed
+  // (covers every write completed before the pin too), or RWF_DSYNC on the write itself
+  // (covers only its own bytes).
+  enum class SyncedBy : std::uint8_t { nothing, file_sync, own_write };
+  void unpin(const Pinned &pinned, SyncedBy synced_by);
   // Called by the cache: closes the descriptor when no operation uses it and every write was
   // covered by a data sync. false when it stays open (or the file's lock is busy).
   bool close_if_idle();
@@ -68,6 +73,7 @@ class PosixFile final : public File {
   // ends the use (`wrote`: it was a write, now completed).
   Result<int> acquire();
   void release(bool wrote);
+  void count_own_write_synced_locked();
   class Use;
 
   std::mutex mu_;

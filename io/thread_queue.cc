@@ -1,6 +1,7 @@
 #include "io/thread_queue.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -16,7 +17,8 @@ namespace {
 
 class ThreadQueue final : public WriteQueue {
  public:
-  explicit ThreadQueue(unsigned depth) : depth_(depth) {
+  ThreadQueue(unsigned depth, SyncWrites sync_writes)
+      : depth_(depth), dsync_(sync_writes == SyncWrites::dsync) {
     const unsigned workers = std::min(depth, thread_workers_max);
     workers_.reserve(workers);
     for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
@@ -36,15 +38,28 @@ class ThreadQueue final : public WriteQueue {
   Status reap(std::vector<GroupCompletion> *out, bool wait) override;
   std::size_t inflight() const override { return inflight_; }
   const char *name() const override { return "thread"; }
+  SyncWrites sync_writes() const override { return dsync_ ? SyncWrites::dsync : SyncWrites::linked; }
+  WriteQueueCounts counts() const override {
+    std::lock_guard lock(mutex_);
+    return counts_;
+  }
 
  private:
   void work();
-  static GroupCompletion run(const WriteGroup &group);
+  GroupCompletion run(const WriteGroup &group);
+  bool write_dsync(const WriteGroup &group, GroupCompletion &completion);
+  void count(std::uint64_t WriteQueueCounts::*which) {
+    std::lock_guard lock(mutex_);
+    ++(counts_.*which);
+  }
 
   const unsigned depth_;
+  // Cleared for good by the first refusal of RWF_DSYNC (workers read it without the mutex).
+  std::atomic<bool> dsync_;
   std::size_t inflight_ = 0;  // submitted and not yet handed out by reap(); owner thread only
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  WriteQueueCounts counts_;  // calls made, not system calls (a short write continued counts once)
   std::condition_variable work_ready_;        // jobs_ got a group, or stopping_
   std::condition_variable completion_ready_;  // completions_ got one
   std::deque<WriteGroup> jobs_;
@@ -86,10 +101,34 @@ Status ThreadQueue::reap(std::vector<GroupCompletion> *out, bool wait) {
   return Status();
 }
 
+// One pwritev2 with RWF_DSYNC. true when the group is finished (written durable, or failed);
+// false when the flag was refused and the group still has to be written the linked way.
+bool ThreadQueue::write_dsync(const WriteGroup &group, GroupCompletion &completion) {
+  count(&WriteQueueCounts::dsync_writes);
+  Result<bool> durable = group.file->write_dsync_at(group.offset, group.data);
+  if (!durable.ok()) {
+    completion.status = durable.status();
+    return true;
+  }
+  if (*durable) {
+    completion.synced = true;
+    return true;
+  }
+  count(&WriteQueueCounts::dsync_refusals);
+  dsync_ = false;
+  return false;
+}
+
 GroupCompletion ThreadQueue::run(const WriteGroup &group) {
   GroupCompletion completion{group.token, Status(), false};
-  if (!group.data.empty()) completion.status = group.file->write_at(group.offset, group.data);
+  // An empty group has nothing to carry the flag: its sync is a data sync alone.
+  if (group.sync && !group.data.empty() && dsync_ && write_dsync(group, completion)) return completion;
+  if (!group.data.empty()) {
+    count(&WriteQueueCounts::writes);
+    completion.status = group.file->write_at(group.offset, group.data);
+  }
   if (completion.status.ok() && group.sync) {
+    count(&WriteQueueCounts::syncs);
     completion.status = group.file->sync_data();
     completion.synced = completion.status.ok();
   }
@@ -119,12 +158,12 @@ void ThreadQueue::work() {
 
 }  // namespace
 
-Result<std::unique_ptr<WriteQueue>> make_thread_queue(unsigned depth) {
+Result<std::unique_ptr<WriteQueue>> make_thread_queue(unsigned depth, SyncWrites sync_writes) {
   if (depth == 0 || depth > thread_depth_max) {
     return Status(Errc::invalid_argument, "thread write queue depth " + std::to_string(depth) +
                                               " is outside 1.." + std::to_string(thread_depth_max));
   }
-  return std::unique_ptr<WriteQueue>(std::make_unique<ThreadQueue>(depth));
+  return std::unique_ptr<WriteQueue>(std::make_unique<ThreadQueue>(depth, sync_writes));
 }
 
 }  // namespace segstore::io

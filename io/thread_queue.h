@@ -1,8 +1,10 @@
 // io/thread_queue.h — a WriteQueue on a few worker threads doing pwrite + fdatasync.
 //
 // The fallback when io_uring is unavailable (seccomp, kernel.io_uring_disabled, old kernels).
-// Each worker takes a group, writes it with File::write_at (short writes continued) and, if
-// group.sync, calls File::sync_data; the completion goes to a queue that reap() empties.
+// Each worker takes a group and writes it: a sync group with File::write_dsync_at (pwritev2 with
+// RWF_DSYNC: one system call, short writes continued with the flag) under SyncWrites::dsync,
+// else (or once the file refused the flag) with File::write_at (short writes continued) and
+// then File::sync_data; the completion goes to a queue that reap() empties.
 // Several workers let the device overlap the data syncs of several groups, as io_uring does.
 // Works with any File (it only calls the File interface).
 //
@@ -22,6 +24,7 @@ namespace segstore::io {
 inline constexpr unsigned thread_workers_max = 4;
 inline constexpr unsigned thread_depth_max = 4096;
 
-Result<std::unique_ptr<WriteQueue>> make_thread_queue(unsigned depth);
+Result<std::unique_ptr<WriteQueue>> make_thread_queue(unsigned depth,
+                                                     SyncWrites sync_writes = SyncWrites::dsync);
 
 }  // namespace segstore::io

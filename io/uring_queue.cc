@@ -1,6 +1,7 @@
 #include "io/uring_queue.h"
 
 #include <liburing.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -34,7 +35,8 @@ constexpr unsigned cqe_batch_max = 64;
 
 class UringQueue final : public WriteQueue {
  public:
-  explicit UringQueue(unsigned depth) : slots_(depth) {
+  UringQueue(unsigned depth, SyncWrites sync_writes, int dsync_rw_flags)
+      : slots_(depth), sync_writes_(sync_writes), dsync_rw_flags_(dsync_rw_flags) {
     free_slots_.reserve(depth);
     for (unsigned i = depth; i > 0; --i) free_slots_.push_back(i - 1);
   }
@@ -58,6 +60,14 @@ class UringQueue final : public WriteQueue {
     return inflight_;
   }
   const char *name() const override { return "uring"; }
+  SyncWrites sync_writes() const override {
+    std::lock_guard lock(mu_);
+    return sync_writes_;
+  }
+  WriteQueueCounts counts() const override {
+    std::lock_guard lock(mu_);
+    return counts_;
+  }
 
  private:
   struct Slot {
@@ -88,6 +98,9 @@ class UringQueue final : public WriteQueue {
   std::vector<std::uint32_t> free_slots_;
   std::vector<GroupCompletion> ready_;  // finished without the kernel (empty groups)
   std::size_t inflight_ = 0;            // submitted and not yet handed out by reap()
+  SyncWrites sync_writes_;              // linked for good once the kernel refused RWF_DSYNC
+  const int dsync_rw_flags_;
+  WriteQueueCounts counts_;
 };
 
 // The kernel may still be reading a group's memory after the ring is closed (its requests are
@@ -141,6 +154,8 @@ Status UringQueue::submit(const WriteGroup &group) {
   slot.progress.offset = group.offset;
   slot.progress.bytes_total = group.data.size();
   slot.progress.sync_wanted = group.sync;
+  // An empty group has nothing to write the flag on: its sync is a data sync alone.
+  slot.progress.dsync = group.sync && !group.data.empty() && sync_writes_ == SyncWrites::dsync;
   start_round(slot_index);
   // The group is queued in the ring whatever io_uring_enter() says now: a transient refusal
   // is retried by the next submit() or reap().
@@ -174,6 +189,14 @@ void UringQueue::start_round(std::uint32_t slot_index) {
     io_uring_prep_write(sqe, slot.pinned.fd, slot.data + slot.progress.bytes_done,
                         slot.round.write_bytes, slot.progress.offset + slot.progress.bytes_done);
     io_uring_sqe_set_data64(sqe, encode_user_data(slot_index, Op::write));
+    if (slot.round.dsync) {
+      // The write returns once its bytes are durable: on O_DIRECT a FUA write (or the write and
+      // a cache flush where the device has no FUA or the file's metadata changed).
+      sqe->rw_flags = dsync_rw_flags_;
+      ++counts_.dsync_writes;
+    } else {
+      ++counts_.writes;
+    }
     // The link makes the kernel start the sync only after this write completed in full; a
     // failed or short write cancels the sync (-ECANCELED).
     if (slot.round.sync) sqe->flags |= IOSQE_IO_LINK;
@@ -184,6 +207,7 @@ void UringQueue::start_round(std::uint32_t slot_index) {
     io_uring_prep_fsync(sqe, slot.pinned.fd, IORING_FSYNC_DATASYNC);
     io_uring_sqe_set_data64(sqe, encode_user_data(slot_index, Op::sync));
     ++slot.cqes_pending;
+    ++counts_.syncs;
   }
 }
 
@@ -215,12 +239,22 @@ void UringQueue::handle_cqe(std::uint64_t user_data, int res, std::vector<GroupC
   }
   if (--slot.cqes_pending > 0) return;
   apply_round(slot.progress, slot.round, slot.write_res, slot.sync_res, slot.file->path());
+  if (slot.round.dsync && !slot.progress.dsync) {
+    // Refused once, refused always (same kernel, and a store's files share a file system):
+    // later groups go linked from the start instead of paying a refused request each.
+    ++counts_.dsync_refusals;
+    sync_writes_ = SyncWrites::linked;
+  }
   if (!group_finished(slot.progress)) {
     start_round(slot_index);
     return;
   }
   const bool synced = slot.progress.error.ok() && slot.progress.synced;
-  slot.file->unpin(slot.pinned, synced);
+  // A group still dsync at its end was made durable by its own writes only.
+  const PosixFile::SyncedBy synced_by = !synced              ? PosixFile::SyncedBy::nothing
+                                        : slot.progress.dsync ? PosixFile::SyncedBy::own_write
+                                                              : PosixFile::SyncedBy::file_sync;
+  slot.file->unpin(slot.pinned, synced_by);
   out->push_back(GroupCompletion{slot.token, slot.progress.error, synced});
   --inflight_;
   slot = Slot{};
@@ -265,13 +299,14 @@ Status UringQueue::reap(std::vector<GroupCompletion> *out, bool wait) {
 
 }  // namespace
 
-Result<std::unique_ptr<WriteQueue>> make_uring_queue(unsigned depth, UringInit init) {
+Result<std::unique_ptr<WriteQueue>> make_uring_queue(unsigned depth, const UringQueueOptions &options) {
   if (depth == 0 || depth > uring_depth_max) {
     return Status(Errc::invalid_argument, "uring write queue depth " + std::to_string(depth) +
                                               " is outside 1.." + std::to_string(uring_depth_max));
   }
-  auto queue = std::make_unique<UringQueue>(depth);
-  SEGSTORE_TRY(queue->init_ring(init != nullptr ? init : &io_uring_queue_init));
+  const int dsync_rw_flags = options.dsync_rw_flags != 0 ? options.dsync_rw_flags : RWF_DSYNC;
+  auto queue = std::make_unique<UringQueue>(depth, options.sync_writes, dsync_rw_flags);
+  SEGSTORE_TRY(queue->init_ring(options.init != nullptr ? options.init : &io_uring_queue_init));
   return std::unique_ptr<WriteQueue>(std::move(queue));
 }
 

@@ -1,9 +1,11 @@
 // io/uring_queue.h — a WriteQueue on io_uring (liburing).
 //
-// Each WriteGroup becomes an IORING_OP_WRITE linked (IOSQE_IO_LINK) to an IORING_OP_FSYNC with
-// IORING_FSYNC_DATASYNC when group.sync: one io_uring_enter() starts both, and the kernel starts
-// the sync only after the write completed. Short writes, -EAGAIN and the sync cancelled behind
-// them are handled in rounds (io/uring_round.h). The groups' files must come from the posix env
+// A WriteGroup with group.sync becomes one IORING_OP_WRITE with rw_flags RWF_DSYNC (SyncWrites::
+// dsync, the default): the write returns once its bytes are durable, one request per group.
+// With SyncWrites::linked (or once the kernel refused the flag) it is an IORING_OP_WRITE linked
+// (IOSQE_IO_LINK) to an IORING_OP_FSYNC with IORING_FSYNC_DATASYNC: one io_uring_enter() starts
+// both, and the kernel starts the sync only after the write completed. Short writes, -EAGAIN,
+// a refused flag and the sync cancelled behind them are handled in rounds (io/uring_round.h). The groups' files must come from the posix env
 // (PosixFile): the queue writes their descriptors directly.
 //
 // Lifetime: the destructor waits for every request still in the kernel (which may be reading
@@ -26,8 +28,16 @@ using UringInit = int (*)(unsigned entries, io_uring *ring, unsigned flags);
 // The largest depth: the ring holds two SQEs per group and the kernel allows 32768 entries.
 inline constexpr unsigned uring_depth_max = 4096;
 
+struct UringQueueOptions {
+  UringInit init = nullptr;  // nullptr: io_uring_queue_init
+  SyncWrites sync_writes = SyncWrites::dsync;
+  // The rw_flags of a dsync write: RWF_DSYNC (0: the default). Tests add a bit no kernel knows to
+  // make the kernel refuse it (EOPNOTSUPP) as one without RWF_DSYNC would.
+  int dsync_rw_flags = 0;
+};
+
 // A queue for `depth` groups in flight. A failing io_uring_queue_init is returned as its errno
 // (ENOSYS: no io_uring in this kernel; EPERM/EACCES: forbidden by seccomp or sysctl).
-Result<std::unique_ptr<WriteQueue>> make_uring_queue(unsigned depth, UringInit init = nullptr);
+Result<std::unique_ptr<WriteQueue>> make_uring_queue(unsigned depth, const UringQueueOptions &options = {});
 
 }  // namespace segstore::io

@@ -11,6 +11,9 @@ namespace segstore::io {
 namespace {
 
 bool is_transient(int res) { return res == -EAGAIN || res == -EINTR; }
+// The submit checked alignment, so EINVAL on a dsync write is the flag (older kernels), as is
+// EOPNOTSUPP (a file system or kernel without RWF_DSYNC for this file).
+bool is_dsync_refusal(int res) { return res == -EOPNOTSUPP || res == -EINVAL; }
 
 void count_retry(GroupProgress &progress, const char *what, const std::string &path, int res) {
   if (++progress.retries <= round_retries_max) return;
@@ -34,6 +37,10 @@ RoundRequest plan_round(const GroupProgress &progress) {
   const std::uint64_t remaining = progress.bytes_total - progress.bytes_done;
   request.write_bytes =
       static_cast<std::uint32_t>(std::min<std::uint64_t>(remaining, write_chunk_max_bytes));
+  if (progress.sync_wanted && progress.dsync && request.write_bytes > 0) {
+    request.dsync = true;  // each part durable by its own write; no separate sync
+    return request;
+  }
   // The sync goes with the write that covers the rest of the group: one sync per group.
   request.sync = progress.sync_wanted && request.write_bytes == remaining;
   return request;
@@ -58,6 +65,11 @@ void apply_round(GroupProgress &progress, const RoundRequest &request, int write
                                                   std::to_string(at) + ": the OS wrote 0 of " +
                                                   std::to_string(request.write_bytes) + " bytes");
       return;
+    } else if (request.dsync && is_dsync_refusal(write_res)) {
+      // Nothing is lost by asking again without the flag: the same bytes at the same offset.
+      progress.dsync = false;
+      progress.dsync_refused = true;
+      return;
     } else if (is_transient(write_res)) {
       write_complete = false;
       count_retry(progress, "write", path, write_res);
@@ -68,6 +80,12 @@ void apply_round(GroupProgress &progress, const RoundRequest &request, int write
       progress.error = errno_status(-write_res, "write", path, at);
       return;
     }
+  }
+  if (request.dsync) {
+    // Every part of the group was written with RWF_DSYNC (a group that went linked on the way
+    // ends with a linked sync instead), so its last byte makes it whole and durable.
+    if (progress.bytes_done == progress.bytes_total) progress.synced = true;
+    return;
   }
   if (!request.sync) return;
   if (sync_res == 0) {

@@ -1,10 +1,17 @@
 // io/uring_round.h — what one round of a group's io_uring requests came to, and what comes next.
 //
 // The uring queue sends a WriteGroup to the kernel in rounds. A round is a write of the bytes
-// not yet written (at most write_chunk_max_bytes), linked (IOSQE_IO_LINK) to a data sync when the
-// group wants one and this write covers the rest of the group. A round is over when the CQEs of
-// all its requests arrived; only then is its outcome decided, from both results together,
-// because a sync counts only if the write before it completed in full.
+// not yet written (at most write_chunk_max_bytes). A group that wants a sync gets it one of two
+// ways (SyncWrites in io/env.h):
+//   dsync   every write of the group carries RWF_DSYNC: one request per round, and the group is
+//           synced once its last byte was written so (each part, a short write's rest too,
+//           made durable by its own write);
+//   linked  the write that covers the rest of the group is linked (IOSQE_IO_LINK) to a data
+//           sync. A round is over when the CQEs of all its requests arrived; only then is its
+//           outcome decided, from both results together, because a sync counts only if the
+//           write before it completed in full.
+// A dsync write refused by the kernel (EOPNOTSUPP, EINVAL: an old kernel, a file system without
+// the flag) switches the group to linked for the rest of it, and the queue for good.
 //
 // Every cqe->res is mapped here, in one place:
 //
@@ -23,6 +30,14 @@
 //   == requested                 | other negative     | the sync's error, done, never retried
 //   == requested                 | -ECANCELED or > 0  | impossible: SEGSTORE_ASSERT
 //   (no write: sync-only round)  | as the rows above  |
+//
+//   dsync write res (no sync)    | what the group does
+//   -----------------------------+-----------------------------------------------------------
+//   == requested                 | written; synced when it was the group's last byte
+//   0 < res < requested (short)  | progress; the next round writes the rest with RWF_DSYNC
+//   -EOPNOTSUPP / -EINVAL        | flag refused (the alignment was checked at submit): no
+//                                | progress, no retry counted; the group goes linked
+//   others                       | as a write in the table above
 #pragma once
 
 #include <cstdint>
@@ -43,7 +58,9 @@ struct GroupProgress {
   std::uint64_t bytes_total = 0;  // of the group
   std::uint64_t bytes_done = 0;   // written so far
   bool sync_wanted = false;
-  bool synced = false;            // a sync completed after all bytes were written
+  bool dsync = false;             // sync_wanted, by RWF_DSYNC writes (false: by a linked sync)
+  bool dsync_refused = false;     // a dsync write was refused: the group went linked
+  bool synced = false;            // all bytes written and made durable
   unsigned retries = 0;           // rounds in a row without progress
   Status error;                   // the first error; ends the group
 };
@@ -51,6 +68,7 @@ struct GroupProgress {
 struct RoundRequest {
   std::uint32_t write_bytes = 0;  // at offset + bytes_done; 0: no write in this round
   bool sync = false;              // a data sync linked after the write (or alone)
+  bool dsync = false;             // the write carries RWF_DSYNC (never with sync)
 };
 
 // The round to submit next; {0, false} when the group is finished.

@@ -1,6 +1,7 @@
 // testing/sim_disk.cc — the simulated disk's state between crashes (directory syncs, writes and
 // data syncs with their injected faults) and SimDisk's methods (testing/sim_env.h). The crash
 // itself is in sim_crash.cc.
+#include "base/assert.h"
 #include "base/try.h"
 #include "testing/sim_file.h"
 #include "testing/sim_model.h"
@@ -92,7 +93,7 @@ Status SimDisk::State::sync_locked(Inode &inode, const std::string &path) {
   if (fault) {
     injected(*fault, path, &inode);
     for (const FileOp &op : inode.ops) {
-      if (random.chance(0.5)) {
+      if (op.landed || random.chance(0.5)) {  // a landed write is on the media already
         apply_op(inode.durable, op);
       } else {
         inode.limbo = true;
@@ -103,6 +104,31 @@ Status SimDisk::State::sync_locked(Inode &inode, const std::string &path) {
   }
   for (const FileOp &op : inode.ops) apply_op(inode.durable, op);
   inode.ops.clear();
+  return Status();
+}
+
+// The write's own sync failed: the device may hold it or not, and Linux may have marked its
+// pages clean (buffered) so that only the page cache shows it until the reboot (limbo). Either
+// way it is not durable: a crash keeps it, loses it or tears it like any volatile write.
+Status SimDisk::State::dsync_write_locked(Inode &inode, const std::string &path, std::uint64_t offset,
+                                          std::span<const std::byte> data) {
+  const std::size_t ops_before = inode.ops.size();
+  SEGSTORE_TRY(write_locked(inode, path, offset, data));
+  // Invariant: a successful write of bytes adds exactly one operation, the write itself.
+  SEGSTORE_ASSERT(inode.ops.size() == ops_before + 1 && inode.ops.back().offset == offset &&
+                      inode.ops.back().data.size() == data.size(),
+                  "a simulated write of " + std::to_string(data.size()) + " bytes to " + path +
+                      " did not add its operation");
+  SimRandom random = random_for(path, SimOp::sync);
+  if (std::optional<SimFault> fault = decide(SimOp::sync, path, random)) {
+    injected(*fault, path, &inode);
+    if (random.chance(0.5)) {
+      inode.ops.pop_back();
+      inode.limbo = true;
+    }
+    return sim_errno(EIO, "write (RWF_DSYNC)", path, static_cast<std::int64_t>(offset));
+  }
+  inode.ops.back().landed = true;
   return Status();
 }
 
@@ -182,6 +208,11 @@ void SimDisk::arm(const SimTarget &target) {
 void SimDisk::clear_targets() {
   std::lock_guard lock(state_->mu);
   state_->targets.clear();
+}
+
+void SimDisk::set_sync_writes(io::SyncWrites sync_writes) {
+  std::lock_guard lock(state_->mu);
+  state_->sync_writes = sync_writes;
 }
 
 void SimDisk::set_capacity(std::uint64_t bytes) {

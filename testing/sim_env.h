@@ -6,7 +6,10 @@
 // from its seed alone.
 //
 // The model, per file (an inode):
-//   durable   bytes covered by a completed sync_data of that file;
+//   durable   bytes covered by a completed sync_data of that file, and the bytes of each
+//             completed write made with RWF_DSYNC (write_dsync_at, a queued sync group under
+//             SyncWrites::dsync): durable themselves, in their place among the volatile
+//             writes, without making the file's other volatile writes durable;
 //   volatile  writes, truncates and allocations made since, in order. Reads see them.
 //   limbo     volatile operations whose sync_data failed: the failed sync writes a random
 //             part of them, and Linux marks the pages of the rest clean, so a later sync_data
@@ -94,7 +97,7 @@ enum class SimOp : std::uint8_t {
   open,
   read,
   write,     // File::write_at and the write of a queued group
-  sync,      // File::sync_data and the linked sync of a queued group
+  sync,      // File::sync_data, the linked sync of a queued group, the sync of a RWF_DSYNC write
   sync_dir,
   allocate,
   truncate,
@@ -194,6 +197,9 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   void set_crash_model(const SimCrashModel &model);
   void arm(const SimTarget &target);
   void clear_targets();
+  // How queued sync groups are made durable (io::SyncWrites, as the real queues): dsync (the
+  // default) makes only the group's bytes durable; linked syncs the whole file after the write.
+  void set_sync_writes(io::SyncWrites sync_writes);
   // Bytes the files may hold in total (ENOSPC past it); 0 = unlimited.
   void set_capacity(std::uint64_t bytes);
 

@@ -49,6 +49,15 @@ Status SimFile::sync_data() {
   return st_.sync_locked(*inode_, path_);
 }
 
+Result<bool> SimFile::write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) {
+  SEGSTORE_TRY(check_aligned("write", offset, data.data(), data.size()));
+  SEGSTORE_TRY(check_writable("write"));
+  std::lock_guard lock(st_.mu);
+  SEGSTORE_TRY(st_.check_boot(boot_, "write", path_));
+  SEGSTORE_TRY(st_.dsync_write_locked(*inode_, path_, offset, data));
+  return true;
+}
+
 Result<std::uint64_t> SimFile::size() {
   std::lock_guard lock(st_.mu);
   SEGSTORE_TRY(st_.check_boot(boot_, "fstat", path_));
@@ -109,6 +118,12 @@ io::GroupCompletion SimQueue::run_locked(const Pending &p) {
   io::GroupCompletion c{p.group.token, Status(), false};
   if (Status alive = st_.check_boot(p.file->boot_, "write", p.file->path()); !alive.ok()) {
     c.status = alive;
+    return c;
+  }
+  if (p.group.sync && !p.group.data.empty() && st_.sync_writes == io::SyncWrites::dsync) {
+    // One write with RWF_DSYNC: durable only once it completed whole, and only its own bytes.
+    c.status = st_.dsync_write_locked(*p.file->inode_, p.file->path(), p.group.offset, p.group.data);
+    c.synced = c.status.ok();
     return c;
   }
   if (!p.group.data.empty()) c.status = st_.write_locked(*p.file->inode_, p.file->path(), p.group.offset, p.group.data);

@@ -21,6 +21,7 @@ class SimFile final : public io::File {
   Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override;
   Status write_at(std::uint64_t offset, std::span<const std::byte> data) override;
   Status sync_data() override;
+  Result<bool> write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) override;
   Result<std::uint64_t> size() override;
   Status allocate(std::uint64_t bytes) override;
   Status truncate(std::uint64_t bytes) override;
@@ -71,6 +72,10 @@ class SimQueue final : public io::WriteQueue {
     return inflight_;
   }
   const char *name() const override { return "sim"; }
+  io::SyncWrites sync_writes() const override {
+    std::lock_guard lock(st_.mu);
+    return st_.sync_writes;
+  }
 
   struct Pending {
     io::WriteGroup group;

@@ -64,7 +64,9 @@ struct FileOp {
   std::uint64_t offset = 0;       // write
   std::vector<std::byte> data;    // write
   std::uint64_t size = 0;         // truncate, allocate
-  bool landed = false;            // a piece of a group in flight that reached the media at the crash
+  // On the media, whatever the crash: a piece of a group in flight that reached it at the
+  // crash, or a completed RWF_DSYNC write.
+  bool landed = false;
 };
 
 inline void apply_op(std::vector<std::byte> &bytes, const FileOp &op) {
@@ -163,6 +165,7 @@ struct SimDisk::State {
   std::map<std::pair<std::string, SimOp>, std::uint64_t> op_counters;
   std::set<sim::SimQueue *> queues;
   bool hold = false;
+  io::SyncWrites sync_writes = io::SyncWrites::dsync;
 
   // --- helpers; caller holds mu ---
   Status check_boot(std::uint64_t boot, const std::string &what, const std::string &path) const {
@@ -252,6 +255,10 @@ struct SimDisk::State {
   void sync_dir_locked(const std::string &dir);
   Status write_locked(sim::Inode &inode, const std::string &path, std::uint64_t offset, std::span<const std::byte> data);
   Status sync_locked(sim::Inode &inode, const std::string &path);
+  // A write with RWF_DSYNC: write_locked, then its own sync, which makes this write durable
+  // (landed) and nothing else.
+  Status dsync_write_locked(sim::Inode &inode, const std::string &path, std::uint64_t offset,
+                            std::span<const std::byte> data);
   void file_op(sim::Inode &inode, sim::FileOp op) {
     sim::apply_op(inode.current, op);
     inode.ops.push_back(std::move(op));

@@ -109,15 +109,19 @@ class ScopedEnvVar {
 
 namespace segstore::io::testing {
 
-// A posix env with exactly these options: SEGSTORE_IO_BACKEND and SEGSTORE_DIRECT_IO of the
-// caller's shell are hidden while it is made (they would override the options).
+// A posix env with exactly these options: SEGSTORE_IO_BACKEND, SEGSTORE_DIRECT_IO and
+// SEGSTORE_SYNC_WRITES of the caller's shell are hidden while it is made (they would override
+// the options).
 inline std::shared_ptr<Env> make_env_exactly(EnvOptions::Backend backend, bool direct,
-                                             const PosixSyscalls &syscalls = {}) {
+                                             const PosixSyscalls &syscalls = {},
+                                             SyncWrites sync_writes = SyncWrites::dsync) {
   ScopedEnvVar no_backend(backend_env_var, nullptr);
   ScopedEnvVar no_direct(direct_io_env_var, nullptr);
+  ScopedEnvVar no_sync_writes(sync_writes_env_var, nullptr);
   EnvOptions options;
   options.backend = backend;
   options.direct = direct;
+  options.sync_writes = sync_writes;
   return make_posix_env(options, syscalls);
 }
 

@@ -159,6 +159,109 @@ TEST(UringRound, GroupLargerThanAChunkSyncsOnlyWithItsLastChunk) {
   EXPECT_TRUE(progress.synced);
 }
 
+GroupProgress dsync_group(std::uint64_t bytes) {
+  GroupProgress progress = group(bytes, true);
+  progress.dsync = true;
+  return progress;
+}
+
+TEST(UringRoundDsync, GroupIsOneDsyncWriteAndSyncedWhenItCompletes) {
+  GroupProgress progress = dsync_group(16384);
+  RoundRequest round = plan_round(progress);
+  EXPECT_EQ(round.write_bytes, 16384u);
+  EXPECT_TRUE(round.dsync);
+  EXPECT_FALSE(round.sync) << "no separate sync request";
+  apply_round(progress, round, 16384, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.error.ok());
+  EXPECT_TRUE(progress.synced);
+  EXPECT_FALSE(progress.dsync_refused);
+}
+
+TEST(UringRoundDsync, ShortWriteIsContinuedWithDsyncAndSyncedOnlyAtTheEnd) {
+  GroupProgress progress = dsync_group(16384);
+  apply_round(progress, plan_round(progress), 4096, 0, path);
+  EXPECT_FALSE(group_finished(progress));
+  EXPECT_FALSE(progress.synced) << "a part is durable, the group is not";
+  RoundRequest rest = plan_round(progress);
+  EXPECT_EQ(rest.write_bytes, 12288u);
+  EXPECT_TRUE(rest.dsync) << "the rest carries RWF_DSYNC too";
+  EXPECT_FALSE(rest.sync);
+  apply_round(progress, rest, 12288, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+}
+
+TEST(UringRoundDsync, ErrorOnTheRestOfAShortWriteLeavesTheGroupUnsynced) {
+  GroupProgress progress = dsync_group(16384);
+  apply_round(progress, plan_round(progress), 8192, 0, path);
+  apply_round(progress, plan_round(progress), -EIO, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_FALSE(progress.synced);
+  EXPECT_EQ(progress.error.code(), Errc::io_error) << text(progress.error);
+  EXPECT_NE(progress.error.message().find("at offset " + std::to_string(8192 + 8192)), std::string::npos)
+      << progress.error.message();
+}
+
+// EOPNOTSUPP and EINVAL both mean "no RWF_DSYNC here": the group is written again the linked way.
+void expect_refusal_goes_linked(int refusal) {
+  GroupProgress progress = dsync_group(16384);
+  apply_round(progress, plan_round(progress), refusal, 0, path);
+  EXPECT_FALSE(group_finished(progress));
+  EXPECT_TRUE(progress.error.ok()) << text(progress.error);
+  EXPECT_TRUE(progress.dsync_refused);
+  EXPECT_FALSE(progress.dsync);
+  EXPECT_EQ(progress.retries, 0u) << "a refusal is not a transient retry";
+  RoundRequest linked = plan_round(progress);
+  EXPECT_EQ(linked.write_bytes, 16384u);
+  EXPECT_FALSE(linked.dsync);
+  EXPECT_TRUE(linked.sync);
+  apply_round(progress, linked, 16384, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+}
+
+TEST(UringRoundDsync, EopnotsuppGoesLinked) { expect_refusal_goes_linked(-EOPNOTSUPP); }
+TEST(UringRoundDsync, EinvalGoesLinked) { expect_refusal_goes_linked(-EINVAL); }
+
+// Parts written with RWF_DSYNC before the refusal are durable; the linked sync after the rest
+// covers the whole file anyway.
+TEST(UringRoundDsync, RefusalAfterAShortDsyncWriteLinksTheSyncAfterTheRest) {
+  GroupProgress progress = dsync_group(16384);
+  apply_round(progress, plan_round(progress), 4096, 0, path);
+  apply_round(progress, plan_round(progress), -EOPNOTSUPP, 0, path);
+  RoundRequest linked = plan_round(progress);
+  EXPECT_EQ(linked.write_bytes, 12288u);
+  EXPECT_TRUE(linked.sync);
+  apply_round(progress, linked, 4096, -ECANCELED, path);
+  EXPECT_FALSE(progress.synced);
+  RoundRequest last = plan_round(progress);
+  EXPECT_EQ(last.write_bytes, 8192u);
+  EXPECT_TRUE(last.sync);
+  EXPECT_FALSE(last.dsync);
+  apply_round(progress, last, 8192, 0, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_TRUE(progress.synced);
+}
+
+// Without a linked request there is no CQE for it: a dsync write's EINVAL is the flag's only in
+// a dsync round; in a plain write it is the write's error.
+TEST(UringRoundDsync, EinvalOnAPlainWriteIsAnError) {
+  GroupProgress progress = group(4096, true);
+  apply_round(progress, plan_round(progress), -EINVAL, -ECANCELED, path);
+  EXPECT_TRUE(group_finished(progress));
+  EXPECT_EQ(progress.error.code(), Errc::io_error) << text(progress.error);
+  EXPECT_NE(progress.error.message().find("(errno 22)"), std::string::npos) << progress.error.message();
+}
+
+TEST(UringRoundDsync, EmptyGroupStillSyncsWithADataSync) {
+  GroupProgress progress = dsync_group(0);
+  RoundRequest round = plan_round(progress);
+  EXPECT_EQ(round.write_bytes, 0u);
+  EXPECT_TRUE(round.sync);
+  EXPECT_FALSE(round.dsync);
+}
+
 TEST(UringRoundDeathTest, WriteLongerThanRequestedIsFatal) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   GroupProgress progress = group(4096, false);

@@ -5,13 +5,18 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <sys/uio.h>
+
+#include <atomic>
 #include <cstring>
+#include <tuple>
 #include <map>
 #include <mutex>
 
 #include "io/aligned_buffer.h"
 #include "io/posix_env.h"
 #include "io/thread_queue.h"
+#include "io/uring_queue.h"
 #include "io_test_util.h"
 
 namespace segstore::io {
@@ -23,15 +28,24 @@ using testing::TempDir;
 using testing::text;
 
 constexpr std::size_t block = format::block_size_bytes;
+// An rw_flags bit no kernel defines (RWF_* end far below it): the kernel refuses the write
+// with EOPNOTSUPP.
+constexpr int unknown_rw_flag = 1 << 30;
 
-std::string backend_name(const ::testing::TestParamInfo<Backend> &info) {
-  return info.param == Backend::uring ? "uring" : "thread";
+using QueueParam = std::tuple<Backend, SyncWrites>;
+
+std::string param_name(const ::testing::TestParamInfo<QueueParam> &info) {
+  return std::string(std::get<0>(info.param) == Backend::uring ? "uring" : "thread") +
+         (std::get<1>(info.param) == SyncWrites::dsync ? "_dsync" : "_linked");
 }
 
-class WriteQueueTest : public ::testing::TestWithParam<Backend> {
+// Every backend, with each way of making a sync group durable.
+class WriteQueueTest : public ::testing::TestWithParam<QueueParam> {
  protected:
+  Backend backend() const { return std::get<0>(GetParam()); }
+  SyncWrites sync_writes() const { return std::get<1>(GetParam()); }
   void SetUp() override {
-    env = testing::make_env_exactly(GetParam(), true);
+    env = testing::make_env_exactly(backend(), true, {}, sync_writes());
     Result<std::unique_ptr<File>> opened = env->open_file(dir.file("data"), create_flags(true));
     ASSERT_TRUE(opened.ok()) << text(opened.status());
     file = std::move(*opened);
@@ -90,6 +104,7 @@ class WriteQueueTest : public ::testing::TestWithParam<Backend> {
       }
     }
     EXPECT_EQ(queue->inflight(), 0u);
+    last_counts = queue->counts();
     EXPECT_EQ(completions_per_token.size(), groups);
     for (const auto &[token, count] : completions_per_token) {
       EXPECT_EQ(count, 1u) << "token " << token;
@@ -123,12 +138,31 @@ class WriteQueueTest : public ::testing::TestWithParam<Backend> {
   TempDir dir;
   std::shared_ptr<Env> env;
   std::unique_ptr<File> file;
+  WriteQueueCounts last_counts;  // of write_many's queue
 };
 
 TEST_P(WriteQueueTest, QueueNameIsTheBackend) {
   auto queue = make_queue(4);
   ASSERT_NE(queue, nullptr);
-  EXPECT_STREQ(queue->name(), GetParam() == Backend::uring ? "uring" : "thread");
+  EXPECT_STREQ(queue->name(), backend() == Backend::uring ? "uring" : "thread");
+  EXPECT_EQ(queue->sync_writes(), sync_writes());
+}
+
+// The point of dsync: a durable group is one request to the kernel (a write with RWF_DSYNC);
+// linked, it is two (the write and a data sync).
+TEST_P(WriteQueueTest, SyncGroupIsOneRequestWithDsyncAndTwoLinked) {
+  write_many(4, 12, 1);
+  const WriteQueueCounts counts = last_counts;
+  if (sync_writes() == SyncWrites::dsync) {
+    EXPECT_EQ(counts.dsync_writes, 12u);
+    EXPECT_EQ(counts.writes, 0u);
+    EXPECT_EQ(counts.syncs, 0u);
+  } else {
+    EXPECT_EQ(counts.dsync_writes, 0u);
+    EXPECT_EQ(counts.writes, 12u);
+    EXPECT_EQ(counts.syncs, 12u);
+  }
+  EXPECT_EQ(counts.dsync_refusals, 0u);
 }
 
 TEST_P(WriteQueueTest, ManyGroupsInFlightWithSyncCompleteOnceAndReadBack) {
@@ -266,6 +300,12 @@ TEST_P(WriteQueueTest, ShortWriteAtFileSizeLimitIsContinuedThenReported) {
   EXPECT_NE(completion.status.message().find("(errno 27)"), std::string::npos)  // EFBIG
       << completion.status.message();
   EXPECT_FALSE(completion.synced);
+  if (backend() == Backend::uring && sync_writes() == SyncWrites::dsync) {
+    // The part written and the rest asked for again: both with RWF_DSYNC.
+    EXPECT_EQ(queue->counts().dsync_writes, 2u);
+    EXPECT_EQ(queue->counts().writes, 0u);
+    EXPECT_EQ(queue->counts().syncs, 0u);
+  }
   EXPECT_EQ(*file->size(), 2 * block);
   AlignedBuffer read(2 * block);
   ASSERT_EQ(*file->read_at(0, read.span()), 2 * block);
@@ -273,7 +313,43 @@ TEST_P(WriteQueueTest, ShortWriteAtFileSizeLimitIsContinuedThenReported) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WriteQueueTest,
-                         ::testing::Values(Backend::uring, Backend::thread), backend_name);
+                         ::testing::Combine(::testing::Values(Backend::uring, Backend::thread),
+                                            ::testing::Values(SyncWrites::dsync, SyncWrites::linked)),
+                         param_name);
+
+// A kernel that refuses RWF_DSYNC, played by the real kernel: the flags carry a bit it does not
+// know, which it refuses with EOPNOTSUPP as one without RWF_DSYNC does. The group is written
+// again the linked way and completes synced; the queue goes linked for good, so the next group
+// costs no refused request.
+TEST(WriteQueueDsync, UringQueueFallsBackToLinkedOnceTheKernelRefusesTheFlag) {
+  TempDir dir;
+  auto env = testing::make_env_exactly(Backend::uring, true);
+  Result<std::unique_ptr<File>> file = env->open_file(dir.file("data"), create_flags(true));
+  ASSERT_TRUE(file.ok()) << text(file.status());
+  UringQueueOptions options;
+  options.dsync_rw_flags = RWF_DSYNC | unknown_rw_flag;
+  Result<std::unique_ptr<WriteQueue>> queue = make_uring_queue(4, options);
+  ASSERT_TRUE(queue.ok()) << text(queue.status());
+  AlignedBuffer buffer(2 * block);
+  testing::fill_pattern(buffer.span(), 31);
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE((*queue)->submit({file->get(), i * block, {buffer.data() + i * block, block}, true, i}).ok());
+    std::vector<GroupCompletion> done;
+    ASSERT_TRUE((*queue)->reap(&done, true).ok());
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_TRUE(done[0].status.ok()) << text(done[0].status);
+    EXPECT_TRUE(done[0].synced) << "group " << i;
+  }
+  const WriteQueueCounts counts = (*queue)->counts();
+  EXPECT_EQ(counts.dsync_refusals, 1u);
+  EXPECT_EQ(counts.dsync_writes, 1u) << "only the first group asked";
+  EXPECT_EQ(counts.writes, 2u);
+  EXPECT_EQ(counts.syncs, 2u);
+  EXPECT_EQ((*queue)->sync_writes(), SyncWrites::linked);
+  AlignedBuffer read(2 * block);
+  ASSERT_EQ(*(*file)->read_at(0, read.span()), 2 * block);
+  EXPECT_EQ(std::memcmp(read.data(), buffer.data(), 2 * block), 0);
+}
 
 // The uring queue writes descriptors, so it takes only files of the posix env; the thread
 // queue calls the File interface and takes any File.
@@ -307,6 +383,75 @@ class MemoryFile final : public File {
   std::mutex mutex_;
   std::vector<std::byte> bytes_;
 };
+
+// A file whose write_dsync_at always meets a refused flag, counting what the queue calls.
+class RefusingDsyncFile final : public File {
+ public:
+  const std::string &path() const override { return memory.path(); }
+  bool direct() const override { return false; }
+  Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override {
+    return memory.read_at(offset, out);
+  }
+  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    ++write_calls;
+    return memory.write_at(offset, data);
+  }
+  Status sync_data() override {
+    ++sync_calls;
+    return Status();
+  }
+  Result<bool> write_dsync_at(std::uint64_t, std::span<const std::byte>) override {
+    ++dsync_calls;
+    return false;
+  }
+  Result<std::uint64_t> size() override { return memory.size(); }
+  Status allocate(std::uint64_t) override { return Status(); }
+  Status truncate(std::uint64_t) override { return Status(); }
+
+  MemoryFile memory;
+  std::atomic<unsigned> write_calls{0}, sync_calls{0}, dsync_calls{0};
+};
+
+TEST(WriteQueueDsync, ThreadQueueFallsBackToLinkedOnceTheFileRefusesTheFlag) {
+  Result<std::unique_ptr<WriteQueue>> queue = make_thread_queue(1, SyncWrites::dsync);
+  ASSERT_TRUE(queue.ok()) << text(queue.status());
+  RefusingDsyncFile file;
+  const std::vector<std::byte> data = testing::pattern(64, 5);
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE((*queue)->submit({&file, i * 64, data, true, i}).ok());
+    std::vector<GroupCompletion> done;
+    ASSERT_TRUE((*queue)->reap(&done, true).ok());
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_TRUE(done[0].status.ok()) << text(done[0].status);
+    EXPECT_TRUE(done[0].synced) << "group " << i;
+  }
+  EXPECT_EQ(file.dsync_calls.load(), 1u) << "refused once, not asked again";
+  EXPECT_EQ(file.write_calls.load(), 2u);
+  EXPECT_EQ(file.sync_calls.load(), 2u);
+  EXPECT_EQ((*queue)->sync_writes(), SyncWrites::linked);
+  EXPECT_EQ((*queue)->counts().dsync_refusals, 1u);
+  std::vector<std::byte> read(64);
+  ASSERT_EQ(*file.read_at(64, read), 64u);
+  EXPECT_EQ(read, data);
+}
+
+// pwritev2 with RWF_DSYNC on a real file: the bytes land and the call says they are durable.
+TEST(WriteQueueDsync, PosixWriteDsyncAtWritesAndReportsDurable) {
+  TempDir dir;
+  auto env = testing::make_env_exactly(Backend::thread, true);
+  Result<std::unique_ptr<File>> file = env->open_file(dir.file("data"), create_flags(true));
+  ASSERT_TRUE(file.ok()) << text(file.status());
+  AlignedBuffer buffer(3 * block);
+  testing::fill_pattern(buffer.span(), 77);
+  Result<bool> durable = (*file)->write_dsync_at(block, buffer.span());
+  ASSERT_TRUE(durable.ok()) << text(durable.status());
+  EXPECT_TRUE(*durable);
+  AlignedBuffer read(3 * block);
+  ASSERT_EQ(*(*file)->read_at(block, read.span()), 3 * block);
+  EXPECT_EQ(std::memcmp(read.data(), buffer.data(), 3 * block), 0);
+  Result<bool> misaligned = (*file)->write_dsync_at(100, buffer.span());
+  EXPECT_EQ(misaligned.status().code(), Errc::invalid_argument) << text(misaligned.status());
+}
 
 TEST(WriteQueueFiles, UringQueueRefusesAFileNotOfThePosixEnv) {
   auto queue = testing::make_env_exactly(Backend::uring, true)->make_write_queue(4);

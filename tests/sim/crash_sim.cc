@@ -720,6 +720,7 @@ void CrashSim::run() {
   testing::SimCrashModel crash_model;
   if (config_.latent_faults) crash_model.bit_flips_per_crash = 0.5;
   disk_->set_crash_model(crash_model);
+  disk_->set_sync_writes(config_.linked_sync ? io::SyncWrites::linked : io::SyncWrites::dsync);
   testing::SimFaultRates rates;
   if (config_.io_errors) {
     rates.write_eio = 0.002;

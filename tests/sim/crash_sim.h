@@ -38,6 +38,9 @@ struct CrashSimConfig {
   // Real appender threads (non-deterministic interleaving) crashed at a random moment; checks
   // acknowledged records and the prefix only.
   bool threads = false;
+  // Queued sync groups made durable the linked way (write, then a sync of the whole file)
+  // instead of one RWF_DSYNC write that makes only the group's bytes durable.
+  bool linked_sync = false;
   // Steer the workload around the engine bugs this simulation found and that are not fixed
   // yet (each has a SimRegression test, listed in crash_sim.cc), so that the seeds can find
   // other bugs. false: the workload goes everywhere.

@@ -3,7 +3,8 @@
 //   sim_runner --seeds N [--first-seed S]   N seeds from S (default: a random S, printed)
 //   sim_runner --seed S                     replay one seed
 //   options: --cycles-per-seed K (default 8), --ops-per-cycle M (default 80), --latent (bit rot
-//            and misdirected reads), --threads (real appender threads), --no-io-errors,
+//            and misdirected reads), --threads (real appender threads), --linked-sync
+//            (sync groups as write + whole-file sync, not one RWF_DSYNC write), --no-io-errors,
 //            --repeat R (run each seed R times: the engine's threads may interleave differently),
 //            --no-workarounds (do not steer around the known engine bugs listed in crash_sim.cc),
 //            --verbose (a line per cycle, and the trace of a failing cycle), --trace (every
@@ -47,6 +48,7 @@ std::string flags_of(const CrashSimConfig &c, unsigned ops) {
   if (ops != 80) flags += " --ops-per-cycle " + std::to_string(ops);
   if (c.latent_faults) flags += " --latent";
   if (c.threads) flags += " --threads";
+  if (c.linked_sync) flags += " --linked-sync";
   if (!c.io_errors) flags += " --no-io-errors";
   if (!c.avoid_known_bugs) flags += " --no-workarounds";
   return flags;
@@ -55,7 +57,7 @@ std::string flags_of(const CrashSimConfig &c, unsigned ops) {
 int usage() {
   std::fprintf(stderr,
                "usage: sim_runner (--seeds N [--first-seed S] | --seed S) [--cycles-per-seed K] [--ops-per-cycle M]\n"
-               "                  [--latent] [--threads] [--no-io-errors] [--no-workarounds] [--repeat R] [--verbose] [--trace]\n");
+               "                  [--latent] [--threads] [--linked-sync] [--no-io-errors] [--no-workarounds] [--repeat R] [--verbose] [--trace]\n");
   return 2;
 }
 
@@ -81,6 +83,7 @@ int main(int argc, char **argv) {
     else if (arg == "--repeat") repeat = value();
     else if (arg == "--latent") base.latent_faults = true;
     else if (arg == "--threads") base.threads = true;
+    else if (arg == "--linked-sync") base.linked_sync = true;
     else if (arg == "--no-io-errors") base.io_errors = false;
     else if (arg == "--verbose") base.verbose = true;
     else if (arg == "--trace") base.trace = true;

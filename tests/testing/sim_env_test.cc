@@ -463,6 +463,98 @@ TEST_F(SimEnvTest, CrashTearsOrDropsGroupsHeldInFlightAndFailsThem) {
             8u);
 }
 
+// A queued sync group under SyncWrites::dsync is one RWF_DSYNC write: it makes its own bytes
+// durable and nothing else. A write-only group before it in the same file stays volatile, and a
+// crash that loses everything volatile keeps the group and loses the other (linked: the whole
+// file's sync keeps both). The engine may rely only on the first.
+void run_sync_group_after_unsynced_write(testing::SimDisk &disk, std::shared_ptr<Env> &env,
+                                         const std::string &path, io::SyncWrites sync_writes) {
+  disk.set_crash_model(lose_everything());
+  disk.set_sync_writes(sync_writes);
+  OpenFlags flags;
+  flags.create = true;
+  flags.write = true;
+  flags.direct = true;
+  auto f = std::move(*env->open_file(path, flags));
+  ASSERT_TRUE(f->allocate(2 * 4096).ok());
+  ASSERT_TRUE(f->sync_data().ok());
+  ASSERT_TRUE(env->sync_dir(dir).ok());
+  AlignedBuffer data(2 * 4096);
+  std::memset(data.data(), 0x11, 4096);
+  std::memset(data.data() + 4096, 0x22, 4096);
+  auto q = std::move(*env->make_write_queue(2));
+  EXPECT_EQ(q->sync_writes(), sync_writes);
+  std::vector<GroupCompletion> done;
+  ASSERT_TRUE(q->submit({f.get(), 0, std::span<const std::byte>(data.data(), 4096), false, 1}).ok());
+  while (done.size() < 1) ASSERT_TRUE(q->reap(&done, true).ok());
+  ASSERT_TRUE(q->submit({f.get(), 4096, std::span<const std::byte>(data.data() + 4096, 4096), true, 2}).ok());
+  while (done.size() < 2) ASSERT_TRUE(q->reap(&done, true).ok());
+  for (const auto &c : done) {
+    ASSERT_TRUE(c.status.ok()) << c.status.to_string();
+    EXPECT_EQ(c.synced, c.token == 2);
+  }
+  disk.crash();
+  env = disk.env();
+}
+
+TEST_F(SimEnvTest, DsyncGroupMakesOnlyItsOwnBytesDurable) {
+  run_sync_group_after_unsynced_write(*disk, env, dir + "/seg", io::SyncWrites::dsync);
+  const std::vector<std::byte> got = contents("seg");
+  ASSERT_EQ(got.size(), 2 * 4096u);
+  EXPECT_EQ(std::vector<std::byte>(got.begin(), got.begin() + 4096), filled(4096, 0)) << "the write-only group is lost";
+  EXPECT_EQ(std::vector<std::byte>(got.begin() + 4096, got.end()), filled(4096, 0x22)) << "the dsync group is durable";
+}
+
+TEST_F(SimEnvTest, LinkedSyncGroupMakesEarlierWritesOfTheFileDurableToo) {
+  run_sync_group_after_unsynced_write(*disk, env, dir + "/seg", io::SyncWrites::linked);
+  const std::vector<std::byte> got = contents("seg");
+  ASSERT_EQ(got.size(), 2 * 4096u);
+  EXPECT_EQ(std::vector<std::byte>(got.begin(), got.begin() + 4096), filled(4096, 0x11));
+  EXPECT_EQ(std::vector<std::byte>(got.begin() + 4096, got.end()), filled(4096, 0x22));
+}
+
+// A dsync group whose write went through but whose own sync failed is not durable: it completes
+// with EIO, unsynced, and a crash that keeps nothing volatile loses it (whether the failed sync
+// left it volatile or dropped its pages).
+TEST_F(SimEnvTest, DsyncGroupWhoseSyncFailedIsNotDurable) {
+  for (std::uint64_t seed = 1; seed <= 16; ++seed) {
+    make(seed);
+    disk->set_crash_model(lose_everything());
+    auto f = open("seg", true, true);
+    ASSERT_TRUE(f->allocate(4096).ok());
+    ASSERT_TRUE(f->sync_data().ok());
+    ASSERT_TRUE(env->sync_dir(dir).ok());
+    AlignedBuffer data(4096);
+    std::memset(data.data(), 0x33, data.size());
+    auto q = std::move(*env->make_write_queue(1));
+    disk->arm({testing::SimOp::sync, 1, testing::SimFault::sync_eio, "seg"});
+    ASSERT_TRUE(q->submit({f.get(), 0, data.span(), true, 1}).ok());
+    std::vector<GroupCompletion> done;
+    ASSERT_TRUE(q->reap(&done, true).ok());
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].status.code(), Errc::io_error);
+    EXPECT_FALSE(done[0].synced);
+    reboot();
+    EXPECT_EQ(contents("seg"), filled(4096, 0)) << "seed " << seed;
+  }
+}
+
+// File::write_dsync_at on the simulated disk: durable when it returns true, only its bytes.
+TEST_F(SimEnvTest, WriteDsyncAtIsDurableAloneWithoutOtherWrites) {
+  disk->set_crash_model(lose_everything());
+  durable_file("a", filled(2 * 4096, 1));
+  auto f = open("a", false);
+  ASSERT_TRUE(f->write_at(0, filled(4096, 2)).ok());
+  Result<bool> durable = f->write_dsync_at(4096, filled(4096, 3));
+  ASSERT_TRUE(durable.ok()) << durable.status().to_string();
+  EXPECT_TRUE(*durable);
+  reboot();
+  std::vector<std::byte> expected = filled(4096, 1);
+  const std::vector<std::byte> second = filled(4096, 3);
+  expected.insert(expected.end(), second.begin(), second.end());
+  EXPECT_EQ(contents("a"), expected);
+}
+
 // The WriteQueue contract: one thread submits while another blocks in reap().
 TEST_F(SimEnvTest, QueueSubmitAndReapFromTwoThreads) {
   auto f = open("seg", true, true);
