@@ -167,6 +167,34 @@ TEST(PosixEnvVariables, UnknownBackendValueIsIgnored) {
   EXPECT_EQ(make_posix_env(options)->describe(), "thread+direct");
 }
 
+SyncWrites queue_sync_writes(Env &env) {
+  Result<std::unique_ptr<WriteQueue>> queue = env.make_write_queue(2);
+  EXPECT_TRUE(queue.ok()) << queue.status().to_string();
+  return queue.ok() ? (*queue)->sync_writes() : SyncWrites::dsync;
+}
+
+TEST(PosixEnvVariables, SyncWritesLinkedOverridesTheDsyncOptionOfBothBackends) {
+  ScopedEnvVar sync_writes(sync_writes_env_var, "linked");
+  for (Backend backend : {Backend::uring, Backend::thread}) {
+    ScopedEnvVar forced(backend_env_var, backend == Backend::uring ? "uring" : "thread");
+    EnvOptions options;
+    options.sync_writes = SyncWrites::dsync;
+    EXPECT_EQ(queue_sync_writes(*make_posix_env(options)), SyncWrites::linked);
+  }
+}
+
+TEST(PosixEnvVariables, SyncWritesDsyncOverridesTheLinkedOptionAndUnknownIsIgnored) {
+  EnvOptions linked;
+  linked.sync_writes = SyncWrites::linked;
+  {
+    ScopedEnvVar sync_writes(sync_writes_env_var, "dsync");
+    EXPECT_EQ(queue_sync_writes(*make_posix_env(linked)), SyncWrites::dsync);
+  }
+  ScopedEnvVar sync_writes(sync_writes_env_var, "fsync-please");
+  EXPECT_EQ(queue_sync_writes(*make_posix_env(linked)), SyncWrites::linked);
+  EXPECT_EQ(queue_sync_writes(*make_posix_env(EnvOptions{})), SyncWrites::dsync);
+}
+
 TEST(PosixEnvVariables, DirectIoZeroTurnsDirectOff) {
   TempDir dir;
   ScopedEnvVar backend(backend_env_var, "thread");
