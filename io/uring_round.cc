@@ -11,6 +11,11 @@ namespace segstore::io {
 namespace {
 
 bool is_transient(int res) { return res == -EAGAIN || res == -EINTR; }
+// A request that io_uring failed without running it because the task that submitted it had
+// exited: a linked sync (or a reissued request) is started from the submitter's task, and the
+// kernel fails it with -EFAULT when that task is gone, or cancels it (-ECANCELED) with the
+// task's pending work. A data sync has no user pointer, so -EFAULT cannot be its own error.
+bool sync_not_run(int res) { return res == -EFAULT || res == -ECANCELED; }
 // The submit checked alignment, so EINVAL on a dsync write is the flag (older kernels), as is
 // EOPNOTSUPP (a file system or kernel without RWF_DSYNC for this file).
 bool is_dsync_refusal(int res) { return res == -EOPNOTSUPP || res == -EINVAL; }
@@ -92,11 +97,11 @@ void apply_round(GroupProgress &progress, const RoundRequest &request, int write
     // A sync that ran while part of the group was still unwritten covers nothing the caller
     // needs (only with links that do not break on a short write); the next round redoes it.
     if (write_complete) progress.synced = true;
-  } else if (sync_res == -ECANCELED) {
-    // The link is cancelled only when the write before it failed or came back short.
-    SEGSTORE_ASSERT(!write_complete, "io_uring data sync of " + path +
-                                         " was cancelled after a complete write");
-  } else if (is_transient(sync_res)) {
+  } else if (sync_res == -ECANCELED && !write_complete) {
+    // The link is cancelled when the write before it failed or came back short.
+  } else if (is_transient(sync_res) || sync_not_run(sync_res)) {
+    // The sync did not run, so nothing was dropped: asking again (from the thread reaping now,
+    // which is alive) is safe, unlike after a sync that failed.
     if (write_complete) count_retry(progress, "fdatasync", path, sync_res);
   } else {
     SEGSTORE_ASSERT(sync_res < 0, "io_uring data sync of " + path + " completed with res " +

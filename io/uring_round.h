@@ -27,8 +27,11 @@
 //   other negative               | -ECANCELED         | the write's error (errno_status), done
 //   > requested                  | any                | impossible: SEGSTORE_ASSERT
 //   == requested                 | -EAGAIN / -EINTR   | the sync is retried (it did not run)
+//   == requested                 | -EFAULT/-ECANCELED | the sync did not run: its submitter's task
+//                                |                    | exited (io_uring starts a linked request
+//                                |                    | from it); retried alone, as -EAGAIN
 //   == requested                 | other negative     | the sync's error, done, never retried
-//   == requested                 | -ECANCELED or > 0  | impossible: SEGSTORE_ASSERT
+//   == requested                 | > 0                | impossible: SEGSTORE_ASSERT
 //   (no write: sync-only round)  | as the rows above  |
 //
 //   dsync write res (no sync)    | what the group does

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <thread>
 #include <tuple>
 #include <map>
 #include <mutex>
@@ -310,6 +311,47 @@ TEST_P(WriteQueueTest, ShortWriteAtFileSizeLimitIsContinuedThenReported) {
   AlignedBuffer read(2 * block);
   ASSERT_EQ(*file->read_at(0, read.span()), 2 * block);
   EXPECT_EQ(std::memcmp(read.data(), buffer.data(), 2 * block), 0);
+}
+
+// The thread that submitted a group may exit before the group completes (an appender that
+// cut a group and returned): the group must still complete whole, whoever reaps it. io_uring
+// runs some requests' later steps (a linked sync, a write punted after -EAGAIN) on the
+// submitter's task, which is gone by then.
+TEST_P(WriteQueueTest, GroupsSubmittedByAThreadThatExitedComplete) {
+  auto queue = make_queue(8);
+  ASSERT_NE(queue, nullptr);
+  constexpr unsigned rounds = 30;
+  constexpr unsigned groups_per_round = 4;
+  std::vector<AlignedBuffer> buffers;
+  for (unsigned i = 0; i < rounds * groups_per_round; ++i) {
+    buffers.emplace_back(2 * block);
+    testing::fill_pattern(buffers.back().span(), 500 + i);
+  }
+  unsigned failed = 0;
+  for (unsigned round = 0; round < rounds; ++round) {
+    std::thread submitter([&] {
+      for (unsigned g = 0; g < groups_per_round; ++g) {
+        const unsigned i = round * groups_per_round + g;
+        // Each group extends the file: the write cannot finish without waiting (-EAGAIN first).
+        Status submitted = queue->submit({file.get(), i * 2 * block, buffers[i].span(), g % 2 == 0, i});
+        EXPECT_TRUE(submitted.ok()) << text(submitted);
+      }
+    });
+    submitter.join();
+    std::vector<GroupCompletion> done;
+    while (done.size() < groups_per_round) ASSERT_TRUE(queue->reap(&done, true).ok());
+    for (const GroupCompletion &c : done) {
+      if (!c.status.ok()) ++failed;
+      EXPECT_TRUE(c.status.ok()) << "group " << c.token << ": " << text(c.status);
+      EXPECT_EQ(c.synced, c.status.ok() && c.token % 2 == 0) << "group " << c.token;
+    }
+  }
+  ASSERT_EQ(failed, 0u);
+  AlignedBuffer read(2 * block);
+  for (unsigned i = 0; i < rounds * groups_per_round; ++i) {
+    ASSERT_EQ(*file->read_at(i * 2 * block, read.span()), 2 * block);
+    ASSERT_EQ(std::memcmp(read.data(), buffers[i].data(), 2 * block), 0) << "group " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WriteQueueTest,
