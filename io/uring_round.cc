@@ -16,6 +16,11 @@ bool is_transient(int res) { return res == -EAGAIN || res == -EINTR; }
 // kernel fails it with -EFAULT when that task is gone, or cancels it (-ECANCELED) with the
 // task's pending work. A data sync has no user pointer, so -EFAULT cannot be its own error.
 bool sync_not_run(int res) { return res == -EFAULT || res == -ECANCELED; }
+// The same for a write that io_uring reissued (after -EAGAIN from the block layer) from a task
+// that had exited. Writing the same bytes at the same offset again is harmless, and the
+// group's buffers are the engine's own, so a genuine -EFAULT only costs the bounded retries
+// before it is reported.
+bool write_not_run(int res) { return res == -EFAULT || res == -ECANCELED; }
 // The submit checked alignment, so EINVAL on a dsync write is the flag (older kernels), as is
 // EOPNOTSUPP (a file system or kernel without RWF_DSYNC for this file).
 bool is_dsync_refusal(int res) { return res == -EOPNOTSUPP || res == -EINVAL; }
@@ -75,7 +80,7 @@ void apply_round(GroupProgress &progress, const RoundRequest &request, int write
       progress.dsync = false;
       progress.dsync_refused = true;
       return;
-    } else if (is_transient(write_res)) {
+    } else if (is_transient(write_res) || write_not_run(write_res)) {
       write_complete = false;
       count_retry(progress, "write", path, write_res);
       if (!progress.error.ok()) return;

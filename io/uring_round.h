@@ -23,6 +23,9 @@
 //                                |                    | before the rest was written covers nothing)
 //   -EAGAIN / -EINTR             | -ECANCELED         | retried; gives up after retries_max rounds
 //                                |                    | in a row without progress (io_error)
+//   -EFAULT / -ECANCELED         | -ECANCELED         | not run: its submitter's task exited
+//                                |                    | before io_uring reissued it; retried as
+//                                |                    | -EAGAIN (same bytes, same offset)
 //   0 (nothing, no error)        | -ECANCELED         | io_error: retrying could spin forever
 //   other negative               | -ECANCELED         | the write's error (errno_status), done
 //   > requested                  | any                | impossible: SEGSTORE_ASSERT

@@ -289,6 +289,22 @@ void expect_sync_not_run_is_retried(int res) {
 TEST(UringRound, SyncFailedWithEfaultAfterCompleteWriteIsRetriedAlone) { expect_sync_not_run_is_retried(-EFAULT); }
 TEST(UringRound, SyncCancelledAfterCompleteWriteIsRetriedAlone) { expect_sync_not_run_is_retried(-ECANCELED); }
 
+TEST(UringRound, WriteNotRunBecauseItsSubmitterExitedIsRetried) {
+  for (int res : {-EFAULT, -ECANCELED}) {
+    GroupProgress progress = group(8192, true);
+    apply_round(progress, plan_round(progress), res, -ECANCELED, path);
+    EXPECT_FALSE(group_finished(progress));
+    EXPECT_TRUE(progress.error.ok()) << text(progress.error);
+    EXPECT_EQ(progress.bytes_done, 0u);
+    RoundRequest again = plan_round(progress);
+    EXPECT_EQ(again.write_bytes, 8192u);
+    EXPECT_TRUE(again.sync);
+    apply_round(progress, again, 8192, 0, path);
+    EXPECT_TRUE(group_finished(progress));
+    EXPECT_TRUE(progress.synced);
+  }
+}
+
 TEST(UringRound, SyncThatNeverRunsGivesUpWithAnError) {
   GroupProgress progress = group(4096, true);
   apply_round(progress, plan_round(progress), 4096, -EFAULT, path);
