@@ -424,6 +424,7 @@ Status Store::Impl::await_durable_locked(std::unique_lock<std::mutex> &lock, std
         continue;
       }
     }
+    if (inflight_ > 0 && !reaping_ && waiters_.size() != 1) reaper_cv_.notify_one();
     // Set to none under mu_: whatever wakes it from here on changes the word first.
     waiter.wake.store(static_cast<std::uint32_t>(WakeReason::none), std::memory_order_relaxed);
     lock.unlock();
@@ -480,17 +481,23 @@ bool Store::Impl::lead_once_locked(std::unique_lock<std::mutex> &lock, std::uint
       return true;
     }
   }
-  if (inflight_ > 0 && !reaping_) {
+  // A lone waiter collects its completion itself: the completion wakes the thread that waits
+  // for it (W2: one thread hand-off less per synced append). With more waiters the reaper
+  // thread does: woken by a completion, it cuts the next group at once, where a leader whose
+  // own records just became durable could not (cut_for_waiters_locked) and would have to wake
+  // another waiter first.
+  if (inflight_ > 0 && !reaping_ && waiters_.size() == 1) {
     reap_once_locked(lock, lsn);
     return true;
   }
-  return false;  // the reaper thread is reaping: it wakes the leader when it is done
+  return false;  // the reaper thread collects completions and wakes the leader when it must act
 }
 
 bool Store::Impl::sync_cut_due_locked(const WriteGroup &open) const {
   if (inflight_ >= options_.inflight_groups_max) return false;
   // Leader/follower: while a sync is in flight the group gathers more records; the sync's
-  // completion cuts it (cut_for_waiters_locked). Measured on the W3 workload (docs/ENGINE.md).
+  // completion cuts it (cut_for_waiters_locked). One sync in flight beat two and four on the
+  // W3 workload at 16 and 64 threads and tied at 4 (docs/ENGINE.md "Waking the waiters").
   (void)open;
   return linked_syncs_inflight_ == 0 && !fsync_running_;
 }
@@ -512,8 +519,8 @@ void Store::Impl::cut_for_waiters_locked(std::uint64_t cutter_lsn) {
 void Store::Impl::after_progress_locked(WakeBatch &batch, std::uint64_t cutter_lsn) {
   waiters_.release_durable(durable_lsn_, batch);
   cut_for_waiters_locked(cutter_lsn);
-  // Whoever collects the completions next: the leader, else the reaper thread.
-  if (inflight_ > 0 && waiters_.empty() && !reaping_) reaper_cv_.notify_one();
+  // Whoever collects the completions next: a lone waiter, else the reaper thread.
+  if (inflight_ > 0 && waiters_.size() != 1 && !reaping_) reaper_cv_.notify_one();
   notify_progress_locked();
 }
 
@@ -607,7 +614,7 @@ void Store::Impl::fail_locked(const Status &cause) {
   }
 }
 
-void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t reaper_lsn) {
+bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t reaper_lsn) {
   // Invariant: one thread at a time reaps (WriteQueue::reap reads the completion ring alone).
   SEGSTORE_ASSERT(!reaping_, "two threads reaping at once");
   reaping_ = true;
@@ -617,6 +624,7 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
   lock.lock();
   reaping_ = false;
   if (!reaped.ok()) fail_locked(reaped);
+  bool wrote_only = false;
   for (const io::GroupCompletion &c : done) {
     WriteGroup *group = nullptr;
     for (const auto &g : groups_)
@@ -634,6 +642,7 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
       continue;
     }
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
+    if (group->state == GroupState::written) wrote_only = true;
     if (group->state == GroupState::synced) sync_latency_us_.record(microseconds_since(group->submitted_at));
     recycle_buffer_locked(*group);
   }
@@ -641,19 +650,23 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
   WakeBatch batch;
   after_progress_locked(batch, reaper_lsn);
   deliver_unlocked(lock, batch);
+  return wrote_only;
 }
 
 void Store::Impl::reaper_loop() {
   std::unique_lock lock(mu_);
   while (true) {
-    // The leader collects completions while there are waiters; this thread when there are none.
+    // A lone waiter collects its own completions; this thread when there is none, or several.
     reaper_cv_.wait(lock, [&] {
-      return !reaping_ && ((inflight_ > 0 && waiters_.empty()) || (stopping_ && inflight_ == 0));
+      return !reaping_ && ((inflight_ > 0 && waiters_.size() != 1) || (stopping_ && inflight_ == 0));
     });
     if (inflight_ == 0) return;  // stopping, nothing left in flight
-    reap_once_locked(lock, reaper_thread_lsn);
-    // A leader that came while this thread reaped found nothing to do and sleeps: wake it.
-    if (DurableWaiter *leader = waiters_.leader()) {
+    const bool wrote_only = reap_once_locked(lock, reaper_thread_lsn);
+    // The leader sleeps while this thread reaps. It must act when the device went idle (nothing
+    // in flight: its group is open, or needs a data sync), when a write-only group completed
+    // (a data sync may be due), or when it is alone again (it reaps itself).
+    DurableWaiter *leader = waiters_.leader();
+    if (leader != nullptr && (inflight_ == 0 || wrote_only || waiters_.size() == 1)) {
       WakeBatch batch;
       batch.add(*leader, WakeReason::look_again);
       deliver_unlocked(lock, batch);

@@ -68,6 +68,7 @@ void DurableWaiterList::add(DurableWaiter &waiter) {
   if (after != nullptr) after->next = &waiter;
   else head_ = &waiter;
   waiter.listed = true;
+  size_++;
   if (leader_ == nullptr) leader_ = &waiter;
 }
 
@@ -79,6 +80,7 @@ void DurableWaiterList::unlink(DurableWaiter &waiter) {
   else tail_ = waiter.prev;
   waiter.prev = waiter.next = nullptr;
   waiter.listed = false;
+  size_--;
 }
 
 void DurableWaiterList::remove(DurableWaiter &waiter, WakeBatch &batch) {

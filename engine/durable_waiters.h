@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -75,6 +76,7 @@ WakeReason sleep_until_woken(DurableWaiter &waiter);
 class DurableWaiterList {
  public:
   bool empty() const { return head_ == nullptr; }
+  std::size_t size() const { return size_; }
   DurableWaiter *head() const { return head_; }  // lowest LSN
   DurableWaiter *tail() const { return tail_; }  // highest LSN
   DurableWaiter *leader() const { return leader_; }
@@ -98,6 +100,7 @@ class DurableWaiterList {
   DurableWaiter *head_ = nullptr;
   DurableWaiter *tail_ = nullptr;
   DurableWaiter *leader_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 }  // namespace segstore::engine

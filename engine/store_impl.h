@@ -276,7 +276,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // Collects at least one completion (blocking without mu_) and applies it; caller holds the
   // lock and checked that nobody else reaps.
   // reaper_lsn: the LSN its caller waits for (reaper_thread_lsn for the reaper thread).
-  void reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t reaper_lsn);
+  // Returns whether a write-only group completed (a data sync may be due).
+  bool reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t reaper_lsn);
   void ticker_loop();
   io::AlignedBuffer take_buffer_locked(std::size_t bytes);
   void recycle_buffer_locked(WriteGroup &group);
