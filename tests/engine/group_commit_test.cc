@@ -152,5 +152,51 @@ TEST(GroupCommit, FailedSyncWakesEveryWaiterWithTheError) {
   EXPECT_EQ(store->sync().code(), Errc::read_only);
 }
 
+// Threads that append and exit at once, leaving the groups they cut in flight: the I/O of a
+// group must not depend on the thread that submitted it (io_uring issues a linked sync, or a
+// write it had to defer, on behalf of the submitting thread, and fails it once that thread has
+// exited). Every record must be readable and durable after the main thread's sync().
+void short_lived_appenders(Durability durability) {
+  TempDir dir;
+  Options options = small_segments(durability, 1 << 20);
+  options.io_backend = IoBackendKind::uring;
+  Result<std::unique_ptr<Store>> opened = Store::open(dir.path(), options);
+  if (!opened.ok() && opened.status().code() != Errc::invalid_argument) GTEST_SKIP() << "no io_uring here: " << opened.status().to_string();
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  std::unique_ptr<Store> store = std::move(*opened);
+  std::map<std::uint64_t, std::vector<std::byte>> appended;
+  std::mutex mu;
+  constexpr int rounds = 40;
+  constexpr int threads_per_round = 4;
+  constexpr std::uint32_t records_per_thread = 48;  // ~1.5 groups of 64 KiB each
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < threads_per_round; ++t) {
+      const auto w = static_cast<std::uint32_t>(round * threads_per_round + t);
+      threads.emplace_back([&, w] {
+        for (std::uint32_t s = 0; s < records_per_thread; ++s) {
+          std::vector<std::byte> bytes = tagged(w, s);
+          bytes.resize(2048);
+          Result<std::uint64_t> lsn = s + 1 == records_per_thread && w % 2 == 0 ? store->append(bytes, 0, Durability::sync)
+                                                                                  : store->append_async(bytes, 0);
+          ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+          std::lock_guard lock(mu);
+          appended.emplace(*lsn, std::move(bytes));
+        }
+      });
+    }
+    for (auto &t : threads) t.join();  // the threads are gone; their groups may still be in flight
+    ASSERT_TRUE(store->sync().ok()) << "round " << round;
+  }
+  for (const auto &[lsn, payload] : appended) {
+    Result<Record> got = store->read(lsn);
+    ASSERT_TRUE(got.ok()) << "LSN " << lsn << ": " << got.status().to_string();
+    ASSERT_EQ(got->payload, payload) << "LSN " << lsn;
+  }
+}
+
+TEST(GroupCommit, GroupsOfExitedThreadsCompleteInSyncMode) { short_lived_appenders(Durability::sync); }
+TEST(GroupCommit, GroupsOfExitedThreadsCompleteInNoneMode) { short_lived_appenders(Durability::none); }
+
 }  // namespace
 }  // namespace segstore::testing
