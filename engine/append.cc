@@ -413,7 +413,8 @@ Status Store::Impl::await_durable_locked(std::unique_lock<std::mutex> &lock, std
       if (waiter.listed) {
         WakeBatch batch;  // a leader that leaves hands the role on
         waiters_.remove(waiter, batch);
-        if (waiters_.empty() && inflight_ > 0) reaper_cv_.notify_one();
+        // Completions still due: a lone waiter left reaps them itself, else the reaper thread.
+        if (inflight_ > 0 && !reaping_ && waiters_.size() != 1) reaper_cv_.notify_one();
         batch.deliver();
       }
       return result;
