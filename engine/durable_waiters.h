@@ -7,8 +7,9 @@
 // completed group wakes exactly the waiters whose records it made durable, plus at most one
 // new leader; a waiter released as durable returns without taking the store's mutex again.
 //
-// The leader is the one waiter that works for all of them: it cuts the open group, collects
-// completions (blocking in WriteQueue::reap) and runs explicit data syncs. The others sleep
+// The leader is the one waiter that works for all of them: it cuts its group, runs explicit
+// data syncs, and collects completions (blocking in WriteQueue::reap) while it is the only
+// waiter (with several, the store's reaper thread does). The others sleep
 // until their LSN is durable, the leader hands the role on to them, or the wait must end
 // (failure, removal, close). Invariant: the list is not empty exactly when a leader exists,
 // and the leader is listed.

@@ -7,9 +7,10 @@
 // in flight (leader/follower: while one sync runs, the next group gathers; the sync's completion
 // cuts it). Up to inflight_groups_max groups are in flight.
 // The threads waiting for durability are in waiters_ (engine/durable_waiters.h), in LSN order:
-// one of them, the leader, cuts groups, collects completions and runs data syncs; the others
-// sleep until their records are durable. The reaper thread collects completions when nobody
-// waits. A group submitted with a linked data sync is durable when it completes; a write-only
+// one of them, the leader, cuts its group and runs data syncs, and collects its completion
+// while it is the only waiter; the others sleep until their records are durable. The reaper
+// thread collects completions when nobody or several wait, and cuts the next group when a sync
+// completes. A group submitted with a linked data sync is durable when it completes; a write-only
 // group becomes durable when a later explicit data sync of its file runs after its write
 // completed. durable_lsn_ is the end of the longest prefix of durable groups.
 //
