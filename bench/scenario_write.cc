@@ -1,5 +1,7 @@
 // bench/scenario_write.cc — the append workloads W1 (streaming), W2 (durable, 1 thread),
 // W3 (group commit, many threads) and W4 (pipelined async appends from one thread).
+#include <sys/resource.h>
+
 #include <deque>
 
 #include "scenarios.h"
@@ -21,6 +23,14 @@ std::string format_seconds(double s) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g s", s);
   return buffer;
+}
+
+// Context switches of the whole process so far (voluntary: a thread blocked; involuntary: it
+// was preempted). Their growth per durable record shows what waiting costs beyond the device.
+double process_context_switches() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return not_measured;
+  return static_cast<double>(usage.ru_nvcsw) + static_cast<double>(usage.ru_nivcsw);
 }
 
 std::string threads_text(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
@@ -63,6 +73,7 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
   }
   const std::span<const std::byte> payload = payload_bytes(record_bytes);
   const bool synced = durability == Durability::sync;
+  const double switches_before = process_context_switches();
   const RunResult run = run_threads(
       threads, limits, synced,
       [&](int, std::string *err) {
@@ -75,6 +86,7 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
         if (!s.ok()) *err = s.to_string();
         return s.ok();
       });
+  const double switches = process_context_switches() - switches_before;
   *stats = store->stats();
   if (ctx.io_backend_used.empty()) ctx.io_backend_used = stats->io_backend;
   (void)store->close();
@@ -83,7 +95,11 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
   fill_rates(row, run, static_cast<double>(record_bytes));
   row.extra["bytes_written"] = static_cast<double>(stats->bytes_written);
   row.extra["flushes"] = static_cast<double>(stats->flushes);
-  if (synced) row.extra["average_group_records"] = stats->average_group_records;
+  if (synced) {
+    row.extra["average_group_records"] = stats->average_group_records;
+    if (measured(switches_before) && run.records > 0)
+      row.extra["context_switches_per_record"] = switches / static_cast<double>(run.records);
+  }
   else row.extra["device_mb_per_s"] = stats->bytes_written / run.seconds / 1e6;
   progress(workload, "segstore " + row.config + ": " + format_count(row.records_per_s) + " records/s, " +
                          format_count(row.mb_per_s) + " MB/s" + (run.ok() ? "" : " (" + run.error + ")"));

@@ -105,7 +105,7 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
   // ensure_room_locked may wait (unlocked) while other appends take LSNs.
   SEGSTORE_TRY(check_writable_locked());
   SEGSTORE_TRY(check_lsn_room(dir_, next_lsn_, records.size()));
-  SEGSTORE_TRY(ensure_room_locked(lock, disk_bytes));
+  SEGSTORE_TRY(ensure_room_locked(lock, disk_bytes, durability == Durability::sync));
   SEGSTORE_TRY(check_lsn_room(dir_, next_lsn_, records.size()));
   WriteGroup &group = *open_group_locked();
   Segment &seg = *group.segment;
@@ -136,7 +136,7 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
   }
   group.end_lsn = next_lsn_;
   appends_ += records.size();
-  appended_cv_.notify_all();
+  if (appended_waiters_ != 0) appended_cv_.notify_all();
 
   const std::uint64_t last_lsn = next_lsn_ - 1;
   bool snapshot_due = false;
@@ -145,14 +145,15 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
     next_snapshot_due_ = snapshot_due_after(next_lsn_, options_.snapshot_every_records);
   }
   Status durable;
-  if (durability == Durability::sync) durable = make_durable_locked(lock, last_lsn);
-  lock.unlock();
+  if (durability == Durability::sync) durable = await_durable_locked(lock, last_lsn, /*relock=*/false);
+  if (lock.owns_lock()) lock.unlock();
   if (!durable.ok()) return durable;
   if (snapshot_due) options_.on_snapshot_due(last_lsn);
   return first_lsn;
 }
 
-Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes) {
+Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes,
+                                       bool caller_waits) {
   while (true) {
     SEGSTORE_TRY(check_writable_locked());
     if (log_rewrite_running_) {  // truncate_after decides where the next record goes
@@ -176,14 +177,18 @@ Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::
     if (group != nullptr) {
       // The open group must be submitted first; wait for a free slot.
       if (inflight_ >= options_.inflight_groups_max) {
-        progress_cv_.wait(lock);
+        wait_progress_once_locked(lock);
         continue;
       }
-      SEGSTORE_TRY(cut_group_locked(*group, options_.durability == Durability::sync &&
+      // A linked sync only when this thread then waits for durability (its record follows the
+      // group, so it stays until the group completed): io_uring issues the sync on behalf of
+      // the submitting thread and fails it (EFAULT) once that thread exited, as an async or
+      // none append's thread may do at once. Otherwise write-only: a later data sync covers it.
+      SEGSTORE_TRY(cut_group_locked(*group, caller_waits && options_.durability == Durability::sync &&
                                                 !writeonly_pending_before_locked(*group)));
-      // Nobody waits for this group's records yet: the reaper thread collects it.
-      reaper_cv_.notify_one();
-      progress_cv_.notify_all();
+      // The leader collects its completion; with nobody waiting, the reaper thread does.
+      if (waiters_.empty()) reaper_cv_.notify_one();
+      notify_progress_locked();
       continue;
     }
     if (!fits_segment) {
@@ -247,7 +252,7 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
   // Segment ids must rise with LSNs (recovery walks segments in id order): never overtake a
   // preallocation that already took the next id.
   // Nor activate while truncate_after rewrites the files: it expects no open group.
-  progress_cv_.wait(lock, [&] { return (preallocated_ != nullptr || !prealloc_running_) && !log_rewrite_running_; });
+  wait_progress_locked(lock, [&] { return (preallocated_ != nullptr || !prealloc_running_) && !log_rewrite_running_; });
   SEGSTORE_TRY(check_writable_locked());
   if (active_) return Status();  // another appender activated one while we waited
   std::shared_ptr<Segment> seg = std::move(preallocated_);
@@ -385,60 +390,91 @@ Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
   }
   inflight_++;
   bytes_written_ += write_bytes;
-  if (linked_sync) flushes_++;
+  if (linked_sync) {
+    flushes_++;
+    linked_syncs_inflight_++;
+  }
   return Status();
 }
 
-Status Store::Impl::make_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn) {
+// Waiting for durability (docs/ENGINE.md "Waking the waiters"). The waiter joins waiters_ in LSN
+// order. The leader works: it cuts the open group when the device has no sync in flight,
+// collects completions, runs the data sync that write-only groups need. The others sleep on
+// their own wake word until their records are durable (a release that needs no mutex), they
+// are made the leader, or the wait must end.
+Status Store::Impl::await_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn, bool relock) {
   if (durable_lsn_ > lsn) return Status();
-  // While it waits, this thread collects completions itself when nobody else does: the
-  // completion then wakes the thread that waits for it, not a reaper that must wake it in turn
-  // (one thread hand-off less per synced append; on a 2-vCPU VM a hand-off costs ~100 us).
-  durable_waiters_++;
-  struct Leave {
-    Store::Impl &store;
-    ~Leave() {
-      // Completions may still be due (async appends, other groups): hand them to the reaper.
-      if (--store.durable_waiters_ == 0 && store.inflight_ > 0 && !store.reaping_) store.reaper_cv_.notify_one();
-    }
-  } leave{*this};
   DurableWaiter waiter;
   waiter.lsn = lsn;
-  waiters_by_lsn_.push_back(&waiter);
-  Status done = wait_durable_locked(lock, waiter);
-  std::erase(waiters_by_lsn_, &waiter);
-  return done;
-}
-
-void Store::Impl::remove_waiters_from_locked(std::uint64_t lsn, const std::string &removed_by) {
-  for (DurableWaiter *w : waiters_by_lsn_)
-    if (w->lsn >= lsn && w->removed_by.empty()) w->removed_by = removed_by;
-  progress_cv_.notify_all();
-}
-
-Status Store::Impl::wait_durable_locked(std::unique_lock<std::mutex> &lock, const DurableWaiter &waiter) {
-  const std::uint64_t lsn = waiter.lsn;
+  waiters_.add(waiter);
   while (true) {
-    // Checked before durable_lsn_: after reset_to the new durable_lsn_ may lie above an LSN
-    // whose record was removed, never made durable by anyone waiting here.
-    if (!waiter.removed_by.empty())
-      return Status(Errc::truncated, "LSN " + std::to_string(lsn) + " of " + dir_ + " was removed by " +
-                                         waiter.removed_by + " while waiting for it to become durable");
-    if (durable_lsn_ > lsn) return Status();
-    if (failed_) return check_writable_locked();
-    // Invariant: a record that is neither durable nor removed is in a write group.
-    WriteGroup *group = group_of_lsn_locked(lsn);
-    SEGSTORE_ASSERT(group != nullptr, "LSN " + std::to_string(lsn) + " is neither durable nor in a group");
-    if (group->state == GroupState::open) {
-      if (inflight_ < options_.inflight_groups_max) {
-        SEGSTORE_TRY(cut_group_locked(*group, !writeonly_pending_before_locked(*group)));
+    Status result;
+    if (wait_over_locked(waiter, &result)) {
+      if (waiter.listed) {
+        WakeBatch batch;  // a leader that leaves hands the role on
+        waiters_.remove(waiter, batch);
+        // Completions still due: a lone waiter left reaps them itself, else the reaper thread.
+        if (inflight_ > 0 && !reaping_ && waiters_.size() != 1) reaper_cv_.notify_one();
+        batch.deliver();
+      }
+      return result;
+    }
+    if (waiters_.leader() == &waiter) {
+      if (lead_once_locked(lock, lsn)) continue;
+    } else {
+      // A follower whose group is still open: the leader cuts it once the sync in flight
+      // completes, unless sync_cut_due_locked wants it cut at once.
+      WriteGroup *group = group_of_lsn_locked(lsn);
+      if (group != nullptr && group->state == GroupState::open && sync_cut_due_locked(*group)) {
+        (void)cut_group_locked(*group, !writeonly_pending_before_locked(*group));  // a failure fails the store
         continue;
       }
-      progress_cv_.wait(lock);
-      continue;
     }
+    if (inflight_ > 0 && !reaping_ && waiters_.size() != 1) reaper_cv_.notify_one();
+    // Set to none under mu_: whatever wakes it from here on changes the word first.
+    waiter.wake.store(static_cast<std::uint32_t>(WakeReason::none), std::memory_order_relaxed);
+    lock.unlock();
+    if (sleep_until_woken(waiter) == WakeReason::durable) {
+      // Taken off the list by whoever advanced durable_lsn_ past lsn.
+      if (relock) lock.lock();
+      return Status();
+    }
+    lock.lock();
+  }
+}
+
+bool Store::Impl::wait_over_locked(const DurableWaiter &waiter, Status *result) const {
+  // Released as durable (taken off the list) while it was awake.
+  if (!waiter.listed) return true;
+  // Checked before durable_lsn_: after reset_to the new durable_lsn_ may lie above an LSN
+  // whose record was removed, never made durable by anyone waiting here.
+  if (!waiter.removed_by.empty()) {
+    *result = Status(Errc::truncated, "LSN " + std::to_string(waiter.lsn) + " of " + dir_ + " was removed by " +
+                                          waiter.removed_by + " while waiting for it to become durable");
+    return true;
+  }
+  if (durable_lsn_ > waiter.lsn) return true;
+  // Nothing more becomes durable after a failure, nor after close() (which made durable what
+  // was appended before it; a record appended during it may be left behind).
+  if (failed_ || closed_) {
+    *result = check_writable_locked();
+    return true;
+  }
+  return false;
+}
+
+bool Store::Impl::lead_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn) {
+  // Invariant: a record that is neither durable nor removed is in a write group.
+  WriteGroup *group = group_of_lsn_locked(lsn);
+  SEGSTORE_ASSERT(group != nullptr, "LSN " + std::to_string(lsn) + " is neither durable nor in a group");
+  if (group->state == GroupState::open) {
+    if (sync_cut_due_locked(*group)) {
+      (void)cut_group_locked(*group, !writeonly_pending_before_locked(*group));  // a failure fails the store
+      return true;
+    }
+  } else if (!fsync_running_) {
     // Submitted. When every group up to it has been written and some were write-only, an
-    // explicit data sync of their files makes them durable; otherwise the linked sync will.
+    // explicit data sync of their files makes them durable; otherwise a linked sync will.
     bool all_written = true;
     bool needs_sync = false;
     for (const auto &g : groups_) {
@@ -446,19 +482,77 @@ Status Store::Impl::wait_durable_locked(std::unique_lock<std::mutex> &lock, cons
       if (g->state == GroupState::written) needs_sync = true;
       if (g.get() == group) break;
     }
-    if (all_written && needs_sync && !fsync_running_) {
-      SEGSTORE_TRY(fsync_through_locked(lock, group->seq));
-      continue;
+    if (all_written && needs_sync) {
+      (void)fsync_through_locked(lock, group->seq, lsn);  // a failure fails the store
+      return true;
     }
-    if (inflight_ > 0 && !reaping_) {
-      reap_once_locked(lock);
-      continue;
-    }
-    progress_cv_.wait(lock);
   }
+  // A lone waiter collects its completion itself: the completion wakes the thread that waits
+  // for it (W2: one thread hand-off less per synced append). With more waiters the reaper
+  // thread does: woken by a completion, it cuts the next group at once, where a leader whose
+  // own records just became durable could not (cut_for_waiters_locked) and would have to wake
+  // another waiter first.
+  if (inflight_ > 0 && !reaping_ && waiters_.size() == 1) {
+    reap_once_locked(lock, lsn);
+    return true;
+  }
+  return false;  // the reaper thread collects completions and wakes the leader when it must act
 }
 
-Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq) {
+bool Store::Impl::sync_cut_due_locked(const WriteGroup &open) const {
+  if (inflight_ >= options_.inflight_groups_max) return false;
+  if (fsync_running_) return false;
+  // Leader/follower: while a sync is in flight the group gathers more records; the sync's
+  // completion cuts it (cut_for_waiters_locked). With no more waiters than slots, each may
+  // have its own sync in flight instead: a group cannot gather much, and the device overlaps
+  // the syncs (docs/ENGINE.md "Waking the waiters": measured on W3).
+  (void)open;
+  return linked_syncs_inflight_ == 0 || waiters_.size() <= options_.inflight_groups_max;
+}
+
+void Store::Impl::cut_for_waiters_locked(std::uint64_t cutter_lsn) {
+  WriteGroup *open = open_group_locked();
+  // Only a group some waiter needs: a waiter's LSN is at or past its first record.
+  if (open == nullptr || waiters_.empty() || waiters_.tail()->lsn < open->first_lsn) return;
+  // Only a thread that waits for the group's completion submits a linked sync: io_uring issues
+  // the sync on behalf of the submitting thread once the write completed, and fails it (EFAULT)
+  // if that thread has exited meanwhile. The reaper thread lives until close() drained the
+  // queue; a waiter stays until its own record, hence every group up to it, is durable.
+  // Otherwise the new leader (the head, woken by release_durable) cuts its own group.
+  if (cutter_lsn < open->first_lsn) return;
+  if (failed_ || closed_ || !sync_cut_due_locked(*open)) return;
+  (void)cut_group_locked(*open, !writeonly_pending_before_locked(*open));  // a failure fails the store
+}
+
+void Store::Impl::after_progress_locked(WakeBatch &batch, std::uint64_t cutter_lsn) {
+  waiters_.release_durable(durable_lsn_, batch);
+  cut_for_waiters_locked(cutter_lsn);
+  // Whoever collects the completions next: a lone waiter, else the reaper thread.
+  if (inflight_ > 0 && waiters_.size() != 1 && !reaping_) reaper_cv_.notify_one();
+  notify_progress_locked();
+}
+
+void Store::Impl::deliver_unlocked(std::unique_lock<std::mutex> &lock, WakeBatch &batch) {
+  if (batch.empty()) return;
+  lock.unlock();
+  batch.deliver();
+  lock.lock();
+}
+
+void Store::Impl::wake_all_waiters_locked() {
+  WakeBatch batch;
+  waiters_.wake_all(batch);
+  batch.deliver();
+}
+
+void Store::Impl::remove_waiters_from_locked(std::uint64_t lsn, const std::string &removed_by) {
+  WakeBatch batch;
+  waiters_.mark_removed_from(lsn, removed_by, batch);
+  batch.deliver();
+  notify_progress_locked();
+}
+
+Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq, std::uint64_t waiter_lsn) {
   std::vector<std::shared_ptr<Segment>> files;
   std::vector<WriteGroup *> covered;
   for (const auto &g : groups_) {
@@ -497,7 +591,9 @@ Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std
   // written groups are not removed before they are synced: the pointers are still valid.
   for (WriteGroup *g : covered) g->state = GroupState::synced;
   advance_durable_locked();
-  progress_cv_.notify_all();
+  WakeBatch batch;
+  after_progress_locked(batch, waiter_lsn);
+  deliver_unlocked(lock, batch);
   return Status();
 }
 
@@ -519,13 +615,14 @@ void Store::Impl::fail_locked(const Status &cause) {
   if (!failed_) {
     failed_ = cause;
     io::append_event(*env_, dir_, "store turned read-only: " + cause.to_string(), options_.logger);
-    // Tail waits end with the failure now: nothing more will be appended or become durable.
+    // Every wait ends with the failure now: nothing more will be appended or become durable.
     appended_cv_.notify_all();
     progress_cv_.notify_all();
+    wake_all_waiters_locked();
   }
 }
 
-void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock) {
+bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t reaper_lsn) {
   // Invariant: one thread at a time reaps (WriteQueue::reap reads the completion ring alone).
   SEGSTORE_ASSERT(!reaping_, "two threads reaping at once");
   reaping_ = true;
@@ -535,6 +632,7 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock) {
   lock.lock();
   reaping_ = false;
   if (!reaped.ok()) fail_locked(reaped);
+  bool wrote_only = false;
   for (const io::GroupCompletion &c : done) {
     WriteGroup *group = nullptr;
     for (const auto &g : groups_)
@@ -542,6 +640,7 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock) {
     SEGSTORE_ASSERT(group != nullptr && group->state == GroupState::inflight,
                     "completion for unknown group " + std::to_string(c.token));
     inflight_--;
+    if (group->linked_sync) linked_syncs_inflight_--;
     if (!c.status.ok()) {
       fail_locked(c.status);
       // Never marked synced (durable_lsn_ stops before it), and never read from the file: its
@@ -551,21 +650,35 @@ void Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock) {
       continue;
     }
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
+    if (group->state == GroupState::written) wrote_only = true;
     if (group->state == GroupState::synced) sync_latency_us_.record(microseconds_since(group->submitted_at));
     recycle_buffer_locked(*group);
   }
   advance_durable_locked();
-  progress_cv_.notify_all();
-  // Whoever reaps next: a waiter woken above, or the reaper thread when nobody waits.
-  if (inflight_ > 0 && durable_waiters_ == 0) reaper_cv_.notify_one();
+  WakeBatch batch;
+  after_progress_locked(batch, reaper_lsn);
+  deliver_unlocked(lock, batch);
+  return wrote_only;
 }
 
 void Store::Impl::reaper_loop() {
   std::unique_lock lock(mu_);
   while (true) {
-    reaper_cv_.wait(lock, [&] { return !reaping_ && (inflight_ > 0 || stopping_); });
+    // A lone waiter collects its own completions; this thread when there is none, or several.
+    reaper_cv_.wait(lock, [&] {
+      return !reaping_ && ((inflight_ > 0 && waiters_.size() != 1) || (stopping_ && inflight_ == 0));
+    });
     if (inflight_ == 0) return;  // stopping, nothing left in flight
-    reap_once_locked(lock);
+    const bool wrote_only = reap_once_locked(lock, reaper_thread_lsn);
+    // The leader sleeps while this thread reaps. It must act when the device went idle (nothing
+    // in flight: its group is open, or needs a data sync), when a write-only group completed
+    // (a data sync may be due), or when it is alone again (it reaps itself).
+    DurableWaiter *leader = waiters_.leader();
+    if (leader != nullptr && (inflight_ == 0 || wrote_only || waiters_.size() == 1)) {
+      WakeBatch batch;
+      batch.add(*leader, WakeReason::look_again);
+      deliver_unlocked(lock, batch);
+    }
   }
 }
 
@@ -580,15 +693,15 @@ void Store::Impl::ticker_loop() {
 }
 
 void Store::Impl::wait_for_log_rewrite_locked(std::unique_lock<std::mutex> &lock) {
-  progress_cv_.wait(lock, [&] { return !log_rewrite_running_; });
+  wait_progress_locked(lock, [&] { return !log_rewrite_running_; });
 }
 
 void Store::Impl::quiesce_locked(std::unique_lock<std::mutex> &lock) {
-  progress_cv_.wait(lock, [&] { return inflight_ == 0 && !fsync_running_ && !sealing_; });
+  wait_progress_locked(lock, [&] { return inflight_ == 0 && !fsync_running_ && !sealing_; });
 }
 
 void Store::Impl::drain_locked(std::unique_lock<std::mutex> &lock) {
-  progress_cv_.wait(lock, [&] { return inflight_ == 0 && !fsync_running_; });
+  wait_progress_locked(lock, [&] { return inflight_ == 0 && !fsync_running_; });
 }
 
 Status Store::Impl::make_durable(std::uint64_t lsn) {

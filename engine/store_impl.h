@@ -1,14 +1,18 @@
 // engine/store_impl.h — the Store's state and the threads that move it.
 //
-// Write path (docs/ENGINE.md "Group commit"): appenders encode records into the open write
-// group (an aligned buffer destined for consecutive blocks of the active segment) under mu_.
-// A group is cut — padded to a block boundary and submitted to the WriteQueue — when it is
-// full, when a record must become durable and a flush slot is free, or when the segment rolls.
-// Up to inflight_groups_max groups are in flight; a thread waiting for durability collects
-// completions itself when nobody else does, the reaper thread when nobody waits.
-// A group submitted with a linked data sync is durable when it completes; a write-only group
-// becomes durable when a later explicit data sync of its file runs after its write completed.
-// durable_lsn_ is the end of the longest prefix of durable groups.
+// Write path (docs/ENGINE.md "The write path and group commit"): appenders encode records into
+// the open write group (an aligned buffer destined for consecutive blocks of the active segment)
+// under mu_. A group is cut — padded to a block boundary and submitted to the WriteQueue — when
+// it is full, when the segment rolls, or when a record must become durable and no data sync is
+// in flight (leader/follower: while one sync runs, the next group gathers; the sync's completion
+// cuts it). Up to inflight_groups_max groups are in flight.
+// The threads waiting for durability are in waiters_ (engine/durable_waiters.h), in LSN order:
+// one of them, the leader, cuts its group and runs data syncs, and collects its completion
+// while it is the only waiter; the others sleep until their records are durable. The reaper
+// thread collects completions when nobody or several wait, and cuts the next group when a sync
+// completes. A group submitted with a linked data sync is durable when it completes; a write-only
+// group becomes durable when a later explicit data sync of its file runs after its write
+// completed. durable_lsn_ is the end of the longest prefix of durable groups.
 //
 // Lock order: mu_ before any Segment::index_mu.
 #pragma once
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "base/histogram.h"
+#include "engine/durable_waiters.h"
 #include "engine/segment.h"
 #include "format/small_files.h"
 #include "io/aligned_buffer.h"
@@ -56,14 +61,6 @@ struct WriteGroup {
   bool linked_sync = false;
   std::chrono::steady_clock::time_point submitted_at;  // when cut: a linked sync's latency
   Status write_failure;  // state == failed: what the write or the data sync returned
-};
-
-// A thread inside make_durable_locked(), registered in Store::Impl::waiters_by_lsn_ while it
-// waits: truncate_after()/reset_to() mark it when they remove its record, so it returns
-// Errc::truncated instead of waiting for an LSN that now names another record (or none).
-struct DurableWaiter {
-  std::uint64_t lsn = 0;
-  std::string removed_by;  // the operation that removed the record; empty while it exists
 };
 
 // What truncate_after() removes (engine/truncate.cc).
@@ -215,18 +212,61 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
  private:
   // append.cc
   Status check_writable_locked() const;  // store_closed, read_only (failed) or ok
-  Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes);
+  // caller_waits: the appender waits for durability after this (a sync append).
+  Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes, bool caller_waits);
   Status roll_locked(std::unique_lock<std::mutex> &lock);
   Status retire_empty_active_locked(std::unique_lock<std::mutex> &lock);
   Status activate_segment_locked(std::unique_lock<std::mutex> &lock);
   WriteGroup &new_group_locked(std::uint64_t file_offset, std::uint64_t min_bytes);
   Status cut_group_locked(WriteGroup &group, bool linked_sync);
   void pad_group_locked(WriteGroup &group);
-  Status fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq);
-  Status make_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn);
-  Status wait_durable_locked(std::unique_lock<std::mutex> &lock, const engine::DurableWaiter &waiter);
+  // The waiter of `waiter_lsn` syncs the files of the write-only groups up to group `seq`.
+  Status fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq, std::uint64_t waiter_lsn);
+  // Returns once durable_lsn_ > lsn (or the wait must end), with the lock held.
+  Status make_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn) {
+    return await_durable_locked(lock, lsn, true);
+  }
+  // make_durable_locked for the append path: with relock false it may return with the lock
+  // released (a waiter released as durable returns without taking mu_ again).
+  Status await_durable_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn, bool relock);
+  // The waiter's wait is over: *result says how. Caller holds mu_.
+  bool wait_over_locked(const engine::DurableWaiter &waiter, Status *result) const;
+  // The leader's next step for `lsn`: cut, data sync or reap. False: nothing it can do now
+  // (the reaper thread is collecting completions and wakes the leader when done).
+  bool lead_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn);
+  // A waiter's record is in the open group: should it be cut now (durability wanted)?
+  bool sync_cut_due_locked(const WriteGroup &open) const;
+  // A sync completed: cuts the open group if a waiter needs it and sync_cut_due_locked says so
+  // (leader/follower: the next group is cut when the device is free), provided the thread that
+  // cuts waits for it: the thread waiting for `cutter_lsn`, or the reaper thread
+  // (reaper_thread_lsn).
+  void cut_for_waiters_locked(std::uint64_t cutter_lsn);
+  static constexpr std::uint64_t reaper_thread_lsn = UINT64_MAX;
+  // Takes the waiters whose records durable_lsn_ now covers off the list (woken through
+  // `batch`), cuts the next group for the others, and wakes whoever waits on progress_cv_.
+  void after_progress_locked(engine::WakeBatch &batch, std::uint64_t cutter_lsn);
+  // Delivers `batch` with mu_ released (the woken threads do not run into the held mutex).
+  void deliver_unlocked(std::unique_lock<std::mutex> &lock, engine::WakeBatch &batch);
+  // Wakes every durable waiter to look again (failure, close). Caller holds mu_.
+  void wake_all_waiters_locked();
   // truncate_after/reset_to removed every record from `lsn` on: its waiters return truncated.
   void remove_waiters_from_locked(std::uint64_t lsn, const std::string &removed_by);
+  // Waits on progress_cv_ (until pred(), or one wake-up): counted, so that the write path
+  // notifies progress_cv_ only when somebody waits on it.
+  template <class Pred>
+  void wait_progress_locked(std::unique_lock<std::mutex> &lock, Pred pred) const {
+    ++progress_waiters_;
+    progress_cv_.wait(lock, pred);
+    --progress_waiters_;
+  }
+  void wait_progress_once_locked(std::unique_lock<std::mutex> &lock) const {
+    ++progress_waiters_;
+    progress_cv_.wait(lock);
+    --progress_waiters_;
+  }
+  void notify_progress_locked() const {
+    if (progress_waiters_ != 0) progress_cv_.notify_all();
+  }
   // Waits until no truncate_after is changing segment files outside mu_.
   void wait_for_log_rewrite_locked(std::unique_lock<std::mutex> &lock);
   bool writeonly_pending_before_locked(const WriteGroup &group) const;
@@ -237,7 +277,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   void reaper_loop();
   // Collects at least one completion (blocking without mu_) and applies it; caller holds the
   // lock and checked that nobody else reaps.
-  void reap_once_locked(std::unique_lock<std::mutex> &lock);
+  // reaper_lsn: the LSN its caller waits for (reaper_thread_lsn for the reaper thread).
+  // Returns whether a write-only group completed (a data sync may be due).
+  bool reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t reaper_lsn);
   void ticker_loop();
   io::AlignedBuffer take_buffer_locked(std::size_t bytes);
   void recycle_buffer_locked(WriteGroup &group);
@@ -319,7 +361,11 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // Counts truncate_after and reset_to commits: a read that failed while it changed asks again.
   std::uint64_t log_generation_ = 0;
   bool sealing_ = false;  // the maintenance thread is writing an index snapshot outside mu_
-  std::vector<engine::DurableWaiter *> waiters_by_lsn_;  // threads in make_durable_locked
+  engine::DurableWaiterList waiters_;  // threads in make_durable_locked, in LSN order
+  // Threads waiting on progress_cv_ / appended_cv_ (wait_progress_locked, tail waits): the
+  // write path notifies only when one exists.
+  mutable std::size_t progress_waiters_ = 0;
+  mutable std::size_t appended_waiters_ = 0;
 
   std::unique_ptr<io::DirLock> lock_;
   std::uint64_t store_id_ = 0;
@@ -339,8 +385,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::uint64_t next_group_seq_ = 1;
   std::size_t inflight_ = 0;
   bool fsync_running_ = false;
+  std::size_t linked_syncs_inflight_ = 0;  // groups in flight with a linked data sync
   bool reaping_ = false;              // a thread is collecting completions (queue_->reap)
-  std::size_t durable_waiters_ = 0;   // threads in make_durable_locked (each may reap)
   std::vector<io::AlignedBuffer> spare_buffers_;
   std::unique_ptr<io::WriteQueue> queue_;
 

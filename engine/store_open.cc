@@ -256,6 +256,7 @@ Status Store::Impl::close() {
   if (queue_) drain_locked(lock);
   closed_ = true;
   stopping_ = true;
+  wake_all_waiters_locked();  // records appended during close are not made durable: they return store_closed
   progress_cv_.notify_all();
   reaper_cv_.notify_all();
   maintenance_cv_.notify_all();

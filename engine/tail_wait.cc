@@ -29,7 +29,11 @@ Status Store::Impl::wait_for_tail(std::uint64_t lsn, TailTarget target, std::chr
       return Status(Errc::timed_out, "LSN " + std::to_string(lsn) + " in " + dir_ + " is not " +
                                          (target == TailTarget::durable ? "durable" : "appended") +
                                          " yet (end " + std::to_string(end) + ")");
+    // Counted: appends and completions notify only when a tail wait exists.
+    std::size_t &waiting = target == TailTarget::durable ? progress_waiters_ : appended_waiters_;
+    ++waiting;
     cv.wait_until(lock, deadline);
+    --waiting;
   }
 }
 

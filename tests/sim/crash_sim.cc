@@ -786,8 +786,21 @@ void CrashSim::run() {
 // Real appender threads, crashed at a moment chosen by the seed (the interleaving is not):
 // acknowledged records must survive with their payloads, the log must stay a dense prefix, and
 // every record must be one a thread appended (payloads name their writer and sequence number).
+// 16 to 64 writers mix every way of appending, so that many threads wait for durability at
+// once in every role of group commit (leader, follower, reaper thread): sync appends, async
+// appends followed by wait_durable, appends in none and interval mode acknowledged by a later
+// sync() of the same thread.
+const char *append_kind_name(std::uint64_t how) {
+  switch (how) {
+    case 1: return "async + wait_durable";
+    case 2: return "none + sync()";
+    case 3: return "interval + sync()";
+    default: return "sync append";
+  }
+}
+
 void CrashSim::run_threaded_cycle() {
-  constexpr unsigned writers = 3;
+  const unsigned writers = static_cast<unsigned>(rnd_.between(16, 64));
   struct Acked {
     std::uint64_t lsn;
     std::vector<std::byte> payload;
@@ -796,9 +809,10 @@ void CrashSim::run_threaded_cycle() {
   std::mutex mu;
   std::condition_variable cv;
   std::vector<Acked> acked;
+  std::map<std::uint32_t, std::vector<Acked>> unsynced;  // none/interval appends, acknowledged by a later sync()
   std::map<std::pair<std::uint32_t, std::uint64_t>, bool> attempted;  // (writer, seq)
   unsigned done = 0;
-  const std::uint64_t ops_each = rnd_.between(5, config_.ops_per_cycle_max / 2 + 5);
+  const std::uint64_t ops_each = rnd_.between(3, config_.ops_per_cycle_max / 8 + 3);
   const std::uint64_t crash_after = rnd_.below(ops_each * writers);
   const std::uint64_t base_id = payload_ids_;
   payload_ids_ += 1ull << 20;
@@ -817,14 +831,28 @@ void CrashSim::run_threaded_cycle() {
           std::lock_guard lock(mu);
           attempted[{w, seq}] = true;
         }
-        Result<std::uint64_t> got = (seq % 3 == 2) ? store_->append_async(bytes, w) : store_->append(bytes, w, Durability::sync);
-        if (got.ok() && seq % 3 == 2 && !store_->wait_durable(*got).ok()) continue;
+        const std::uint64_t how = (seq + w) % 5;
+        Result<std::uint64_t> got = how == 0   ? store_->append(bytes, w, Durability::sync)
+                                    : how == 1 ? store_->append_async(bytes, w)
+                                    : how == 2 ? store_->append(bytes, w, Durability::none)
+                                    : how == 3 ? store_->append(bytes, w, Durability::interval)
+                                               : store_->append(bytes, w, Durability::sync);
         if (!got.ok()) break;
+        if (how == 1 && !store_->wait_durable(*got).ok()) continue;
         std::lock_guard lock(mu);
+        if (how == 2 || how == 3) {
+          unsynced[w].push_back({*got, std::move(bytes), w});
+          continue;
+        }
         acked.push_back({*got, std::move(bytes), w});
         cv.notify_all();
       }
+      // sync() makes every record appended so far durable: this writer's none and interval
+      // appends are acknowledged once it returns ok.
+      const bool synced = store_->sync().ok();
       std::lock_guard lock(mu);
+      if (synced)
+        for (Acked &a : unsynced[w]) acked.push_back(std::move(a));
       done++;
       cv.notify_all();
     });
@@ -851,7 +879,7 @@ void CrashSim::run_threaded_cycle() {
       stats_.records_lost++;
       std::uint64_t seq = 0;
       for (int i = 0; i < 4; ++i) seq |= std::to_integer<std::uint64_t>(a.payload[4 + i]) << (8 * i);
-      fail("threads: acknowledged LSN " + std::to_string(lsn) + " (" + (seq % 3 == 2 ? "async + wait_durable" : "sync append") +
+      fail("threads: acknowledged LSN " + std::to_string(lsn) + " (" + append_kind_name((seq + a.stream) % 5) +
            (hold ? ", crash with writes held" : ", crash") + ") " +
            (rec.ok() ? "holds other bytes" : rec.status().to_string()) + "; log [" + std::to_string(first) + ", " +
            std::to_string(next) + "); " + store_->recovery_report().to_string());

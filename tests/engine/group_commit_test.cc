@@ -1,0 +1,202 @@
+// Group commit's waiting scheme under many threads (also run under ThreadSanitizer: suite
+// "concurrency"): waiters are woken one by one as their records become durable, a leader and
+// the reaper thread share the work, and every way a wait can end reaches every waiter.
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/sim_store.h"
+#include "engine/store_fixture.h"
+
+namespace segstore::testing {
+namespace {
+
+constexpr int writers = 24;
+constexpr int appends_per_writer = 60;
+
+std::vector<std::byte> tagged(std::uint32_t writer, std::uint32_t seq) {
+  std::vector<std::byte> bytes = payload_for(writer * 1000003ull + seq, 16 + (seq * 29 + writer) % 900);
+  std::memcpy(bytes.data(), &writer, 4);
+  std::memcpy(bytes.data() + 4, &seq, 4);
+  return bytes;
+}
+
+struct Ledger {
+  std::mutex mu;
+  std::condition_variable grew;
+  std::map<std::uint64_t, std::vector<std::byte>> acked;  // acknowledged durable: lsn -> payload
+  void ack(std::uint64_t lsn, std::vector<std::byte> payload) {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(acked.emplace(lsn, std::move(payload)).second) << "LSN " << lsn << " acknowledged twice";
+    grew.notify_all();
+  }
+};
+
+// One writer: sync appends, async appends with wait_durable, none appends acknowledged by a
+// later sync(). Stops at the first refusal, which must be store_closed (close() ran).
+void write_mixed(Store &store, std::uint32_t w, Ledger &ledger) {
+  std::vector<std::pair<std::uint64_t, std::vector<std::byte>>> unsynced;
+  for (std::uint32_t s = 0; s < appends_per_writer; ++s) {
+    std::vector<std::byte> bytes = tagged(w, s);
+    const std::uint32_t how = (s + w) % 3;
+    Result<std::uint64_t> lsn = how == 0   ? store.append(bytes, w, Durability::sync)
+                                : how == 1 ? store.append_async(bytes, w)
+                                           : store.append(bytes, w, Durability::none);
+    Status durable = lsn.status();
+    if (lsn.ok() && how == 1) durable = store.wait_durable(*lsn);
+    if (lsn.ok() && how == 2) {
+      unsynced.emplace_back(*lsn, bytes);
+      if (s % 4 != 0) continue;
+      durable = store.sync();
+      if (durable.ok())
+        for (auto &[l, b] : unsynced) ledger.ack(l, std::move(b));
+      unsynced.clear();
+      if (durable.ok()) continue;
+    }
+    if (!durable.ok()) {
+      EXPECT_EQ(durable.code(), Errc::store_closed) << durable.to_string();
+      return;
+    }
+    if (how != 2) {
+      EXPECT_GT(store.durable_lsn(), *lsn) << "acknowledged before durable_lsn passed it";
+      ledger.ack(*lsn, std::move(bytes));
+    }
+  }
+  const Status synced = store.sync();
+  if (!synced.ok()) {
+    EXPECT_EQ(synced.code(), Errc::store_closed) << synced.to_string();
+    return;
+  }
+  for (auto &[l, b] : unsynced) ledger.ack(l, std::move(b));
+}
+
+// Every acknowledged record reads back after a reopen.
+void expect_acked_readable(const std::string &dir, const Options &options, const Ledger &ledger) {
+  auto store = open_or_die(dir, options);
+  for (const auto &[lsn, payload] : ledger.acked) {
+    Result<Record> got = store->read(lsn);
+    ASSERT_TRUE(got.ok()) << "acknowledged LSN " << lsn << ": " << got.status().to_string();
+    EXPECT_EQ(got->payload, payload) << "LSN " << lsn;
+  }
+}
+
+TEST(GroupCommit, ManyWaitersWithSyncWaitDurableAndCloseAcknowledgeOnlyDurableRecords) {
+  TempDir dir;
+  const Options options = small_segments(Durability::sync, 256 * 1024);
+  auto store = open_or_die(dir.path(), options);
+  Ledger ledger;
+  std::vector<std::thread> threads;
+  for (std::uint32_t w = 0; w < writers; ++w) threads.emplace_back([&, w] { write_mixed(*store, w, ledger); });
+  // close() while the writers are in full flight: every wait ends, records it made durable
+  // stay acknowledged, later ones are refused with store_closed.
+  {
+    std::unique_lock lock(ledger.mu);
+    ledger.grew.wait(lock, [&] { return ledger.acked.size() >= writers * appends_per_writer / 3; });
+  }
+  EXPECT_TRUE(store->close().ok());
+  for (auto &t : threads) t.join();
+  EXPECT_GE(ledger.acked.size(), static_cast<std::size_t>(writers * appends_per_writer / 3));
+  store.reset();
+  expect_acked_readable(dir.path(), options, ledger);
+}
+
+TEST(GroupCommit, ManyWaitersWithoutCloseAllBecomeDurable) {
+  TempDir dir;
+  const Options options = small_segments(Durability::sync, 256 * 1024);
+  auto store = open_or_die(dir.path(), options);
+  Ledger ledger;
+  std::vector<std::thread> threads;
+  for (std::uint32_t w = 0; w < writers; ++w) threads.emplace_back([&, w] { write_mixed(*store, w, ledger); });
+  for (auto &t : threads) t.join();
+  // Every writer ends with a sync(): all records were acknowledged.
+  EXPECT_EQ(store->durable_lsn(), store->next_lsn());
+  const Stats stats = store->stats();
+  EXPECT_LT(stats.flushes, stats.appends) << "waiting threads must share data syncs";
+  store.reset();
+  expect_acked_readable(dir.path(), options, ledger);
+}
+
+// A failed data sync ends every wait with the failure: no waiter sleeps on, none is told its
+// record is durable.
+TEST(GroupCommit, FailedSyncWakesEveryWaiterWithTheError) {
+  SimStore sim(Durability::sync);
+  auto store = sim.open();
+  ASSERT_TRUE(store->append(tagged(0, 0), 0).ok());
+  const std::uint64_t durable_before = store->durable_lsn();
+  sim.fail_next_segment_sync();
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (std::uint32_t w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] {
+      for (std::uint32_t s = 1; s < 1000; ++s) {
+        Result<std::uint64_t> lsn = (s % 2 == 0) ? store->append(tagged(w, s), w) : store->append_async(tagged(w, s), w);
+        Status status = lsn.status();
+        if (lsn.ok() && s % 2 == 1) status = store->wait_durable(*lsn);
+        if (status.ok()) continue;
+        EXPECT_TRUE(status.code() == Errc::read_only || status.code() == Errc::io_error) << status.to_string();
+        failed++;
+        return;
+      }
+      ADD_FAILURE() << "writer " << w << " never saw the failed sync";
+    });
+  for (auto &t : threads) t.join();
+  EXPECT_EQ(failed.load(), writers);
+  // The failed group and everything after it never became durable.
+  EXPECT_EQ(store->durable_lsn(), durable_before);
+  EXPECT_EQ(store->sync().code(), Errc::read_only);
+}
+
+// Threads that append and exit at once, leaving the groups they cut in flight: the I/O of a
+// group must not depend on the thread that submitted it (io_uring issues a linked sync, or a
+// write it had to defer, on behalf of the submitting thread, and fails it once that thread has
+// exited). Every record must be readable and durable after the main thread's sync().
+void short_lived_appenders(Durability durability) {
+  TempDir dir;
+  Options options = small_segments(durability, 1 << 20);
+  options.io_backend = IoBackendKind::uring;
+  Result<std::unique_ptr<Store>> opened = Store::open(dir.path(), options);
+  if (!opened.ok() && opened.status().code() != Errc::invalid_argument) GTEST_SKIP() << "no io_uring here: " << opened.status().to_string();
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  std::unique_ptr<Store> store = std::move(*opened);
+  std::map<std::uint64_t, std::vector<std::byte>> appended;
+  std::mutex mu;
+  constexpr int rounds = 40;
+  constexpr int threads_per_round = 4;
+  constexpr std::uint32_t records_per_thread = 48;  // ~1.5 groups of 64 KiB each
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < threads_per_round; ++t) {
+      const auto w = static_cast<std::uint32_t>(round * threads_per_round + t);
+      threads.emplace_back([&, w] {
+        for (std::uint32_t s = 0; s < records_per_thread; ++s) {
+          std::vector<std::byte> bytes = tagged(w, s);
+          bytes.resize(2048);
+          Result<std::uint64_t> lsn = s + 1 == records_per_thread && w % 2 == 0 ? store->append(bytes, 0, Durability::sync)
+                                                                                  : store->append_async(bytes, 0);
+          ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+          std::lock_guard lock(mu);
+          appended.emplace(*lsn, std::move(bytes));
+        }
+      });
+    }
+    for (auto &t : threads) t.join();  // the threads are gone; their groups may still be in flight
+    ASSERT_TRUE(store->sync().ok()) << "round " << round;
+  }
+  for (const auto &[lsn, payload] : appended) {
+    Result<Record> got = store->read(lsn);
+    ASSERT_TRUE(got.ok()) << "LSN " << lsn << ": " << got.status().to_string();
+    ASSERT_EQ(got->payload, payload) << "LSN " << lsn;
+  }
+}
+
+TEST(GroupCommit, GroupsOfExitedThreadsCompleteInSyncMode) { short_lived_appenders(Durability::sync); }
+TEST(GroupCommit, GroupsOfExitedThreadsCompleteInNoneMode) { short_lived_appenders(Durability::none); }
+
+}  // namespace
+}  // namespace segstore::testing
