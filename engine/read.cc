@@ -4,6 +4,7 @@
 
 #include "base/assert.h"
 #include "base/try.h"
+#include "engine/scan_ahead.h"
 #include "engine/store_impl.h"
 #include "format/index_snapshot.h"
 #include "format/record.h"
@@ -99,6 +100,7 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
   SEGSTORE_ASSERT(start < end, "empty read window at offset " + std::to_string(offset));
   const std::uint64_t length = end - start;
   if (window.buffer.size() < length) window.buffer.reset(length);
+  window.skip = 0;
   window.start = start;
   window.valid = 0;
 
@@ -139,18 +141,36 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
 }
 
 engine::SegmentCursor::SegmentCursor(Store::Impl &store, std::shared_ptr<Segment> seg, std::uint64_t offset,
-                             std::uint64_t expected_lsn, std::size_t window_bytes)
+                                     std::uint64_t expected_lsn, std::size_t window_bytes, ScanAhead *ahead)
     : store_(store), seg_(std::move(seg)), offset_(offset), expected_lsn_(expected_lsn),
-      window_bytes_(window_bytes) {}
+      window_bytes_(window_bytes), ahead_(ahead) {}
+
+void engine::SegmentCursor::restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn) {
+  seg_ = std::move(seg);
+  offset_ = offset;
+  expected_lsn_ = expected_lsn;
+  window_.valid = 0;
+  trusted_end_ = 0;
+  if (ahead_) ahead_->drop();
+}
+
+Status engine::SegmentCursor::refill(std::uint64_t offset, std::uint64_t needed, std::uint64_t wanted,
+                                     std::uint64_t end_offset) {
+  if (ahead_ == nullptr || !ahead_->take(seg_, offset, needed, window_, &trusted_end_)) {
+    SEGSTORE_TRY(store_.fill_window(seg_, offset, needed, wanted, window_));
+    trusted_end_ = end_offset;
+  }
+  // The reads after this window go out now, to be done by the time the cursor reaches them.
+  if (ahead_) ahead_->issue(seg_, window_.start + window_.valid);
+  return Status();
+}
 
 Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_offset) {
   while (true) {
     if (offset_ + format::record_header_bytes > end_offset) return std::optional<RecordView>();
-    if (!have(offset_, format::record_header_bytes)) {
-      SEGSTORE_TRY(store_.fill_window(seg_, offset_, format::record_header_bytes, window_bytes_, window_));
-      trusted_end_ = end_offset;
-    }
-    const std::byte *at = window_.buffer.data() + (offset_ - window_.start);
+    if (!have(offset_, format::record_header_bytes))
+      SEGSTORE_TRY(refill(offset_, format::record_header_bytes, window_bytes_, end_offset));
+    const std::byte *at = window_.data() + (offset_ - window_.start);
     const std::size_t available = window_.start + window_.valid - offset_;
     format::RecordHeader header;
     const format::RecordError header_error =
@@ -161,9 +181,8 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
     if (offset_ + disk > end_offset)
       return corruption_at(*seg_, offset_, disk, "record runs past the end of the segment's records");
     if (!have(offset_, disk)) {
-      SEGSTORE_TRY(store_.fill_window(seg_, offset_, disk, std::max<std::uint64_t>(window_bytes_, disk), window_));
-      trusted_end_ = end_offset;
-      at = window_.buffer.data() + (offset_ - window_.start);
+      SEGSTORE_TRY(refill(offset_, disk, std::max<std::uint64_t>(window_bytes_, disk), end_offset));
+      at = window_.data() + (offset_ - window_.start);
     }
     const format::DecodeOutcome outcome =
         format::decode_record(std::span<const std::byte>(at, disk), &expected_lsn_);
