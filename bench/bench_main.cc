@@ -38,7 +38,13 @@ void fill_details(Table &table) {
       continue;
     }
     if (row.system != System::segstore) continue;
-    if (row.extra.count("open_ms")) {
+    if (row.extra.count("not_durable_seen")) {
+      row.detail = format_count(extra_of(row, "records")) + " records";
+      if (row.config.find("durable_only") != std::string::npos)
+        row.detail += ", " + format_count(extra_of(row, "not_durable_seen")) + " not yet durable";
+    } else if (row.extra.count("vs_alone")) {
+      row.detail = one_decimal(100 * extra_of(row, "vs_alone")) + " % of the appenders alone";
+    } else if (row.extra.count("open_ms")) {
       row.detail = "open " + one_decimal(extra_of(row, "open_ms")) + " ms";
       if (row.extra.count("bytes_scanned"))
         row.detail += ", scanned " + format_size(extra_of(row, "bytes_scanned")) + " in " +
@@ -90,7 +96,8 @@ int segstore_bench_main(int argc, char **argv) {
 
   using Runner = Table (*)(Context &);
   const std::pair<const char *, Runner> workloads[] = {{"W1", run_w1}, {"W2", run_w2}, {"W3", run_w3}, {"W4", run_w4},
-                                                       {"W5", run_w5}, {"R1", run_r1}, {"R2", run_r2}, {"R3", run_r3}, {"O1", run_o1}};
+                                                       {"W5", run_w5}, {"R1", run_r1}, {"R2", run_r2}, {"R3", run_r3}, {"O1", run_o1},
+                                                       {"M1", run_m1}};
   for (const auto &[id, run] : workloads) {
     if (!config.selected(id)) continue;
     progress(id, "starting (" + std::to_string(static_cast<int>(seconds_since(start))) + " s into the run)");

@@ -21,6 +21,7 @@ void apply_preset(Config &config) {
     config.read_log_bytes = 256 * mib;
     config.streams_log_bytes = 64 * mib;
     config.crash_log_bytes = 64 * mib;
+    config.mixed_seconds = 2;
     config.fio_file_bytes = 512 * mib;
   } else {
     config.seconds_per_run = 5.0;
@@ -28,6 +29,7 @@ void apply_preset(Config &config) {
     config.read_log_bytes = 1024 * mib;
     config.streams_log_bytes = 256 * mib;
     config.crash_log_bytes = 512 * mib;
+    config.mixed_seconds = 20;
   }
 }
 
@@ -40,7 +42,7 @@ std::string workload_list_error(const std::string &list, std::set<std::string> *
     name.erase(std::remove_if(name.begin(), name.end(), [](unsigned char c) { return std::isspace(c); }), name.end());
     for (char &c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (std::find(std::begin(workload_names), std::end(workload_names), name) == std::end(workload_names))
-      return "unknown workload '" + name + "' (W1,W2,W3,W4,W5,R1,R2,R3,O1)";
+      return "unknown workload '" + name + "' (W1,W2,W3,W4,W5,R1,R2,R3,O1,M1)";
     into->insert(name);
     start = comma + 1;
   }
@@ -91,7 +93,7 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
                  "(default DIR/bench-results.json, DIR/bench-throughput.png, DIR/bench-ratios.png, "
                  "DIR/bench-latency.png)")
       ->type_name("PATH");
-  app.add_option("--only", only, "comma-separated workloads: W1,W2,W3,W4,W5,R1,R2,R3,O1 (default all)")
+  app.add_option("--only", only, "comma-separated workloads: W1,W2,W3,W4,W5,R1,R2,R3,O1,M1 (default all)")
       ->type_name("LIST");
   app.add_option("--io-backend", io_backend, "Options::io_backend: auto, uring or thread (default auto)")
       ->check(CLI::IsMember({"auto", "uring", "thread"}))
@@ -129,7 +131,10 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
   else if (prealloc == "zero") config.prealloc = PreallocMode::zero_fill;
   else if (prealloc == "fallocate") config.prealloc = PreallocMode::fallocate;
   apply_preset(config);
-  if (seconds) config.seconds_per_run = *seconds;
+  if (seconds) {
+    config.seconds_per_run = *seconds;
+    config.mixed_seconds = 4 * *seconds;  // the mixed run keeps its proportion to the others
+  }
   set_output_paths(config, out);
   return config;
 }

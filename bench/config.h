@@ -10,7 +10,7 @@
 
 namespace segstore::bench {
 
-inline constexpr const char *workload_names[] = {"W1", "W2", "W3", "W4", "W5", "R1", "R2", "R3", "O1"};
+inline constexpr const char *workload_names[] = {"W1", "W2", "W3", "W4", "W5", "R1", "R2", "R3", "O1", "M1"};
 
 struct Config {
   std::string dir = "./segstore-data";
@@ -35,6 +35,7 @@ struct Config {
   std::uint64_t streams_log_bytes = 0;      // R3: size of the 100-stream log
   std::uint64_t crash_log_bytes = 0;        // O1: bytes the killed writer appends at most
   std::uint64_t sealed_segments = 1000;     // O1: segments of the store whose open is timed
+  double mixed_seconds = 20;                // M1: length of the mixed run
   std::uint64_t fio_file_bytes = 1ull << 30;
 
   bool selected(const std::string &workload) const { return only.empty() || only.count(workload) != 0; }

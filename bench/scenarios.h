@@ -69,6 +69,7 @@ Table run_r1(Context &ctx);  // cold sequential scan
 Table run_r2(Context &ctx);  // cold random reads
 Table run_r3(Context &ctx);  // one-stream scan among 100 streams
 Table run_o1(Context &ctx);  // open after an unclean shutdown; open of many sealed segments
+Table run_m1(Context &ctx);  // mixed: sync appenders, tailers and random readers at once
 
 // R1 and R2 read the same log; whichever runs first writes it.
 bool ensure_read_log(Context &ctx, std::string *error);
