@@ -94,7 +94,7 @@ void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
 // Whether `slot` (its read done or not) serves [offset, offset + needed), and how many bytes of
 // `window` (from offset's block to the slot's start) must go in front of it.
 bool ScanAhead::serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
-                       std::uint64_t *tail) const {
+                       std::uint64_t window_trusted_end, std::uint64_t *tail) const {
   const std::uint64_t block = format::align_down(offset, format::block_size_bytes);
   if (offset + needed > slot.start + slot.read.out.size()) return false;
   if (block >= slot.start) {
@@ -102,9 +102,11 @@ bool ScanAhead::serves(const Slot &slot, std::uint64_t offset, std::uint64_t nee
     return true;
   }
   // The record starts in the window before: its blocks from `block` on must be there, right
-  // before the slot's first byte, and fit in the head room.
+  // before the slot's first byte, trusted (a window read when the segment ended earlier holds
+  // zeros where later appends wrote) and fit in the head room.
   *tail = slot.start - block;
-  return window.start + window.valid == slot.start && block >= window.start && *tail <= scan_ahead_head_bytes;
+  return window.start + window.valid == slot.start && block >= window.start && slot.start <= window_trusted_end &&
+         *tail <= scan_ahead_head_bytes;
 }
 
 bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
@@ -112,7 +114,7 @@ bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, 
   if (inflight_ == 0) return false;
   Slot &slot = slot_at(0);
   std::uint64_t tail = 0;
-  if (seg != seg_ || !serves(slot, offset, needed, window, &tail)) {
+  if (seg != seg_ || !serves(slot, offset, needed, window, *trusted_end, &tail)) {
     drop();
     return false;
   }

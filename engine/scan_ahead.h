@@ -54,8 +54,9 @@ class ScanAhead {
   // in flight: they continue where the last one ends) while slots are free and bytes readable.
   void issue(const std::shared_ptr<Segment> &seg, std::uint64_t from);
   // When the oldest read in flight serves [offset, offset + needed) of `seg` (with the tail of
-  // `window`, from offset's block on, in front of it): waits for it, moves it into `window`,
-  // sets *trusted_end and returns true. Otherwise drops every read in flight and returns false.
+  // `window`, from offset's block on, in front of it; `window`'s bytes are trusted below
+  // *trusted_end): waits for it, moves it into `window`, sets *trusted_end to the new window's
+  // and returns true. Otherwise drops every read in flight and returns false.
   bool take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed, ReadWindow &window,
             std::uint64_t *trusted_end);
   // Waits for every read in flight and forgets them.
@@ -72,7 +73,7 @@ class ScanAhead {
   };
   Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
   bool serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
-              std::uint64_t *tail) const;
+              std::uint64_t window_trusted_end, std::uint64_t *tail) const;
 
   Store::Impl &store_;
   io::ReadAhead &reads_;

@@ -146,7 +146,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // --- reads (read.cc) ---
   Result<Record> read(std::uint64_t lsn);
-  Result<Record> read_once(std::uint64_t lsn);
+  // One attempt of read(lsn) in `seg`, whose records end at `end_offset` (segment_for's).
+  Result<Record> read_once(std::uint64_t lsn, const std::shared_ptr<Segment> &seg, std::uint64_t end_offset);
   // Fills `window` with segment bytes from `offset`: as much of [offset, offset + wanted) as the
   // segment holds (rounded out to blocks, ending early where the file ends), and at least
   // [offset, offset + needed), else corruption naming where the file ends. From memory for
@@ -163,8 +164,10 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // the group's write failure (never corruption: the records were not damaged, never written).
   Result<std::vector<bool>> copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
                                                   std::uint64_t needed_end, std::uint64_t *end);
-  // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range.
-  Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn);
+  // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range; with its
+  // end offset and the log generation, read under the same lock, where asked for.
+  Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn, std::uint64_t *end_offset = nullptr,
+                                               std::uint64_t *generation = nullptr);
   // The next segment after `seg` (by base LSN), or nullptr.
   std::shared_ptr<Segment> segment_after(const Segment &seg);
   Status check_lsn_readable(std::uint64_t lsn) const;  // caller holds mu_
@@ -411,6 +414,12 @@ class SegmentCursor {
   // Starts again at `offset` of `seg`, keeping the window's buffer (a scan moving to the next
   // segment allocates nothing).
   void restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn);
+  // A buffer for the window to use (a point read lends its thread's), and taking it back.
+  void lend_buffer(io::AlignedBuffer &&buffer) { window_.buffer = std::move(buffer); }
+  io::AlignedBuffer return_buffer() {
+    window_.valid = 0;
+    return std::move(window_.buffer);
+  }
   // Decodes the next record or padding at the cursor; padding is skipped. nullopt with ok
   // status at `end_offset` (the segment's known end).
   Result<std::optional<RecordView>> next(std::uint64_t end_offset);
