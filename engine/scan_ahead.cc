@@ -54,6 +54,7 @@ void ScanAhead::drop() {
   for (std::size_t i = 0; i < inflight_; ++i) {
     Slot &slot = slot_at(i);
     reads_.wait(slot.read);
+    count_blocks(slot);
     slot.file.reset();
   }
   inflight_ = 0;
@@ -89,6 +90,13 @@ void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
     inflight_++;
     next_offset_ += length;
   }
+}
+
+// Stats::blocks_read counts the blocks read from the device, used or dropped.
+void ScanAhead::count_blocks(const Slot &slot) {
+  if (slot.read.status.ok())
+    store_.blocks_read_.fetch_add(format::align_up(slot.read.bytes, format::block_size_bytes) / format::block_size_bytes,
+                                  std::memory_order_relaxed);
 }
 
 // Whether `slot` (its read done or not) serves [offset, offset + needed), and how many bytes of
@@ -128,6 +136,7 @@ bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, 
     drop();
     return false;
   }
+  count_blocks(slot);  // (drop() counts those it drops)
   if (tail != 0)
     std::memcpy(slot.buffer.data() + scan_ahead_head_bytes - tail, window.data() + (slot.start - tail - window.start), tail);
   std::swap(window.buffer, slot.buffer);

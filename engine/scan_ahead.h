@@ -71,7 +71,8 @@ class ScanAhead {
     std::uint64_t trusted_end = 0;   // the segment's end when issued
     std::uint64_t generation = 0;
   };
-  Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  void count_blocks(const Slot &slot);
+    Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
   bool serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
               std::uint64_t window_trusted_end, std::uint64_t *tail) const;
 
