@@ -244,11 +244,12 @@ Result<Record> Store::Impl::read(std::uint64_t lsn) {
 }
 
 Result<Record> Store::Impl::read_once(std::uint64_t lsn, const std::shared_ptr<Segment> &seg, std::uint64_t end_offset) {
-  SEGSTORE_TRY(ensure_index(*seg));
   std::optional<format::IndexEntry> entry;
   std::uint64_t bytes_through = 0;
   {
+    // One hold of the index lock: load the index if it is not yet (ensure_index), then look up.
     std::lock_guard lock(seg->index_mu);
+    SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_, options_.logger));
     entry = seg->index.locate(lsn - seg->base_lsn);
     bytes_through = seg->index.bytes_through(lsn - seg->base_lsn);
   }
