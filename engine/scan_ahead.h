@@ -33,9 +33,10 @@
 
 namespace segstore::engine {
 
-// Windows in flight at once. Four 1 MiB reads keep about as many bytes in flight as 32 reads of
-// 128 KiB (an O_DIRECT read of 1 MiB reaches the device as several requests); more showed no
-// gain in a small, noisy comparison (docs/ENGINE.md "Read path").
+// Windows in flight at once. Four 1 MiB reads keep as many bytes in flight as 32 reads of
+// 128 KiB, the job that reaches the device's sequential bandwidth (an O_DIRECT read of 1 MiB
+// reaches the device as several requests). Chosen by that arithmetic: the shared machine it was
+// written on was too loaded to compare depths; a quiet bench run is to confirm it.
 inline constexpr std::size_t scan_ahead_windows = 4;
 // Room in front of each window for the tail of the one before it: a record that straddles two
 // windows is decoded from one buffer without reading its first part again. A straddling record
