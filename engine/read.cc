@@ -213,6 +213,8 @@ namespace {
 // when the record crosses into the next. Otherwise two blocks: a record of up to ~4 KiB
 // starting anywhere in the first block is then read with one I/O.
 constexpr std::size_t point_read_window_bytes = 2 * format::block_size_bytes;
+// The largest window buffer a thread keeps between point reads.
+constexpr std::size_t point_read_buffer_kept_bytes_max = 64u << 10;
 
 std::uint64_t point_read_bytes(std::uint64_t offset, std::uint64_t bytes_through, std::uint64_t end_offset) {
   const std::uint64_t two_blocks = format::align_down(offset, format::block_size_bytes) + point_read_window_bytes - offset;
@@ -262,7 +264,11 @@ Result<Record> Store::Impl::read_once(std::uint64_t lsn, const std::shared_ptr<S
   cursor.lend_buffer(std::move(point_read_buffer));
   struct GiveBack {
     SegmentCursor &cursor;
-    ~GiveBack() { point_read_buffer = cursor.return_buffer(); }
+    ~GiveBack() {
+      // A large record's buffer is not kept: a thread would hold it for its lifetime.
+      io::AlignedBuffer used = cursor.return_buffer();
+      if (used.size() <= point_read_buffer_kept_bytes_max) point_read_buffer = std::move(used);
+    }
   } give_back{cursor};
   while (true) {
     Result<std::optional<RecordView>> next = cursor.next(end_offset);
