@@ -154,6 +154,13 @@ FioResult Fio::rand_read_4k_qd1() {
              true, 4096);
 }
 
+FioResult Fio::rand_read_4k_jobs(int jobs) {
+  return run("rand read 4k QD1 x" + std::to_string(jobs) + " jobs",
+             {"--rw=randread", "--bs=4k", "--iodepth=1", "--ioengine=io_uring", "--direct=1",
+              "--numjobs=" + std::to_string(jobs)},
+             true, 4096);
+}
+
 FioResult Fio::durable_write(std::uint64_t block_bytes, int iodepth, int jobs, bool uring) {
   const char *engine = jobs > 1 ? "psync" : (iodepth > 1 || uring) ? "io_uring" : "sync";
   std::string name = "write+fdatasync " + block_name(block_bytes) + " QD" + std::to_string(iodepth) + " " + engine;

@@ -42,6 +42,8 @@ class Fio {
   FioResult seq_write(std::uint64_t block_bytes, int iodepth);
   FioResult seq_read(std::uint64_t block_bytes, int iodepth);
   FioResult rand_read_4k_qd1();
+  // `jobs` processes each doing 4 KiB random reads at QD1: the reference of many reader threads.
+  FioResult rand_read_4k_jobs(int jobs);
   // write + fdatasync after each write, over written blocks. engine: "sync" (QD1) or
   // "io_uring" (iodepth in flight). jobs > 1: that many writers, each its own 16 MiB region.
   // uring: io_uring even at QD1 (a write op, then an fsync op with DATASYNC).

@@ -14,6 +14,8 @@ namespace {
 constexpr std::size_t read_record_bytes = 1024;
 constexpr std::uint32_t stream_count = 100;
 constexpr std::uint32_t scanned_stream = 42;
+// Readers of the concurrent point-read row, and fio jobs of its reference.
+constexpr int concurrent_readers = 8;
 
 // Appends records of `record_bytes` until `volume_bytes` of payload, round-robin over
 // `streams` streams; durability none, one sync at the end, then a clean close.
@@ -171,19 +173,47 @@ Table run_r2(Context &ctx) {
     fill_rates(row, run, read_record_bytes);
     row.extra["blocks_read_per_read"] = (store->stats().blocks_read - blocks_before) / std::max(1.0, static_cast<double>(run.records));
     row.extra["index_bytes_per_gib"] = index_bytes_per_gib;
+    table.rows.push_back(row);
+    // The same reads from several threads at once: each its own generator, one store.
+    Row &many = table.rows.emplace_back();
+    many.name = "segstore";
+    many.config = "read(lsn), 1 KiB, " + std::to_string(concurrent_readers) + " threads";
+    many.record_bytes = read_record_bytes;
+    std::vector<std::mt19937_64> randoms;
+    for (int t = 0; t < concurrent_readers; ++t) randoms.emplace_back(1000 + t);
+    const RunResult concurrent = run_threads(concurrent_readers, ctx.timed(), true, [&](int thread, std::string *err) {
+      std::uniform_int_distribution<std::uint64_t> pick_lsn(first, next - 1);  // per call: no shared state
+      Result<Record> record = store->read(pick_lsn(randoms[thread]));
+      if (!record.ok()) *err = record.status().to_string();
+      return record.ok();
+    });
+    fill_rates(many, concurrent, read_record_bytes);
     (void)store->close();
   } else {
     row.error = error;
+    table.rows.push_back(row);
   }
   progress("R2", "segstore read(lsn): " + format_count(row.records_per_s) + " reads/s, p50 " + format_count(row.p50_us) + " us" +
                      (row.error.empty() ? "" : " (" + row.error + ")"));
-  table.rows.push_back(row);
   const FioResult fio = ctx.fio.rand_read_4k_qd1();
-  if (ctx.fio.available()) table.rows.push_back(fio_row(fio));
+  const FioResult fio_jobs = ctx.fio.rand_read_4k_jobs(concurrent_readers);
+  if (ctx.fio.available()) {
+    table.rows.push_back(fio_row(fio));
+    table.rows.push_back(fio_row(fio_jobs));
+  }
+  if (table.rows.size() > 1 && table.rows[1].name == "segstore") {
+    Row &many = table.rows[1];
+    set_vs_fio(many, many.records_per_s, fio_jobs.ops_per_s, fio_jobs.job + " (IOPS)");
+    progress("R2", "segstore read(lsn), " + std::to_string(concurrent_readers) + " threads: " +
+                       format_count(many.records_per_s) + " reads/s, p99 " + format_count(many.p99_us) + " us" +
+                       (many.error.empty() ? "" : " (" + many.error + ")"));
+  }
   Row &seg = table.rows.front();
   set_vs_fio(seg, seg.p50_us, fio.p50_us, fio.job + " (p50 latency: lower is better)");
   seg.extra["vs_fio_reads_per_s"] = measured(fio.ops_per_s) ? seg.records_per_s / fio.ops_per_s : not_measured;
   table.notes.push_back("vs fio: segstore's p50 latency over fio's (a ratio above 1 is slower); the reads/s ratio is in the JSON.");
+  table.notes.push_back("the " + std::to_string(concurrent_readers) + "-thread row: reads/s over fio's IOPS with " +
+                        std::to_string(concurrent_readers) + " jobs of 4 KiB random reads at QD1 (higher is better); p99 is segstore's.");
   if (measured(index_bytes_per_gib))
     table.notes.push_back("index memory (Stats::index_bytes with every segment's index loaded): " +
                           format_count(index_bytes_per_gib) + " bytes per GiB of log.");

@@ -4,6 +4,7 @@
 
 #include "base/assert.h"
 #include "base/try.h"
+#include "engine/scan_ahead.h"
 #include "engine/store_impl.h"
 #include "format/index_snapshot.h"
 #include "format/record.h"
@@ -31,13 +32,16 @@ Status Store::Impl::check_lsn_readable(std::uint64_t lsn) const {
   return Status();
 }
 
-Result<std::shared_ptr<Segment>> Store::Impl::segment_for(std::uint64_t lsn) {
+Result<std::shared_ptr<Segment>> Store::Impl::segment_for(std::uint64_t lsn, std::uint64_t *end_offset,
+                                                           std::uint64_t *generation) {
   std::lock_guard lock(mu_);
   SEGSTORE_TRY(check_lsn_readable(lsn));
   auto it = segments_.upper_bound(lsn);
   SEGSTORE_ASSERT(it != segments_.begin(), "no segment below readable LSN " + std::to_string(lsn));
   --it;
   SEGSTORE_ASSERT(lsn < it->second->end_lsn(), "LSN " + std::to_string(lsn) + " past its segment");
+  if (end_offset) *end_offset = it->second->end_offset;
+  if (generation) *generation = log_generation_;
   return it->second;
 }
 
@@ -70,7 +74,9 @@ Result<std::vector<bool>> Store::Impl::copy_unwritten_blocks(const std::shared_p
     if (std::max(g->file_offset, start) < needed_end) return failed_write_status(*g);
     *end = g->file_offset;  // block aligned, above start
   }
-  std::vector<bool> from_memory((*end - start) / format::block_size_bytes, false);
+  // Empty (no allocation) when no group's blocks are in memory: the common case of a read of
+  // a sealed segment, or of the active one's written part.
+  std::vector<bool> from_memory;
   for (const auto &g : groups_) {
     if (g->segment != seg) continue;
     if (g->state != GroupState::open && g->state != GroupState::inflight) continue;
@@ -78,6 +84,7 @@ Result<std::vector<bool>> Store::Impl::copy_unwritten_blocks(const std::shared_p
     const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
     const std::uint64_t lo = std::max(g_start, start), hi = std::min(g_end, *end);
     if (lo >= hi) continue;
+    if (from_memory.empty()) from_memory.assign((*end - start) / format::block_size_bytes, false);
     std::byte *dst = window.buffer.data() + (lo - start);
     const std::uint64_t used_end = g->file_offset + g->used;
     const std::uint64_t copy_hi = std::min(hi, std::max(lo, used_end));
@@ -99,6 +106,7 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
   SEGSTORE_ASSERT(start < end, "empty read window at offset " + std::to_string(offset));
   const std::uint64_t length = end - start;
   if (window.buffer.size() < length) window.buffer.reset(length);
+  window.skip = 0;
   window.start = start;
   window.valid = 0;
 
@@ -106,17 +114,18 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
   // appenders write them); every other block is on the file by then, so it is read after.
   Result<std::vector<bool>> unwritten = copy_unwritten_blocks(seg, window, offset + needed, &end);
   if (!unwritten.ok()) return unwritten.status();
-  const std::vector<bool> &from_memory = *unwritten;
+  const std::vector<bool> &from_memory = *unwritten;  // empty: every block from the file
+  const auto in_memory = [&](std::size_t b) { return !from_memory.empty() && from_memory[b]; };
   std::uint64_t valid_end = end;
   std::size_t block = 0;
-  const std::size_t blocks = from_memory.size();
+  const std::size_t blocks = (end - start) / format::block_size_bytes;
   while (block < blocks) {
-    if (from_memory[block]) {
+    if (in_memory(block)) {
       ++block;
       continue;
     }
     std::size_t run = block;
-    while (run < blocks && !from_memory[run]) ++run;
+    while (run < blocks && !in_memory(run)) ++run;
     const std::uint64_t run_offset = start + block * format::block_size_bytes;
     const std::uint64_t run_bytes = (run - block) * format::block_size_bytes;
     Result<std::size_t> got = seg->file->read_at(
@@ -139,18 +148,36 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
 }
 
 engine::SegmentCursor::SegmentCursor(Store::Impl &store, std::shared_ptr<Segment> seg, std::uint64_t offset,
-                             std::uint64_t expected_lsn, std::size_t window_bytes)
+                                     std::uint64_t expected_lsn, std::size_t window_bytes, ScanAhead *ahead)
     : store_(store), seg_(std::move(seg)), offset_(offset), expected_lsn_(expected_lsn),
-      window_bytes_(window_bytes) {}
+      window_bytes_(window_bytes), ahead_(ahead) {}
+
+void engine::SegmentCursor::restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn) {
+  seg_ = std::move(seg);
+  offset_ = offset;
+  expected_lsn_ = expected_lsn;
+  window_.valid = 0;
+  trusted_end_ = 0;
+  if (ahead_) ahead_->drop();
+}
+
+Status engine::SegmentCursor::refill(std::uint64_t offset, std::uint64_t needed, std::uint64_t wanted,
+                                     std::uint64_t end_offset) {
+  if (ahead_ == nullptr || !ahead_->take(seg_, offset, needed, window_, &trusted_end_)) {
+    SEGSTORE_TRY(store_.fill_window(seg_, offset, needed, wanted, window_));
+    trusted_end_ = end_offset;
+  }
+  // The reads after this window go out now, to be done by the time the cursor reaches them.
+  if (ahead_) ahead_->issue(seg_, window_.start + window_.valid);
+  return Status();
+}
 
 Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_offset) {
   while (true) {
     if (offset_ + format::record_header_bytes > end_offset) return std::optional<RecordView>();
-    if (!have(offset_, format::record_header_bytes)) {
-      SEGSTORE_TRY(store_.fill_window(seg_, offset_, format::record_header_bytes, window_bytes_, window_));
-      trusted_end_ = end_offset;
-    }
-    const std::byte *at = window_.buffer.data() + (offset_ - window_.start);
+    if (!have(offset_, format::record_header_bytes))
+      SEGSTORE_TRY(refill(offset_, format::record_header_bytes, window_bytes_, end_offset));
+    const std::byte *at = window_.data() + (offset_ - window_.start);
     const std::size_t available = window_.start + window_.valid - offset_;
     format::RecordHeader header;
     const format::RecordError header_error =
@@ -161,9 +188,8 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
     if (offset_ + disk > end_offset)
       return corruption_at(*seg_, offset_, disk, "record runs past the end of the segment's records");
     if (!have(offset_, disk)) {
-      SEGSTORE_TRY(store_.fill_window(seg_, offset_, disk, std::max<std::uint64_t>(window_bytes_, disk), window_));
-      trusted_end_ = end_offset;
-      at = window_.buffer.data() + (offset_ - window_.start);
+      SEGSTORE_TRY(refill(offset_, disk, std::max<std::uint64_t>(window_bytes_, disk), end_offset));
+      at = window_.data() + (offset_ - window_.start);
     }
     const format::DecodeOutcome outcome =
         format::decode_record(std::span<const std::byte>(at, disk), &expected_lsn_);
@@ -187,6 +213,8 @@ namespace {
 // when the record crosses into the next. Otherwise two blocks: a record of up to ~4 KiB
 // starting anywhere in the first block is then read with one I/O.
 constexpr std::size_t point_read_window_bytes = 2 * format::block_size_bytes;
+// The largest window buffer a thread keeps between point reads.
+constexpr std::size_t point_read_buffer_kept_bytes_max = 64u << 10;
 
 std::uint64_t point_read_bytes(std::uint64_t offset, std::uint64_t bytes_through, std::uint64_t end_offset) {
   const std::uint64_t two_blocks = format::align_down(offset, format::block_size_bytes) + point_read_window_bytes - offset;
@@ -199,14 +227,16 @@ std::uint64_t point_read_bytes(std::uint64_t offset, std::uint64_t bytes_through
 // truncate_after rewrites (zeroes) the bytes of the records it removes while a read may be
 // decoding them: a failure seen while the log's generation changed is not damage, and the read
 // asks again (now lsn_out_of_range, or the record that took the LSN since).
+//
+// The common path takes mu_ twice (to find the segment, its end and the generation; to see
+// whether any of the record's blocks are still in memory), never across the I/O, and allocates
+// only the returned payload: the window's buffer is the calling thread's, kept between reads.
 Result<Record> Store::Impl::read(std::uint64_t lsn) {
   while (true) {
-    std::uint64_t generation;
-    {
-      std::lock_guard lock(mu_);
-      generation = log_generation_;
-    }
-    Result<Record> got = read_once(lsn);
+    std::uint64_t generation = 0, end_offset = 0;
+    Result<std::shared_ptr<Segment>> found = segment_for(lsn, &end_offset, &generation);
+    if (!found.ok()) return found.status();
+    Result<Record> got = read_once(lsn, *found, end_offset);
     if (got.ok() || got.status().code() != Errc::corruption) return got;
     std::unique_lock lock(mu_);
     // A rewrite zeroes bytes before it commits: let a running one finish, then compare.
@@ -215,26 +245,31 @@ Result<Record> Store::Impl::read(std::uint64_t lsn) {
   }
 }
 
-Result<Record> Store::Impl::read_once(std::uint64_t lsn) {
-  Result<std::shared_ptr<Segment>> found = segment_for(lsn);
-  if (!found.ok()) return found.status();
-  std::shared_ptr<Segment> seg = *found;
-  SEGSTORE_TRY(ensure_index(*seg));
+Result<Record> Store::Impl::read_once(std::uint64_t lsn, const std::shared_ptr<Segment> &seg, std::uint64_t end_offset) {
   std::optional<format::IndexEntry> entry;
   std::uint64_t bytes_through = 0;
   {
+    // One hold of the index lock: load the index if it is not yet (ensure_index), then look up.
     std::lock_guard lock(seg->index_mu);
+    SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_, options_.logger));
     entry = seg->index.locate(lsn - seg->base_lsn);
     bytes_through = seg->index.bytes_through(lsn - seg->base_lsn);
-  }
-  std::uint64_t end_offset;
-  {
-    std::lock_guard lock(mu_);
-    end_offset = seg->end_offset;
   }
   SEGSTORE_ASSERT(entry.has_value(), "no index entry for LSN " + std::to_string(lsn));
   SegmentCursor cursor(*this, seg, entry->offset, seg->base_lsn + entry->lsn_delta,
                        point_read_bytes(entry->offset, bytes_through, end_offset));
+  // The thread's window buffer (a few blocks, grown for a large record) goes to the cursor and
+  // comes back when it is done: no aligned allocation per read.
+  thread_local io::AlignedBuffer point_read_buffer;
+  cursor.lend_buffer(std::move(point_read_buffer));
+  struct GiveBack {
+    SegmentCursor &cursor;
+    ~GiveBack() {
+      // A large record's buffer is not kept: a thread would hold it for its lifetime.
+      io::AlignedBuffer used = cursor.return_buffer();
+      if (used.size() <= point_read_buffer_kept_bytes_max) point_read_buffer = std::move(used);
+    }
+  } give_back{cursor};
   while (true) {
     Result<std::optional<RecordView>> next = cursor.next(end_offset);
     if (!next.ok()) return next.status();

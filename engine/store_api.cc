@@ -5,6 +5,7 @@
 #include "base/assert.h"
 #include "base/deadline.h"
 #include "base/try.h"
+#include "engine/scan_ahead.h"
 #include "engine/store_impl.h"
 #include "format/layout.h"
 #include "io/env.h"
@@ -87,6 +88,7 @@ class Iterator::Impl {
     std::uint64_t end_lsn = 0;     // the walk ends in this segment at this LSN: min(its end, limit)
     std::uint64_t limit_lsn = 0;
     bool is_last = false;          // no record at or past end_lsn may be returned now
+    std::uint64_t generation = 0;  // the store's log generation (truncate_after, reset_to)
   };
 
   // Result<bool>: false when next_lsn_ is at the end of the walk.
@@ -97,6 +99,7 @@ class Iterator::Impl {
     // A durable_only walk ends where durability does: a record past it could be taken back by
     // a crash, and whoever reads it may not hand it out.
     pos.limit_lsn = durable_only_ ? store_->durable_lsn_ : store_->next_lsn_;
+    pos.generation = store_->log_generation_;
     // Invariant: records are durable in LSN order, and only records that exist are durable.
     SEGSTORE_ASSERT(store_->durable_lsn_ <= store_->next_lsn_, "durable LSN " + std::to_string(store_->durable_lsn_) +
                                                                    " past the next LSN " + std::to_string(store_->next_lsn_));
@@ -118,15 +121,30 @@ class Iterator::Impl {
     return *entry;
   }
 
+  engine::ScanAhead *scan_ahead() {
+    if (!ahead_) {
+      io::ReadAhead *reads = store_->read_ahead();
+      if (reads == nullptr) return nullptr;
+      ahead_.emplace(*store_, *reads, scan_window_bytes);
+    }
+    return &*ahead_;
+  }
+
   Result<bool> next_plain() {
     while (true) {
       Position pos;
       Result<bool> more = locate(pos);
       if (!more.ok() || !*more) return more;
-      if (!cursor_ || cursor_->segment() != pos.seg || cursor_->expected_lsn() > next_lsn_) {
+      // A cursor whose window was read in another log generation starts again: its bytes may
+      // be records truncate_after removed (the read-ahead drops its windows the same way).
+      if (!cursor_ || cursor_->segment() != pos.seg || cursor_->expected_lsn() > next_lsn_ ||
+          cursor_generation_ != pos.generation) {
         Result<format::IndexEntry> entry = entry_for(*pos.seg, next_lsn_);
         if (!entry.ok()) return entry.status();
-        cursor_.emplace(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta, scan_window_bytes);
+        const std::uint64_t expected = pos.seg->base_lsn + entry->lsn_delta;
+        if (cursor_) cursor_->restart(pos.seg, entry->offset, expected);
+        else cursor_.emplace(*store_, pos.seg, entry->offset, expected, scan_window_bytes, scan_ahead());
+        cursor_generation_ = pos.generation;
       }
       Result<std::optional<RecordView>> got = cursor_->next(pos.end_offset);
       if (!got.ok()) return got.status();
@@ -134,7 +152,7 @@ class Iterator::Impl {
         // The cursor reached the segment's known end. Records below next_lsn_ are all seen.
         if (cursor_->expected_lsn() < pos.end_lsn)
           return engine::corruption_at(*pos.seg, cursor_->offset(), 0, "segment ends before its last record");
-        cursor_.reset();
+        cursor_->restart(nullptr, 0, 0);  // keeps its buffer for the next segment
         if (pos.is_last) return false;
         continue;
       }
@@ -201,14 +219,21 @@ class Iterator::Impl {
       }
       if (!entry) return engine::corruption_at(*pos.seg, block_start, 0, "stream bitmap names a block without records");
       // The cursor (kept from the previous pass too, with its window) continues when it stands
-      // on this block's first record (the previous block ran into it); otherwise a new one
-      // starts, its window sized to the run of consecutive blocks ahead, plus one for a record
-      // that crosses the run's end.
-      if (!cursor || cursor->segment() != pos.seg || cursor->offset() != entry->offset) {
-        std::size_t run = 1;
-        while (i + run < blocks.size() && blocks[i + run] == block + run && run < stream_run_blocks_max) run++;
+      // on this block's first record or a few blocks before it (it walks through those, whose
+      // records are of other streams; its window holds them). Otherwise a new one starts, its
+      // window sized to the candidate blocks ahead that are close (gaps of at most
+      // stream_gap_blocks_max: one read of a few more blocks costs less than another read),
+      // plus one for a record that crosses the last one's end.
+      const bool continues = cursor && cursor->segment() == pos.seg && cursor->offset() <= entry->offset &&
+                             entry->offset - cursor->offset() <= stream_gap_blocks_max * format::block_size_bytes;
+      if (!continues) {
+        std::size_t last = i;
+        while (last + 1 < blocks.size() && blocks[last + 1] - blocks[last] <= stream_gap_blocks_max + 1 &&
+               blocks[last + 1] - block < stream_run_blocks_max)
+          last++;
+        const std::size_t span = blocks[last] - block + 1;
         cursor.emplace(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta,
-                       (run + 1) * format::block_size_bytes);
+                       (span + 1) * format::block_size_bytes);
       }
       bool at_limit = false;  // the block holds records past the walk's limit
       while (cursor->offset() < block_start + format::block_size_bytes) {
@@ -244,6 +269,10 @@ class Iterator::Impl {
   // window, and records (and their bytes) held before they are returned.
   static constexpr std::size_t stream_blocks_per_pass = 1024;
   static constexpr std::size_t stream_run_blocks_max = 256;
+  // Blocks without the stream read (and walked) between two candidate blocks rather than
+  // reading each candidate alone: 8 blocks (32 KiB) take about as long to transfer as the
+  // fixed cost of a separate small read on an NVMe device.
+  static constexpr std::size_t stream_gap_blocks_max = 8;
   static constexpr std::size_t stream_pending_records_max = 1024;
   static constexpr std::uint64_t stream_pending_bytes_max = 1u << 20;
 
@@ -252,7 +281,11 @@ class Iterator::Impl {
   std::optional<std::uint32_t> stream_;
   bool durable_only_;
   std::shared_ptr<IteratorCanceller::State> cancel_;
+  // The plain walk's read-ahead (nullptr until the first cursor, and when the env has none);
+  // declared before cursor_, which points to it.
+  std::optional<engine::ScanAhead> ahead_;
   std::optional<SegmentCursor> cursor_;
+  std::uint64_t cursor_generation_ = 0;  // the log generation of cursor_'s window
   std::deque<Record> pending_;
   std::optional<SegmentCursor> stream_cursor_;  // the one-stream walk's, between passes
   std::shared_ptr<Segment> resume_seg_;  // blocks of it below resume_block_ were read whole

@@ -35,6 +35,7 @@
 #include "format/small_files.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
+#include "io/read_ahead.h"
 #include "recovery/recover.h"
 #include "segstore/store.h"
 
@@ -89,8 +90,12 @@ inline std::uint64_t microseconds_since(std::chrono::steady_clock::time_point st
 // A window of a segment's bytes read for decoding.
 struct ReadWindow {
   io::AlignedBuffer buffer;
-  std::uint64_t start = 0;  // segment offset of buffer[0] (block aligned)
-  std::size_t valid = 0;    // bytes of buffer that hold segment data
+  // The window's bytes begin at buffer[skip] (a read-ahead window keeps head room in front of
+  // its read for the tail of the window before it: engine/scan_ahead.h); 0 for fill_window.
+  std::size_t skip = 0;
+  std::uint64_t start = 0;  // segment offset of buffer[skip] (block aligned)
+  std::size_t valid = 0;    // bytes from buffer[skip] that hold segment data
+  const std::byte *data() const { return buffer.data() + skip; }
   bool covers(std::uint64_t offset, std::uint64_t bytes) const {
     return offset >= start && offset + bytes <= start + valid;
   }
@@ -138,7 +143,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
 
   // --- reads (read.cc) ---
   Result<Record> read(std::uint64_t lsn);
-  Result<Record> read_once(std::uint64_t lsn);
+  // One attempt of read(lsn) in `seg`, whose records end at `end_offset` (segment_for's).
+  Result<Record> read_once(std::uint64_t lsn, const std::shared_ptr<Segment> &seg, std::uint64_t end_offset);
   // Fills `window` with segment bytes from `offset`: as much of [offset, offset + wanted) as the
   // segment holds (rounded out to blocks, ending early where the file ends), and at least
   // [offset, offset + needed), else corruption naming where the file ends. From memory for
@@ -155,12 +161,27 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // the group's write failure (never corruption: the records were not damaged, never written).
   Result<std::vector<bool>> copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
                                                   std::uint64_t needed_end, std::uint64_t *end);
-  // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range.
-  Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn);
+  // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range; with its
+  // end offset and the log generation, read under the same lock, where asked for.
+  Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn, std::uint64_t *end_offset = nullptr,
+                                               std::uint64_t *generation = nullptr);
   // The next segment after `seg` (by base LSN), or nullptr.
   std::shared_ptr<Segment> segment_after(const Segment &seg);
   Status check_lsn_readable(std::uint64_t lsn) const;  // caller holds mu_
   Status ensure_index(Segment &seg);  // loads a lazily-loaded index; takes index_mu
+
+  // --- read-ahead of scans (scan_ahead.cc; added by the read-path work) ---
+  // What a read-ahead of `seg` may read now: bytes below readable_end are on the file for good
+  // (below its end, no group of it open, in flight or failed) as of log generation `generation`.
+  struct ReadAheadBound {
+    std::uint64_t generation = 0;
+    std::uint64_t end_offset = 0;    // the segment's records end here
+    std::uint64_t readable_end = 0;  // <= end_offset
+    bool rewrite_running = false;    // truncate_after is zeroing bytes: read nothing ahead
+  };
+  ReadAheadBound read_ahead_bound(const Segment &seg) const;
+  // The store's read-ahead (made on first use), or nullptr when the env has none.
+  io::ReadAhead *read_ahead();
 
   // --- maintenance (maintenance.cc) ---
   Status truncate_after(std::uint64_t lsn);
@@ -417,17 +438,34 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::thread reaper_;
   std::thread ticker_;
   std::thread maintenance_;
+
+  // The read-ahead shared by the store's scans (read_ahead()). Declared last, destroyed first:
+  // no iterator, and so no read of it, outlives the Impl.
+  std::mutex read_ahead_mu_;
+  bool read_ahead_made_ = false;  // read_ahead_ was asked of the env (it may have none)
+  std::unique_ptr<io::ReadAhead> read_ahead_;
 };
 
 }  // namespace segstore
 
 namespace segstore::engine {
 
+class ScanAhead;
+
 // Reads and decodes records of one segment sequentially (used by read, scans, truncate).
 class SegmentCursor {
  public:
   SegmentCursor(Store::Impl &store, std::shared_ptr<Segment> seg, std::uint64_t offset,
-                std::uint64_t expected_lsn, std::size_t window_bytes);
+                std::uint64_t expected_lsn, std::size_t window_bytes, ScanAhead *ahead = nullptr);
+  // Starts again at `offset` of `seg`, keeping the window's buffer (a scan moving to the next
+  // segment allocates nothing).
+  void restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn);
+  // A buffer for the window to use (a point read lends its thread's), and taking it back.
+  void lend_buffer(io::AlignedBuffer &&buffer) { window_.buffer = std::move(buffer); }
+  io::AlignedBuffer return_buffer() {
+    window_.valid = 0;
+    return std::move(window_.buffer);
+  }
   // Decodes the next record or padding at the cursor; padding is skipped. nullopt with ok
   // status at `end_offset` (the segment's known end).
   Result<std::optional<RecordView>> next(std::uint64_t end_offset);
@@ -441,6 +479,7 @@ class SegmentCursor {
   std::uint64_t offset_;
   std::uint64_t expected_lsn_;
   std::size_t window_bytes_;
+  ScanAhead *ahead_;  // windows read ahead (scans), or nullptr: each window is read when needed
   ReadWindow window_;
   // The window's bytes are trusted only below the segment end known when it was filled: past
   // it, records appended later may be missing from it (a tailing reader comes back for them).
@@ -448,6 +487,8 @@ class SegmentCursor {
   bool have(std::uint64_t offset, std::uint64_t bytes) const {
     return window_.covers(offset, bytes) && offset + bytes <= trusted_end_;
   }
+  // Makes [offset, offset + needed) the window's, from the read-ahead when it holds them.
+  Status refill(std::uint64_t offset, std::uint64_t needed, std::uint64_t wanted, std::uint64_t end_offset);
 };
 
 Status corruption_at(const Segment &seg, std::uint64_t offset, std::uint64_t bytes,

@@ -11,6 +11,7 @@
 
 #include "format/store_dir.h"
 #include "io/env.h"
+#include "io/read_ahead.h"
 
 namespace segstore::io {
 
@@ -37,6 +38,7 @@ class BoundEnv final : public Env {
   Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override {
     return base_->make_write_queue(depth);
   }
+  std::unique_ptr<ReadAhead> make_read_ahead(unsigned threads) override { return base_->make_read_ahead(threads); }
   Status rename(const std::string &from, const std::string &to) override {
     Result<Place> from_place = locate(from);
     if (!from_place.ok()) return from_place.status();

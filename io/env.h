@@ -141,6 +141,8 @@ class Dir {
   const std::string path_;
 };
 
+class ReadAhead;  // io/read_ahead.h
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -159,6 +161,9 @@ class Env {
   virtual Result<std::unique_ptr<DirLock>> lock_file(const std::string &path) = 0;
   // A description of what the env does: "uring+direct", "thread+buffered", "sim".
   virtual std::string describe() const = 0;
+  // Reads in the background on up to `threads` reads at once (io/read_ahead.h), or nullptr when
+  // this env has none (the default): its users then read synchronously.
+  virtual std::unique_ptr<ReadAhead> make_read_ahead(unsigned threads);
 
   // The same operations on entries of an opened directory (`name`: one component, no '/').
   // The real env acts relative to the directory's descriptor, never following a symbolic link

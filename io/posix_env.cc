@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "format/store_dir.h"
 #include "io/descriptor_cache.h"
+#include "io/read_ahead.h"
 #include "io/posix_dir.h"
 #include "io/thread_queue.h"
 
@@ -172,6 +173,8 @@ class PosixEnv final : public Env {
 
   Result<std::unique_ptr<File>> open_file(const std::string &path, OpenFlags flags) override;
   Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override;
+  // Worker threads doing positional reads: they work on every kernel and on buffered files too.
+  std::unique_ptr<ReadAhead> make_read_ahead(unsigned threads) override { return make_thread_read_ahead(threads); }
   Status rename(const std::string &from, const std::string &to) override;
   Status remove(const std::string &path) override;
   Status make_dir(const std::string &path) override;

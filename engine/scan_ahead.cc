@@ -1,0 +1,153 @@
+// engine/scan_ahead.cc — see engine/scan_ahead.h; also the store's side of it (its bound and
+// its shared io::ReadAhead).
+#include "engine/scan_ahead.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "base/assert.h"
+
+namespace segstore {
+
+using namespace engine;
+
+namespace {
+// Worker threads of the store's read-ahead: one per window a scan keeps in flight (several
+// scans at once share them).
+constexpr unsigned read_ahead_threads = scan_ahead_windows;
+}  // namespace
+
+Store::Impl::ReadAheadBound Store::Impl::read_ahead_bound(const Segment &seg) const {
+  std::lock_guard lock(mu_);
+  ReadAheadBound bound;
+  bound.generation = log_generation_;
+  bound.end_offset = seg.end_offset;
+  bound.readable_end = seg.end_offset;
+  bound.rewrite_running = log_rewrite_running_;
+  for (const auto &g : groups_) {
+    if (g->segment.get() != &seg) continue;
+    if (g->state == GroupState::open || g->state == GroupState::inflight || g->state == GroupState::failed)
+      bound.readable_end = std::min(bound.readable_end, g->file_offset);
+  }
+  return bound;
+}
+
+io::ReadAhead *Store::Impl::read_ahead() {
+  std::lock_guard lock(read_ahead_mu_);
+  if (!read_ahead_made_) {
+    read_ahead_ = env_->make_read_ahead(read_ahead_threads);
+    read_ahead_made_ = true;
+  }
+  return read_ahead_.get();
+}
+
+ScanAhead::ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes)
+    : store_(store), reads_(reads), window_bytes_(window_bytes) {
+  SEGSTORE_ASSERT(window_bytes % format::block_size_bytes == 0 && window_bytes != 0,
+                  "read-ahead window of " + std::to_string(window_bytes) + " bytes is not whole blocks");
+}
+
+ScanAhead::~ScanAhead() { drop(); }
+
+void ScanAhead::drop() {
+  for (std::size_t i = 0; i < inflight_; ++i) {
+    Slot &slot = slot_at(i);
+    reads_.wait(slot.read);
+    count_blocks(slot);
+    slot.file.reset();
+  }
+  inflight_ = 0;
+  seg_.reset();
+}
+
+void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
+  if (inflight_ == slots_.size()) return;
+  if (inflight_ != 0 && seg != seg_) drop();
+  if (inflight_ == 0) {
+    if (from % format::block_size_bytes != 0) return;  // a window ending in a partial block: the file's end
+    seg_ = seg;
+    next_offset_ = from;
+  }
+  const Store::Impl::ReadAheadBound bound = store_.read_ahead_bound(*seg);
+  if (bound.rewrite_running) return;
+  // Whole blocks through the readable end: the last may be partly past the segment's end (its
+  // bytes there are not trusted, take() bounds them).
+  const std::uint64_t read_end =
+      std::min<std::uint64_t>(format::align_up(bound.readable_end, format::block_size_bytes), seg->segment_bytes);
+  while (inflight_ < slots_.size() && next_offset_ < read_end && next_offset_ < bound.readable_end) {
+    Slot &slot = slot_at(inflight_);
+    const std::uint64_t length = std::min<std::uint64_t>(window_bytes_, read_end - next_offset_);
+    if (slot.buffer.size() < scan_ahead_head_bytes + window_bytes_) slot.buffer.reset(scan_ahead_head_bytes + window_bytes_);
+    slot.file = seg->file;
+    slot.start = next_offset_;
+    slot.trusted_end = bound.readable_end;
+    slot.generation = bound.generation;
+    slot.read.file = slot.file.get();
+    slot.read.offset = next_offset_;
+    slot.read.out = std::span<std::byte>(slot.buffer.data() + scan_ahead_head_bytes, length);
+    reads_.submit(slot.read);
+    inflight_++;
+    next_offset_ += length;
+  }
+}
+
+// Stats::blocks_read counts the blocks read from the device, used or dropped.
+void ScanAhead::count_blocks(const Slot &slot) {
+  if (slot.read.status.ok())
+    store_.blocks_read_.fetch_add(format::align_up(slot.read.bytes, format::block_size_bytes) / format::block_size_bytes,
+                                  std::memory_order_relaxed);
+}
+
+// Whether `slot` (its read done or not) serves [offset, offset + needed), and how many bytes of
+// `window` (from offset's block to the slot's start) must go in front of it.
+bool ScanAhead::serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
+                       std::uint64_t window_trusted_end, std::uint64_t *tail) const {
+  const std::uint64_t block = format::align_down(offset, format::block_size_bytes);
+  if (offset + needed > slot.start + slot.read.out.size()) return false;
+  if (block >= slot.start) {
+    *tail = 0;
+    return true;
+  }
+  // The record starts in the window before: its blocks from `block` on must be there, right
+  // before the slot's first byte, trusted (a window read when the segment ended earlier holds
+  // zeros where later appends wrote) and fit in the head room.
+  *tail = slot.start - block;
+  return window.start + window.valid == slot.start && block >= window.start && slot.start <= window_trusted_end &&
+         *tail <= scan_ahead_head_bytes;
+}
+
+bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
+                     ReadWindow &window, std::uint64_t *trusted_end) {
+  if (inflight_ == 0) return false;
+  Slot &slot = slot_at(0);
+  std::uint64_t tail = 0;
+  if (seg != seg_ || !serves(slot, offset, needed, window, *trusted_end, &tail)) {
+    drop();
+    return false;
+  }
+  reads_.wait(slot.read);
+  // Checked after the read completed: a truncate that committed while it was in flight (or
+  // before) makes its bytes another generation's, never decoded.
+  const Store::Impl::ReadAheadBound now = store_.read_ahead_bound(*seg);
+  const std::uint64_t trusted = std::min(slot.trusted_end, now.end_offset);
+  if (!slot.read.status.ok() || now.generation != slot.generation || now.rewrite_running ||
+      offset + needed > std::min(slot.start + slot.read.bytes, trusted)) {
+    drop();
+    return false;
+  }
+  count_blocks(slot);  // (drop() counts those it drops)
+  if (tail != 0)
+    std::memcpy(slot.buffer.data() + scan_ahead_head_bytes - tail, window.data() + (slot.start - tail - window.start), tail);
+  std::swap(window.buffer, slot.buffer);
+  window.skip = scan_ahead_head_bytes - tail;
+  window.start = slot.start - tail;
+  window.valid = tail + slot.read.bytes;
+  *trusted_end = trusted;
+  slot.file.reset();
+  head_ = (head_ + 1) % slots_.size();
+  inflight_--;
+  return true;
+}
+
+}  // namespace segstore

@@ -1,0 +1,90 @@
+// engine/scan_ahead.h — the windows a sequential scan reads ahead of its cursor.
+//
+// A scan decoding one window and only then reading the next keeps the device idle while it
+// decodes and one request in flight while it reads; the device's sequential bandwidth needs
+// several. A ScanAhead keeps up to scan_ahead_windows reads of the segment's next windows in
+// flight on the store's io::ReadAhead, and the cursor takes each one whole when it reaches it,
+// decoding it while the later ones are read.
+//
+// What a window may hold (the safety rules):
+//   - Only bytes on the file for good: below the segment's end and below every group of it
+//     that is open, in flight or failed, as Store::Impl::read_ahead_bound says when the read is
+//     issued (those blocks are read the ordinary way, fill_window, from memory or not at all).
+//   - Only bytes of the log generation it was issued in: truncate_after and reset_to count
+//     generations, and a window issued in an older one is dropped unread, never decoded (its
+//     bytes may be records truncate removed, or zeros of its rewrite). A cursor's own window is
+//     dropped likewise by the iterator (engine/store_api.cc).
+//   - Trusted only up to the segment's end at issue and at take, whichever is lower.
+// A read-ahead that failed or came back short is dropped too: the cursor then reads
+// synchronously, which reports the error or the short file as it always did.
+//
+// Memory: scan_ahead_windows buffers of scan_ahead_head_bytes + the window size, allocated on
+// first use and reused: a taken window's buffer is swapped with the cursor's old one.
+// Thread-safety: none; one per iterator. Destroying it waits for its reads in flight.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "engine/store_impl.h"
+#include "io/read_ahead.h"
+
+namespace segstore::engine {
+
+// Windows in flight at once. Four 1 MiB reads keep as many bytes in flight as 32 reads of
+// 128 KiB, the job that reaches the device's sequential bandwidth (an O_DIRECT read of 1 MiB
+// reaches the device as several requests). Chosen by that arithmetic: the shared machine it was
+// written on was too loaded to compare depths; a quiet bench run is to confirm it.
+inline constexpr std::size_t scan_ahead_windows = 4;
+// Room in front of each window for the tail of the one before it: a record that straddles two
+// windows is decoded from one buffer without reading its first part again. A straddling record
+// larger than this is read synchronously.
+inline constexpr std::size_t scan_ahead_head_bytes = 128u << 10;
+static_assert(scan_ahead_head_bytes % format::block_size_bytes == 0);
+
+class ScanAhead {
+ public:
+  ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes);
+  ~ScanAhead();
+  ScanAhead(const ScanAhead &) = delete;
+  ScanAhead &operator=(const ScanAhead &) = delete;
+
+  // Issues reads of `seg`'s windows from `from` (block aligned; ignored while reads of `seg` are
+  // in flight: they continue where the last one ends) while slots are free and bytes readable.
+  void issue(const std::shared_ptr<Segment> &seg, std::uint64_t from);
+  // When the oldest read in flight serves [offset, offset + needed) of `seg` (with the tail of
+  // `window`, from offset's block on, in front of it; `window`'s bytes are trusted below
+  // *trusted_end): waits for it, moves it into `window`, sets *trusted_end to the new window's
+  // and returns true. Otherwise drops every read in flight and returns false.
+  bool take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed, ReadWindow &window,
+            std::uint64_t *trusted_end);
+  // Waits for every read in flight and forgets them.
+  void drop();
+
+ private:
+  struct Slot {
+    io::AlignedBuffer buffer;  // head room, then the window's bytes
+    io::AheadRead read;
+    std::shared_ptr<io::File> file;  // kept open while the read is in flight (trim may drop the segment)
+    std::uint64_t start = 0;         // segment offset of the read
+    std::uint64_t trusted_end = 0;   // the segment's end when issued
+    std::uint64_t generation = 0;
+  };
+  void count_blocks(const Slot &slot);
+    Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  bool serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
+              std::uint64_t window_trusted_end, std::uint64_t *tail) const;
+
+  Store::Impl &store_;
+  io::ReadAhead &reads_;
+  const std::size_t window_bytes_;
+  std::array<Slot, scan_ahead_windows> slots_;
+  std::size_t head_ = 0;      // the oldest read in flight
+  std::size_t inflight_ = 0;  // reads in flight, from head_ on
+  std::shared_ptr<Segment> seg_;  // whose windows are in flight
+  std::uint64_t next_offset_ = 0;  // where the next read starts
+};
+
+}  // namespace segstore::engine
