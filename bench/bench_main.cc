@@ -62,6 +62,10 @@ void fill_details(Table &table) {
     } else if (row.extra.count("average_group_records") && extra_of(row, "flushes") > 0) {
       row.detail = "group " + one_decimal(extra_of(row, "average_group_records")) + " records, " +
                    format_count(extra_of(row, "flushes") / std::max(1e-9, extra_of(row, "seconds"))) + " syncs/s";
+      if (row.extra.count("context_switches_per_record"))
+        row.detail += ", " + one_decimal(extra_of(row, "context_switches_per_record")) + " cs/record";
+      if (row.extra.count("disk_bytes_per_payload_byte"))
+        row.detail += ", " + one_decimal(extra_of(row, "disk_bytes_per_payload_byte")) + " disk B/B";
     }
   }
 }
