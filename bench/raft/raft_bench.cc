@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -249,6 +250,11 @@ int run(Storage storage, const std::string &dir, double seconds, std::size_t byt
 }  // namespace
 
 int main(int argc, char **argv) {
+  // A cluster torn down between runs leaves raft_uv's TCP transport writing to connections its
+  // peers closed: with the default action that SIGPIPE ended the benchmark (exit 141) after a
+  // run or two. The write then fails with EPIPE, which the transport handles; the example
+  // server ignores the signal for the same reason.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string dir, which = "both";
   double seconds = 10;
   std::size_t bytes = 1024;
