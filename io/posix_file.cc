@@ -199,29 +199,52 @@ Result<std::size_t> PosixFile::read_at(std::uint64_t offset, std::span<std::byte
   return done;
 }
 
+namespace {
+
+// EOPNOTSUPP, or EINVAL on a request whose alignment was checked: the flag, not the buffer.
+bool is_dsync_refusal(int err) { return err == EOPNOTSUPP || err == EINVAL; }
+
+// Writes all of `data` at `offset` with `write_part(buffer, bytes, file offset)` (one
+// pwrite-like call), continuing short writes and retrying EINTR/EAGAIN. With `refused` set, a
+// call the kernel refuses for its flag (is_dsync_refusal) ends the write with *refused = true
+// and an ok status, so the caller can take another way.
+template <typename WritePart>
+Status write_whole(const std::string &path, const char *op, std::uint64_t offset, std::span<const std::byte> data,
+                   bool *refused, WritePart write_part) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = write_part(data.data() + done, data.size() - done, offset + done);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      if (refused != nullptr && is_dsync_refusal(errno)) {
+        *refused = true;
+        return Status();
+      }
+      return errno_status(errno, op, path, static_cast<std::int64_t>(offset + done));
+    }
+    // A write that takes nothing without an error would make this loop spin forever.
+    if (n == 0) {
+      return Status(Errc::io_error, "write " + path + " at offset " + std::to_string(offset + done) +
+                                        ": the OS wrote 0 of " + std::to_string(data.size() - done) + " bytes");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return Status();
+}
+
+}  // namespace
+
 Status PosixFile::write_at(std::uint64_t offset, std::span<const std::byte> data) {
   if (direct_) {
     SEGSTORE_TRY(check_direct_alignment("write", where_.path, offset, data.data(), data.size()));
   }
   Use use(*this, true);
   if (!use.ok()) return use.status();
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::pwrite(use.fd(), data.data() + done, data.size() - done,
-                               static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return errno_status(errno, "write", where_.path, static_cast<std::int64_t>(offset + done));
-    }
-    // A write that takes nothing without an error would make this loop spin forever.
-    if (n == 0) {
-      return Status(Errc::io_error, "write " + where_.path + " at offset " +
-                                        std::to_string(offset + done) + ": the OS wrote 0 of " +
-                                        std::to_string(data.size() - done) + " bytes");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return Status();
+  const int fd = use.fd();
+  return write_whole(where_.path, "write", offset, data, nullptr,
+                     [fd](const std::byte *part, std::size_t bytes, std::uint64_t at) {
+                       return ::pwrite(fd, part, bytes, static_cast<off_t>(at));
+                     });
 }
 
 // Only EINTR is retried. A data sync that failed is never retried: the kernel may already have
@@ -246,12 +269,6 @@ Status PosixFile::sync_data() {
   }
 }
 
-namespace {
-
-bool is_dsync_refusal(int err) { return err == EOPNOTSUPP || err == EINVAL; }
-
-}  // namespace
-
 // Each part of a short write is written with RWF_DSYNC too: the whole is durable only once the
 // last part returned, every part having been synced by its own write.
 Result<bool> PosixFile::write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) {
@@ -260,23 +277,14 @@ Result<bool> PosixFile::write_dsync_at(std::uint64_t offset, std::span<const std
   }
   Use use(*this, true);
   if (!use.ok()) return use.status();
-  std::size_t done = 0;
-  while (done < data.size()) {
-    iovec part{const_cast<std::byte *>(data.data() + done), data.size() - done};
-    const ssize_t n = ::pwritev2(use.fd(), &part, 1, static_cast<off_t>(offset + done), RWF_DSYNC);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      // The alignment was checked above, so EINVAL here is the flag, not the buffer.
-      if (is_dsync_refusal(errno)) return false;
-      return errno_status(errno, "write (RWF_DSYNC)", where_.path, static_cast<std::int64_t>(offset + done));
-    }
-    // A write that takes nothing without an error would make this loop spin forever.
-    if (n == 0) {
-      return Status(Errc::io_error, "write " + where_.path + " at offset " + std::to_string(offset + done) +
-                                        ": the OS wrote 0 of " + std::to_string(data.size() - done) + " bytes");
-    }
-    done += static_cast<std::size_t>(n);
-  }
+  const int fd = use.fd();
+  bool refused = false;
+  SEGSTORE_TRY(write_whole(where_.path, "write (RWF_DSYNC)", offset, data, &refused,
+                           [fd](const std::byte *part, std::size_t bytes, std::uint64_t at) {
+                             iovec one{const_cast<std::byte *>(part), bytes};
+                             return ::pwritev2(fd, &one, 1, static_cast<off_t>(at), RWF_DSYNC);
+                           }));
+  if (refused) return false;
   std::lock_guard lock(mu_);
   count_own_write_synced_locked();  // ~Use counts the write itself
   return true;
