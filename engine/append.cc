@@ -52,6 +52,7 @@ Status check_lsn_room(const std::string &dir, std::uint64_t next_lsn, std::size_
 
 Status Store::Impl::check_writable_locked() const {
   if (closed_) return Status(Errc::store_closed, "store " + dir_ + " is closed");
+  if (closing_) return Status(Errc::store_closed, "store " + dir_ + " is closing");
   if (failed_)
     return Status(Errc::read_only, "store " + dir_ +
                                        " is read-only until reopened after a failed write or "

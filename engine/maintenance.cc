@@ -124,7 +124,12 @@ void Store::Impl::maintenance_loop() {
       if (durable_lsn_ < seg->end_lsn()) {
         // In none/interval mode nobody may be waiting for these records: make them durable
         // here so the segment can be sealed.
-        (void)make_durable_locked(lock, seg->end_lsn() - 1);
+        const Status durable = make_durable_locked(lock, seg->end_lsn() - 1);
+        // Once closed_ is set nothing more becomes durable and the wait fails at once (close()
+        // made every record durable first, so only a failed sync leaves one behind): the
+        // segment stays unsealed and the next open recovers it. Waiting for it again would
+        // spin here with mu_ held, and close() would never join this thread.
+        if (!durable.ok() && closed_) to_seal_.clear();
         continue;
       }
       to_seal_.pop_front();

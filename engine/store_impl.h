@@ -369,6 +369,10 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::condition_variable maintenance_cv_;
   std::condition_variable ticker_cv_;
   std::condition_variable reaper_cv_;  // groups in flight and nobody reaping them
+  // close() has begun: no record is appended any more (store_closed), so that the records it
+  // makes durable are all there are and CLEAN's next LSN is the durable end. Waits, seals and
+  // retention go on until closed_.
+  bool closing_ = false;
   bool closed_ = false;
   bool stopping_ = false;
   std::optional<Status> failed_;  // a write or sync failed: read-only until reopened

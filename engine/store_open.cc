@@ -250,13 +250,17 @@ Status Store::Impl::start_threads() {
 
 Status Store::Impl::close() {
   std::unique_lock lock(mu_);
-  if (closed_) return Status();
+  if (closed_ || closing_) return Status();
+  // From here no append takes an LSN: every record appended before is made durable below, and
+  // CLEAN's next LSN names only durable records (an append racing close() used to take an LSN
+  // after the final sync was cut, and the next open reported it as lost).
+  closing_ = true;
   Status flushed;
   if (!failed_ && queue_ && next_lsn_ > durable_lsn_) flushed = make_durable_locked(lock, next_lsn_ - 1);
   if (queue_) drain_locked(lock);
   closed_ = true;
   stopping_ = true;
-  wake_all_waiters_locked();  // records appended during close are not made durable: they return store_closed
+  wake_all_waiters_locked();  // every record is durable by now, unless a sync failed
   progress_cv_.notify_all();
   reaper_cv_.notify_all();
   maintenance_cv_.notify_all();

@@ -4,8 +4,10 @@
 // records with dense 64-bit LSNs. See docs/ENGINE.md for the design and docs/FORMAT.md for bytes.
 //
 // Lifetime: Store::open() returns a unique_ptr; close() (or the destructor) flushes everything
-// appended, writes the clean-shutdown marker and releases the directory lock. After close() every
-// call returns Errc::store_closed. Iterators may outlive close(); they then return store_closed.
+// appended, writes the clean-shutdown marker and releases the directory lock. From the moment
+// close() begins, appends (and sync(), truncate, snapshots) return Errc::store_closed; an append
+// that returned an LSN before is made durable by close(). After close() every call returns
+// Errc::store_closed. Iterators may outlive close(); they then return store_closed.
 //
 // Thread-safety: every member function may be called from any number of threads at once.
 // Appends are serialised internally (each gets the next LSN); readers never block appenders

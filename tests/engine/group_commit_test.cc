@@ -3,7 +3,11 @@
 // the reaper thread share the work, and every way a wait can end reaches every waiter.
 #include <atomic>
 #include <condition_variable>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -104,6 +108,64 @@ TEST(GroupCommit, ManyWaitersWithSyncWaitDurableAndCloseAcknowledgeOnlyDurableRe
   EXPECT_GE(ledger.acked.size(), static_cast<std::size_t>(writers * appends_per_writer / 3));
   store.reset();
   expect_acked_readable(dir.path(), options, ledger);
+}
+
+// close() while appenders roll segments in none mode. Two bugs this caught: records appended
+// while close() waited for its final sync were left behind, yet counted in CLEAN's next LSN (the
+// next open reported them lost and refused writes); and the maintenance thread, which makes a
+// rolled segment durable before sealing it, retried that wait for ever with the store's mutex
+// held once close() refused it, so close() never returned. Every append that succeeded must
+// read back after a reopen, and the reopened store must take appends.
+TEST(GroupCommit, CloseWhileAppendersRollSegmentsReturnsAndKeepsEveryAppendedRecord) {
+  constexpr int rounds = 40;
+  constexpr int appenders = 4;
+  for (int round = 0; round < rounds; ++round) {
+    TempDir dir;
+    const Options options = small_segments(Durability::none, 64 * 1024);
+    auto store = open_or_die(dir.path(), options);
+    std::atomic<std::uint64_t> appended{0};
+    std::atomic<std::uint64_t> acked_end{0};  // one past the highest LSN an append returned
+    std::mutex mu;
+    std::condition_variable grew;
+    std::vector<std::thread> threads;
+    for (std::uint32_t w = 0; w < appenders; ++w)
+      threads.emplace_back([&, w] {
+        for (std::uint32_t s = 0;; ++s) {
+          std::vector<std::byte> bytes = tagged(w, s);
+          bytes.resize(1024);
+          Result<std::uint64_t> lsn = store->append(bytes, w);
+          if (!lsn.ok()) {
+            EXPECT_EQ(lsn.status().code(), Errc::store_closed) << lsn.status().to_string();
+            return;
+          }
+          std::uint64_t seen = acked_end.load();
+          while (seen < *lsn + 1 && !acked_end.compare_exchange_weak(seen, *lsn + 1)) {
+          }
+          if (appended.fetch_add(1) % 64 == 0) grew.notify_all();
+        }
+      });
+    {
+      std::unique_lock lock(mu);
+      grew.wait(lock, [&] { return appended.load() >= 200 + 37 * static_cast<std::uint64_t>(round); });
+    }
+    std::future<Status> closed = std::async(std::launch::async, [&] { return store->close(); });
+    if (closed.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      ADD_FAILURE() << "round " << round << ": close() did not return within 60 s while appenders rolled segments";
+      std::fflush(nullptr);
+      std::_Exit(1);  // the store's threads cannot be joined: end the test binary here
+    }
+    EXPECT_TRUE(closed.get().ok());
+    for (auto &t : threads) t.join();
+    store.reset();
+    auto reopened = open_or_die(dir.path(), options);
+    ASSERT_GE(reopened->next_lsn(), acked_end.load()) << "round " << round;
+    for (std::uint64_t lsn = reopened->first_lsn(); lsn < acked_end.load(); ++lsn) {
+      Result<Record> got = reopened->read(lsn);
+      ASSERT_TRUE(got.ok()) << "round " << round << ": LSN " << lsn << ": " << got.status().to_string();
+    }
+    const Result<std::uint64_t> after = reopened->append(tagged(99, 0), 0);
+    ASSERT_TRUE(after.ok()) << "round " << round << ": " << after.status().to_string();
+  }
 }
 
 TEST(GroupCommit, ManyWaitersWithoutCloseAllBecomeDurable) {
