@@ -103,6 +103,7 @@ Status Store::Impl::write_index_snapshot(const std::shared_ptr<Segment> &seg) {
   {
     std::lock_guard lock(seg->index_mu);
     SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_, options_.logger));
+    seg->index.shrink_to_fit();  // sealed (or closing): the index no longer grows
     bytes = format::encode_index_snapshot(header, seg->index.to_body());
   }
   return io::write_file_atomic(*env_, seg->index_path, bytes);

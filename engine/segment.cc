@@ -16,6 +16,8 @@ std::shared_ptr<Segment> segment_of(recovery::RecoveredSegment &&recovered) {
   seg->end_offset = recovered.end_offset;
   seg->sealed = recovered.sealed;
   seg->index = std::move(recovered.index);
+  // A sealed segment's index no longer grows: what recovery's scan left for growth goes back.
+  if (seg->sealed) seg->index.shrink_to_fit();
   seg->index_loaded = recovered.index_loaded;
   seg->index_path = std::move(recovered.index_path);
   return seg;

@@ -108,6 +108,7 @@ Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store
     base::log(logger, LogLevel::warning, index.status().to_string() + ": rescanning segment " + seg.path + " to rebuild its index");
     index = scan_segment_index(seg);
     if (!index.ok()) return index.status();
+    index->shrink_to_fit();  // the scan grew it: a loaded segment's index no longer grows
     rewrite_index_snapshot(env, seg, store_id, *index, logger);
   }
   seg.index = std::move(*index);

@@ -14,40 +14,36 @@ std::uint32_t block_of(std::uint32_t offset) { return offset / format::block_siz
 
 void SegmentIndex::add_record(std::uint64_t lsn_delta, std::uint32_t offset, std::uint32_t stream) {
   // Invariant: records arrive in order; an entry is kept only for the first record of a block.
-  SEGSTORE_ASSERT(entries_.empty() || (entries_.back().offset < offset &&
-                                       entries_.back().lsn_delta < lsn_delta),
-                  "index records out of order");
+  const std::optional<format::IndexEntry> &last = entries_.back();
+  SEGSTORE_ASSERT(!last || (last->offset < offset && last->lsn_delta < lsn_delta), "index records out of order");
+  // Invariant: a segment holds fewer records than u32 counts (one per 32 bytes of at most 1 GiB).
+  SEGSTORE_ASSERT(lsn_delta <= UINT32_MAX, "index LSN delta " + std::to_string(lsn_delta) + " past u32");
   const std::uint32_t block = block_of(offset);
-  if (entries_.empty() || block_of(entries_.back().offset) != block)
-    entries_.push_back({static_cast<std::uint32_t>(lsn_delta), offset});
+  if (!last || block_of(last->offset) != block) entries_.push_back({static_cast<std::uint32_t>(lsn_delta), offset});
   StreamBlocks &s = streams_[stream];
   s.blocks.add(block);
   s.records++;
 }
 
 std::optional<format::IndexEntry> SegmentIndex::locate(std::uint64_t lsn_delta) const {
-  auto it = std::upper_bound(entries_.begin(), entries_.end(), lsn_delta,
-                             [](std::uint64_t d, const format::IndexEntry &e) { return d < e.lsn_delta; });
-  if (it == entries_.begin()) return std::nullopt;
-  return *std::prev(it);
+  std::uint32_t block = 0;
+  return entries_.at_or_before(lsn_delta, &block);
 }
 
 std::uint64_t SegmentIndex::bytes_through(std::uint64_t lsn_delta) const {
-  auto next = std::upper_bound(entries_.begin(), entries_.end(), lsn_delta,
-                               [](std::uint64_t d, const format::IndexEntry &e) { return d < e.lsn_delta; });
-  if (next == entries_.begin() || next == entries_.end()) return 0;
-  const format::IndexEntry &entry = *std::prev(next);
+  std::uint32_t block = 0;
+  const std::optional<format::IndexEntry> entry = entries_.at_or_before(lsn_delta, &block);
+  if (!entry) return 0;
+  const std::optional<format::IndexEntry> next = entries_.first_after(block);
+  if (!next) return 0;
   // The record after lsn_delta starts where the next entry is, or (no entry names it) in the
   // same block as lsn_delta's record: either way lsn_delta's record ends before that.
-  if (next->lsn_delta == lsn_delta + 1) return next->offset - entry.offset;
-  return format::align_up(entry.offset + 1, format::block_size_bytes) - entry.offset;
+  if (next->lsn_delta == lsn_delta + 1) return next->offset - entry->offset;
+  return format::align_up(entry->offset + 1, format::block_size_bytes) - entry->offset;
 }
 
 std::optional<format::IndexEntry> SegmentIndex::entry_of_block(std::uint32_t block) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), block,
-                             [](const format::IndexEntry &e, std::uint32_t b) { return block_of(e.offset) < b; });
-  if (it == entries_.end() || block_of(it->offset) != block) return std::nullopt;
-  return *it;
+  return entries_.of_block(block);
 }
 
 std::vector<std::uint32_t> SegmentIndex::stream_blocks_from(std::uint32_t stream, std::uint32_t first_block,
@@ -67,9 +63,9 @@ void SegmentIndex::truncate(std::uint64_t keep_records,
   // in that block; its bitmaps bit stays too (a scan filters by stream anyway).
   std::uint32_t last_kept_block = 0;
   bool any_kept = false;
-  while (!entries_.empty() && entries_.back().lsn_delta >= keep_records) entries_.pop_back();
-  if (!entries_.empty()) {
-    last_kept_block = block_of(entries_.back().offset);
+  entries_.drop_from(keep_records);
+  if (entries_.back()) {
+    last_kept_block = block_of(entries_.back()->offset);
     any_kept = true;
   }
   for (auto it = streams_.begin(); it != streams_.end();) {
@@ -97,15 +93,63 @@ void SegmentIndex::clear() {
   streams_.clear();
 }
 
+void SegmentIndex::shrink_to_fit() {
+  entries_.shrink_to_fit();
+  for (auto &[stream, s] : streams_) {
+    // A stream with a record in most blocks grew a bitset (8 KiB per 65,536 blocks); as runs
+    // of blocks it takes a few bytes.
+    s.blocks.runOptimize();
+    s.blocks.shrinkToFit();
+  }
+}
+
+namespace {
+
+// A std::map node beside its value: libstdc++'s colour and three links.
+constexpr std::size_t map_node_links_bytes = 4 * sizeof(void *);
+
+// Heap bytes of a CRoaring 0.2 bitmap: its arrays of keys, container pointers and type codes
+// (one allocation of allocation_size of each), then each container and its values.
+std::size_t bitmap_heap_bytes(const roaring_bitmap_t &bitmap) {
+  const roaring_array_t &ra = bitmap.high_low_container;
+  std::size_t bytes = static_cast<std::size_t>(ra.allocation_size) * (sizeof(void *) + sizeof(std::uint16_t) + sizeof(std::uint8_t));
+  for (std::int32_t i = 0; i < ra.size; ++i) {
+    std::uint8_t type = ra.typecodes[i];
+    if (type == SHARED_CONTAINER_TYPE_CODE) bytes += sizeof(shared_container_t);
+    const void *container = container_unwrap_shared(ra.containers[i], &type);
+    switch (type) {
+      case ARRAY_CONTAINER_TYPE_CODE: {
+        const auto *array = static_cast<const array_container_t *>(container);
+        bytes += sizeof(array_container_t) + static_cast<std::size_t>(array->capacity) * sizeof(std::uint16_t);
+        break;
+      }
+      case BITSET_CONTAINER_TYPE_CODE:
+        bytes += sizeof(bitset_container_t) + BITSET_CONTAINER_SIZE_IN_WORDS * sizeof(std::uint64_t);
+        break;
+      case RUN_CONTAINER_TYPE_CODE: {
+        const auto *run = static_cast<const run_container_t *>(container);
+        bytes += sizeof(run_container_t) + static_cast<std::size_t>(run->capacity) * sizeof(rle16_t);
+        break;
+      }
+      default:
+        SEGSTORE_ASSERT(false, "bitmap container of unknown type " + std::to_string(type));
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
 std::size_t SegmentIndex::memory_bytes() const {
-  std::size_t bytes = entries_.capacity() * sizeof(format::IndexEntry);
-  for (const auto &[stream, s] : streams_) bytes += sizeof(StreamBlocks) + 32 + s.blocks.getSizeInBytes(false);
+  std::size_t bytes = entries_.memory_bytes();
+  for (const auto &[stream, s] : streams_)
+    bytes += map_node_links_bytes + sizeof(std::pair<const std::uint32_t, StreamBlocks>) + bitmap_heap_bytes(s.blocks.roaring);
   return bytes;
 }
 
 format::IndexBody SegmentIndex::to_body() const {
   format::IndexBody body;
-  body.entries = entries_;
+  body.entries = entries_.decoded();
   for (const auto &[stream, s] : streams_) {
     format::StreamEntry e;
     e.stream = stream;
@@ -212,6 +256,25 @@ Status check_entries(const format::IndexHeader &header, const format::IndexBody 
   return Status();
 }
 
+// The entries in memory. Each must follow the one before it as the records of a segment can
+// (one per block, at most a block's worth of records apart): the packed form holds only those.
+Result<PackedEntries> packed_entries_of(const format::IndexBody &body, const std::string &path) {
+  PackedEntries packed;
+  if (body.entries.empty()) return packed;
+  packed.reserve_through(block_of(body.entries.back().offset));
+  for (std::size_t i = 0; i < body.entries.size(); ++i) {
+    const format::IndexEntry &e = body.entries[i];
+    if (const char *defect = PackedEntries::spacing_defect(packed.back(), e); defect != nullptr)
+      return index_corruption(path, format::index_header_bytes + i * index_entry_bytes,
+                              std::string(defect) + ": entry " + std::to_string(i) + " (LSN delta " +
+                                  std::to_string(e.lsn_delta) + ", offset " + std::to_string(e.offset) +
+                                  ") after (LSN delta " + std::to_string(packed.back()->lsn_delta) + ", offset " +
+                                  std::to_string(packed.back()->offset) + ")");
+    packed.push_back(e);
+  }
+  return packed;
+}
+
 // One stream's bitmap: it decodes within its bytes, is well formed, and names blocks in
 // [1, last_block] (block 0 is the segment header; no record starts at or after end_offset).
 Result<Roaring> stream_blocks_of(const format::StreamEntry &e, std::uint32_t last_block, std::uint64_t offset,
@@ -243,7 +306,9 @@ Result<SegmentIndex> SegmentIndex::from_body(const format::IndexHeader &header, 
   // The block of the last record's first byte: end_offset is one past the last record.
   const std::uint32_t last_block = header.end_offset == 0 ? 0 : block_of(header.end_offset - 1);
   SegmentIndex index;
-  index.entries_ = body.entries;
+  Result<PackedEntries> entries = packed_entries_of(body, path);
+  if (!entries.ok()) return entries.status();
+  index.entries_ = std::move(*entries);
   std::uint64_t offset = format::index_header_bytes + body.entries.size() * index_entry_bytes;
   std::uint64_t stream_records = 0;
   for (const auto &e : body.streams) {
@@ -263,6 +328,7 @@ Result<SegmentIndex> SegmentIndex::from_body(const format::IndexHeader &header, 
     return index_corruption(path, format::index_header_bytes + body.entries.size() * index_entry_bytes,
                             "the streams count " + std::to_string(stream_records) + " records, the segment " +
                                 std::to_string(header.record_count));
+  index.shrink_to_fit();  // the bitmaps as written may be bitsets where runs are smaller
   return index;
 }
 

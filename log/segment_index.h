@@ -2,8 +2,9 @@
 // reading it: the sparse index (first record of every block where a record starts) and, per
 // stream, a CRoaring bitmap of the blocks where that stream's records start.
 //
-// Memory: one 8-byte entry per 4 KiB block = 2 MiB of sparse index per GiB of log, plus the
-// bitmaps (a busy stream's bitmap is a run container: a few bytes per segment).
+// Memory: the sparse index is packed to 3.125 bytes per 4 KiB block (log/packed_entries.h),
+// 800 KiB per GiB of log, plus the bitmaps (a busy stream's is a run container once the
+// segment is sealed or loaded: a few bytes per segment). The .idx file keeps 8-byte entries.
 //
 // Thread-safety: none; the owning Segment guards it with its mutex.
 #pragma once
@@ -16,6 +17,7 @@
 #include <roaring/roaring.hh>
 
 #include "format/index_snapshot.h"
+#include "log/packed_entries.h"
 #include "segstore/status.h"
 
 namespace segstore::log {
@@ -27,7 +29,8 @@ struct StreamBlocks {
 
 class SegmentIndex {
  public:
-  // Records must be added in LSN order with rising offsets.
+  // Records must be added in LSN order with rising offsets, as a segment holds them (dense
+  // LSNs, at least a record header apart).
   void add_record(std::uint64_t lsn_delta, std::uint32_t offset, std::uint32_t stream);
   // Offset of the first record of the block holding the record `lsn_delta`: reading forward
   // from there reaches it within that block. nullopt when the index is empty or lsn_delta
@@ -47,23 +50,31 @@ class SegmentIndex {
   void truncate(std::uint64_t keep_records,
                 const std::map<std::uint32_t, std::uint64_t> &removed_per_stream);
   void clear();
+  // Gives back what growing left unused (vector capacity, bitmap containers that runs hold in
+  // fewer bytes): for a segment whose index no longer grows (sealed, or loaded).
+  void shrink_to_fit();
 
-  const std::vector<format::IndexEntry> &entries() const { return entries_; }
+  // Every entry, decoded (a copy): for snapshots, checks and tests, not for lookups.
+  std::vector<format::IndexEntry> entries() const { return entries_.decoded(); }
+  std::size_t entry_count() const { return entries_.size(); }
   const std::map<std::uint32_t, StreamBlocks> &streams() const { return streams_; }
+  // Heap bytes the index holds: allocated capacity, not what is in use.
   std::size_t memory_bytes() const;
 
   format::IndexBody to_body() const;
   // The index a decoded snapshot describes. Checks what the format decoder cannot: the entries
   // lie inside the segment `header` describes (offsets in [block 1, end_offset), LSN deltas
-  // below record_count), the streams' record counts add up to record_count, and every stream
-  // bitmap is a well-formed roaring bitmap (CRoaring 0.2's readSafe only bounds the bytes it
-  // reads: it accepts unsorted keys and values and wrong cardinalities) of blocks in
-  // [1, the block of end_offset]. Errors: corruption naming `path`, the file offset, the cause.
+  // below record_count), one per block and no further apart than records can be (at most a
+  // block's worth of records between two: PackedEntries relies on it), the streams' record
+  // counts add up to record_count, and every stream bitmap is a well-formed roaring bitmap
+  // (CRoaring 0.2's readSafe only bounds the bytes it reads: it accepts unsorted keys and
+  // values and wrong cardinalities) of blocks in [1, the block of end_offset].
+  // Errors: corruption naming `path`, the file offset, the cause.
   static Result<SegmentIndex> from_body(const format::IndexHeader &header, const format::IndexBody &body,
                                         const std::string &path);
 
  private:
-  std::vector<format::IndexEntry> entries_;
+  PackedEntries entries_;
   std::map<std::uint32_t, StreamBlocks> streams_;
 };
 

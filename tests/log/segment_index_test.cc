@@ -173,5 +173,29 @@ TEST(SegmentIndexFromBody, EntryPastTheSegmentIsCorruption) {
   expect_error(load_error(segment_header(), body), "past the segment's 10 records", format::index_header_bytes + 8);
 }
 
+// The index in memory holds one entry per block, each at most a block's records (128) above
+// the one before (log/packed_entries.h): an .idx that says otherwise describes no segment.
+TEST(SegmentIndexFromBody, TwoEntriesInOneBlockAreCorruption) {
+  format::IndexBody body = body_with_bitmap(portable_bitmap({array_container(0, {1, 2})}));
+  body.entries.back().offset = block_size_bytes + 64;  // block 1, like the entry before it
+  expect_error(load_error(segment_header(), body), "entry in the same block as the one before it: entry 1",
+               format::index_header_bytes + 8);
+}
+
+TEST(SegmentIndexFromBody, EntriesMoreRecordsApartThanABlockHoldsAreCorruption) {
+  format::IndexHeader header = segment_header();
+  header.record_count = 200;
+  format::IndexBody body = body_with_bitmap(portable_bitmap({array_container(0, {1, 2})}));
+  body.streams[0].record_count = 200;
+  body.entries.back().lsn_delta = 129;  // 129 records starting in block 1: 4,128 bytes of headers
+  expect_error(load_error(header, body), "more LSNs above the one before it than one block has records",
+               format::index_header_bytes + 8);
+  body.entries.back().lsn_delta = 128;  // 128 records of a header each fill block 1 exactly
+  Result<log::SegmentIndex> index = log::SegmentIndex::from_body(header, body, "x.idx");
+  ASSERT_TRUE(index.ok()) << index.status().to_string();
+  EXPECT_EQ(index->locate(127), (format::IndexEntry{0, block_size_bytes}));
+  EXPECT_EQ(index->locate(128), (format::IndexEntry{128, 2 * block_size_bytes}));
+}
+
 }  // namespace
 }  // namespace segstore::engine
