@@ -37,7 +37,7 @@ void BM_IndexLocate(benchmark::State &state) {
   for (auto &d : deltas) d = random() % records;
   std::size_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(index.locate(deltas[i++ & 4095]));
-  state.counters["entries"] = static_cast<double>(index.entry_count());
+  state.counters["entries"] = static_cast<double>(index.entries().size());
 }
 BENCHMARK(BM_IndexLocate);
 
