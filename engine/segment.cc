@@ -18,6 +18,7 @@ std::shared_ptr<Segment> segment_of(recovery::RecoveredSegment &&recovered) {
   seg->index = std::move(recovered.index);
   seg->index_loaded = recovered.index_loaded;
   seg->index_path = std::move(recovered.index_path);
+  seg->header_checked.store(recovered.header_checked, std::memory_order_relaxed);
   return seg;
 }
 
