@@ -33,8 +33,8 @@ std::string header_mismatch(const Segment &seg, const log::SegmentFileHeader &op
     return "store_id " + std::to_string(h.store_id) + " is another store's (META says " + std::to_string(store_id) + ")";
   if (h.segment_id != seg.id) return "its header says segment " + std::to_string(h.segment_id);
   if (h.base_lsn != seg.base_lsn)
-    return "its header says base LSN " + std::to_string(h.base_lsn) + ", its index snapshot " +
-           std::to_string(seg.base_lsn);
+    return "its header says base LSN " + std::to_string(h.base_lsn) + ", recovery took " +
+           std::to_string(seg.base_lsn) + " from its .idx";
   // The records recovery counted must lie inside the file and inside the header's own size:
   // every read of the segment is bounded by both.
   if (seg.end_offset > opened.limit())
