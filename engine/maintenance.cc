@@ -205,21 +205,52 @@ Status Store::Impl::remove_segment_files(const std::shared_ptr<Segment> &seg) {
   return env_->remove(seg->path);
 }
 
+// Age retention needs each candidate's creation time, in its header, which a segment left
+// unopened at open (engine/segment.h) has not read yet. The oldest sealed segments are checked
+// here, outside mu_ (the lock order is mu_ before index_mu), until one is young enough to end
+// the walk. A segment whose header fails stays unchecked, and apply_retention never judges an
+// unchecked segment too old: its age is unknown, and retention never deletes on a guess.
+void Store::Impl::check_headers_for_age_retention(std::uint64_t now_unix_ms) {
+  std::vector<std::shared_ptr<Segment>> oldest;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto &[base, seg] : segments_) {
+      if (seg == active_ || !seg->sealed) break;
+      if (seg->header_checked.load(std::memory_order_acquire)) {
+        if (seg->created_unix_ms + options_.retain_age_ms_max >= now_unix_ms) break;
+        continue;
+      }
+      oldest.push_back(seg);
+    }
+  }
+  for (const std::shared_ptr<Segment> &seg : oldest) {
+    std::lock_guard lock(seg->index_mu);
+    const Status checked = check_segment_header_locked(*env_, *seg, store_id_);
+    if (!checked.ok()) {
+      base::log(options_.logger, LogLevel::warning, "retention in " + dir_ + ": " + checked.to_string());
+      return;
+    }
+    if (seg->created_unix_ms + options_.retain_age_ms_max >= now_unix_ms) return;
+  }
+}
+
 void Store::Impl::apply_retention() {
   const bool any_limit = options_.retain_bytes_max != 0 || options_.retain_segments_max != 0 ||
                          options_.retain_age_ms_max != 0;
   if (!any_limit) return;
   std::uint64_t trim_to = 0;
+  const std::uint64_t now = unix_ms();
+  if (options_.retain_age_ms_max != 0) check_headers_for_age_retention(now);
   {
     std::lock_guard lock(mu_);
     std::uint64_t count = segments_.size();
     std::uint64_t bytes = count * options_.segment_bytes;
-    const std::uint64_t now = unix_ms();
     for (const auto &[base, seg] : segments_) {
       if (seg == active_ || !seg->sealed) break;  // the active segment is never removed
       const bool over_count = options_.retain_segments_max != 0 && count > options_.retain_segments_max;
       const bool over_bytes = options_.retain_bytes_max != 0 && bytes > options_.retain_bytes_max;
-      const bool too_old = options_.retain_age_ms_max != 0 && seg->created_unix_ms + options_.retain_age_ms_max < now;
+      const bool too_old = options_.retain_age_ms_max != 0 && seg->header_checked.load(std::memory_order_acquire) &&
+                           seg->created_unix_ms + options_.retain_age_ms_max < now;
       if (!over_count && !over_bytes && !too_old) break;
       trim_to = seg->end_lsn();
       count--;

@@ -20,6 +20,7 @@ std::shared_ptr<Segment> segment_of(recovery::RecoveredSegment &&recovered) {
   if (seg->sealed) seg->index.shrink_to_fit();
   seg->index_loaded = recovered.index_loaded;
   seg->index_path = std::move(recovered.index_path);
+  seg->header_checked.store(recovered.header_checked, std::memory_order_relaxed);
   return seg;
 }
 

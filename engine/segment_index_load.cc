@@ -9,6 +9,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/try.h"
 #include "engine/segment.h"
 #include "format/index_snapshot.h"
 #include "log/segment_scan.h"
@@ -96,6 +97,8 @@ void rewrite_index_snapshot(io::Env &env, const Segment &seg, std::uint64_t stor
 }  // namespace
 
 Status load_segment_index_locked(io::Env &env, Segment &seg, std::uint64_t store_id, const Logger &logger) {
+  // Every read of a segment's records loads its index first: the header check goes here.
+  SEGSTORE_TRY(check_segment_header_locked(env, seg, store_id));
   if (seg.index_loaded) return Status();
   // Only the records recovery counted exist while the index is not loaded: appends and
   // truncate_after load it first (under index_mu, which the caller holds), so record_count and

@@ -1,6 +1,8 @@
 // engine/stats.cc — LSN accessors and the statistics snapshot.
 #include "engine/store_impl.h"
 
+#include <unordered_set>
+
 namespace segstore {
 
 using namespace engine;
@@ -27,6 +29,7 @@ std::uint64_t Store::Impl::durable_lsn() const {
 
 Stats Store::Impl::stats() const {
   std::vector<std::shared_ptr<Segment>> segments;
+  std::unordered_set<const Segment *> size_unknown;  // header not checked yet when listed
   Stats s;
   {
     std::lock_guard lock(mu_);
@@ -40,7 +43,10 @@ Stats Store::Impl::stats() const {
     for (const auto &[base, seg] : segments_) {
       segments.push_back(seg);
       s.log_bytes += seg->end_offset;
-      s.disk_bytes += seg->segment_bytes;
+      // A segment not opened yet (engine/segment.h) learns its size when its header is checked,
+      // in the index loads below.
+      if (seg->header_checked.load(std::memory_order_acquire)) s.disk_bytes += seg->segment_bytes;
+      else size_unknown.insert(seg.get());
     }
     s.segment_count = segments.size();
     // The spare belongs to no LSN range yet, but its file takes space like the others.
@@ -62,6 +68,7 @@ Stats Store::Impl::stats() const {
   for (const auto &seg : segments) {
     std::lock_guard lock(seg->index_mu);
     if (!load_segment_index_locked(*env_, *seg, store_id_, options_.logger).ok()) continue;
+    if (size_unknown.count(seg.get()) != 0) s.disk_bytes += seg->segment_bytes;
     s.index_bytes += seg->index.memory_bytes();
     for (const auto &[stream, blocks] : seg->index.streams()) s.records_per_stream[stream] += blocks.records;
   }

@@ -323,6 +323,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status seal_segment(const std::shared_ptr<Segment> &seg);
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
   void apply_retention();
+  void check_headers_for_age_retention(std::uint64_t now_unix_ms);
   Status trim_segments(std::uint64_t lsn, bool by_retention);
   Status remove_segment_files(const std::shared_ptr<Segment> &seg);
   Status remove_index_file(const Segment &seg);

@@ -120,10 +120,12 @@ Status RecoveryPass::list_directory() {
     removals_.push_back(format::join_path(dir_, name));
     removal_notes_.push_back("@R removed " + name + ": its segment does not exist");
   }
-  files_.reserve(segment_ids.size());
-  for (std::uint64_t id : segment_ids) SEGSTORE_TRY(open_segment(id));
-  report_.segments_checked = files_.size();
   std::sort(below_min_ids.begin(), below_min_ids.end());
+  // Segments below min_segment_id are judged against the first segment's real header, and an
+  // interrupted truncate_after against real records: both are crash leftovers, opened in full.
+  const bool may_defer = clean_marker_valid_ && !options_.verify_on_open && below_min_ids.empty() && truncate_cut_ == 0;
+  SEGSTORE_TRY(open_segments(segment_ids, may_defer));
+  report_.segments_checked = files_.size();
   SEGSTORE_TRY(judge_below_min(below_min_ids));
   return check_unused_tail();
 }
@@ -229,6 +231,65 @@ Status RecoveryPass::open_segment(std::uint64_t id) {
   Result<SegmentFile> seg = open_segment_file(env_, dir_, id, meta_.store_id);
   if (!seg.ok()) return seg.status();
   files_.push_back(std::move(*seg));
+  return Status();
+}
+
+// Opens the files left deferred: a damaged or unused file among the segments makes this open
+// one that may cut, quarantine or prove a loss, and those decisions read real headers only.
+Status RecoveryPass::open_deferred(std::vector<SegmentFile> &files) {
+  for (SegmentFile &f : files) {
+    if (!f.deferred) continue;
+    Result<SegmentFile> seg = open_segment_file(env_, dir_, f.id, meta_.store_id);
+    if (!seg.ok()) return seg.status();
+    f = std::move(*seg);
+  }
+  return Status();
+}
+
+// Opens the segment files (ascending ids) into files_. After a clean close (a valid CLEAN,
+// without verify_on_open) only the newest files are opened: from the last id down through the
+// first one whose header is used (the log's last segment; the ones after it are preallocated).
+// Each older segment is left unopened (deferred) when its index snapshot's header vouches for it
+// and its records end exactly where the next segment begins: the engine checks its block 0 at
+// first use (docs/RECOVERY.md "Open after a clean close"). Anything unexpected (a damaged or
+// unused file in the middle, a snapshot that does not join) turns deferral off for the older
+// files: they are opened as after a crash, so every cut and proof sees real headers.
+Status RecoveryPass::open_segments(const std::vector<std::uint64_t> &ids, bool may_defer) {
+  files_.reserve(ids.size());
+  if (!may_defer) {
+    for (std::uint64_t id : ids) SEGSTORE_TRY(open_segment(id));
+    return Status();
+  }
+  std::vector<SegmentFile> newest_first;
+  newest_first.reserve(ids.size());
+  enum class Phase { trailing, deferring, opening_all } phase = Phase::trailing;
+  std::uint64_t next_base = 0;  // deferring: the base LSN of the segment after this one
+  // The .idx names the listing found (index_ids_, in listing order): a segment without one is
+  // never deferred, and no file_kind lookup is spent on it.
+  std::vector<std::uint64_t> listed_indexes = index_ids_;
+  std::sort(listed_indexes.begin(), listed_indexes.end());
+  for (std::size_t i = ids.size(); i-- > 0;) {
+    if (phase == Phase::deferring && std::binary_search(listed_indexes.begin(), listed_indexes.end(), ids[i])) {
+      Result<std::optional<SegmentFile>> deferred = defer_segment_file(env_, dir_, ids[i], meta_.store_id, next_base);
+      if (!deferred.ok()) return deferred.status();
+      if (deferred->has_value()) {
+        next_base = (*deferred)->header.base_lsn;
+        newest_first.push_back(std::move(**deferred));
+        continue;
+      }
+    }
+    Result<SegmentFile> seg = open_segment_file(env_, dir_, ids[i], meta_.store_id);
+    if (!seg.ok()) return seg.status();
+    if (seg->state == FileState::used && phase != Phase::opening_all) {
+      phase = Phase::deferring;
+      next_base = seg->header.base_lsn;
+    } else if (seg->state == FileState::bad || (seg->state == FileState::unused && phase == Phase::deferring)) {
+      phase = Phase::opening_all;
+      SEGSTORE_TRY(open_deferred(newest_first));
+    }
+    newest_first.push_back(std::move(*seg));
+  }
+  for (std::size_t i = newest_first.size(); i-- > 0;) files_.push_back(std::move(newest_first[i]));
   return Status();
 }
 
@@ -341,10 +402,15 @@ Status RecoveryPass::read_segment(SegmentFile &seg, const std::uint64_t *next_ba
 Result<bool> RecoveryPass::trust_index_header(const SegmentFile &seg, const std::uint64_t *next_base,
                                               bool cut_follows, KeptSegment &kept, std::string *distrust) {
   const bool sealed = next_base != nullptr;
+  // A deferred segment (never opened) was checked against this same rule with the same next
+  // base when it was deferred (open_segments): every file around it is a used segment.
+  SEGSTORE_ASSERT(!seg.deferred || (sealed && !options_.verify_on_open),
+                  "deferred segment " + seg.name + " reached the walk unsealed or under verify_on_open");
   if (options_.verify_on_open || !(sealed || (clean_marker_valid_ && !cut_follows))) return false;
-  Result<IndexProbe> probe = probe_index(env_, seg.index_path);
+  Result<IndexProbe> probe = seg.deferred ? Result<IndexProbe>(seg.deferred_probe) : probe_index(env_, seg.index_path);
   if (!probe.ok()) return probe.status();
   std::optional<std::string> why = index_distrust(*probe, identity_of(seg), next_base);
+  SEGSTORE_ASSERT(!seg.deferred || !why, "deferred segment " + seg.name + " no longer trusted: " + why.value_or(""));
   if (!why) {
     kept.lazy = true;
     kept.record_count = probe->header.record_count;

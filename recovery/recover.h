@@ -25,7 +25,7 @@ struct RecoveredSegment {
   std::uint64_t segment_bytes = 0;
   std::uint64_t created_unix_ms = 0;
   std::string path;
-  std::shared_ptr<io::File> file;  // open read+write, direct as the env allows
+  std::shared_ptr<io::File> file;  // open read+write, direct as the env allows; null when !header_checked
   std::uint64_t record_count = 0;  // records (not padding): LSNs [base_lsn, base_lsn + count)
   std::uint64_t end_offset = 0;    // first byte after the last record or padding
   bool sealed = false;
@@ -33,6 +33,10 @@ struct RecoveredSegment {
   log::SegmentIndex index;
   bool index_loaded = false;
   std::string index_path;
+  // False for a sealed segment recovery did not open after a clean close (trusted through its
+  // index snapshot's header): file is null, segment_bytes and created_unix_ms are unknown (0),
+  // and the engine opens the file and checks its block 0 before any record of it is read.
+  bool header_checked = true;
 
   std::uint64_t end_lsn() const { return base_lsn + record_count; }
 };

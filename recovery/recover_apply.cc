@@ -230,6 +230,9 @@ RecoveredLog RecoveryPass::build_log() {
     seg.sealed = i + 1 < kept_.size() || closed;
     seg.index_path = k.file->index_path;
     seg.index_loaded = !k.lazy;
+    seg.header_checked = !k.file->deferred;
+    // A deferred segment is trusted through its snapshot alone (never read, never rewritten).
+    SEGSTORE_ASSERT(!k.file->deferred || (k.lazy && seg.sealed), "deferred segment " + seg.path + " kept unsealed or read");
     if (!k.lazy) seg.index = std::move(k.index);
     log.segments.push_back(std::move(seg));
   }

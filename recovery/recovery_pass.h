@@ -85,6 +85,8 @@ class RecoveryPass {
   // look
   Status list_directory();
   Status open_segment(std::uint64_t id);
+  Status open_segments(const std::vector<std::uint64_t> &ids, bool may_defer);
+  Status open_deferred(std::vector<SegmentFile> &files);
   Status judge_below_min(const std::vector<std::uint64_t> &ids);
   Status read_truncate_intent();
   Status check_unused_tail();

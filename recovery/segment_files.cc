@@ -88,23 +88,63 @@ Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std:
   return seg;
 }
 
+namespace {
+
+// The header of an opened index snapshot: one read of its first 80 bytes.
+Result<IndexProbe> probe_open_index(io::File &file) {
+  IndexProbe probe;
+  probe.present = true;
+  std::vector<std::byte> bytes(format::index_header_bytes);
+  Result<std::size_t> got = file.read_at(0, bytes);
+  if (!got.ok()) return got.status();
+  probe.error = format::decode_index_header(std::span<const std::byte>(bytes.data(), *got), &probe.header);
+  return probe;
+}
+
+}  // namespace
+
+Result<std::optional<SegmentFile>> defer_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
+                                                      std::uint64_t store_id, std::uint64_t next_base_lsn) {
+  SegmentFile seg;
+  seg.id = id;
+  seg.name = format::numbered_name(id, format::segment_suffix);
+  seg.path = format::join_path(dir, seg.name);
+  seg.index_path = format::join_path(dir, format::numbered_name(id, format::index_suffix));
+  seg.bad.file = seg.name;
+  // The listing named the .idx: it is opened straight away (O_NOFOLLOW, a regular file only).
+  // If that fails, whatever the reason, the segment is opened as after a crash, whose probe
+  // reports what is wrong.
+  Result<std::unique_ptr<io::File>> file = env.open_file(seg.index_path, io::OpenFlags{});
+  if (!file.ok()) return std::optional<SegmentFile>();
+  Result<IndexProbe> probe = probe_open_index(**file);
+  if (!probe.ok()) return probe.status();
+  const format::IndexHeader &h = probe->header;
+  if (probe->error != format::IndexError::none) return std::optional<SegmentFile>();
+  // The identity recovery would have read from block 0 is taken from the snapshot; the limit
+  // is its own end (the file's size and the header's segment_bytes are checked at first use).
+  seg.deferred = true;
+  seg.deferred_probe = *probe;
+  seg.header.segment_id = id;
+  seg.header.store_id = store_id;
+  seg.header.base_lsn = h.base_lsn;
+  seg.header_decoded = true;
+  seg.limit = h.end_offset;
+  seg.state = FileState::used;
+  if (index_distrust(*probe, segment_identity(seg, store_id), &next_base_lsn)) return std::optional<SegmentFile>();
+  return std::optional<SegmentFile>(std::move(seg));
+}
+
 SegmentIdentity segment_identity(const SegmentFile &seg, std::uint64_t store_id) {
   return {seg.id, seg.header.base_lsn, store_id, seg.limit};
 }
 
 Result<IndexProbe> probe_index(io::Env &env, const std::string &path) {
-  IndexProbe probe;
   Result<io::FileKind> kind = env.file_kind(path);
   if (!kind.ok()) return kind.status();
-  if (*kind != io::FileKind::regular) return probe;
-  probe.present = true;
+  if (*kind != io::FileKind::regular) return IndexProbe{};
   Result<std::unique_ptr<io::File>> file = env.open_file(path, io::OpenFlags{});
   if (!file.ok()) return file.status();
-  std::vector<std::byte> bytes(format::index_header_bytes);
-  Result<std::size_t> got = (*file)->read_at(0, bytes);
-  if (!got.ok()) return got.status();
-  probe.error = format::decode_index_header(std::span<const std::byte>(bytes.data(), *got), &probe.header);
-  return probe;
+  return probe_open_index(**file);
 }
 
 Result<std::optional<LoadedIndex>> load_last_index(io::Env &env, const SegmentFile &seg,

@@ -37,12 +37,28 @@ struct SegmentFile {
   bool header_decoded = false;
   std::uint64_t limit = 0;  // bytes that may hold records: min(file size, header segment_bytes)
   Finding bad;              // state == bad: why (offset 0 of the file)
+  // Not opened by recovery: a sealed segment after a clean close whose index snapshot header
+  // vouches for it (defer_segment_file). `file` is null, file_bytes unknown (0), and `header`
+  // holds only what the snapshot says (segment id, store id, base LSN); limit is the snapshot's
+  // end_offset. The engine opens the file and checks its block 0 before its first record is
+  // read (engine/segment.h check_segment_header_locked; docs/RECOVERY.md "Open after a clean
+  // close").
+  bool deferred = false;
+  IndexProbe deferred_probe;  // when deferred: the snapshot header recovery trusted
 };
 
 // Opens <dir>/<id>.seg read-write, bypassing the page cache, through log/'s header opener
 // (log/segment_file.h: one read of block 0), and judges the header against META.
 Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
                                       std::uint64_t store_id);
+
+// A sealed segment `id` left unopened (SegmentFile::deferred) when the directory listing named
+// its .idx (the caller checks) and that index snapshot's header
+// decodes, names this store and segment, and its records end exactly at `next_base_lsn` (the
+// next segment's base LSN): nullopt when anything of that fails (the caller opens it instead).
+// Reads only the snapshot's header.
+Result<std::optional<SegmentFile>> defer_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
+                                                      std::uint64_t store_id, std::uint64_t next_base_lsn);
 
 SegmentIdentity segment_identity(const SegmentFile &seg, std::uint64_t store_id);
 

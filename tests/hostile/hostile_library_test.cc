@@ -91,6 +91,25 @@ TEST_F(HostileFifo, SegmentNamedFifoIsRefusedAtOnce) {
   EXPECT_NE(store.status().message().find(fifo), std::string::npos) << store.status().to_string();
 }
 
+// After a clean close a sealed segment is not opened until it is read (docs/RECOVERY.md "Open
+// after a clean close"): a FIFO planted under its name is refused then, without blocking, and
+// only the reads that need it fail.
+TEST_F(HostileFifo, SealedSegmentNamedFifoIsRefusedAtItsFirstRead) {
+  ASSERT_GE(last_segment_id(dir_), 3u);
+  const std::string fifo = segment_path(dir_, 2);
+  replace_with_fifo(fifo);
+  std::unique_ptr<Store> store = open_or_die(dir_, hostile_options());
+  std::uint64_t lsn = 0;
+  Result<Record> got = store->read(lsn);
+  while (got.ok() && lsn + 1 < static_cast<std::uint64_t>(records)) got = store->read(++lsn);
+  ASSERT_FALSE(got.ok()) << "every record was read through a FIFO";
+  EXPECT_GT(lsn, 0u) << "segment 1 is still read";
+  EXPECT_EQ(got.status().code(), Errc::not_a_regular_file) << got.status().to_string();
+  EXPECT_NE(got.status().message().find(fifo), std::string::npos) << got.status().to_string();
+  Result<Record> last = store->read(records - 1);
+  EXPECT_TRUE(last.ok()) << last.status().to_string();
+}
+
 TEST_F(HostileFifo, MetaNamedFifoIsRefusedAtOnce) {
   replace_with_fifo(format::join_path(dir_, format::meta_file_name));
   Result<std::unique_ptr<Store>> store = Store::open(dir_, hostile_options());

@@ -141,17 +141,58 @@ TEST_F(RecoveryTest, CleanMarkerTrustsTheLastSegmentsIndexToo) {
   std::uint64_t data_bytes_read = 0;
   for (const ReadCall &r : env.reads()) {
     if (format::parse_numbered_name(std::filesystem::path(r.path).filename(), format::segment_suffix)) {
+      EXPECT_EQ(r.path, b.segment_path(3)) << "only the last segment's file is opened after a clean close";
       EXPECT_EQ(r.offset, 0u);
       data_bytes_read += r.bytes;
     } else {
       EXPECT_EQ(r.bytes, format::index_header_bytes) << r.path;
     }
   }
-  EXPECT_EQ(data_bytes_read, 3u * format::block_size_bytes);
+  EXPECT_EQ(data_bytes_read, format::block_size_bytes);
   EXPECT_FALSE(run.report.ran) << "nothing was scanned";
   EXPECT_EQ(run.log->next_lsn, b.next_lsn());
   EXPECT_FALSE(run.log->segments.back().index_loaded);
   EXPECT_EQ(run.log->segments.back().end_offset, b.segment(3).end_offset);
+}
+
+// After a clean close a sealed segment costs its index snapshot's header and nothing else: its
+// file is not opened, and the engine checks its block 0 at first use.
+TEST_F(RecoveryTest, CleanMarkerLeavesSealedSegmentsUnopened) {
+  StoreBuilder b = make_store(dir(), 4);
+  b.write(true, /*index_last=*/true);
+  TestEnv env(env_);
+  RecoveryRun run = recover(b.meta(), {}, /*clean=*/true, &env);
+  ASSERT_RECOVERED(run);
+  ASSERT_EQ(run.log->segments.size(), 4u);
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    const RecoveredSegment &seg = run.log->segments[id - 1];
+    EXPECT_FALSE(seg.header_checked) << "segment " << id;
+    EXPECT_EQ(seg.file, nullptr) << "segment " << id;
+    EXPECT_EQ(seg.base_lsn, b.segment(id).base_lsn);
+    EXPECT_EQ(seg.end_offset, b.segment(id).end_offset);
+    std::size_t idx_reads = 0;
+    for (const ReadCall &r : env.reads()) {
+      EXPECT_NE(r.path, b.segment_path(id)) << "segment " << id << " was read";
+      if (r.path == b.index_path(id)) ++idx_reads;
+    }
+    EXPECT_EQ(idx_reads, 1u) << "index " << id;
+  }
+  EXPECT_TRUE(run.log->segments.back().header_checked);
+  EXPECT_NE(run.log->segments.back().file, nullptr);
+}
+
+// A snapshot that does not join its successor is not enough to leave a segment unopened: it is
+// opened and scanned as without CLEAN (@G), and the log is the same.
+TEST_F(RecoveryTest, CleanMarkerOpensASealedSegmentWhoseSnapshotDoesNotJoin) {
+  StoreBuilder b = make_store(dir(), 3);
+  b.write(true, /*index_last=*/true);
+  std::filesystem::remove(b.index_path(2));
+  RecoveryRun run = recover(b.meta(), {}, /*clean=*/true);
+  ASSERT_RECOVERED(run);
+  expect_prefix(*run.log, 0, b.next_lsn());
+  EXPECT_FALSE(run.log->segments[0].header_checked) << "segment 1 still joins segment 2's real header";
+  EXPECT_TRUE(run.log->segments[1].header_checked);
+  EXPECT_EQ(run.report.segments_scanned, 1u) << "segment 2 is scanned";
 }
 
 TEST_F(RecoveryTest, LastSegmentScanStartsAtItsIndexEnd) {
