@@ -351,7 +351,7 @@ typedef struct segstore_stats {
   double average_group_records; /* records made durable per data sync */
   uint64_t blocks_read;   /* 4 KiB blocks read from segment files since open */
   uint64_t index_bytes;   /* memory held by the sparse index and stream bitmaps */
-  segstore_distribution append_latency_us; /* one append call, entry to return */
+  segstore_distribution append_latency_us; /* one append call, entry to return: every sync call, 1 in 16 others */
   segstore_distribution sync_latency_us;   /* one device data sync */
   segstore_distribution group_records;     /* records per write group */
   segstore_distribution group_bytes;       /* bytes per write group */

@@ -175,7 +175,9 @@ struct Stats {
   std::string io_backend;             // "uring", "thread"; "+buffered" when O_DIRECT was refused
 
   // Latencies in microseconds. An append call from entry to return (in sync mode it includes the
-  // wait for the device); a sync: one device data sync (a group's write with its linked sync, or
+  // wait for the device): every call with Durability::sync, and one in 16 of the calls that do
+  // not wait for the device (none, interval, append_async; the first of them included), so its
+  // count is the number of calls timed, not of calls made; a sync: one device data sync (a group's write with its linked sync, or
   // an explicit data sync of the written groups).
   Distribution append_latency_us;
   Distribution sync_latency_us;

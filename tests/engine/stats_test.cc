@@ -94,5 +94,25 @@ TEST(Stats, DistributionsCountEveryAppendSyncAndGroup) {
   EXPECT_EQ(st.appends, static_cast<std::uint64_t>(appends + 3));
 }
 
+TEST(Stats, AppendsThatDoNotWaitAreTimedOneInSixteenSyncAppendsEveryOne) {
+  TempDir tmp;
+  auto store = open_or_die(tmp.path(), no_spare(Durability::none));
+  // 40 calls that do not wait: calls 0, 16 and 32 are timed.
+  constexpr int nowait_calls = 40;
+  for (int i = 0; i < nowait_calls; ++i) {
+    if (i % 2 == 0) ASSERT_TRUE(store->append(as_bytes("record")).ok());
+    else ASSERT_TRUE(store->append_async(as_bytes("record")).ok());
+  }
+  EXPECT_EQ(store->stats().append_latency_us.count, 3u);
+  // Calls with Durability::sync are timed every one, and do not move the sample of the others.
+  constexpr int sync_calls = 5;
+  for (int i = 0; i < sync_calls; ++i) ASSERT_TRUE(store->append(as_bytes("record"), 0, Durability::sync).ok());
+  EXPECT_EQ(store->stats().append_latency_us.count, 3u + sync_calls);
+  ASSERT_TRUE(store->append(as_bytes("record")).ok());  // call 40 of those that do not wait: not timed
+  const Stats st = store->stats();
+  EXPECT_EQ(st.append_latency_us.count, 3u + sync_calls);
+  EXPECT_EQ(st.appends, static_cast<std::uint64_t>(nowait_calls + sync_calls + 1));
+}
+
 }  // namespace
 }  // namespace segstore::testing
