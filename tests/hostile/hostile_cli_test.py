@@ -52,11 +52,16 @@ def run(*args, stdin=b"", nofile=None, timeout=HANG_TIMEOUT_S):
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([CLI, *map(str, args)], stdin=subprocess.PIPE, stdout=out, stderr=err,
                                 preexec_fn=limit)
+        # The CLI may exit (refusing the directory) before it reads its input: the write, or the
+        # flush of the buffered write at close, then meets a closed pipe.
         try:
             proc.stdin.write(stdin)
         except BrokenPipeError:
             pass
-        proc.stdin.close()
+        try:
+            proc.stdin.close()  # the descriptor is closed even when the flush fails
+        except BrokenPipeError:
+            pass
         # A hang is ended by a timer that kills the process; the wait itself blocks until it ends.
         hung = threading.Event()
 
