@@ -47,13 +47,7 @@ std::string header_mismatch(const Segment &seg, const log::SegmentFileHeader &op
 
 Status check_segment_header_locked(io::Env &env, Segment &seg, std::uint64_t store_id) {
   if (seg.header_checked.load(std::memory_order_acquire)) return Status();
-  // The flags recovery opens segments with: read-write (truncate_after may rewrite a block),
-  // and reads from the device, not the page cache.
-  io::OpenFlags flags;
-  flags.write = true;
-  flags.direct = true;
-  flags.bypass_cache = true;
-  Result<log::SegmentFileHeader> opened = log::open_segment_file(env, seg.path, flags);
+  Result<log::SegmentFileHeader> opened = log::open_segment_file(env, seg.path, log::checking_open_flags());
   if (!opened.ok()) return opened.status();
   if (const std::string why = header_mismatch(seg, *opened, store_id); !why.empty()) return bad_header(seg, why);
   // Invariant of a checked segment: its records lie inside its file and its header's size.

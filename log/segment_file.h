@@ -33,4 +33,17 @@ struct SegmentFileHeader {
 // block, so that an all-zero block 0 is told from damage).
 Result<SegmentFileHeader> open_segment_file(io::Env &env, const std::string &path, const io::OpenFlags &flags);
 
+// The flags a segment is opened with to check it (recovery, and the engine's check of a sealed
+// segment at first use): read-write (truncate_after may rewrite a block) and from the device,
+// whatever the store's direct_io: after a failed fdatasync earlier in this boot the page cache
+// may show records the device never got (Linux marks such pages clean); a check keeps only what
+// it read from the device (docs/RECOVERY.md "A failed fsync is never retried").
+inline io::OpenFlags checking_open_flags() {
+  io::OpenFlags flags;
+  flags.write = true;
+  flags.direct = true;
+  flags.bypass_cache = true;
+  return flags;
+}
+
 }  // namespace segstore::log

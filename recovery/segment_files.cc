@@ -38,6 +38,17 @@ void classify_decoded(SegmentFile &seg, std::uint64_t store_id) {
 
 // The snapshot's body must fit what the scan adds after it: entries ending before end_offset
 // and below record_count (log::SegmentIndex's order invariant), stream counts adding up.
+// A segment's names and paths, before anything of it is read.
+SegmentFile named_segment_file(const std::string &dir, std::uint64_t id) {
+  SegmentFile seg;
+  seg.id = id;
+  seg.name = format::numbered_name(id, format::segment_suffix);
+  seg.path = format::join_path(dir, seg.name);
+  seg.index_path = format::join_path(dir, format::numbered_name(id, format::index_suffix));
+  seg.bad.file = seg.name;
+  return seg;
+}
+
 bool body_consistent(const format::IndexHeader &h, const format::IndexBody &body) {
   std::uint64_t stream_records = 0;
   for (const auto &s : body.streams) stream_records += s.record_count;
@@ -51,20 +62,8 @@ bool body_consistent(const format::IndexHeader &h, const format::IndexBody &body
 
 Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
                                       std::uint64_t store_id) {
-  SegmentFile seg;
-  seg.id = id;
-  seg.name = format::numbered_name(id, format::segment_suffix);
-  seg.path = format::join_path(dir, seg.name);
-  seg.index_path = format::join_path(dir, format::numbered_name(id, format::index_suffix));
-  seg.bad.file = seg.name;
-  io::OpenFlags flags;
-  flags.write = true;
-  flags.direct = true;
-  // Whatever the store's direct_io: after a failed fdatasync earlier in this boot, the page cache
-  // may show records the device never got (Linux marks such pages clean). Recovery keeps only
-  // what it read from the device (docs/RECOVERY.md "A failed fsync is never retried").
-  flags.bypass_cache = true;
-  Result<log::SegmentFileHeader> opened = log::open_segment_file(env, seg.path, flags);
+  SegmentFile seg = named_segment_file(dir, id);
+  Result<log::SegmentFileHeader> opened = log::open_segment_file(env, seg.path, log::checking_open_flags());
   if (!opened.ok()) return opened.status();
   seg.file = std::move(opened->file);
   seg.file_bytes = opened->file_bytes;
@@ -105,12 +104,7 @@ Result<IndexProbe> probe_open_index(io::File &file) {
 
 Result<std::optional<SegmentFile>> defer_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
                                                       std::uint64_t store_id, std::uint64_t next_base_lsn) {
-  SegmentFile seg;
-  seg.id = id;
-  seg.name = format::numbered_name(id, format::segment_suffix);
-  seg.path = format::join_path(dir, seg.name);
-  seg.index_path = format::join_path(dir, format::numbered_name(id, format::index_suffix));
-  seg.bad.file = seg.name;
+  SegmentFile seg = named_segment_file(dir, id);
   // The listing named the .idx: it is opened straight away (O_NOFOLLOW, a regular file only).
   // If that fails, whatever the reason, the segment is opened as after a crash, whose probe
   // reports what is wrong.
