@@ -22,18 +22,6 @@ namespace {
 constexpr std::uint64_t records_written = 600;  // about 6 segments of 64 KiB
 constexpr std::size_t payload_bytes = 500;
 
-// Inverts every bit of the byte at `offset` (bit rot).
-void flip_byte(const std::string &path, std::uint64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(~c);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.write(&c, 1);
-  ASSERT_TRUE(f.good()) << path;
-}
-
 std::string segment_path(const TempDir &dir, std::uint64_t id) {
   return dir.sub(format::numbered_name(id, format::segment_suffix));
 }

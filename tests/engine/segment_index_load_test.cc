@@ -27,18 +27,6 @@ std::vector<std::byte> read_file(const std::string &path) {
   return bytes;
 }
 
-// Inverts every bit of the byte at `offset` (bit rot).
-void flip_byte(const std::string &path, std::uint64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(~c);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.write(&c, 1);
-  ASSERT_TRUE(f.good()) << path;
-}
-
 std::string index_path(const TempDir &dir, std::uint64_t segment_id) {
   return dir.sub(format::numbered_name(segment_id, format::index_suffix));
 }

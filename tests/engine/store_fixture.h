@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <span>
 #include <string>
@@ -41,6 +42,18 @@ inline Options small_segments(Durability durability = Durability::none, std::uin
   options.durability = durability;
   options.write_group_bytes_max = 64 * 1024;
   return options;
+}
+
+// Inverts every bit of the byte at `offset` of a store file (bit rot).
+inline void flip_byte(const std::string &path, std::uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(~c);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+  ASSERT_TRUE(f.good()) << path;
 }
 
 inline std::unique_ptr<Store> open_or_die(const std::string &dir, const Options &options) {
