@@ -5,9 +5,13 @@
 //
 // For 1, 16 and 64 requests in flight it measures, on the leader: commits/s (entries of 1 KiB
 // whose apply callback fired with success), commit latency p50/p99 (raft_apply to callback), and
-// the loop thread's busy share (1 - idle time / wall time, uv_metrics_idle_time).
+// the loop thread's busy share (1 - idle time / wall time, uv_metrics_idle_time). At each
+// concurrency both clusters run side by side and take turns under load in short rounds (the
+// order alternating), so that the machine's drift meets both alike; the summary gives the median
+// of the rounds' commits/s and the ratio of each round.
 //
-// Usage: segstore-raft-bench --dir DIR [--seconds S] [--bytes N] [--storage segstore|uv|both]
+// Usage: segstore-raft-bench --dir DIR [--seconds S] [--rounds R] [--bytes N] [--inflight 1,16,64]
+//                            [--storage segstore|uv|both]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +70,8 @@ int fsm_restore(raft_fsm *, raft_buffer *buf) {
 
 enum class Storage { segstore, uv };
 
+const char *name_of(Storage storage) { return storage == Storage::segstore ? "segstore" : "raft_uv"; }
+
 struct Server {
   raft_id id = 0;
   std::string address, dir;
@@ -76,33 +83,31 @@ struct Server {
   bool closed = false;
 };
 
+// Three servers on the benchmark's loop. Both clusters of a concurrency share the loop: the one
+// not under load keeps its heartbeats going (a loop left unrun for seconds would make its
+// followers start an election when it runs again).
 struct Cluster {
-  uv_loop_t loop{};
-  uv_timer_t waker{};
+  Storage storage = Storage::segstore;
   std::vector<std::unique_ptr<Server>> servers;
 };
 
-bool start(Cluster &c, Storage storage, const std::string &root) {
-  uv_loop_init(&c.loop);
-  uv_loop_configure(&c.loop, UV_METRICS_IDLE_TIME);
-  uv_timer_init(&c.loop, &c.waker);
-  uv_timer_start(&c.waker, [](uv_timer_t *) {}, 10, 10);
+bool start(Cluster &c, uv_loop_t *loop, const std::string &root) {
   for (int i = 0; i < 3; ++i) {
     auto s = std::make_unique<Server>();
     s->id = static_cast<raft_id>(i + 1);
     s->address = "127.0.0.1:" + std::to_string(free_port());
     s->dir = root + "/server" + std::to_string(i + 1);
-    s->storage = storage;
+    s->storage = c.storage;
     std::filesystem::create_directories(s->dir);
     c.servers.push_back(std::move(s));
   }
   for (auto &s : c.servers) {
     int rv;
-    if (storage == Storage::segstore) {
-      rv = segstore_raft_io_init(&s->io, &c.loop, s->dir.c_str(), nullptr);
+    if (c.storage == Storage::segstore) {
+      rv = segstore_raft_io_init(&s->io, loop, s->dir.c_str(), nullptr);
     } else {
-      rv = raft_uv_tcp_init(&s->transport, &c.loop);
-      if (rv == 0) rv = raft_uv_init(&s->io, &c.loop, s->dir.c_str(), &s->transport);
+      rv = raft_uv_tcp_init(&s->transport, loop);
+      if (rv == 0) rv = raft_uv_init(&s->io, loop, s->dir.c_str(), &s->transport);
     }
     if (rv != 0) return false;
     s->fsm.version = 1;
@@ -134,10 +139,18 @@ Server *leader(Cluster &c) {
   return nullptr;
 }
 
-void stop(Cluster &c) {
+Server *await_leader(Cluster &c, uv_loop_t *loop) {
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (leader(c) == nullptr && Clock::now() < deadline) uv_run(loop, UV_RUN_ONCE);
+  Server *found = leader(c);
+  if (found == nullptr) std::fprintf(stderr, "RAFT %s: no leader elected\n", name_of(c.storage));
+  return found;
+}
+
+void stop(Cluster &c, uv_loop_t *loop) {
   for (auto &s : c.servers) {
     raft_close(&s->r, [](raft *r) { static_cast<Server *>(r->data)->closed = true; });
-    while (!s->closed) uv_run(&c.loop, UV_RUN_ONCE);
+    while (!s->closed) uv_run(loop, UV_RUN_ONCE);
     if (s->storage == Storage::segstore) {
       segstore_raft_io_close(&s->io);
     } else {
@@ -145,12 +158,9 @@ void stop(Cluster &c) {
       raft_uv_tcp_close(&s->transport);
     }
   }
-  uv_close(reinterpret_cast<uv_handle_t *>(&c.waker), nullptr);
-  uv_run(&c.loop, UV_RUN_DEFAULT);
-  uv_loop_close(&c.loop);
 }
 
-// Keeps `inflight` applies outstanding on the leader for `seconds`.
+// Keeps `inflight` applies outstanding on the leader for one round.
 struct Load {
   Server *leader = nullptr;
   std::size_t bytes = 1024;
@@ -206,45 +216,145 @@ double percentile(std::vector<double> values, double p) {
   return values[std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())))];
 }
 
-int run(Storage storage, const std::string &dir, double seconds, std::size_t bytes) {
-  const char *name = storage == Storage::segstore ? "segstore" : "raft_uv";
-  for (unsigned inflight : {1u, 16u, 64u}) {
-    const std::string root = dir + "/" + name + "-" + std::to_string(inflight);
-    std::filesystem::remove_all(root);
-    Cluster cluster;
-    if (!start(cluster, storage, root)) {
-      std::fprintf(stderr, "RAFT %s: the cluster did not start\n", name);
-      return 1;
-    }
-    const auto election_deadline = Clock::now() + std::chrono::seconds(20);
-    while (leader(cluster) == nullptr && Clock::now() < election_deadline) uv_run(&cluster.loop, UV_RUN_ONCE);
-    Load load;
-    load.leader = leader(cluster);
-    if (load.leader == nullptr) {
-      std::fprintf(stderr, "RAFT %s: no leader elected\n", name);
-      return 1;
-    }
-    load.bytes = bytes;
-    load.inflight = inflight;
-    const std::uint64_t idle_before = uv_metrics_idle_time(&cluster.loop);
-    const auto began = Clock::now();
-    submit(load);
-    const auto end = began + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) uv_run(&cluster.loop, UV_RUN_ONCE);
-    load.closing = true;
-    const double wall_s = std::chrono::duration<double>(Clock::now() - began).count();
-    const double idle_s = static_cast<double>(uv_metrics_idle_time(&cluster.loop) - idle_before) / 1e9;
-    const auto drain_deadline = Clock::now() + std::chrono::seconds(10);
-    while (load.outstanding > 0 && Clock::now() < drain_deadline) uv_run(&cluster.loop, UV_RUN_ONCE);
-    std::printf("RAFT  %-9s inflight %3u  %9.0f commits/s  p50 %8.0f us  p99 %8.0f us  loop busy %5.1f%%  failed %llu\n",
-                name, inflight, static_cast<double>(load.latencies_us.size()) / wall_s,
-                percentile(load.latencies_us, 0.50), percentile(load.latencies_us, 0.99),
-                100.0 * (1.0 - idle_s / wall_s), static_cast<unsigned long long>(load.failed));
-    std::fflush(stdout);
-    stop(cluster);
-    std::filesystem::remove_all(root);
+// The middle value; the mean of the two middle ones for an even count.
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t half = values.size() / 2;
+  return values.size() % 2 == 1 ? values[half] : (values[half - 1] + values[half]) / 2;
+}
+
+// One round of one cluster: its figures.
+struct Round {
+  double commits_per_s = 0;
+  double loop_busy = 0;  // share of the round's wall time
+};
+
+// Runs `load` on the loop for `seconds`, then lets its requests finish. The Load must outlive
+// the cluster: requests that did not finish are cancelled when raft closes, calling on_applied.
+Round measure(uv_loop_t *loop, Load &load, double seconds) {
+  const std::uint64_t idle_before = uv_metrics_idle_time(loop);
+  const auto began = Clock::now();
+  submit(load);
+  const auto end = began + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) uv_run(loop, UV_RUN_ONCE);
+  load.closing = true;
+  const double wall_s = std::chrono::duration<double>(Clock::now() - began).count();
+  const double idle_s = static_cast<double>(uv_metrics_idle_time(loop) - idle_before) / 1e9;
+  const std::size_t committed = load.latencies_us.size();
+  const auto drain_deadline = Clock::now() + std::chrono::seconds(10);
+  while (load.outstanding > 0 && Clock::now() < drain_deadline) uv_run(loop, UV_RUN_ONCE);
+  return Round{static_cast<double>(committed) / wall_s, 1.0 - idle_s / wall_s};
+}
+
+struct Settings {
+  std::string dir;
+  double seconds = 8;  // of load per store and concurrency, split over the rounds
+  unsigned rounds = 4;
+  std::size_t bytes = 1024;
+  std::vector<Storage> storages{Storage::segstore, Storage::uv};
+  std::vector<unsigned> inflights{1, 16, 64};
+};
+
+// Everything measured for one store at one concurrency.
+struct Figures {
+  std::vector<Round> rounds;
+  std::vector<double> latencies_us;  // of every round
+  std::uint64_t failed = 0;
+};
+
+void print_summary(Storage storage, unsigned inflight, const Figures &f) {
+  std::vector<double> rates, busy;
+  for (const Round &r : f.rounds) {
+    rates.push_back(r.commits_per_s);
+    busy.push_back(r.loop_busy);
   }
-  return 0;
+  std::printf("RAFT  %-9s inflight %3u  %9.0f commits/s  p50 %8.0f us  p99 %8.0f us  loop busy %5.1f%%  failed %llu\n",
+              name_of(storage), inflight, median(rates), percentile(f.latencies_us, 0.50),
+              percentile(f.latencies_us, 0.99), 100.0 * median(busy), static_cast<unsigned long long>(f.failed));
+}
+
+// One concurrency: both clusters started, then `rounds` rounds, each giving every cluster its
+// share of the seconds in turn, the order alternating from round to round, so that a drift of
+// the machine (another process, the disk's cache) falls on both stores alike.
+int run_concurrency(const Settings &settings, unsigned inflight) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_loop_configure(&loop, UV_METRICS_IDLE_TIME);
+  uv_timer_t waker;
+  uv_timer_init(&loop, &waker);
+  uv_timer_start(&waker, [](uv_timer_t *) {}, 10, 10);
+  std::vector<Cluster> clusters(settings.storages.size());
+  std::vector<Figures> figures(settings.storages.size());
+  std::list<Load> loads;  // outlive the clusters (see measure)
+  int rc = 0;
+  for (std::size_t i = 0; i < clusters.size() && rc == 0; ++i) {
+    clusters[i].storage = settings.storages[i];
+    const std::string root = settings.dir + "/" + name_of(clusters[i].storage) + "-" + std::to_string(inflight);
+    std::filesystem::remove_all(root);
+    if (!start(clusters[i], &loop, root)) {
+      std::fprintf(stderr, "RAFT %s: the cluster did not start\n", name_of(clusters[i].storage));
+      rc = 1;
+    }
+  }
+  const double round_seconds = settings.seconds / settings.rounds;
+  for (unsigned round = 0; round < settings.rounds && rc == 0; ++round) {
+    std::vector<double> rates(clusters.size());
+    for (std::size_t k = 0; k < clusters.size() && rc == 0; ++k) {
+      const std::size_t i = round % 2 == 0 ? k : clusters.size() - 1 - k;
+      Load &load = loads.emplace_back();
+      load.leader = await_leader(clusters[i], &loop);
+      if (load.leader == nullptr) {
+        rc = 1;
+        break;
+      }
+      load.bytes = settings.bytes;
+      load.inflight = inflight;
+      const Round measured = measure(&loop, load, round_seconds);
+      figures[i].rounds.push_back(measured);
+      figures[i].latencies_us.insert(figures[i].latencies_us.end(), load.latencies_us.begin(), load.latencies_us.end());
+      figures[i].failed += load.failed;
+      rates[i] = measured.commits_per_s;
+    }
+    if (rc != 0) break;
+    std::printf("RAFT  round %u/%u  inflight %3u ", round + 1, settings.rounds, inflight);
+    for (std::size_t i = 0; i < clusters.size(); ++i) std::printf(" %s %.0f commits/s", name_of(clusters[i].storage), rates[i]);
+    if (clusters.size() == 2) std::printf("  ratio %.2f", rates[0] / rates[1]);
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  if (rc == 0) {
+    for (std::size_t i = 0; i < clusters.size(); ++i) print_summary(clusters[i].storage, inflight, figures[i]);
+    if (clusters.size() == 2) {
+      std::vector<double> ratios;
+      for (std::size_t r = 0; r < figures[0].rounds.size(); ++r)
+        ratios.push_back(figures[0].rounds[r].commits_per_s / figures[1].rounds[r].commits_per_s);
+      std::printf("RAFT  ratio     inflight %3u  segstore/raft_uv median %.2f  min %.2f  max %.2f\n", inflight, median(ratios),
+                  *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()));
+    }
+    std::fflush(stdout);
+  }
+  for (Cluster &c : clusters) {
+    if (!c.servers.empty()) stop(c, &loop);
+  }
+  uv_close(reinterpret_cast<uv_handle_t *>(&waker), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  for (const Cluster &c : clusters)
+    std::filesystem::remove_all(settings.dir + "/" + name_of(c.storage) + "-" + std::to_string(inflight));
+  return rc;
+}
+
+std::vector<unsigned> parse_list(const std::string &text) {
+  std::vector<unsigned> values;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    values.push_back(static_cast<unsigned>(std::stoul(text.substr(at, comma - at))));
+    at = comma + 1;
+  }
+  return values;
 }
 
 }  // namespace
@@ -255,23 +365,24 @@ int main(int argc, char **argv) {
   // run or two. The write then fails with EPIPE, which the transport handles; the example
   // server ignores the signal for the same reason.
   std::signal(SIGPIPE, SIG_IGN);
-  std::string dir, which = "both";
-  double seconds = 10;
-  std::size_t bytes = 1024;
+  Settings settings;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--dir") dir = value;
-    else if (flag == "--seconds") seconds = std::stod(value);
-    else if (flag == "--bytes") bytes = std::stoul(value);
-    else if (flag == "--storage") which = value;
+    if (flag == "--dir") settings.dir = value;
+    else if (flag == "--seconds") settings.seconds = std::stod(value);
+    else if (flag == "--rounds") settings.rounds = static_cast<unsigned>(std::stoul(value));
+    else if (flag == "--bytes") settings.bytes = std::stoul(value);
+    else if (flag == "--inflight") settings.inflights = parse_list(value);
+    else if (flag == "--storage" && value == "segstore") settings.storages = {Storage::segstore};
+    else if (flag == "--storage" && value == "uv") settings.storages = {Storage::uv};
   }
-  if (dir.empty()) {
-    std::fprintf(stderr, "usage: segstore-raft-bench --dir DIR [--seconds S] [--bytes N] [--storage segstore|uv|both]\n");
+  if (settings.dir.empty() || settings.rounds == 0 || settings.inflights.empty()) {
+    std::fprintf(stderr,
+                 "usage: segstore-raft-bench --dir DIR [--seconds S] [--rounds R] [--bytes N] "
+                 "[--inflight 1,16,64] [--storage segstore|uv|both]\n");
     return 2;
   }
   int rc = 0;
-  // segstore at every concurrency, then raft_uv, on the same file system (ratios in one run).
-  if (which != "uv") rc |= run(Storage::segstore, dir, seconds, bytes);
-  if (which != "segstore") rc |= run(Storage::uv, dir, seconds, bytes);
+  for (unsigned inflight : settings.inflights) rc |= run_concurrency(settings, inflight);
   return rc;
 }
