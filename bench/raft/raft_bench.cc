@@ -274,6 +274,25 @@ void print_summary(Storage storage, unsigned inflight, const Figures &f) {
               percentile(f.latencies_us, 0.99), 100.0 * median(busy), static_cast<unsigned long long>(f.failed));
 }
 
+void print_round(const std::vector<Cluster> &clusters, unsigned round, unsigned rounds, unsigned inflight,
+                 const std::vector<double> &rates) {
+  std::printf("RAFT  round %u/%u  inflight %3u ", round, rounds, inflight);
+  for (std::size_t i = 0; i < clusters.size(); ++i) std::printf(" %s %.0f commits/s", name_of(clusters[i].storage), rates[i]);
+  if (clusters.size() == 2) std::printf("  ratio %.2f", rates[0] / rates[1]);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+// segstore's commits/s over raft_uv's, round by round (each pair measured back to back).
+void print_ratios(unsigned inflight, const Figures &segstore, const Figures &uv) {
+  std::vector<double> ratios;
+  for (std::size_t r = 0; r < segstore.rounds.size(); ++r)
+    ratios.push_back(segstore.rounds[r].commits_per_s / uv.rounds[r].commits_per_s);
+  std::printf("RAFT  ratio     inflight %3u  segstore/raft_uv median %.2f  min %.2f  max %.2f\n", inflight, median(ratios),
+              *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()));
+  std::fflush(stdout);
+}
+
 // One concurrency: both clusters started, then `rounds` rounds, each giving every cluster its
 // share of the seconds in turn, the order alternating from round to round, so that a drift of
 // the machine (another process, the disk's cache) falls on both stores alike.
@@ -316,23 +335,11 @@ int run_concurrency(const Settings &settings, unsigned inflight) {
       figures[i].failed += load.failed;
       rates[i] = measured.commits_per_s;
     }
-    if (rc != 0) break;
-    std::printf("RAFT  round %u/%u  inflight %3u ", round + 1, settings.rounds, inflight);
-    for (std::size_t i = 0; i < clusters.size(); ++i) std::printf(" %s %.0f commits/s", name_of(clusters[i].storage), rates[i]);
-    if (clusters.size() == 2) std::printf("  ratio %.2f", rates[0] / rates[1]);
-    std::printf("\n");
-    std::fflush(stdout);
+    if (rc == 0) print_round(clusters, round + 1, settings.rounds, inflight, rates);
   }
   if (rc == 0) {
     for (std::size_t i = 0; i < clusters.size(); ++i) print_summary(clusters[i].storage, inflight, figures[i]);
-    if (clusters.size() == 2) {
-      std::vector<double> ratios;
-      for (std::size_t r = 0; r < figures[0].rounds.size(); ++r)
-        ratios.push_back(figures[0].rounds[r].commits_per_s / figures[1].rounds[r].commits_per_s);
-      std::printf("RAFT  ratio     inflight %3u  segstore/raft_uv median %.2f  min %.2f  max %.2f\n", inflight, median(ratios),
-                  *std::min_element(ratios.begin(), ratios.end()), *std::max_element(ratios.begin(), ratios.end()));
-    }
-    std::fflush(stdout);
+    if (clusters.size() == 2) print_ratios(inflight, figures[0], figures[1]);
   }
   for (Cluster &c : clusters) {
     if (!c.servers.empty()) stop(c, &loop);
