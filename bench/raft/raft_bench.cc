@@ -312,8 +312,9 @@ int run_concurrency(const Settings &settings, unsigned inflight) {
     const std::string root = settings.dir + "/" + name_of(clusters[i].storage) + "-" + std::to_string(inflight);
     std::filesystem::remove_all(root);
     if (!start(clusters[i], &loop, root)) {
+      // A half-started cluster cannot be closed in order: give up (the process ends).
       std::fprintf(stderr, "RAFT %s: the cluster did not start\n", name_of(clusters[i].storage));
-      rc = 1;
+      return 1;
     }
   }
   const double round_seconds = settings.seconds / settings.rounds;
@@ -341,9 +342,7 @@ int run_concurrency(const Settings &settings, unsigned inflight) {
     for (std::size_t i = 0; i < clusters.size(); ++i) print_summary(clusters[i].storage, inflight, figures[i]);
     if (clusters.size() == 2) print_ratios(inflight, figures[0], figures[1]);
   }
-  for (Cluster &c : clusters) {
-    if (!c.servers.empty()) stop(c, &loop);
-  }
+  for (Cluster &c : clusters) stop(c, &loop);
   uv_close(reinterpret_cast<uv_handle_t *>(&waker), nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
@@ -389,7 +388,8 @@ int main(int argc, char **argv) {
                  "[--inflight 1,16,64] [--storage segstore|uv|both]\n");
     return 2;
   }
-  int rc = 0;
-  for (unsigned inflight : settings.inflights) rc |= run_concurrency(settings, inflight);
-  return rc;
+  for (unsigned inflight : settings.inflights) {
+    if (run_concurrency(settings, inflight) != 0) return 1;
+  }
+  return 0;
 }
