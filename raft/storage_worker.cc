@@ -72,12 +72,14 @@ void StorageWorker::run() {
     execute(taken);
     lock.lock();
     for (StorageRequest &request : taken) finished_.push_back(std::move(request));
-    running_ = false;
-    idle_.notify_all();
     // The loop thread takes mu_ in deliver(): woken with it released, it does not wait for it.
     lock.unlock();
     uv_async_send(&async_);
     lock.lock();
+    // Idle only once the loop was woken: a test that waits for idleness and then runs the loop
+    // once without blocking (the crash simulation) finds the results delivered.
+    running_ = false;
+    idle_.notify_all();
   }
   idle_.notify_all();
   lock.unlock();
