@@ -126,20 +126,7 @@ void Store::Impl::maintenance_loop() {
     // being written, measured 30-165 ms on W1 at 64 KiB), while a seal only delays the index
     // snapshot. Sealing first made W1 create its segments on the append path.
     if (!stopping_ && spare_due_locked()) {
-      prealloc_wanted_ = false;
-      Result<std::shared_ptr<Segment>> created = create_next_segment_locked(lock);
-      if (!created.ok()) {
-        base::log(options_.logger, LogLevel::warning, "preallocating the next segment: " + created.status().to_string());
-        continue;  // the next roll creates one on the append path and reports the error there
-      }
-      if (preallocated_ || (*created)->id < min_segment_id_) {
-        lock.unlock();
-        (*created)->file.reset();
-        (void)env_->remove((*created)->path);
-        lock.lock();
-        continue;
-      }
-      preallocated_ = *created;
+      make_spare_locked(lock);
       continue;
     }
     if (seal_possible_locked()) {
@@ -175,6 +162,24 @@ void Store::Impl::maintenance_loop() {
     }
     if (stopping_) return;
   }
+}
+
+void Store::Impl::make_spare_locked(std::unique_lock<std::mutex> &lock) {
+  prealloc_wanted_ = false;
+  Result<std::shared_ptr<Segment>> created = create_next_segment_locked(lock);
+  if (!created.ok()) {
+    // The next roll creates one on the append path and reports the error there.
+    base::log(options_.logger, LogLevel::warning, "preallocating the next segment: " + created.status().to_string());
+    return;
+  }
+  if (preallocated_ || (*created)->id < min_segment_id_) {
+    lock.unlock();
+    (*created)->file.reset();
+    (void)env_->remove((*created)->path);
+    lock.lock();
+    return;
+  }
+  preallocated_ = *created;
 }
 
 // Creates the segment file with the next id; mu_ is released meanwhile. Creations are

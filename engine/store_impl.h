@@ -333,6 +333,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   bool spare_due_locked() const {
     return options_.preallocate_next_segment && prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_;
   }
+  // Creates the spare (mu_ released meanwhile); a failure is logged, the next roll creates one.
+  void make_spare_locked(std::unique_lock<std::mutex> &lock);
   Status seal_segment(const std::shared_ptr<Segment> &seg);
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
   void apply_retention();
