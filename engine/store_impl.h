@@ -247,8 +247,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
  private:
   // append.cc
   Status check_writable_locked() const;  // store_closed, read_only (failed) or ok
-  // caller_waits: the appender waits for durability after this (a sync append).
-  Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes, bool caller_waits);
+  Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes);
   Status roll_locked(std::unique_lock<std::mutex> &lock);
   Status retire_empty_active_locked(std::unique_lock<std::mutex> &lock);
   Status activate_segment_locked(std::unique_lock<std::mutex> &lock);
@@ -334,6 +333,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   bool spare_due_locked() const {
     return options_.preallocate_next_segment && prealloc_wanted_ && !preallocated_ && !prealloc_running_ && !failed_;
   }
+  // Creates the spare (mu_ released meanwhile); a failure is logged, the next roll creates one.
+  void make_spare_locked(std::unique_lock<std::mutex> &lock);
   Status seal_segment(const std::shared_ptr<Segment> &seg);
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
   void apply_retention();

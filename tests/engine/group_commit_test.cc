@@ -257,6 +257,59 @@ void short_lived_appenders(Durability durability) {
   }
 }
 
+// In sync mode a full group cut by append_async carries its own sync (one RWF_DSYNC write).
+// A fault on the second such group, in its write or in the sync the write carries, ends exactly
+// the waits from that group on: every record before it is acknowledged durable, none from it on
+// is, and the store turns read-only.
+void fail_second_async_group(SimOp op, SimFault fault) {
+  SimStore sim(Durability::sync);  // write groups of 16 KiB: 11 records of 1 KiB each
+  auto store = sim.open();
+  ASSERT_TRUE(store->append(tagged(0, 0), 0).ok());  // the first segment exists, its header durable
+  sim.fail_segment_op(op, 2, fault);
+  constexpr std::uint32_t records = 40;  // three full groups cut by the appends, a fourth open
+  std::vector<std::uint64_t> lsns;
+  std::vector<std::vector<std::byte>> payloads;
+  for (std::uint32_t s = 1; s <= records; ++s) {
+    std::vector<std::byte> bytes = tagged(1, s);
+    bytes.resize(1024);
+    Result<std::uint64_t> lsn = store->append_async(bytes, 0);
+    if (!lsn.ok()) {  // the failure may already have turned the store read-only
+      EXPECT_EQ(lsn.status().code(), Errc::read_only) << lsn.status().to_string();
+      break;
+    }
+    lsns.push_back(*lsn);
+    payloads.push_back(std::move(bytes));
+  }
+  std::size_t acknowledged = 0;
+  for (std::size_t i = 0; i < lsns.size(); ++i) {
+    const Status waited = store->wait_durable(lsns[i]);
+    if (waited.ok()) {
+      EXPECT_EQ(acknowledged, i) << "LSN " << lsns[i] << " durable after a failed one";
+      ++acknowledged;
+      continue;
+    }
+    EXPECT_EQ(waited.code(), Errc::read_only) << "LSN " << lsns[i] << ": " << waited.to_string();
+  }
+  // The first group's records (and only they) were acknowledged: the fault hit the second.
+  EXPECT_GT(acknowledged, 0u);
+  EXPECT_LT(acknowledged, lsns.size());
+  EXPECT_EQ(store->durable_lsn(), lsns.front() + acknowledged);
+  EXPECT_EQ(store->sync().code(), Errc::read_only);
+  EXPECT_EQ(store->append(tagged(2, 0), 0).status().code(), Errc::read_only);
+  for (std::size_t i = 0; i < acknowledged; ++i) {
+    Result<Record> got = store->read(lsns[i]);
+    ASSERT_TRUE(got.ok()) << "LSN " << lsns[i] << ": " << got.status().to_string();
+    EXPECT_EQ(got->payload, payloads[i]) << "LSN " << lsns[i];
+  }
+}
+
+TEST(GroupCommit, FailedWriteOfAnAsyncGroupFailsItsWaitsAndLaterOnes) {
+  fail_second_async_group(SimOp::write, SimFault::write_eio);
+}
+TEST(GroupCommit, FailedSyncOfAnAsyncGroupFailsItsWaitsAndLaterOnes) {
+  fail_second_async_group(SimOp::sync, SimFault::sync_eio);
+}
+
 TEST(GroupCommit, GroupsOfExitedThreadsCompleteInSyncMode) { short_lived_appenders(Durability::sync); }
 TEST(GroupCommit, GroupsOfExitedThreadsCompleteInNoneMode) { short_lived_appenders(Durability::none); }
 

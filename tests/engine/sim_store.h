@@ -43,6 +43,8 @@ class SimStore {
   // The next data sync of the first segment fails (EIO): the store turns read-only. The first
   // segment exists once a record was appended.
   void fail_next_segment_sync() { disk_->arm({SimOp::sync, 1, SimFault::sync_eio, first_segment_name}); }
+  // The nth operation of kind `op` on the first segment from now (1 = the next) gets `fault`.
+  void fail_segment_op(SimOp op, std::uint64_t nth, SimFault fault) { disk_->arm({op, nth, fault, first_segment_name}); }
 
  private:
   static constexpr std::uint64_t seed = 1;
