@@ -39,12 +39,27 @@ std::size_t last_nonzero_end(const std::byte *p, std::size_t n) {
 }
 
 SegmentReader::SegmentReader(io::File &file, std::uint64_t limit, std::size_t first_window_bytes,
-                             std::function<void(std::uint64_t)> on_read)
+                             std::function<void(std::uint64_t)> on_read, WindowReads *ahead)
     : file_(file),
       limit_(limit),
       window_bytes_(std::clamp<std::size_t>(format::align_up(first_window_bytes, block_size_bytes), block_size_bytes,
                                             read_window_bytes)),
-      on_read_(std::move(on_read)) {}
+      on_read_(std::move(on_read)),
+      ahead_(ahead) {
+  if (ahead_ == nullptr) return;
+  // The read-ahead stream ends where this reader's own reads end: the limit rounded up to a
+  // block (view never asks past it).
+  ahead_->start(file_, format::align_up(limit_, block_size_bytes));
+  buffer_ = ahead_->take_buffer();
+}
+
+SegmentReader::~SegmentReader() {
+  if (ahead_ == nullptr) return;
+  // An early exit (damage found mid-segment, an error) leaves windows in flight: they are
+  // waited for here, before the file they read can be closed.
+  ahead_->drain();
+  ahead_->give_back(std::move(buffer_));
+}
 
 Result<const std::byte *> SegmentReader::view(std::uint64_t offset, std::uint64_t bytes) {
   // Invariant: every range asked for lies inside the segment; callers bound lengths first.
@@ -74,7 +89,8 @@ Result<const std::byte *> SegmentReader::view(std::uint64_t offset, std::uint64_
   }
   std::uint64_t got = kept;
   if (kept < want) {
-    Result<std::size_t> read = file_.read_at(start + kept, std::span<std::byte>(buffer_.data() + kept, want - kept));
+    const std::span<std::byte> into(buffer_.data() + kept, want - kept);
+    Result<std::size_t> read = ahead_ != nullptr ? ahead_->read_at(start + kept, into) : file_.read_at(start + kept, into);
     start_ = start;
     valid_ = 0;  // the buffer holds nothing trustworthy until the read succeeded
     if (!read.ok()) return read.status();

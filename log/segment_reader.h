@@ -11,7 +11,11 @@
 // page in the page cache, and a reader tailing a live store would then never see the records
 // written there.
 //
-// Memory: one window (read_window_bytes; larger only for a record that does not fit in one).
+// Reads are synchronous (File::read_at), or, given a log::WindowReads, served from windows read
+// ahead on an io::ReadAhead (log/window_reads.h) with the same results and the same errors.
+//
+// Memory: one window (read_window_bytes; larger only for a record that does not fit in one),
+// borrowed from the WindowReads when there is one (reused across segments).
 // Thread-safety: none; one reader per walk.
 #pragma once
 
@@ -24,6 +28,7 @@
 #include "format/record.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
+#include "log/window_reads.h"
 
 namespace segstore::log {
 
@@ -51,8 +56,12 @@ class SegmentReader {
   // The first read is `first_window_bytes` (rounded to whole blocks), and each later one twice
   // the last, up to read_window_bytes: a tailing reader polls with small reads, a scan streams
   // big ones. `on_read` (may be empty) gets the byte count of each read, for progress.
+  // `ahead` (may be nullptr): reads go through it, and are all waited for by the destructor.
   SegmentReader(io::File &file, std::uint64_t limit, std::size_t first_window_bytes = read_window_bytes,
-                std::function<void(std::uint64_t)> on_read = {});
+                std::function<void(std::uint64_t)> on_read = {}, WindowReads *ahead = nullptr);
+  ~SegmentReader();
+  SegmentReader(const SegmentReader &) = delete;
+  SegmentReader &operator=(const SegmentReader &) = delete;
 
   // Makes [offset, offset + bytes) readable and returns a pointer to offset, valid until the
   // next call. The caller bounds the range by the segment (offset + bytes <= limit), so nothing
@@ -79,6 +88,7 @@ class SegmentReader {
   const std::uint64_t limit_;
   std::size_t window_bytes_;  // the next read's size (grows to read_window_bytes)
   std::function<void(std::uint64_t)> on_read_;
+  WindowReads *ahead_;
   io::AlignedBuffer buffer_;
   std::uint64_t start_ = 0;  // file offset of buffer_[0] (block aligned)
   std::uint64_t valid_ = 0;  // bytes of buffer_ read from the file, below limit

@@ -113,7 +113,7 @@ Result<ScanResult> scan_segment(const ScanRequest &request) {
                       request.start_offset >= format::segment_data_offset_bytes,
                   "scan starts at offset " + std::to_string(request.start_offset));
   ScanResult result;
-  SegmentReader reader(*request.file, request.limit, read_window_bytes, request.on_read);
+  SegmentReader reader(*request.file, request.limit, read_window_bytes, request.on_read, request.ahead);
   Walk walk(request, result);
   const std::uint64_t limit = request.limit;
   // Bounded: every turn either stops or advances pos by at least a header's bytes.

@@ -50,6 +50,9 @@ struct ScanRequest {
   // preallocated rest of a segment (describe).
   bool check_zeros_after_end = true;
   std::function<void(std::uint64_t)> on_read;  // gets each read's byte count; may be empty
+  // Windows read ahead while records are decoded (log/window_reads.h); nullptr: synchronous
+  // reads. Every read it started for this scan is waited for before scan_segment returns.
+  WindowReads *ahead = nullptr;
 };
 
 struct ScanResult {

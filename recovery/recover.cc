@@ -422,6 +422,18 @@ Result<bool> RecoveryPass::trust_index_header(const SegmentFile &seg, const std:
   return false;
 }
 
+// The windows read ahead for the records scan, or nullptr when the env reads only synchronously.
+// One set for the whole pass: its buffers serve every segment scanned.
+log::WindowReads *RecoveryPass::window_reads() {
+  if (!read_ahead_made_) {
+    read_ahead_made_ = true;
+    read_ahead_ = env_.make_read_ahead(log::window_reads_depth);
+    if (read_ahead_ != nullptr)
+      window_reads_ = std::make_unique<log::WindowReads>(*read_ahead_, log::read_window_bytes);
+  }
+  return window_reads_.get();
+}
+
 // Scans the segment's records into kept: the last segment from its index snapshot's end when
 // the snapshot still describes it (load_last_index), every other from its first record.
 Result<log::ScanResult> RecoveryPass::scan_records(SegmentFile &seg, bool sealed, KeptSegment &kept) {
@@ -441,6 +453,7 @@ Result<log::ScanResult> RecoveryPass::scan_records(SegmentFile &seg, bool sealed
     }
   }
   request.index = &kept.index;
+  request.ahead = window_reads();
   Result<log::ScanResult> scanned = log::scan_segment(request);
   if (!scanned.ok()) return scanned.status();
   const log::ScanResult &scan = *scanned;

@@ -25,6 +25,8 @@
 #include "recovery/recover.h"
 #include "recovery/segment_files.h"
 #include "log/segment_scan.h"
+#include "log/window_reads.h"
+#include "io/read_ahead.h"
 #include "segstore/store.h"
 
 namespace segstore::recovery {
@@ -98,6 +100,7 @@ class RecoveryPass {
   Result<bool> trust_index_header(const SegmentFile &seg, const std::uint64_t *next_base, bool cut_follows,
                                   KeptSegment &kept, std::string *distrust);
   Result<log::ScanResult> scan_records(SegmentFile &seg, bool sealed, KeptSegment &kept);
+  log::WindowReads *window_reads();
   Status judge_scanned_end(SegmentFile &seg, const log::ScanResult &scan, const std::uint64_t *next_base,
                            KeptSegment kept, bool *stop);
   Status plan_tail_repair(SegmentFile &seg, const log::ScanResult &scan, std::uint64_t next_base, KeptSegment kept);
@@ -161,6 +164,12 @@ class RecoveryPass {
   bool snapshots_touched_ = false;
   std::string report_file_;
   std::uint64_t first_lsn_ = 0;  // META's first_lsn after apply (lower_first_lsn)
+  // The records scan's windows read ahead (window_reads()): made at the first scan, when the
+  // env has a read-ahead; null otherwise (the simulated disk: every read stays synchronous).
+  // Declared in this order so the windows are waited for before the read-ahead is destroyed.
+  std::unique_ptr<io::ReadAhead> read_ahead_;
+  std::unique_ptr<log::WindowReads> window_reads_;
+  bool read_ahead_made_ = false;
 };
 
 }  // namespace segstore::recovery

@@ -1,10 +1,17 @@
 // tests/log/segment_scan_test.cc — the scanner alone: records larger than its read window,
-// lengths it must not believe, the tail survey that finds proof of acknowledged records.
+// lengths it must not believe, the tail survey that finds proof of acknowledged records, and the
+// same scan with its windows read ahead (damage, errors and early exits as without).
 #include "log/segment_scan.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <set>
+
+#include "io/read_ahead.h"
+#include "log/window_reads.h"
 #include "recovery/recovery_fixture.h"
+#include "recovery/test_env.h"
 
 namespace segstore::recovery::testing {
 namespace {
@@ -119,6 +126,120 @@ TEST_F(SegmentScanTest, SurveyFindsTheLastNonZeroByteAndDurableProofs) {
   for (std::uint64_t lsn = 6; lsn < 20; ++lsn) durable_end = std::max(durable_end, lsn - b.record(lsn).durable_lag);
   EXPECT_EQ(survey->durable_end_max, durable_end);
   EXPECT_EQ(durable_end, 20u - 4u + 0u) << "record 16 followed the flush after record 15";
+}
+
+// The worker-thread read-ahead, keeping the reads submitted and not yet waited for: a read left
+// in flight when a scan returns would write into a buffer its owner may free.
+class TrackedReadAhead final : public io::ReadAhead {
+ public:
+  void submit(io::AheadRead &read) override {
+    pending_.insert(&read);
+    base_->submit(read);
+  }
+  void wait(io::AheadRead &read) override {
+    base_->wait(read);
+    pending_.erase(&read);
+  }
+  std::size_t pending() const { return pending_.size(); }
+
+ private:
+  std::unique_ptr<io::ReadAhead> base_ = io::make_thread_read_ahead(log::window_reads_depth);
+  std::set<io::AheadRead *> pending_;
+};
+
+// A segment of `records` records of 100 KiB (about 10 per 1 MiB window), written to dir.
+StoreBuilder write_big_segment(const std::string &dir, int records) {
+  StoreBuilder b(dir, 8ull << 20);
+  for (int i = 0; i < records; ++i) b.append(100u << 10, static_cast<std::uint32_t>(i % 3));
+  b.flush();
+  b.write();
+  return b;
+}
+
+Result<log::ScanResult> scan_whole(io::File &file, std::uint64_t limit, log::WindowReads *ahead) {
+  log::ScanRequest request;
+  request.file = &file;
+  request.limit = limit;
+  request.ahead = ahead;
+  return log::scan_segment(request);
+}
+
+TEST_F(SegmentScanTest, ReadAheadScanFindsWhatTheSynchronousScanFinds) {
+  StoreBuilder b = write_big_segment(dir(), 60);
+  auto file = open(b.segment_path(1));
+  TrackedReadAhead reads;
+  log::WindowReads ahead(reads, log::read_window_bytes);
+  Result<log::ScanResult> synchronous = scan_whole(*file, b.segment_bytes(), nullptr);
+  Result<log::ScanResult> read_ahead = scan_whole(*file, b.segment_bytes(), &ahead);
+  ASSERT_TRUE(synchronous.ok() && read_ahead.ok());
+  EXPECT_EQ(read_ahead->stop, log::ScanStop::clean_end);
+  EXPECT_EQ(read_ahead->records, 60u);
+  EXPECT_EQ(read_ahead->end_offset, synchronous->end_offset);
+  EXPECT_EQ(read_ahead->bytes_read, synchronous->bytes_read) << "every byte read once, as without";
+  EXPECT_GE(ahead.windows_submitted(), 8u) << "the 8 MiB segment was read through the windows";
+  EXPECT_EQ(reads.pending(), 0u);
+}
+
+TEST_F(SegmentScanTest, DamageInsideAWindowReadAheadIsFoundThereAndTheEarlyExitWaits) {
+  StoreBuilder b = write_big_segment(dir(), 60);
+  // Record 15 lies in the second window (about 1.5 MiB in), while windows up to the fifth are
+  // already in flight when the scan reaches it.
+  const Extent victim = b.record(15);
+  ASSERT_GT(victim.offset, log::read_window_bytes);
+  flip_byte(b.segment_path(1), victim.offset + 1000);
+  auto file = open(b.segment_path(1));
+  TrackedReadAhead reads;
+  log::WindowReads ahead(reads, log::read_window_bytes);
+  Result<log::ScanResult> scan = scan_whole(*file, b.segment_bytes(), &ahead);
+  ASSERT_TRUE(scan.ok()) << scan.status().to_string();
+  EXPECT_EQ(reads.pending(), 0u) << "the scan returned with reads in flight";
+  EXPECT_GT(ahead.windows_submitted(), 3u) << "windows after the damage were read ahead";
+  EXPECT_EQ(scan->stop, log::ScanStop::bad_record);
+  EXPECT_EQ(scan->record_error, format::RecordError::payload_checksum);
+  EXPECT_EQ(scan->found_offset, victim.offset);
+  EXPECT_EQ(scan->cut_offset, victim.offset);
+  EXPECT_EQ(scan->records, 15u);
+  // The same windows serve the next segment: nothing of the early exit is left over.
+  std::filesystem::create_directory(path("other"));
+  StoreBuilder other = write_big_segment(path("other"), 30);
+  auto other_file = open(other.segment_path(1));
+  Result<log::ScanResult> next = scan_whole(*other_file, other.segment_bytes(), &ahead);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->stop, log::ScanStop::clean_end);
+  EXPECT_EQ(next->records, 30u);
+  EXPECT_EQ(reads.pending(), 0u);
+}
+
+TEST_F(SegmentScanTest, ReadErrorAheadIsReportedAsTheSynchronousRead) {
+  StoreBuilder b = write_big_segment(dir(), 60);
+  TestEnv env(env_);
+  env.fail_reads(b.segment_path(1), 3ull << 20, Status(Errc::io_error, "injected EIO"));
+  Result<std::unique_ptr<io::File>> file = env.open_file(b.segment_path(1), io::OpenFlags{});
+  ASSERT_TRUE(file.ok());
+  TrackedReadAhead reads;
+  log::WindowReads ahead(reads, log::read_window_bytes);
+  Result<log::ScanResult> synchronous = scan_whole(**file, b.segment_bytes(), nullptr);
+  Result<log::ScanResult> read_ahead = scan_whole(**file, b.segment_bytes(), &ahead);
+  ASSERT_FALSE(synchronous.ok());
+  ASSERT_FALSE(read_ahead.ok());
+  EXPECT_EQ(read_ahead.status().to_string(), synchronous.status().to_string());
+  EXPECT_EQ(reads.pending(), 0u);
+}
+
+TEST_F(SegmentScanTest, FileShorterThanItsLimitIsReportedAsWithoutReadAhead) {
+  StoreBuilder b = write_big_segment(dir(), 60);
+  // The file ends mid-window, inside records: the limit promised more.
+  shrink_file(b.segment_path(1), (5ull << 20) / 2);
+  auto file = open(b.segment_path(1));
+  TrackedReadAhead reads;
+  log::WindowReads ahead(reads, log::read_window_bytes);
+  Result<log::ScanResult> synchronous = scan_whole(*file, b.segment_bytes(), nullptr);
+  Result<log::ScanResult> read_ahead = scan_whole(*file, b.segment_bytes(), &ahead);
+  ASSERT_FALSE(synchronous.ok());
+  ASSERT_FALSE(read_ahead.ok());
+  EXPECT_EQ(read_ahead.status().code(), Errc::io_error);
+  EXPECT_EQ(read_ahead.status().to_string(), synchronous.status().to_string());
+  EXPECT_EQ(reads.pending(), 0u);
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+// log/window_reads.cc — see log/window_reads.h.
+#include "log/window_reads.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "base/assert.h"
+#include "format/layout.h"
+
+namespace segstore::log {
+
+WindowReads::WindowReads(io::ReadAhead &reads, std::size_t window_bytes, std::size_t depth)
+    : reads_(reads), window_bytes_(window_bytes) {
+  SEGSTORE_ASSERT(window_bytes % format::block_size_bytes == 0 && window_bytes != 0 && depth != 0,
+                  "window reads of " + std::to_string(window_bytes) + " bytes, depth " + std::to_string(depth));
+  windows_.resize(depth);
+  for (Window &w : windows_) w.buffer = io::AlignedBuffer(window_bytes);
+}
+
+WindowReads::~WindowReads() { drain(); }
+
+void WindowReads::start(io::File &file, std::uint64_t end) {
+  drain();
+  SEGSTORE_ASSERT(end % format::block_size_bytes == 0, "window stream ends inside a block: " + std::to_string(end));
+  file_ = &file;
+  end_ = end;
+}
+
+void WindowReads::drain() {
+  // Every window in flight is waited for, consumed or not: its buffer must outlive its read.
+  while (in_flight_ != 0) {
+    reads_.wait(head().read);
+    pop_head();
+  }
+  streaming_ = false;
+}
+
+void WindowReads::pop_head() {
+  head_ = (head_ + 1) % windows_.size();
+  in_flight_--;
+  head_used_ = 0;
+}
+
+void WindowReads::restart(std::uint64_t offset) {
+  drain();
+  next_submit_ = offset;
+  position_ = offset;
+  streaming_ = true;
+}
+
+// Submits windows until depth are in flight or the stream's end is reached.
+void WindowReads::fill() {
+  while (in_flight_ < windows_.size() && next_submit_ < end_) {
+    Window &w = windows_[(head_ + in_flight_) % windows_.size()];
+    const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(window_bytes_, end_ - next_submit_));
+    w.read.file = file_;
+    w.read.offset = next_submit_;
+    w.read.out = std::span<std::byte>(w.buffer.data(), bytes);
+    reads_.submit(w.read);
+    in_flight_++;
+    windows_submitted_++;
+    next_submit_ += bytes;
+  }
+}
+
+Result<std::size_t> WindowReads::read_at(std::uint64_t offset, std::span<std::byte> out) {
+  SEGSTORE_ASSERT(file_ != nullptr, "window read before start");
+  const bool aligned = offset % format::block_size_bytes == 0;
+  if (!streaming_ || offset != position_) {
+    if (aligned && offset < end_) restart(offset);
+    else drain();
+  }
+  std::size_t copied = 0;
+  // Bounded: each turn serves at least one byte of a window or leaves the loop.
+  while (streaming_ && copied < out.size()) {
+    fill();
+    if (in_flight_ == 0) break;  // past the stream's end: the synchronous read below decides
+    Window &w = head();
+    reads_.wait(w.read);
+    if (!w.read.status.ok() || w.read.bytes != w.read.out.size()) break;  // not interpreted: see below
+    const std::size_t n = std::min(w.read.bytes - head_used_, out.size() - copied);
+    std::memcpy(out.data() + copied, w.buffer.data() + head_used_, n);
+    copied += n;
+    head_used_ += n;
+    position_ += n;
+    if (head_used_ == w.read.bytes) pop_head();
+  }
+  if (copied == out.size()) return copied;
+  // An error, a short window or a read past the stream: the exact read asked for, made
+  // synchronously after everything in flight is waited for, reports as before.
+  drain();
+  return file_->read_at(offset, out);
+}
+
+}  // namespace segstore::log
