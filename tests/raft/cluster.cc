@@ -214,6 +214,7 @@ int RaftCluster::settled_leader(Deadline deadline) {
     }
     run_until([&] { return *status != status_pending; }, until(deadline));
     if (*status == 0) return l;
+    if (*status == status_pending) return -1;  // the deadline passed
     if (*status != RAFT_LEADERSHIPLOST) {
       apply_failure_ = "barrier on node " + std::to_string(l + 1) + ": status " + std::to_string(*status);
       return -1;
@@ -294,7 +295,10 @@ bool RaftCluster::apply_range(std::uint64_t first, std::uint64_t count, std::chr
     // leader's applied log or can never commit (the barrier, committed, follows them): apply
     // again only those missing, so that each value is in the log once.
     const int l = settled_leader(deadline);
-    if (l < 0) continue;  // the deadline check above reports it
+    if (l < 0) {
+      if (apply_failure_.empty()) apply_failure_ = "no leader settled before the deadline";
+      return false;
+    }
     const std::int64_t found = applied_prefix(l, first + done, std::min(apply_batch_max, count - done));
     if (found < 0) {
       apply_failure_ = "node " + std::to_string(l + 1) + " applied a later value without value " +

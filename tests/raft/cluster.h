@@ -66,7 +66,8 @@ class RaftCluster {
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;
-  // A leader on which a barrier of its own term has been applied, or -1 at the deadline.
+  // A leader on which a barrier of its own term has been applied; -1 at the deadline or when
+  // the barrier failed otherwise than by a lost leadership (apply_failure_ says which).
   int settled_leader(Deadline deadline);
   // Submits up to 16 values from `next` on and waits for their outcomes: how many were
   // acknowledged (a prefix), *lost set when raft lost the leadership before the rest were.
