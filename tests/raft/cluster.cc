@@ -8,6 +8,7 @@
 
 #include <csignal>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -152,6 +153,11 @@ int RaftCluster::wait_for_leader(std::chrono::milliseconds timeout) {
 }
 
 namespace {
+// The status a request's callback leaves behind while nobody has called back yet.
+constexpr int status_pending = -1;
+// Values submitted at once by apply_range before it waits for their outcomes.
+constexpr std::uint64_t apply_batch_max = 16;
+
 struct ApplyRequest {
   struct raft_apply req{};
   std::shared_ptr<int> status;  // shared: the caller may stop waiting before the callback
@@ -161,6 +167,21 @@ void on_applied(struct raft_apply *req, int status, void *) {
   *request->status = status;
   delete request;
 }
+
+struct BarrierRequest {
+  struct raft_barrier req{};
+  std::shared_ptr<int> status;
+};
+void on_barrier(struct raft_barrier *req, int status) {
+  auto *request = static_cast<BarrierRequest *>(req->data);
+  *request->status = status;
+  delete request;
+}
+
+std::chrono::milliseconds until(std::chrono::steady_clock::time_point deadline) {
+  const auto left = deadline - std::chrono::steady_clock::now();
+  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(left));
+}
 }  // namespace
 
 bool RaftCluster::apply(int leader, std::uint64_t value, const std::shared_ptr<int> &status) {
@@ -169,7 +190,7 @@ bool RaftCluster::apply(int leader, std::uint64_t value, const std::shared_ptr<i
   auto *request = new ApplyRequest;
   request->req.data = request;
   request->status = status;
-  *status = -1;
+  *status = status_pending;
   if (raft_apply(&nodes_[leader]->r, &request->req, &buf, 1, on_applied) != 0) {
     raft_free(buf.base);
     delete request;
@@ -178,28 +199,113 @@ bool RaftCluster::apply(int leader, std::uint64_t value, const std::shared_ptr<i
   return true;
 }
 
-bool RaftCluster::apply_range(std::uint64_t first, std::uint64_t count, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::uint64_t done = 0;
-  while (done < count) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    const int l = wait_for_leader(std::chrono::milliseconds(2000));
-    if (l < 0) continue;
-    const std::uint64_t batch = std::min<std::uint64_t>(16, count - done);
-    std::vector<std::shared_ptr<int>> statuses;
-    for (std::uint64_t k = 0; k < batch; ++k) statuses.push_back(std::make_shared<int>(-1));
-    std::uint64_t submitted = 0;
-    for (; submitted < batch; ++submitted)
-      if (!apply(l, first + done + submitted, statuses[submitted])) break;
-    run_until([&] {
-      for (std::uint64_t k = 0; k < submitted; ++k)
-        if (*statuses[k] == -1) return false;
-      return true;
-    }, std::chrono::milliseconds(5000));
-    for (std::uint64_t k = 0; k < submitted; ++k) {
-      if (*statuses[k] != 0) return false;  // keeps the test simple: no leader change expected here
+int RaftCluster::settled_leader(Deadline deadline) {
+  while (std::chrono::steady_clock::now() <= deadline) {
+    const int l = wait_for_leader(until(deadline));
+    if (l < 0) return -1;
+    auto status = std::make_shared<int>(status_pending);
+    auto *request = new BarrierRequest;
+    request->req.data = request;
+    request->status = status;
+    if (raft_barrier(&nodes_[l]->r, &request->req, on_barrier) != 0) {
+      delete request;  // not the leader any more: look for the next one
+      uv_run(&loop_, UV_RUN_ONCE);
+      continue;
     }
-    done += submitted;
+    run_until([&] { return *status != status_pending; }, until(deadline));
+    if (*status == 0) return l;
+    if (*status == status_pending) return -1;  // the deadline passed
+    if (*status != RAFT_LEADERSHIPLOST) {
+      apply_failure_ = "barrier on node " + std::to_string(l + 1) + ": status " + std::to_string(*status);
+      return -1;
+    }
+  }
+  return -1;
+}
+
+bool RaftCluster::apply_batch(std::uint64_t next, std::uint64_t count, Deadline deadline,
+                              std::uint64_t *acknowledged, bool *lost) {
+  *acknowledged = 0;
+  *lost = false;
+  const int l = wait_for_leader(until(deadline));
+  if (l < 0) return true;  // the caller's deadline decides
+  std::vector<std::shared_ptr<int>> statuses;
+  for (std::uint64_t k = 0; k < std::min(apply_batch_max, count); ++k) {
+    statuses.push_back(std::make_shared<int>(status_pending));
+    if (!apply(l, next + k, statuses.back())) {
+      statuses.pop_back();  // refused at once (not the leader): not in any log
+      break;
+    }
+  }
+  if (statuses.empty()) {
+    uv_run(&loop_, UV_RUN_ONCE);  // let raft find its leader
+    return true;
+  }
+  const auto answered = [&] {
+    for (const auto &status : statuses)
+      if (*status == status_pending) return false;
+    return true;
+  };
+  if (!run_until(answered, until(deadline))) {
+    apply_failure_ = "no outcome for value " + std::to_string(next) + " before the deadline";
+    return false;
+  }
+  // raft commits a prefix of a leader's entries and fails every later one when it steps down.
+  for (const auto &status : statuses) {
+    if (*status == 0 && !*lost) {
+      ++*acknowledged;
+    } else if (*status == RAFT_LEADERSHIPLOST) {
+      *lost = true;
+    } else {
+      apply_failure_ = "value " + std::to_string(next + *acknowledged) + ": status " + std::to_string(*status) +
+                       (*status == 0 ? " after an earlier value lost the leadership" : "");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::int64_t RaftCluster::applied_prefix(int l, std::uint64_t next, std::uint64_t count) const {
+  const std::vector<std::uint64_t> &applied = nodes_[l]->applied;
+  std::int64_t found = 0;
+  for (std::uint64_t k = 0; k < count; ++k) {
+    const bool present = std::find(applied.begin(), applied.end(), next + k) != applied.end();
+    if (present && found < static_cast<std::int64_t>(k)) return -1;  // a gap: not how a raft log grows
+    if (present) ++found;
+  }
+  return found;
+}
+
+bool RaftCluster::apply_range(std::uint64_t first, std::uint64_t count, std::chrono::milliseconds timeout) {
+  const Deadline deadline = std::chrono::steady_clock::now() + timeout;
+  apply_failure_.clear();
+  std::uint64_t done = 0;  // first .. first + done - 1 are committed
+  while (done < count) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      if (apply_failure_.empty()) apply_failure_ = "deadline with " + std::to_string(count - done) + " values left";
+      return false;
+    }
+    std::uint64_t acknowledged = 0;
+    bool lost = false;
+    if (!apply_batch(first + done, count - done, deadline, &acknowledged, &lost)) return false;
+    done += acknowledged;
+    if (!lost) continue;
+    // The values after the acknowledged ones may still commit under the next leader, or be gone.
+    // Once a barrier of the next leader's term is applied, each of them is either in that
+    // leader's applied log or can never commit (the barrier, committed, follows them): apply
+    // again only those missing, so that each value is in the log once.
+    const int l = settled_leader(deadline);
+    if (l < 0) {
+      if (apply_failure_.empty()) apply_failure_ = "no leader settled before the deadline";
+      return false;
+    }
+    const std::int64_t found = applied_prefix(l, first + done, std::min(apply_batch_max, count - done));
+    if (found < 0) {
+      apply_failure_ = "node " + std::to_string(l + 1) + " applied a later value without value " +
+                       std::to_string(first + done);
+      return false;
+    }
+    done += static_cast<std::uint64_t>(found);
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,16 +54,33 @@ class RaftCluster {
   int wait_for_leader(std::chrono::milliseconds timeout);
   // Applies `value` on the leader; the result (0 or a RAFT_* code) lands in *status when known.
   bool apply(int leader, std::uint64_t value, const std::shared_ptr<int> &status);
-  // Applies count values from first on, waiting for each batch of 16 to commit; true when all did.
+  // Applies count values from first on, waiting for each batch of 16 to commit; true when all
+  // did, each exactly once and in order. A leader change is raft working, not a failure: the
+  // values whose outcome it made unknown are looked up in the next leader's applied log once a
+  // barrier of its term has committed, and only those missing there are applied again. False
+  // (with apply_failure() saying why) at the deadline or on any other error.
   bool apply_range(std::uint64_t first, std::uint64_t count, std::chrono::milliseconds timeout);
+  const std::string &apply_failure() const { return apply_failure_; }
 
   uv_loop_t *loop() { return &loop_; }
 
  private:
+  using Deadline = std::chrono::steady_clock::time_point;
+  // A leader on which a barrier of its own term has been applied; -1 at the deadline or when
+  // the barrier failed otherwise than by a lost leadership (apply_failure_ says which).
+  int settled_leader(Deadline deadline);
+  // Submits up to 16 values from `next` on and waits for their outcomes: how many were
+  // acknowledged (a prefix), *lost set when raft lost the leadership before the rest were.
+  bool apply_batch(std::uint64_t next, std::uint64_t count, Deadline deadline, std::uint64_t *acknowledged,
+                   bool *lost);
+  // How many of count values from `next` on the leader l has applied; -1 when they are not a prefix.
+  std::int64_t applied_prefix(int l, std::uint64_t next, std::uint64_t count) const;
+
   uv_loop_t loop_{};
   uv_timer_t waker_{};
   ClusterOptions options_;
   std::vector<std::unique_ptr<RaftNode>> nodes_;
+  std::string apply_failure_;
 };
 
 }  // namespace segstore::testing
