@@ -480,6 +480,11 @@ class SegmentCursor {
   // Starts again at `offset` of `seg`, keeping the window's buffer (a scan moving to the next
   // segment allocates nothing).
   void restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn);
+  // Starts again at `offset` of `seg` with windows of `window_bytes`, keeping the window's
+  // buffer and the reads ahead in flight (a one-stream walk moving to its next run of blocks,
+  // which its read-ahead is already reading).
+  void move_to(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn,
+               std::size_t window_bytes);
   // A buffer for the window to use (a point read lends its thread's), and taking it back.
   void lend_buffer(io::AlignedBuffer &&buffer) { window_.buffer = std::move(buffer); }
   io::AlignedBuffer return_buffer() {
