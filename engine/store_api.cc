@@ -169,6 +169,9 @@ class Iterator::Impl {
   // bounded slice of the bitmap, so a busy stream costs about what a plain scan does.
   Result<bool> next_of_stream() {
     while (true) {
+      // Records read ahead into pending_ (and the cursor's window) in another log generation
+      // may be records truncate_after removed since: they are read again.
+      if (pending_generation_ != log_generation()) forget_stream_reads();
       if (!pending_.empty()) {
         held_ = std::move(pending_.front());
         pending_.pop_front();
@@ -179,6 +182,10 @@ class Iterator::Impl {
       Position pos;
       Result<bool> more = locate(pos);
       if (!more.ok() || !*more) return more;
+      if (pos.generation != pending_generation_) {
+        forget_stream_reads();
+        pending_generation_ = pos.generation;
+      }
       SEGSTORE_TRY(store_->ensure_index(*pos.seg));
       std::vector<std::uint32_t> blocks;
       {
@@ -199,6 +206,20 @@ class Iterator::Impl {
         if (pos.is_last) return false;
       }
     }
+  }
+
+  std::uint64_t log_generation() const {
+    std::lock_guard lock(store_->mu_);
+    return store_->log_generation_;
+  }
+
+  // Drops what the one-stream walk read ahead: its pending records, its cursor's window and
+  // where it resumes (the walk continues from next_lsn_).
+  void forget_stream_reads() {
+    pending_.clear();
+    stream_cursor_.reset();
+    resume_seg_.reset();
+    resume_block_ = 0;
   }
 
   // One pass's read of a run of candidate blocks close enough to share a window (gaps of at
@@ -333,6 +354,7 @@ class Iterator::Impl {
   std::optional<SegmentCursor> cursor_;
   std::uint64_t cursor_generation_ = 0;  // the log generation of cursor_'s window
   std::deque<Record> pending_;
+  std::uint64_t pending_generation_ = 0;  // the log generation pending_ and stream_cursor_ were read in
   std::optional<engine::ScanAhead> stream_ahead_;  // declared before stream_cursor_, which points to it
   std::optional<SegmentCursor> stream_cursor_;  // the one-stream walk's, between passes
   std::shared_ptr<Segment> resume_seg_;  // blocks of it below resume_block_ were read whole
