@@ -17,6 +17,9 @@ namespace {
 // plain scan keeps fewer; several scans at once share them).
 constexpr unsigned read_ahead_threads = stream_ahead_reads;
 static_assert(stream_ahead_reads >= scan_ahead_windows);
+// Reads in flight at once on the store's ring: several one-stream walks' (more are read on
+// their caller's thread).
+constexpr unsigned ring_read_ahead_depth = 64;
 }  // namespace
 
 Store::Impl::ReadAheadBound Store::Impl::read_ahead_bound(const Segment &seg) const {
@@ -41,6 +44,18 @@ io::ReadAhead *Store::Impl::read_ahead() {
     read_ahead_made_ = true;
   }
   return read_ahead_.get();
+}
+
+io::ReadAhead *Store::Impl::stream_read_ahead() {
+  {
+    std::lock_guard lock(read_ahead_mu_);
+    if (!ring_read_ahead_made_) {
+      ring_read_ahead_ = env_->make_ring_read_ahead(ring_read_ahead_depth);
+      ring_read_ahead_made_ = true;
+    }
+    if (ring_read_ahead_) return ring_read_ahead_.get();
+  }
+  return read_ahead();
 }
 
 ScanAhead::ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes, std::size_t windows,

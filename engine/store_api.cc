@@ -255,7 +255,7 @@ class Iterator::Impl {
   // read several at once, each taken by the cursor when it reaches it.
   engine::ScanAhead *stream_ahead() {
     if (!stream_ahead_) {
-      io::ReadAhead *reads = store_->read_ahead();
+      io::ReadAhead *reads = store_->stream_read_ahead();
       if (reads == nullptr) return nullptr;
       stream_ahead_.emplace(*store_, *reads, format::block_size_bytes, engine::stream_ahead_reads,
                             engine::ScanAhead::Mode::ranges);

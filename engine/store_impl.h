@@ -196,6 +196,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   ReadAheadBound read_ahead_bound(const Segment &seg) const;
   // The store's read-ahead (made on first use), or nullptr when the env has none.
   io::ReadAhead *read_ahead();
+  // The read-ahead of one-stream walks (many small reads): the env's io_uring one where it has
+  // one, else read_ahead().
+  io::ReadAhead *stream_read_ahead();
 
   // --- maintenance (maintenance.cc) ---
   Status truncate_after(std::uint64_t lsn);
@@ -464,6 +467,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::mutex read_ahead_mu_;
   bool read_ahead_made_ = false;  // read_ahead_ was asked of the env (it may have none)
   std::unique_ptr<io::ReadAhead> read_ahead_;
+  bool ring_read_ahead_made_ = false;  // ring_read_ahead_ was asked of the env
+  std::unique_ptr<io::ReadAhead> ring_read_ahead_;
 };
 
 }  // namespace segstore
