@@ -35,6 +35,7 @@ struct AheadRead {
   Status status;
   std::size_t bytes = 0;
   bool done = false;  // guarded by the ReadAhead that took it
+  int fd = -1;        // the io_uring ReadAhead's: the descriptor pinned while the read is in flight
 };
 
 class ReadAhead {

@@ -16,8 +16,10 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "base/assert.h"
+#include "format/layout.h"
 #include "io/posix_file.h"
 #include "io/read_ahead.h"
 
@@ -61,15 +63,8 @@ class UringReadAhead final : public ReadAhead {
       read_now(read);  // reports the open failure too, as a read would
       return;
     }
-    io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
-    // Invariant: every SQE is submitted before mu_ is released and at most depth_ are in flight.
-    SEGSTORE_ASSERT(sqe != nullptr, "uring read-ahead: no free SQE with " + std::to_string(inflight_) + " in flight");
-    io_uring_prep_read(sqe, *fd, read.out.data(), static_cast<unsigned>(read.out.size()), read.offset);
-    io_uring_sqe_set_data(sqe, &read);
-    int submitted = io_uring_submit(&ring_);
-    for (int tries = 0; (submitted == -EINTR || submitted == -EAGAIN) && tries < submit_tries_max; ++tries)
-      submitted = io_uring_submit(&ring_);
-    SEGSTORE_ASSERT(submitted == 1, "uring read-ahead: io_uring_submit returned " + std::to_string(submitted));
+    read.fd = *fd;
+    submit_locked(read);
     inflight_++;
   }
 
@@ -98,6 +93,20 @@ class UringReadAhead final : public ReadAhead {
  private:
   static constexpr int submit_tries_max = 1000;
 
+  // Submits the read of what `read` still lacks (from read.bytes on), on its pinned descriptor.
+  void submit_locked(AheadRead &read) {
+    io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
+    // Invariant: every SQE is submitted before mu_ is released and at most depth_ are in flight.
+    SEGSTORE_ASSERT(sqe != nullptr, "uring read-ahead: no free SQE with " + std::to_string(inflight_) + " in flight");
+    io_uring_prep_read(sqe, read.fd, read.out.data() + read.bytes, static_cast<unsigned>(read.out.size() - read.bytes),
+                       read.offset + read.bytes);
+    io_uring_sqe_set_data(sqe, &read);
+    int submitted = io_uring_submit(&ring_);
+    for (int tries = 0; (submitted == -EINTR || submitted == -EAGAIN) && tries < submit_tries_max; ++tries)
+      submitted = io_uring_submit(&ring_);
+    SEGSTORE_ASSERT(submitted == 1, "uring read-ahead: io_uring_submit returned " + std::to_string(submitted));
+  }
+
   // A read the ring does not take (not a PosixFile, its descriptor could not be opened, or the
   // ring is full) is done on the caller's thread: read_at reports what a read would.
   static void read_now(AheadRead &read) {
@@ -117,19 +126,30 @@ class UringReadAhead final : public ReadAhead {
       auto *read = static_cast<AheadRead *>(io_uring_cqe_get_data(cqe));
       SEGSTORE_ASSERT(read != nullptr, "uring read-ahead: a completion of no read");
       const int res = cqe->res;
+      seen++;
       if (res < 0) {
-        read->status = errno_status(-res, "read", read->file->path(), static_cast<std::int64_t>(read->offset));
+        read->status = errno_status(-res, "read", read->file->path(), static_cast<std::int64_t>(read->offset + read->bytes));
       } else {
-        SEGSTORE_ASSERT(static_cast<std::size_t>(res) <= read->out.size(),
-                        "uring read-ahead: " + std::to_string(res) + " bytes read of " + std::to_string(read->out.size()));
-        read->bytes = static_cast<std::size_t>(res);
+        SEGSTORE_ASSERT(static_cast<std::size_t>(res) <= read->out.size() - read->bytes,
+                        "uring read-ahead: " + std::to_string(res) + " bytes read of " +
+                            std::to_string(read->out.size() - read->bytes));
+        read->bytes += static_cast<std::size_t>(res);
+        // A short read that ends on a block boundary may be the device's split request (the
+        // kernel may complete part of an O_DIRECT read under load): the rest is asked again, as
+        // File::read_at does; 0 bytes, or an end off a block boundary, is the end of the file.
+        if (res > 0 && read->bytes < read->out.size() && read->bytes % format::block_size_bytes == 0) {
+          resubmit.push_back(read);
+          continue;
+        }
       }
       static_cast<PosixFile *>(read->file)->unpin_read();
       read->done = true;
       inflight_--;
-      seen++;
     }
     io_uring_cq_advance(&ring_, seen);
+    // After the advance: the CQ entries these take are free again.
+    for (AheadRead *read : resubmit) submit_locked(*read);
+    resubmit.clear();
   }
 
   const unsigned depth_;
@@ -138,7 +158,8 @@ class UringReadAhead final : public ReadAhead {
   std::mutex mu_;
   std::condition_variable done_cv_;
   unsigned inflight_ = 0;
-  bool reaping_ = false;  // a waiter is blocked in io_uring_wait_cqe
+  bool reaping_ = false;
+  std::vector<AheadRead *> resubmit;  // reap_locked's, kept to allocate once  // a waiter is blocked in io_uring_wait_cqe
 };
 
 }  // namespace
