@@ -161,6 +161,16 @@ void engine::SegmentCursor::restart(std::shared_ptr<Segment> seg, std::uint64_t 
   if (ahead_) ahead_->drop();
 }
 
+void engine::SegmentCursor::move_to(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn,
+                                    std::size_t window_bytes) {
+  seg_ = std::move(seg);
+  offset_ = offset;
+  expected_lsn_ = expected_lsn;
+  window_bytes_ = window_bytes;
+  window_.valid = 0;
+  trusted_end_ = 0;
+}
+
 Status engine::SegmentCursor::refill(std::uint64_t offset, std::uint64_t needed, std::uint64_t wanted,
                                      std::uint64_t end_offset) {
   if (ahead_ == nullptr || !ahead_->take(seg_, offset, needed, window_, &trusted_end_)) {
@@ -252,8 +262,7 @@ Result<Record> Store::Impl::read_once(std::uint64_t lsn, const std::shared_ptr<S
     // One hold of the index lock: load the index if it is not yet (ensure_index), then look up.
     std::lock_guard lock(seg->index_mu);
     SEGSTORE_TRY(load_segment_index_locked(*env_, *seg, store_id_, options_.logger));
-    entry = seg->index.locate(lsn - seg->base_lsn);
-    bytes_through = seg->index.bytes_through(lsn - seg->base_lsn);
+    entry = seg->index.locate(lsn - seg->base_lsn, &bytes_through);
   }
   SEGSTORE_ASSERT(entry.has_value(), "no index entry for LSN " + std::to_string(lsn));
   SegmentCursor cursor(*this, seg, entry->offset, seg->base_lsn + entry->lsn_delta,

@@ -13,9 +13,13 @@ namespace segstore {
 using namespace engine;
 
 namespace {
-// Worker threads of the store's read-ahead: one per window a scan keeps in flight (several
-// scans at once share them).
-constexpr unsigned read_ahead_threads = scan_ahead_windows;
+// Worker threads of the store's read-ahead: one per read a one-stream walk keeps in flight (a
+// plain scan keeps fewer; several scans at once share them).
+constexpr unsigned read_ahead_threads = stream_ahead_reads;
+static_assert(stream_ahead_reads >= scan_ahead_windows);
+// Reads in flight at once on the store's ring: several one-stream walks' (more are read on
+// their caller's thread).
+constexpr unsigned ring_read_ahead_depth = 64;
 }  // namespace
 
 Store::Impl::ReadAheadBound Store::Impl::read_ahead_bound(const Segment &seg) const {
@@ -42,10 +46,24 @@ io::ReadAhead *Store::Impl::read_ahead() {
   return read_ahead_.get();
 }
 
-ScanAhead::ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes)
-    : store_(store), reads_(reads), window_bytes_(window_bytes) {
+io::ReadAhead *Store::Impl::stream_read_ahead() {
+  {
+    std::lock_guard lock(read_ahead_mu_);
+    if (!ring_read_ahead_made_) {
+      ring_read_ahead_ = env_->make_ring_read_ahead(ring_read_ahead_depth);
+      ring_read_ahead_made_ = true;
+    }
+    if (ring_read_ahead_) return ring_read_ahead_.get();
+  }
+  return read_ahead();
+}
+
+ScanAhead::ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes, std::size_t windows,
+                     Mode mode)
+    : store_(store), reads_(reads), window_bytes_(window_bytes), slots_(windows), ranges_mode_(mode == Mode::ranges) {
   SEGSTORE_ASSERT(window_bytes % format::block_size_bytes == 0 && window_bytes != 0,
                   "read-ahead window of " + std::to_string(window_bytes) + " bytes is not whole blocks");
+  SEGSTORE_ASSERT(windows != 0, "a read-ahead of no windows");
 }
 
 ScanAhead::~ScanAhead() { drop(); }
@@ -59,10 +77,34 @@ void ScanAhead::drop() {
   }
   inflight_ = 0;
   seg_.reset();
+  ranges_.clear();
+
+}
+
+// Waits for the oldest read in flight and forgets it.
+void ScanAhead::forget_oldest() {
+  Slot &slot = slot_at(0);
+  reads_.wait(slot.read);
+  count_blocks(slot);
+  slot.file.reset();
+  head_ = (head_ + 1) % slots_.size();
+  inflight_--;
+}
+
+void ScanAhead::issue_ranges(const std::shared_ptr<Segment> &seg, std::vector<AheadRange> ranges) {
+  SEGSTORE_ASSERT(ranges_mode_, "issue_ranges on a sequential read-ahead");
+  drop();
+  seg_ = seg;
+  ranges_.assign(ranges.begin(), ranges.end());
+  issue(seg, 0);
 }
 
 void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
   if (inflight_ == slots_.size()) return;
+  if (ranges_mode_) {
+    if (seg == seg_) issue_ranges_queued();
+    return;
+  }
   if (inflight_ != 0 && seg != seg_) drop();
   if (inflight_ == 0) {
     if (from % format::block_size_bytes != 0) return;  // a window ending in a partial block: the file's end
@@ -76,20 +118,56 @@ void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
   const std::uint64_t read_end =
       std::min<std::uint64_t>(format::align_up(bound.readable_end, format::block_size_bytes), seg->segment_bytes);
   while (inflight_ < slots_.size() && next_offset_ < read_end && next_offset_ < bound.readable_end) {
-    Slot &slot = slot_at(inflight_);
     const std::uint64_t length = std::min<std::uint64_t>(window_bytes_, read_end - next_offset_);
-    if (slot.buffer.size() < scan_ahead_head_bytes + window_bytes_) slot.buffer.reset(scan_ahead_head_bytes + window_bytes_);
-    slot.file = seg->file;
-    slot.start = next_offset_;
-    slot.trusted_end = bound.readable_end;
-    slot.generation = bound.generation;
-    slot.read.file = slot.file.get();
-    slot.read.offset = next_offset_;
-    slot.read.out = std::span<std::byte>(slot.buffer.data() + scan_ahead_head_bytes, length);
-    reads_.submit(slot.read);
-    inflight_++;
+    submit_next(*seg, bound, next_offset_, length);
     next_offset_ += length;
   }
+}
+
+void ScanAhead::issue_ranges_queued() {
+  if (ranges_.empty()) return;
+  const Store::Impl::ReadAheadBound bound = store_.read_ahead_bound(*seg_);
+  if (bound.rewrite_running) return;
+  const std::uint64_t read_end =
+      std::min<std::uint64_t>(format::align_up(bound.readable_end, format::block_size_bytes), seg_->segment_bytes);
+  std::uint64_t inflight_bytes = 0;
+  for (std::size_t i = 0; i < inflight_; ++i) inflight_bytes += slot_at(i).read.out.size();
+  while (inflight_ < slots_.size() && !ranges_.empty()) {
+    const AheadRange range = ranges_.front();
+    if (inflight_ != 0 && inflight_bytes + range.bytes > stream_ahead_bytes_max) return;
+    SEGSTORE_ASSERT(range.start % format::block_size_bytes == 0 && range.bytes % format::block_size_bytes == 0 &&
+                        range.bytes != 0,
+                    "read-ahead range at " + std::to_string(range.start) + " of " + std::to_string(range.bytes) +
+                        " bytes is not whole blocks");
+    // A range past what is on the file for good is left to the walk's own reads (fill_window),
+    // and so is every range after it.
+    if (range.start >= bound.readable_end || range.start >= read_end) {
+      ranges_.clear();
+      return;
+    }
+    ranges_.pop_front();
+    const std::uint64_t length = std::min<std::uint64_t>(range.bytes, read_end - range.start);
+    submit_next(*seg_, bound, range.start, length);
+    inflight_bytes += length;
+  }
+}
+
+// Starts the read of [start, start + length) of `seg` in the next free slot.
+void ScanAhead::submit_next(const Segment &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
+                            std::uint64_t length) {
+  SEGSTORE_ASSERT(inflight_ < slots_.size(), "read-ahead submitted with every slot in flight");
+  Slot &slot = slot_at(inflight_);
+  const std::size_t head = head_bytes();
+  if (slot.buffer.size() < head + length) slot.buffer.reset(head + std::max<std::uint64_t>(length, window_bytes_));
+  slot.file = seg.file;
+  slot.start = start;
+  slot.trusted_end = bound.readable_end;
+  slot.generation = bound.generation;
+  slot.read.file = slot.file.get();
+  slot.read.offset = start;
+  slot.read.out = std::span<std::byte>(slot.buffer.data() + head, length);
+  reads_.submit(slot.read);
+  inflight_++;
 }
 
 // Stats::blocks_read counts the blocks read from the device, used or dropped.
@@ -119,13 +197,21 @@ bool ScanAhead::serves(const Slot &slot, std::uint64_t offset, std::uint64_t nee
 
 bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
                      ReadWindow &window, std::uint64_t *trusted_end) {
+  if (inflight_ != 0 && seg != seg_) drop();
   if (inflight_ == 0) return false;
-  Slot &slot = slot_at(0);
   std::uint64_t tail = 0;
-  if (seg != seg_ || !serves(slot, offset, needed, window, *trusted_end, &tail)) {
+  if (ranges_mode_) {
+    // Reads the walk went past are forgotten; one ahead of it stays for later. Only a read
+    // starting at or before the asked block can serve it (tail == 0: no head room is used).
+    const std::uint64_t block = format::align_down(offset, format::block_size_bytes);
+    while (inflight_ != 0 && slot_at(0).start <= block && !serves(slot_at(0), offset, needed, window, *trusted_end, &tail))
+      forget_oldest();
+    if (inflight_ == 0 || slot_at(0).start > block) return false;
+  } else if (!serves(slot_at(0), offset, needed, window, *trusted_end, &tail)) {
     drop();
     return false;
   }
+  Slot &slot = slot_at(0);
   reads_.wait(slot.read);
   // Checked after the read completed: a truncate that committed while it was in flight (or
   // before) makes its bytes another generation's, never decoded.
@@ -137,10 +223,12 @@ bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, 
     return false;
   }
   count_blocks(slot);  // (drop() counts those it drops)
+  const std::size_t head = head_bytes();
+  SEGSTORE_ASSERT(tail <= head, "record tail of " + std::to_string(tail) + " bytes past the head room");
   if (tail != 0)
-    std::memcpy(slot.buffer.data() + scan_ahead_head_bytes - tail, window.data() + (slot.start - tail - window.start), tail);
+    std::memcpy(slot.buffer.data() + head - tail, window.data() + (slot.start - tail - window.start), tail);
   std::swap(window.buffer, slot.buffer);
-  window.skip = scan_ahead_head_bytes - tail;
+  window.skip = head - tail;
   window.start = slot.start - tail;
   window.valid = tail + slot.read.bytes;
   *trusted_end = trusted;

@@ -23,10 +23,11 @@
 // Thread-safety: none; one per iterator. Destroying it waits for its reads in flight.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <vector>
 
 #include "engine/store_impl.h"
 #include "io/read_ahead.h"
@@ -43,10 +44,28 @@ inline constexpr std::size_t scan_ahead_windows = 4;
 // larger than this is read synchronously.
 inline constexpr std::size_t scan_ahead_head_bytes = 128u << 10;
 static_assert(scan_ahead_head_bytes % format::block_size_bytes == 0);
+// Reads in flight at once for a one-stream walk (ranges mode): its reads are small (a candidate
+// block or a short run of them), so the device's time per read is mostly its fixed cost, which
+// only several reads in flight overlap.
+inline constexpr std::size_t stream_ahead_reads = 8;
+// ... and at most this many bytes in flight (a busy stream's runs are up to 1 MiB each).
+inline constexpr std::uint64_t stream_ahead_bytes_max = 4u << 20;
+
+// A byte range of a segment to read ahead (ranges mode): block aligned.
+struct AheadRange {
+  std::uint64_t start = 0;
+  std::uint64_t bytes = 0;
+};
 
 class ScanAhead {
  public:
-  ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes);
+  enum class Mode {
+    sequential,  // a plain scan: `window_bytes` windows one after the other, from issue()'s `from`
+    ranges,      // a one-stream walk: the ranges of issue_ranges() only
+  };
+  // Keeps up to `windows` reads in flight.
+  ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes,
+            std::size_t windows = scan_ahead_windows, Mode mode = Mode::sequential);
   ~ScanAhead();
   ScanAhead(const ScanAhead &) = delete;
   ScanAhead &operator=(const ScanAhead &) = delete;
@@ -54,6 +73,14 @@ class ScanAhead {
   // Issues reads of `seg`'s windows from `from` (block aligned; ignored while reads of `seg` are
   // in flight: they continue where the last one ends) while slots are free and bytes readable.
   void issue(const std::shared_ptr<Segment> &seg, std::uint64_t from);
+  // Ranges mode only (a one-stream walk): forgets what is in flight or queued, then reads exactly
+  // `ranges` of `seg` (ascending, block aligned), keeping up to `windows` in flight; issue()
+  // tops them up and ignores its `from` (after a drop() it issues nothing until the next
+  // issue_ranges()). take() then skips (waits for
+  // and forgets) reads that start behind the asked offset's block, and leaves those ahead of it
+  // in flight: the walk may read a range synchronously (a record longer than its range) and
+  // still take the later ones.
+  void issue_ranges(const std::shared_ptr<Segment> &seg, std::vector<AheadRange> ranges);
   // When the oldest read in flight serves [offset, offset + needed) of `seg` (with the tail of
   // `window`, from offset's block on, in front of it; `window`'s bytes are trusted below
   // *trusted_end): waits for it, moves it into `window`, sets *trusted_end to the new window's
@@ -73,18 +100,27 @@ class ScanAhead {
     std::uint64_t generation = 0;
   };
   void count_blocks(const Slot &slot);
-    Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  void forget_oldest();
+  void issue_ranges_queued();
+  void submit_next(const Segment &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
+                   std::uint64_t length);
+  // Room in front of each read for the tail of the window before it: sequential mode only (a
+  // one-stream walk's ranges are not contiguous).
+  std::size_t head_bytes() const { return ranges_mode_ ? 0 : scan_ahead_head_bytes; }
+  Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
   bool serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
               std::uint64_t window_trusted_end, std::uint64_t *tail) const;
 
   Store::Impl &store_;
   io::ReadAhead &reads_;
   const std::size_t window_bytes_;
-  std::array<Slot, scan_ahead_windows> slots_;
+  std::vector<Slot> slots_;
   std::size_t head_ = 0;      // the oldest read in flight
   std::size_t inflight_ = 0;  // reads in flight, from head_ on
   std::shared_ptr<Segment> seg_;  // whose windows are in flight
-  std::uint64_t next_offset_ = 0;  // where the next read starts
+  std::uint64_t next_offset_ = 0;  // where the next read starts (sequential mode)
+  const bool ranges_mode_;
+  std::deque<AheadRange> ranges_;  // ranges mode: not yet issued
 };
 
 }  // namespace segstore::engine

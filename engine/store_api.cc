@@ -169,6 +169,9 @@ class Iterator::Impl {
   // bounded slice of the bitmap, so a busy stream costs about what a plain scan does.
   Result<bool> next_of_stream() {
     while (true) {
+      // Records read ahead into pending_ (and the cursor's window) in another log generation
+      // may be records truncate_after removed since: they are read again.
+      if (pending_generation_ != log_generation()) forget_stream_reads();
       if (!pending_.empty()) {
         held_ = std::move(pending_.front());
         pending_.pop_front();
@@ -179,6 +182,10 @@ class Iterator::Impl {
       Position pos;
       Result<bool> more = locate(pos);
       if (!more.ok() || !*more) return more;
+      if (pos.generation != pending_generation_) {
+        forget_stream_reads();
+        pending_generation_ = pos.generation;
+      }
       SEGSTORE_TRY(store_->ensure_index(*pos.seg));
       std::vector<std::uint32_t> blocks;
       {
@@ -201,17 +208,82 @@ class Iterator::Impl {
     }
   }
 
+  std::uint64_t log_generation() const {
+    std::lock_guard lock(store_->mu_);
+    return store_->log_generation_;
+  }
+
+  // Drops what the one-stream walk read ahead: its pending records, its cursor's window and
+  // where it resumes (the walk continues from next_lsn_).
+  void forget_stream_reads() {
+    pending_.clear();
+    stream_cursor_.reset();
+    resume_seg_.reset();
+    resume_block_ = 0;
+  }
+
+  // One pass's read of a run of candidate blocks close enough to share a window (gaps of at
+  // most stream_gap_blocks_max: one read of a few more blocks costs less than another read):
+  // from its first block through the end of its last block's records, as the index bounds
+  // them (SegmentIndex::block_records_end), so a record crossing a block's end is read with it.
+  struct StreamRun {
+    std::size_t last = 0;  // index in the pass's blocks of its last block
+    std::uint64_t start = 0, end = 0;  // segment offsets, block aligned
+  };
+
+  std::vector<StreamRun> stream_runs(const Position &pos, const std::vector<std::uint32_t> &blocks) {
+    std::vector<StreamRun> runs;
+    std::lock_guard lock(pos.seg->index_mu);
+    for (std::size_t i = 0; i < blocks.size();) {
+      const std::uint64_t start = std::uint64_t{blocks[i]} * format::block_size_bytes;
+      if (start >= pos.end_offset) break;
+      std::size_t last = i;
+      while (last + 1 < blocks.size() && blocks[last + 1] - blocks[last] <= stream_gap_blocks_max + 1 &&
+             blocks[last + 1] - blocks[i] < stream_run_blocks_max)
+        last++;
+      std::uint64_t records_end = pos.seg->index.block_records_end(blocks[last]);
+      if (records_end == 0 || records_end > pos.end_offset) records_end = pos.end_offset;
+      const std::uint64_t end = std::min<std::uint64_t>(format::align_up(std::max(records_end, start + 1), format::block_size_bytes),
+                                                        pos.seg->segment_bytes);
+      runs.push_back(StreamRun{last, start, end});
+      i = last + 1;
+    }
+    return runs;
+  }
+
+  // The one-stream walk's read-ahead (nullptr when the env has none): its passes' runs are
+  // read several at once, each taken by the cursor when it reaches it.
+  engine::ScanAhead *stream_ahead() {
+    if (!stream_ahead_) {
+      io::ReadAhead *reads = store_->stream_read_ahead();
+      if (reads == nullptr) return nullptr;
+      stream_ahead_.emplace(*store_, *reads, format::block_size_bytes, engine::stream_ahead_reads,
+                            engine::ScanAhead::Mode::ranges);
+    }
+    return &*stream_ahead_;
+  }
+
   // Reads the records of the stream that start in `blocks` (ascending) into pending_, until
   // enough are pending. Returns true when every block was read whole (none past the known end
   // or the walk's limit, no early stop).
   Result<bool> read_stream_blocks(const Position &pos, const std::vector<std::uint32_t> &blocks) {
     std::optional<SegmentCursor> &cursor = stream_cursor_;
+    const std::vector<StreamRun> runs = stream_runs(pos, blocks);
+    engine::ScanAhead *ahead = runs.size() > 1 ? stream_ahead() : nullptr;
+    if (ahead) {
+      std::vector<engine::AheadRange> ranges;
+      ranges.reserve(runs.size());
+      for (const StreamRun &run : runs) ranges.push_back(engine::AheadRange{run.start, run.end - run.start});
+      ahead->issue_ranges(pos.seg, std::move(ranges));
+    }
     std::uint64_t pending_bytes = 0;
     std::uint64_t from_lsn = next_lsn_;
+    std::size_t run = 0;
     for (std::size_t i = 0; i < blocks.size(); ++i) {
       const std::uint32_t block = blocks[i];
       const std::uint64_t block_start = std::uint64_t{block} * format::block_size_bytes;
       if (block_start >= pos.end_offset) return false;
+      if (i > runs[run].last) run++;  // every block below the known end is in a run
       std::optional<format::IndexEntry> entry;
       {
         std::lock_guard lock(pos.seg->index_mu);
@@ -220,20 +292,15 @@ class Iterator::Impl {
       if (!entry) return engine::corruption_at(*pos.seg, block_start, 0, "stream bitmap names a block without records");
       // The cursor (kept from the previous pass too, with its window) continues when it stands
       // on this block's first record or a few blocks before it (it walks through those, whose
-      // records are of other streams; its window holds them). Otherwise a new one starts, its
-      // window sized to the candidate blocks ahead that are close (gaps of at most
-      // stream_gap_blocks_max: one read of a few more blocks costs less than another read),
-      // plus one for a record that crosses the last one's end.
+      // records are of other streams; its window holds them). Otherwise it moves to the block,
+      // its window the block's run.
       const bool continues = cursor && cursor->segment() == pos.seg && cursor->offset() <= entry->offset &&
                              entry->offset - cursor->offset() <= stream_gap_blocks_max * format::block_size_bytes;
       if (!continues) {
-        std::size_t last = i;
-        while (last + 1 < blocks.size() && blocks[last + 1] - blocks[last] <= stream_gap_blocks_max + 1 &&
-               blocks[last + 1] - block < stream_run_blocks_max)
-          last++;
-        const std::size_t span = blocks[last] - block + 1;
-        cursor.emplace(*store_, pos.seg, entry->offset, pos.seg->base_lsn + entry->lsn_delta,
-                       (span + 1) * format::block_size_bytes);
+        const std::uint64_t wanted = std::max<std::uint64_t>(runs[run].end - entry->offset, format::record_header_bytes);
+        const std::uint64_t expected = pos.seg->base_lsn + entry->lsn_delta;
+        if (cursor) cursor->move_to(pos.seg, entry->offset, expected, wanted);
+        else cursor.emplace(*store_, pos.seg, entry->offset, expected, wanted, stream_ahead());
       }
       bool at_limit = false;  // the block holds records past the walk's limit
       while (cursor->offset() < block_start + format::block_size_bytes) {
@@ -287,6 +354,8 @@ class Iterator::Impl {
   std::optional<SegmentCursor> cursor_;
   std::uint64_t cursor_generation_ = 0;  // the log generation of cursor_'s window
   std::deque<Record> pending_;
+  std::uint64_t pending_generation_ = 0;  // the log generation pending_ and stream_cursor_ were read in
+  std::optional<engine::ScanAhead> stream_ahead_;  // declared before stream_cursor_, which points to it
   std::optional<SegmentCursor> stream_cursor_;  // the one-stream walk's, between passes
   std::shared_ptr<Segment> resume_seg_;  // blocks of it below resume_block_ were read whole
   std::uint32_t resume_block_ = 0;

@@ -196,6 +196,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   ReadAheadBound read_ahead_bound(const Segment &seg) const;
   // The store's read-ahead (made on first use), or nullptr when the env has none.
   io::ReadAhead *read_ahead();
+  // The read-ahead of one-stream walks (many small reads): the env's io_uring one where it has
+  // one, else read_ahead().
+  io::ReadAhead *stream_read_ahead();
 
   // --- maintenance (maintenance.cc) ---
   Status truncate_after(std::uint64_t lsn);
@@ -465,6 +468,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::mutex read_ahead_mu_;
   bool read_ahead_made_ = false;  // read_ahead_ was asked of the env (it may have none)
   std::unique_ptr<io::ReadAhead> read_ahead_;
+  bool ring_read_ahead_made_ = false;  // ring_read_ahead_ was asked of the env
+  std::unique_ptr<io::ReadAhead> ring_read_ahead_;
 };
 
 }  // namespace segstore
@@ -481,6 +486,11 @@ class SegmentCursor {
   // Starts again at `offset` of `seg`, keeping the window's buffer (a scan moving to the next
   // segment allocates nothing).
   void restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn);
+  // Starts again at `offset` of `seg` with windows of `window_bytes`, keeping the window's
+  // buffer and the reads ahead in flight (a one-stream walk moving to its next run of blocks,
+  // which its read-ahead is already reading).
+  void move_to(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn,
+               std::size_t window_bytes);
   // A buffer for the window to use (a point read lends its thread's), and taking it back.
   void lend_buffer(io::AlignedBuffer &&buffer) { window_.buffer = std::move(buffer); }
   io::AlignedBuffer return_buffer() {

@@ -39,6 +39,7 @@ class BoundEnv final : public Env {
     return base_->make_write_queue(depth);
   }
   std::unique_ptr<ReadAhead> make_read_ahead(unsigned threads) override { return base_->make_read_ahead(threads); }
+  std::unique_ptr<ReadAhead> make_ring_read_ahead(unsigned depth) override { return base_->make_ring_read_ahead(depth); }
   Status rename(const std::string &from, const std::string &to) override {
     Result<Place> from_place = locate(from);
     if (!from_place.ok()) return from_place.status();

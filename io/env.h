@@ -164,6 +164,10 @@ class Env {
   // Reads in the background on up to `threads` reads at once (io/read_ahead.h), or nullptr when
   // this env has none (the default): its users then read synchronously.
   virtual std::unique_ptr<ReadAhead> make_read_ahead(unsigned threads);
+  // Reads in the background through an io_uring, up to `depth` at once (many small reads
+  // without a thread hand-off each), or nullptr when this env has none (the default, and the
+  // real env with the thread backend or without io_uring): its users take make_read_ahead's.
+  virtual std::unique_ptr<ReadAhead> make_ring_read_ahead(unsigned depth);
 
   // The same operations on entries of an opened directory (`name`: one component, no '/').
   // The real env acts relative to the directory's descriptor, never following a symbolic link

@@ -175,6 +175,11 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<WriteQueue>> make_write_queue(unsigned depth) override;
   // Worker threads doing positional reads: they work on every kernel and on buffered files too.
   std::unique_ptr<ReadAhead> make_read_ahead(unsigned threads) override { return make_thread_read_ahead(threads); }
+  // Only where the env writes through io_uring too (the thread backend was chosen, or fell
+  // back, because io_uring is not wanted or not there).
+  std::unique_ptr<ReadAhead> make_ring_read_ahead(unsigned depth) override {
+    return backend_ == Backend::uring ? make_uring_read_ahead(depth) : nullptr;
+  }
   Status rename(const std::string &from, const std::string &to) override;
   Status remove(const std::string &path) override;
   Status make_dir(const std::string &path) override;

@@ -49,6 +49,9 @@ class PosixFile final : public File {
 
   // The descriptor of a file that joined no cache (a cached one may be closed at any time).
   int fd() const { return fd_; }
+  // For a read-ahead that reads on the descriptor itself: keeps it open until unpin_read().
+  Result<int> pin_for_read() { return acquire(); }
+  void unpin_read() { release(false); }
   // From now on the descriptor may be closed by `cache` while unused (io/descriptor_cache.h).
   void join_cache(std::shared_ptr<DescriptorCache> cache);
   // For a write queue that issues writes (and data syncs) on the descriptor itself: keeps the

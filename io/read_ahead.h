@@ -35,6 +35,7 @@ struct AheadRead {
   Status status;
   std::size_t bytes = 0;
   bool done = false;  // guarded by the ReadAhead that took it
+  int fd = -1;        // the io_uring ReadAhead's: the descriptor pinned while the read is in flight
 };
 
 class ReadAhead {
@@ -48,5 +49,9 @@ class ReadAhead {
 
 // Reads on `threads` worker threads (at least one), started here and joined by the destructor.
 std::unique_ptr<ReadAhead> make_thread_read_ahead(unsigned threads);
+// Reads on an io_uring of its own with up to `depth` reads in flight (more are read on the
+// caller's thread), on PosixFile descriptors (other files are read on the caller's thread);
+// nullptr when no ring can be made (io/uring_read_ahead.cc).
+std::unique_ptr<ReadAhead> make_uring_read_ahead(unsigned depth);
 
 }  // namespace segstore::io

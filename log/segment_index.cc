@@ -31,15 +31,28 @@ std::optional<format::IndexEntry> SegmentIndex::locate(std::uint64_t lsn_delta) 
 }
 
 std::uint64_t SegmentIndex::bytes_through(std::uint64_t lsn_delta) const {
+  std::uint64_t bytes = 0;
+  (void)locate(lsn_delta, &bytes);
+  return bytes;
+}
+
+std::optional<format::IndexEntry> SegmentIndex::locate(std::uint64_t lsn_delta, std::uint64_t *bytes_through) const {
+  *bytes_through = 0;
   std::uint32_t block = 0;
   const std::optional<format::IndexEntry> entry = entries_.at_or_before(lsn_delta, &block);
-  if (!entry) return 0;
+  if (!entry) return entry;
   const std::optional<format::IndexEntry> next = entries_.first_after(block);
-  if (!next) return 0;
+  if (!next) return entry;
   // The record after lsn_delta starts where the next entry is, or (no entry names it) in the
   // same block as lsn_delta's record: either way lsn_delta's record ends before that.
-  if (next->lsn_delta == lsn_delta + 1) return next->offset - entry->offset;
-  return format::align_up(entry->offset + 1, format::block_size_bytes) - entry->offset;
+  if (next->lsn_delta == lsn_delta + 1) *bytes_through = next->offset - entry->offset;
+  else *bytes_through = format::align_up(entry->offset + 1, format::block_size_bytes) - entry->offset;
+  return entry;
+}
+
+std::uint64_t SegmentIndex::block_records_end(std::uint32_t block) const {
+  const std::optional<format::IndexEntry> next = entries_.first_after(block);
+  return next ? next->offset : 0;
 }
 
 std::optional<format::IndexEntry> SegmentIndex::entry_of_block(std::uint32_t block) const {

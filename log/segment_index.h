@@ -39,6 +39,13 @@ class SegmentIndex {
   // Bytes from locate(lsn_delta)->offset within which the record lsn_delta ends, as far as the
   // index knows it (the next record's start bounds it); 0 when the index cannot tell.
   std::uint64_t bytes_through(std::uint64_t lsn_delta) const;
+  // locate() and bytes_through() in one lookup (a point read needs both).
+  std::optional<format::IndexEntry> locate(std::uint64_t lsn_delta, std::uint64_t *bytes_through) const;
+  // Where the records that start in block `block` end, as far as the index knows it: the
+  // offset of the next block's entry that follows it (the next record starts there, and every
+  // record of `block` ends before); 0 when no entry follows (the caller bounds it by the
+  // segment's end).
+  std::uint64_t block_records_end(std::uint32_t block) const;
   // The entry of block `block` (the first record starting in it), if any record starts there.
   std::optional<format::IndexEntry> entry_of_block(std::uint32_t block) const;
   // Blocks >= first_block in which a record of `stream` starts, ascending; at most max_blocks.

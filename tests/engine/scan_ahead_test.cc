@@ -1,8 +1,10 @@
 // Scans that read ahead (engine/scan_ahead.h) racing appends and truncate_after: every record a
-// scan returns is one the log held when the scan asked for it (also run under ThreadSanitizer:
-// suite "concurrency").
+// scan returns is one the log held when the scan asked for it, for plain scans (sequential
+// windows) and one-stream walks (their candidate runs read several at once) alike (also run
+// under ThreadSanitizer: suite "concurrency").
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -16,6 +18,12 @@ namespace {
 constexpr std::uint64_t segment_bytes = 4u << 20;
 constexpr std::uint32_t records_per_round = 6000;  // ~5.5 MiB of log: two segments
 constexpr std::uint64_t kept_records = 1000;      // truncate_after keeps LSNs below this
+// Records go to streams round-robin; ~50 records (~47 KiB, 11 blocks) lie between two of one
+// stream, farther apart than a one-stream walk joins into one read: each is a run of its own.
+constexpr std::uint32_t stream_count = 50;
+constexpr std::uint32_t scanned_stream = 3;
+
+std::uint32_t stream_of(std::uint32_t position) { return position % stream_count; }
 
 // A record's payload names its round (the truncate that preceded it) and its position.
 std::vector<std::byte> round_record(std::uint32_t round, std::uint32_t position) {
@@ -38,14 +46,15 @@ Options ahead_options() {
 }
 
 // Each round truncates the log to its first kept_records records and appends the rest again,
-// tagged with the round. A scanner walks the log over and over; a record of round r at or past
-// kept_records was removed by truncate r + 1: once that returned, no scan started after it may
-// return the record (a read-ahead window read before the truncate holds exactly such bytes).
-TEST(ScanAhead, ScansRacingTruncateNeverReturnRemovedRecords) {
+// tagged with the round. A scanner walks the log (or one stream of it) over and over; a record
+// of round r at or past kept_records was removed by truncate r + 1: once that returned, no scan
+// started after it may return the record (a read-ahead window read before the truncate holds
+// exactly such bytes).
+void scans_racing_truncate_return_no_removed_record(std::optional<std::uint32_t> stream) {
   TempDir dir;
   auto store = open_or_die(dir.path(), ahead_options());
   const std::uint64_t first = store->first_lsn();
-  for (std::uint32_t p = 0; p < records_per_round; ++p) ASSERT_TRUE(store->append(round_record(0, p)).ok());
+  for (std::uint32_t p = 0; p < records_per_round; ++p) ASSERT_TRUE(store->append(round_record(0, p), stream_of(p)).ok());
   ASSERT_TRUE(store->sync().ok());
 
   std::atomic<std::uint32_t> truncates_started{0};
@@ -54,7 +63,7 @@ TEST(ScanAhead, ScansRacingTruncateNeverReturnRemovedRecords) {
   std::atomic<std::uint64_t> records_checked{0};
   std::thread scanner([&] {
     while (running.load()) {
-      Result<Iterator> it = store->scan(first);
+      Result<Iterator> it = stream ? store->scan(first, *stream) : store->scan(first);
       ASSERT_TRUE(it.ok()) << it.status().to_string();
       while (true) {
         const std::uint32_t started_before = truncates_started.load();
@@ -73,6 +82,10 @@ TEST(ScanAhead, ScansRacingTruncateNeverReturnRemovedRecords) {
         const std::uint32_t round = field(record.payload, 0);
         const std::uint32_t position = field(record.payload, 4);
         ASSERT_EQ(position, record.lsn - first) << "record at LSN " << record.lsn << " names another position";
+        ASSERT_EQ(record.stream, stream_of(position));
+        if (stream) {
+          ASSERT_EQ(record.stream, *stream);
+        }
         if (position >= kept_records) {
           ASSERT_GE(round, gone_below) << "LSN " << record.lsn << " of round " << round
                                        << " returned after truncate " << gone_below << " removed it";
@@ -86,12 +99,21 @@ TEST(ScanAhead, ScansRacingTruncateNeverReturnRemovedRecords) {
     ASSERT_TRUE(store->truncate_after(first + kept_records - 1).ok());
     truncates_done++;
     for (std::uint32_t p = kept_records; p < records_per_round; ++p)
-      ASSERT_TRUE(store->append(round_record(round, p)).ok());
+      ASSERT_TRUE(store->append(round_record(round, p), stream_of(p)).ok());
     ASSERT_TRUE(store->sync().ok());
   }
   running = false;
   scanner.join();
-  EXPECT_GT(records_checked.load(), std::uint64_t{records_per_round});
+  const std::uint64_t records_seen_min = stream ? records_per_round / stream_count : records_per_round;
+  EXPECT_GT(records_checked.load(), records_seen_min);
+}
+
+TEST(ScanAhead, ScansRacingTruncateNeverReturnRemovedRecords) {
+  scans_racing_truncate_return_no_removed_record(std::nullopt);
+}
+
+TEST(ScanAhead, OneStreamScansRacingTruncateNeverReturnRemovedRecords) {
+  scans_racing_truncate_return_no_removed_record(scanned_stream);
 }
 
 // A scan through many read-ahead windows returns every record once, in order and intact,
@@ -126,6 +148,46 @@ TEST(ScanAhead, ScanOfManyWindowsReturnsEveryRecordIntact) {
         << "record " << i << " of " << sizes[i] << " bytes differs";
   }
   appender.join();
+}
+
+// A one-stream walk whose candidate blocks are far apart (each its own read, several in flight)
+// returns every record of the stream once, in order and intact, including records longer than
+// the run read for them (the cursor reads the rest itself), while appends continue; and it
+// reads a fraction of the blocks a plain scan reads.
+TEST(ScanAhead, OneStreamScanOfSeparateRunsReturnsEveryRecordIntact) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), ahead_options());
+  const std::uint64_t first = store->first_lsn();
+  std::vector<std::size_t> stream_sizes;
+  for (std::uint32_t i = 0; i < 9000; ++i) {
+    std::size_t size = 600 + (i * 7919) % 700;
+    if (stream_of(i) == scanned_stream && i % 1000 == 3) size = 40 * 1024;  // past its run's end
+    if (stream_of(i) == scanned_stream) stream_sizes.push_back(size);
+    ASSERT_TRUE(store->append(payload_for(i, size), stream_of(i)).ok());
+  }
+  ASSERT_TRUE(store->close().ok());
+  store = open_or_die(dir.path(), ahead_options());  // nothing in memory: every block is read
+  std::thread appender([&] {
+    for (std::uint32_t i = 0; i < 2000; ++i) ASSERT_TRUE(store->append(payload_for(100000 + i, 300), 0).ok());
+  });
+  const std::uint64_t blocks_before = store->stats().blocks_read;
+  Result<Iterator> it = store->scan(first, scanned_stream);
+  ASSERT_TRUE(it.ok()) << it.status().to_string();
+  for (std::uint32_t n = 0; n < stream_sizes.size(); ++n) {
+    Result<bool> more = it->next();
+    ASSERT_TRUE(more.ok()) << more.status().to_string();
+    ASSERT_TRUE(*more) << "scan ended at the stream's record " << n;
+    const std::uint32_t position = n * stream_count + scanned_stream;
+    ASSERT_EQ(it->record().lsn, first + position);
+    const std::vector<std::byte> expected = payload_for(position, stream_sizes[n]);
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), it->record().payload.begin(), it->record().payload.end()))
+        << "record " << position << " of " << stream_sizes[n] << " bytes differs";
+  }
+  const std::uint64_t stream_blocks = store->stats().blocks_read - blocks_before;
+  appender.join();
+  // 180 records ~11 blocks apart, two or three blocks each (40 KiB for the large ones), out of
+  // ~2,200 blocks of log.
+  EXPECT_LE(stream_blocks, 3 * stream_sizes.size() + 12 * 9) << "one-stream walk read " << stream_blocks << " blocks";
 }
 
 }  // namespace

@@ -52,6 +52,12 @@ class ModelIndex {
     if (next->lsn_delta == lsn_delta + 1) return next->offset - entry.offset;
     return format::align_up(entry.offset + 1, block_size_bytes) - entry.offset;
   }
+  // The offset of the first entry in a block after `block`, or 0.
+  std::uint64_t block_records_end(std::uint32_t block) const {
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), block,
+                               [](std::uint32_t b, const IndexEntry &e) { return b < block_of(e.offset); });
+    return it == entries_.end() ? 0 : it->offset;
+  }
   std::optional<IndexEntry> entry_of_block(std::uint32_t block) const {
     auto it = std::lower_bound(entries_.begin(), entries_.end(), block,
                                [](const IndexEntry &e, std::uint32_t b) { return block_of(e.offset) < b; });
@@ -138,12 +144,16 @@ void expect_same_answers(const SegmentIndex &index, const ModelIndex &model, std
     const std::uint64_t lsn = std::min(d + random() % lsn_step, records + 2);
     ASSERT_EQ(index.locate(lsn), model.locate(lsn)) << "LSN delta " << lsn;
     ASSERT_EQ(index.bytes_through(lsn), model.bytes_through(lsn)) << "LSN delta " << lsn;
+    std::uint64_t bytes_through = 1;
+    ASSERT_EQ(index.locate(lsn, &bytes_through), model.locate(lsn)) << "LSN delta " << lsn;
+    ASSERT_EQ(bytes_through, model.bytes_through(lsn)) << "LSN delta " << lsn;
   }
   ASSERT_EQ(index.locate(UINT64_MAX), model.locate(UINT64_MAX));
   const std::uint32_t block_step = std::max<std::uint32_t>(1, last_block / 5000);
   for (std::uint32_t b = 0; b < last_block + 40; b += block_step) {
     const std::uint32_t block = b + static_cast<std::uint32_t>(random() % block_step);
     ASSERT_EQ(index.entry_of_block(block), model.entry_of_block(block)) << "block " << block;
+    ASSERT_EQ(index.block_records_end(block), model.block_records_end(block)) << "block " << block;
   }
   for (const auto &[stream, count] : model.stream_records()) {
     ASSERT_TRUE(index.has_stream(stream));
