@@ -106,7 +106,7 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
   // ensure_room_locked may wait (unlocked) while other appends take LSNs.
   SEGSTORE_TRY(check_writable_locked());
   SEGSTORE_TRY(check_lsn_room(dir_, next_lsn_, records.size()));
-  SEGSTORE_TRY(ensure_room_locked(lock, disk_bytes));
+  SEGSTORE_TRY(ensure_room_locked(lock, disk_bytes, durability == Durability::sync));
   SEGSTORE_TRY(check_lsn_room(dir_, next_lsn_, records.size()));
   WriteGroup &group = *open_group_locked();
   Segment &seg = *group.segment;
@@ -153,7 +153,8 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
   return first_lsn;
 }
 
-Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes) {
+Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes,
+                                       bool caller_waits) {
   while (true) {
     SEGSTORE_TRY(check_writable_locked());
     if (log_rewrite_running_) {  // truncate_after decides where the next record goes
@@ -180,13 +181,11 @@ Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::
         wait_progress_once_locked(lock);
         continue;
       }
-      // In sync mode a full group carries its own sync (one RWF_DSYNC write), whoever cut it:
-      // pipelined async appends then get one request per group and several groups durable in
-      // flight, instead of write-only groups each made durable by a later fdatasync. A thread
-      // that exits while its group is in flight is harmless: io_uring fails what it had to
-      // issue on that thread's behalf (EFAULT, ECANCELED) and the queue issues it again from
-      // the thread that reaps (io/uring_round.h).
-      SEGSTORE_TRY(cut_group_locked(*group, options_.durability == Durability::sync &&
+      // A linked sync only when this thread then waits for durability (its record follows the
+      // group, so it stays until the group completed): io_uring issues the sync on behalf of
+      // the submitting thread and fails it (EFAULT) once that thread exited, as an async or
+      // none append's thread may do at once. Otherwise write-only: a later data sync covers it.
+      SEGSTORE_TRY(cut_group_locked(*group, caller_waits && options_.durability == Durability::sync &&
                                                 !writeonly_pending_before_locked(*group)));
       // The leader collects its completion; with nobody waiting, the reaper thread does.
       if (waiters_.empty()) reaper_cv_.notify_one();

@@ -250,7 +250,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
  private:
   // append.cc
   Status check_writable_locked() const;  // store_closed, read_only (failed) or ok
-  Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes);
+  // caller_waits: the appender waits for durability after this (a sync append).
+  Status ensure_room_locked(std::unique_lock<std::mutex> &lock, std::uint64_t disk_bytes, bool caller_waits);
   Status roll_locked(std::unique_lock<std::mutex> &lock);
   Status retire_empty_active_locked(std::unique_lock<std::mutex> &lock);
   Status activate_segment_locked(std::unique_lock<std::mutex> &lock);

@@ -257,8 +257,8 @@ void short_lived_appenders(Durability durability) {
   }
 }
 
-// In sync mode a full group cut by append_async carries its own sync (one RWF_DSYNC write).
-// A fault on the second such group, in its write or in the sync the write carries, ends exactly
+// In sync mode a full group cut by append_async is written without a sync and made durable by
+// the next data sync. A fault on the second such group, in its write or in that sync, ends exactly
 // the waits from that group on: every record before it is acknowledged durable, none from it on
 // is, and the store turns read-only.
 void fail_second_async_group(SimOp op, SimFault fault) {

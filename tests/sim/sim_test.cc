@@ -41,7 +41,10 @@ TEST(CrashSim, FixedSeedsWithInjectedErrors) {
   const CrashSimStats stats = run_seeds(1, 100, config);
   EXPECT_EQ(stats.records_lost, 0u);
   EXPECT_GE(stats.cycles, 500u) << "fewer crash-recover cycles ran than ./dev test promises";
-  EXPECT_GT(stats.acked_checked, 10000u);
+  // How many acknowledged records get checked varies from run to run (the store's own threads
+  // make each seed's run differ: 9,741-10,963 in 60 runs); this guards against a workload that
+  // stopped checking, not a count to reach.
+  EXPECT_GT(stats.acked_checked, 8000u);
   EXPECT_GT(stats.read_only_checks, 0u) << "no injected fdatasync failure was checked";
   EXPECT_GT(stats.faults[static_cast<std::size_t>(testing::SimFault::inflight_torn)], 0u);
   EXPECT_GT(stats.faults[static_cast<std::size_t>(testing::SimFault::lost_dir_op)], 0u);
