@@ -258,9 +258,10 @@ void short_lived_appenders(Durability durability) {
 }
 
 // In sync mode a full group cut by append_async is written without a sync and made durable by
-// the next data sync. A fault on the second such group, in its write or in that sync, ends exactly
-// the waits from that group on: every record before it is acknowledged durable, none from it on
-// is, and the store turns read-only.
+// the next data sync. A fault on the second such group, in its write or in that sync: the records
+// acknowledged durable are a prefix ending before that group (none of it or after it is), they
+// read back intact, and the store turns read-only. Whether the first group's records are among
+// them depends on whether a sync covered them before the fault (the appends do not wait).
 void fail_second_async_group(SimOp op, SimFault fault) {
   SimStore sim(Durability::sync);  // write groups of 16 KiB: 11 records of 1 KiB each
   auto store = sim.open();
@@ -290,8 +291,7 @@ void fail_second_async_group(SimOp op, SimFault fault) {
     }
     EXPECT_EQ(waited.code(), Errc::read_only) << "LSN " << lsns[i] << ": " << waited.to_string();
   }
-  // The first group's records (and only they) were acknowledged: the fault hit the second.
-  EXPECT_GT(acknowledged, 0u);
+  // At most the first group's records were acknowledged: the fault hit the second.
   EXPECT_LT(acknowledged, lsns.size());
   EXPECT_EQ(store->durable_lsn(), lsns.front() + acknowledged);
   EXPECT_EQ(store->sync().code(), Errc::read_only);
