@@ -1,9 +1,13 @@
 // Removing records: truncate_after, trim_before, reset_to, retention.
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "engine/store_fixture.h"
+#include "format/segment_header.h"
 
 namespace segstore::testing {
 namespace {
@@ -117,6 +121,116 @@ TEST(Remove, RetentionBySegmentCountKeepsTheNewestSegments) {
   Result<Record> last = store->read(999);
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->payload, payload_for(999, 300));
+}
+
+// The segment files of `dir`, in id order (their names sort so).
+std::vector<std::string> segment_paths(const std::string &dir) {
+  std::vector<std::string> paths;
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().extension() == ".seg") paths.push_back(entry.path().string());
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+format::SegmentHeader read_segment_header(const std::string &path) {
+  std::vector<std::byte> block(4096);
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char *>(block.data()), static_cast<std::streamsize>(block.size()));
+  format::SegmentHeader header;
+  EXPECT_EQ(format::decode_segment_header(block, &header), format::SegmentHeaderError::none) << path;
+  return header;
+}
+
+// Rewrites the segment's header with another creation time (and a matching checksum): the
+// way to make a segment old without waiting for it to age.
+void set_segment_created_ms(const std::string &path, std::uint64_t created_unix_ms) {
+  format::SegmentHeader header = read_segment_header(path);
+  header.created_unix_ms = created_unix_ms;
+  std::byte bytes[format::segment_header_bytes];
+  format::encode_segment_header(header, bytes);
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.write(reinterpret_cast<const char *>(bytes), sizeof bytes);
+  ASSERT_TRUE(f.good()) << path;
+}
+
+std::uint64_t unix_ms_now() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+constexpr std::uint64_t hour_ms = 3600 * 1000;
+
+// A store of several sealed 16 KiB segments; returns their paths (the last one is the active
+// segment or a preallocated spare).
+std::vector<std::string> store_of_several_segments(const std::string &dir, const Options &options) {
+  auto store = open_or_die(dir, options);
+  append_n(*store, 0, 600);
+  EXPECT_TRUE(store->close().ok());
+  return segment_paths(dir);
+}
+
+TEST(Remove, RetentionByAgeRemovesExactlyTheSegmentsOlderThanTheLimit) {
+  TempDir dir;
+  Options options = small_segments(Durability::none, 16 * 1024);
+  const std::vector<std::string> paths = store_of_several_segments(dir.path(), options);
+  ASSERT_GE(paths.size(), 5u);
+  // The two oldest segments become two hours old; the rest were made seconds ago.
+  set_segment_created_ms(paths[0], unix_ms_now() - 2 * hour_ms);
+  set_segment_created_ms(paths[1], unix_ms_now() - 2 * hour_ms);
+  const std::uint64_t first_young_lsn = read_segment_header(paths[2]).base_lsn;
+  ASSERT_GT(first_young_lsn, 0u);
+
+  options.retain_age_ms_max = hour_ms;
+  {
+    auto store = open_or_die(dir.path(), options);
+    EXPECT_EQ(store->first_lsn(), 0u);  // retention runs when a segment is sealed, not at open
+    append_n(*store, 600, 200);         // rolls at least once
+    ASSERT_TRUE(store->close().ok());   // waits for the sealing, hence for retention
+  }
+  EXPECT_FALSE(std::filesystem::exists(paths[0]));
+  EXPECT_FALSE(std::filesystem::exists(paths[1]));
+  EXPECT_TRUE(std::filesystem::exists(paths[2]));
+  auto store = open_or_die(dir.path(), options);
+  EXPECT_EQ(store->first_lsn(), first_young_lsn);
+  EXPECT_EQ(store->read(first_young_lsn - 1).status().code(), Errc::lsn_out_of_range);
+  for (std::uint64_t lsn = first_young_lsn; lsn < 800; ++lsn) {
+    Result<Record> r = store->read(lsn);
+    ASSERT_TRUE(r.ok()) << lsn << ": " << r.status().to_string();
+    ASSERT_EQ(r->payload, payload_for(lsn, 300)) << lsn;
+  }
+}
+
+TEST(Remove, RetentionByAgeNeverRemovesASegmentWhoseHeaderCannotBeRead) {
+  TempDir dir;
+  Options options = small_segments(Durability::none, 16 * 1024);
+  const std::vector<std::string> paths = store_of_several_segments(dir.path(), options);
+  ASSERT_GE(paths.size(), 5u);
+  set_segment_created_ms(paths[0], unix_ms_now() - 2 * hour_ms);
+  set_segment_created_ms(paths[1], unix_ms_now() - 2 * hour_ms);
+  flip_byte(paths[0], 40);  // the creation time itself: the header's checksum fails
+
+  options.retain_age_ms_max = hour_ms;
+  {
+    auto store = open_or_die(dir.path(), options);
+    append_n(*store, 600, 200);
+    ASSERT_TRUE(store->close().ok());
+  }
+  // Its age is unknown, and retention removes segments oldest first: neither it nor the old
+  // segment behind it goes.
+  EXPECT_TRUE(std::filesystem::exists(paths[0]));
+  EXPECT_TRUE(std::filesystem::exists(paths[1]));
+  auto store = open_or_die(dir.path(), options);
+  EXPECT_EQ(store->first_lsn(), 0u);
+  Result<Record> damaged = store->read(0);
+  EXPECT_EQ(damaged.status().code(), Errc::corruption);
+  EXPECT_NE(damaged.status().message().find(std::filesystem::path(paths[0]).filename().string()), std::string::npos)
+      << damaged.status().to_string();
+  for (std::uint64_t lsn = read_segment_header(paths[1]).base_lsn; lsn < 800; ++lsn) {
+    Result<Record> r = store->read(lsn);
+    ASSERT_TRUE(r.ok()) << lsn << ": " << r.status().to_string();
+    ASSERT_EQ(r->payload, payload_for(lsn, 300)) << lsn;
+  }
 }
 
 TEST(Remove, ResetToDiscardsEverythingAndContinuesAtTheGivenLsn) {
