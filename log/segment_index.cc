@@ -22,7 +22,7 @@ void SegmentIndex::add_record(std::uint64_t lsn_delta, std::uint32_t offset, std
   if (!last || block_of(last->offset) != block) entries_.push_back({static_cast<std::uint32_t>(lsn_delta), offset});
   StreamBlocks &s = streams_[stream];
   // A block holds several records, mostly of one stream: its bit is set once (a bitmap
-  // insertion is a search of the bitmap's containers, a fifth of add_record's time otherwise).
+  // insertion searches the bitmap's containers: once per block instead of once per record).
   const std::uint64_t added = stream_block_key(stream, block);
   if (added != last_stream_block_added_) {
     s.blocks.add(block);
