@@ -56,6 +56,7 @@ struct WriteGroup {
   io::AlignedBuffer buffer;
   std::uint64_t file_offset = 0;  // block aligned
   std::size_t used = 0;           // bytes encoded (records, padding, header block)
+  std::size_t warmed = 0;         // buffer bytes before this were prefetched for writing
   std::uint64_t first_lsn = 0;    // records [first_lsn, end_lsn)
   std::uint64_t end_lsn = 0;
   GroupState state = GroupState::open;

@@ -21,7 +21,13 @@ void SegmentIndex::add_record(std::uint64_t lsn_delta, std::uint32_t offset, std
   const std::uint32_t block = block_of(offset);
   if (!last || block_of(last->offset) != block) entries_.push_back({static_cast<std::uint32_t>(lsn_delta), offset});
   StreamBlocks &s = streams_[stream];
-  s.blocks.add(block);
+  // A block holds several records, mostly of one stream: its bit is set once (a bitmap
+  // insertion searches the bitmap's containers: once per block instead of once per record).
+  const std::uint64_t added = stream_block_key(stream, block);
+  if (added != last_stream_block_added_) {
+    s.blocks.add(block);
+    last_stream_block_added_ = added;
+  }
   s.records++;
 }
 
@@ -76,6 +82,7 @@ void SegmentIndex::truncate(std::uint64_t keep_records,
   // in that block; its bitmaps bit stays too (a scan filters by stream anyway).
   std::uint32_t last_kept_block = 0;
   bool any_kept = false;
+  last_stream_block_added_ = no_stream_block_added;  // truncating may remove its bit
   entries_.drop_from(keep_records);
   if (entries_.back()) {
     last_kept_block = block_of(entries_.back()->offset);
@@ -104,6 +111,7 @@ void SegmentIndex::truncate(std::uint64_t keep_records,
 void SegmentIndex::clear() {
   entries_.clear();
   streams_.clear();
+  last_stream_block_added_ = no_stream_block_added;
 }
 
 void SegmentIndex::shrink_to_fit() {

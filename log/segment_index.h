@@ -81,8 +81,17 @@ class SegmentIndex {
                                         const std::string &path);
 
  private:
+  // add_record's memory of the (stream, block) bit it set last, so that the next records of
+  // the block skip the bitmap; cleared whenever a bit may have been removed (truncate, clear).
+  // Block numbers stay below 2^20 (offsets are u32), so all ones names no pair.
+  static constexpr std::uint64_t no_stream_block_added = UINT64_MAX;
+  static std::uint64_t stream_block_key(std::uint32_t stream, std::uint32_t block) {
+    return std::uint64_t{stream} << 32 | block;
+  }
+
   PackedEntries entries_;
   std::map<std::uint32_t, StreamBlocks> streams_;
+  std::uint64_t last_stream_block_added_ = no_stream_block_added;
 };
 
 }  // namespace segstore::log
