@@ -19,8 +19,6 @@ namespace segstore::bench {
 namespace {
 
 constexpr int appender_threads = 16;
-constexpr int tailer_threads = 4;
-constexpr int reader_threads = 4;
 constexpr std::size_t mixed_record_bytes = 1024;
 // Ack times are kept for this many records (8 bytes each): far above what 16 sync appenders
 // reach in a run on one device; the appenders stop when it is spent.
@@ -154,7 +152,11 @@ Row run_appenders_alone(Context &ctx) {
 
 // Appenders, tailers and readers together; three rows.
 std::vector<Row> run_mixed(const Context &ctx) {
-  const std::string appenders_config = "16 appenders with 4 tailers + 4 readers, sync";
+  // 4 and 4 unless --mixed-tailers / --mixed-readers say otherwise (to measure what each costs).
+  const int tailer_threads = ctx.config.mixed_tailers;
+  const int reader_threads = ctx.config.mixed_readers;
+  const std::string appenders_config = "16 appenders with " + std::to_string(tailer_threads) + " tailers + " +
+                                       std::to_string(reader_threads) + " readers, sync";
   std::string error;
   std::unique_ptr<Store> store = fresh_warm_store(ctx, &error);
   if (!store) {
@@ -189,8 +191,10 @@ std::vector<Row> run_mixed(const Context &ctx) {
   (void)store->close();
   std::vector<Row> rows;
   rows.push_back(appender_row(appenders_config, result));
-  rows.push_back(reader_row("4 tailers, durable_only, lag behind the ack", tailer_threads, tailed, seconds));
-  rows.push_back(reader_row("4 readers, random read(lsn) of durable records", reader_threads, read, seconds));
+  rows.push_back(reader_row(std::to_string(tailer_threads) + " tailers, durable_only, lag behind the ack",
+                            tailer_threads, tailed, seconds));
+  rows.push_back(reader_row(std::to_string(reader_threads) + " readers, random read(lsn) of durable records",
+                            reader_threads, read, seconds));
   return rows;
 }
 
@@ -199,7 +203,8 @@ std::vector<Row> run_mixed(const Context &ctx) {
 Table run_m1(Context &ctx) {
   Table table;
   table.id = "M1";
-  table.title = "mixed: 16 sync appenders, 4 tailing iterators and 4 random readers at once";
+  table.title = "mixed: 16 sync appenders, " + std::to_string(ctx.config.mixed_tailers) + " tailing iterators and " +
+                std::to_string(ctx.config.mixed_readers) + " random readers at once";
   table.parameters = "1 KiB records, durability sync, one stream; " + format_count(ctx.config.mixed_seconds) +
                      " s mixed, after the 16 appenders alone for " + format_count(ctx.config.seconds_per_run) +
                      " s on a fresh store; tailers: scan(durable_only) + next_wait from the first timed LSN";
@@ -211,14 +216,14 @@ Table run_m1(Context &ctx) {
   if (measured(alone.records_per_s) && alone.records_per_s > 0)
     appenders.extra["vs_alone"] = appenders.records_per_s / alone.records_per_s;
   progress("M1", "mixed: appenders " + format_count(appenders.records_per_s) + " records/s" +
-                     (mixed.size() > 1 ? ", tailer lag p99 " + format_count(mixed[1].p99_us) + " us, readers " +
+                     (mixed.size() > 2 ? ", tailer lag p99 " + format_count(mixed[1].p99_us) + " us, readers " +
                                              format_count(mixed[2].records_per_s) + " reads/s"
                                        : "") +
                      (appenders.error.empty() ? "" : " (" + appenders.error + ")"));
   table.rows.push_back(alone);
   for (Row &row : mixed) table.rows.push_back(row);
   table.notes.push_back("appenders: records/s and append latency; tailers: records handed out per second over all "
-                        "four, latency = lag from the appender's ack to the tailer's next_wait() return; readers: "
+                        "of them, latency = lag from the appender's ack to the tailer's next_wait() return; readers: "
                         "read(lsn) latency.");
   table.notes.push_back("a durable_only tailer's record is checked against durable_lsn() right after it is returned "
                         "(not_durable_seen in the JSON must be 0).");

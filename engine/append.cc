@@ -619,6 +619,7 @@ void Store::Impl::fail_locked(const Status &cause) {
     // Every wait ends with the failure now: nothing more will be appended or become durable.
     appended_cv_.notify_all();
     progress_cv_.notify_all();
+    tail_feed_.end_writes();
     wake_all_waiters_locked();
   }
 }
@@ -653,7 +654,7 @@ bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
     if (group->state == GroupState::written) wrote_only = true;
     if (group->state == GroupState::synced) sync_latency_us_.record(microseconds_since(group->submitted_at));
-    recycle_buffer_locked(*group);
+    keep_or_recycle_buffer_locked(*group);
   }
   advance_durable_locked();
   WakeBatch batch;
