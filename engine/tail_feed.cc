@@ -18,14 +18,19 @@ void TailFeed::open(std::uint64_t first_lsn, std::uint64_t durable_lsn, bool wri
 }
 
 void TailFeed::advance_durable(std::uint64_t durable_lsn) {
+  // Only the store advances it, under its mutex: no two advances race.
+  if (durable_lsn <= durable_lsn_.load()) return;
+  durable_lsn_.store(durable_lsn);
+  // The store above and the load below pair with a waiter's increment of waiters_ and its look
+  // at durable_lsn_ after it (wait_durable): either this sees the waiter, or the waiter sees
+  // the new end. Without waiters the write path takes no lock here.
+  if (waiters_.load() == 0) return;
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    if (durable_lsn <= durable_lsn_) return;
-    durable_lsn_ = durable_lsn;
     // Only when some wait's LSN is now durable: the woken ones that must wait on lower the
     // mark again before they sleep.
-    if (waiters_ != 0 && durable_lsn > lowest_wait_lsn_) {
+    if (durable_lsn > lowest_wait_lsn_) {
       wake = true;
       lowest_wait_lsn_ = UINT64_MAX;
     }
@@ -67,6 +72,8 @@ void TailFeed::invalidate(std::uint64_t first_lsn, std::uint64_t durable_lsn) {
   std::lock_guard lock(mu_);
   groups_.clear();
   kept_bytes_ = 0;
+  // The generation first: a reader that still sees the old one read the old ends before it
+  // (it loads the ends first and the generation last), so what it returns existed then.
   generation_++;
   first_lsn_ = first_lsn;
   durable_lsn_ = durable_lsn;
@@ -74,7 +81,7 @@ void TailFeed::invalidate(std::uint64_t first_lsn, std::uint64_t durable_lsn) {
 
 void TailFeed::trimmed_to(std::uint64_t first_lsn) {
   std::lock_guard lock(mu_);
-  first_lsn_ = std::max(first_lsn_, first_lsn);
+  if (first_lsn > first_lsn_) first_lsn_ = first_lsn;
 }
 
 void TailFeed::end_writes() {
@@ -104,10 +111,7 @@ void TailFeed::remove_tailer() {
   kept_bytes_ = 0;
 }
 
-std::uint64_t TailFeed::durable_lsn() const {
-  std::lock_guard lock(mu_);
-  return durable_lsn_;
-}
+std::uint64_t TailFeed::durable_lsn() const { return durable_lsn_.load(); }
 
 std::shared_ptr<const TailGroup> TailFeed::group_of_locked(std::uint64_t lsn) const {
   for (auto it = groups_.rbegin(); it != groups_.rend(); ++it) {
@@ -117,28 +121,42 @@ std::shared_ptr<const TailGroup> TailFeed::group_of_locked(std::uint64_t lsn) co
   return nullptr;
 }
 
+bool TailFeed::cursor_serves(std::uint64_t lsn, const TailCursor &cursor) const {
+  // The ends before the generation (invalidate() writes them in the other order).
+  if (!cursor.group || !live_.load() || lsn < first_lsn_.load()) return false;
+  if (lsn >= cursor.group->end_lsn || lsn < cursor.expected_lsn) return false;
+  return cursor.group->generation == generation_.load();
+}
+
 TailLook TailFeed::read(std::uint64_t lsn, bool durable_only, TailCursor &cursor, RecordView *out,
                         Status *error) const {
+  // A durable_only reader stops at the durable end, loaded before the generation is checked.
+  const std::uint64_t durable_end = durable_lsn_.load();
+  // The common case, a reader inside its group, takes no lock: the group is still of this
+  // generation (not removed since), and holds lsn at or after the cursor.
+  if (cursor_serves(lsn, cursor)) {
+    if (durable_only && lsn >= durable_end) return TailLook::end;
+    return decode(lsn, cursor, out, error);
+  }
   {
     std::lock_guard lock(mu_);
     // Not live: not yet opened, or closing/closed/failed: the store answers (store_closed...).
-    if (!live_ || lsn < first_lsn_) return TailLook::miss;
-    if (durable_only && lsn >= durable_lsn_) return TailLook::end;
-    // The reader's group serves it when it is still of this generation (not removed since)
-    // and holds lsn at or after the cursor; otherwise the kept group holding lsn, from its start.
-    const bool cursor_serves = cursor.group && cursor.group->generation == generation_ &&
-                               lsn < cursor.group->end_lsn && lsn >= cursor.expected_lsn;
-    if (!cursor_serves) {
-      std::shared_ptr<const TailGroup> group = group_of_locked(lsn);
-      if (!group) {
-        cursor.group.reset();
-        return TailLook::miss;
-      }
-      cursor.group = std::move(group);
-      cursor.offset = cursor.group->records_offset;
-      cursor.expected_lsn = cursor.group->first_lsn;
+    if (!live_.load() || lsn < first_lsn_.load()) return TailLook::miss;
+    if (durable_only && lsn >= durable_lsn_.load()) return TailLook::end;
+    // The kept group holding lsn, read from its start.
+    std::shared_ptr<const TailGroup> group = group_of_locked(lsn);
+    if (!group) {
+      cursor.group.reset();
+      return TailLook::miss;
     }
+    cursor.group = std::move(group);
+    cursor.offset = cursor.group->records_offset;
+    cursor.expected_lsn = cursor.group->first_lsn;
   }
+  return decode(lsn, cursor, out, error);
+}
+
+TailLook TailFeed::decode(std::uint64_t lsn, TailCursor &cursor, RecordView *out, Status *error) const {
   // Decoded without mu_: a kept group's bytes never change, and the reader's pointer keeps them.
   const TailGroup &group = *cursor.group;
   while (cursor.offset < group.used) {
@@ -174,13 +192,16 @@ TailWaited TailFeed::wait_durable(std::uint64_t lsn, std::chrono::steady_clock::
   while (true) {
     // What the wait is for comes first: a record that became durable as the store closed is
     // delivered.
-    if (durable_lsn_ > lsn) return TailWaited::reached;
+    if (durable_lsn_.load() > lsn) return TailWaited::reached;
     if (cancel != nullptr && cancel->exchange(false)) return TailWaited::cancelled;
     if (writes_ended_) return TailWaited::ended;
     if (std::chrono::steady_clock::now() >= deadline) return TailWaited::timed_out;
     ++waiters_;
     lowest_wait_lsn_ = std::min(lowest_wait_lsn_, lsn);
-    durable_cv_.wait_until(lock, deadline);
+    // Looked at again after counting itself (advance_durable stores the end, then loads
+    // waiters_): an advance that saw no waiter is seen here, one that saw it notifies after
+    // this thread sleeps (it takes mu_ first).
+    if (durable_lsn_.load() <= lsn) durable_cv_.wait_until(lock, deadline);
     --waiters_;
   }
 }

@@ -122,17 +122,26 @@ class TailFeed {
   std::shared_ptr<const TailGroup> group_of_locked(std::uint64_t lsn) const;
   io::AlignedBuffer evict_oldest_locked();
 
+  // The record `lsn` decoded from cursor's group, which serves it. The outcome is record.
+  TailLook decode(std::uint64_t lsn, TailCursor &cursor, RecordView *out, Status *error) const;
+  // Whether the reader's group serves `lsn` now (read without mu_, see read()).
+  bool cursor_serves(std::uint64_t lsn, const TailCursor &cursor) const;
+
   mutable std::mutex mu_;
   mutable std::condition_variable durable_cv_;
   std::deque<std::shared_ptr<TailGroup>> groups_;  // by first_lsn, ascending (gaps possible)
   std::uint64_t kept_bytes_ = 0;                   // sum of groups_' buffer sizes
-  std::uint64_t generation_ = 0;
-  std::uint64_t first_lsn_ = 0;
-  std::uint64_t durable_lsn_ = 0;
-  bool live_ = false;         // open() ran and no end_writes() since: the ends are the store's
-  bool writes_ended_ = true;  // until open(): waits go to the store, which knows why
-  // Tail waits asleep, and the lowest LSN one waits for: a durable advance below it wakes none.
-  mutable std::size_t waiters_ = 0;
+  // The ends and the generation are written under mu_ (by the store, itself under its mutex)
+  // and read with or without it: a reader inside its group checks them per record without a
+  // lock. Sequentially consistent: see invalidate() and wait_durable() for the orders relied on.
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::uint64_t> first_lsn_{0};
+  std::atomic<std::uint64_t> durable_lsn_{0};
+  std::atomic<bool> live_{false};  // open() ran and no end_writes() since: the ends are the store's
+  bool writes_ended_ = true;       // until open(): waits go to the store, which knows why
+  // Tail waits asleep (changed under mu_, read without it by advance_durable), and the lowest
+  // LSN one waits for (under mu_): a durable advance below it wakes none.
+  mutable std::atomic<std::size_t> waiters_{0};
   mutable std::uint64_t lowest_wait_lsn_ = UINT64_MAX;
   std::atomic<std::size_t> tailers_{0};
 };
