@@ -534,9 +534,12 @@ void Store::Impl::after_progress_locked(WakeBatch &batch, std::uint64_t cutter_l
 }
 
 void Store::Impl::deliver_unlocked(std::unique_lock<std::mutex> &lock, WakeBatch &batch) {
-  if (batch.empty()) return;
+  // The tail waits a durable advance satisfied are woken here too, with mu_ released.
+  const bool wake_tailers = std::exchange(tail_wake_due_, false);
+  if (batch.empty() && !wake_tailers) return;
   lock.unlock();
   batch.deliver();
+  if (wake_tailers) tail_feed_.wake_durable_waiters();
   lock.lock();
 }
 

@@ -309,10 +309,12 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   }
   void notify_progress_locked() const {
     if (progress_waiters_ != 0) progress_cv_.notify_all();
-    // Tail waits for durability sleep on the tail feed, which wakes only those it satisfies.
+    // Tail waits for durability sleep on the tail feed; the ones an advance satisfies are woken
+    // by deliver_unlocked, with mu_ released (durable_lsn_ advances only where after_progress_locked
+    // and then deliver_unlocked follow; truncate and reset publish their ends themselves).
     if (durable_lsn_ != durable_lsn_published_) {
       durable_lsn_published_ = durable_lsn_;
-      tail_feed_.advance_durable(durable_lsn_);
+      if (tail_feed_.advance_durable(durable_lsn_)) tail_wake_due_ = true;
     }
   }
   // A group's write completed: its buffer goes to the tail feed while readers tail (they decode
@@ -442,6 +444,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // end last published to it.
   mutable engine::TailFeed tail_feed_;
   mutable std::uint64_t durable_lsn_published_ = 0;
+  mutable bool tail_wake_due_ = false;  // advance_durable asked for a wake-up: deliver_unlocked sends it
 
   std::unique_ptr<io::DirLock> lock_;
   std::uint64_t store_id_ = 0;

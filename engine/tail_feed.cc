@@ -17,25 +17,20 @@ void TailFeed::open(std::uint64_t first_lsn, std::uint64_t durable_lsn, bool wri
   writes_ended_ = !writable;
 }
 
-void TailFeed::advance_durable(std::uint64_t durable_lsn) {
+bool TailFeed::advance_durable(std::uint64_t durable_lsn) {
   // Only the store advances it, under its mutex: no two advances race.
-  if (durable_lsn <= durable_lsn_.load()) return;
+  if (durable_lsn <= durable_lsn_.load()) return false;
   durable_lsn_.store(durable_lsn);
   // The store above and the load below pair with a waiter's increment of waiters_ and its look
   // at durable_lsn_ after it (wait_durable): either this sees the waiter, or the waiter sees
   // the new end. Without waiters the write path takes no lock here.
-  if (waiters_.load() == 0) return;
-  bool wake = false;
-  {
-    std::lock_guard lock(mu_);
-    // Only when some wait's LSN is now durable: the woken ones that must wait on lower the
-    // mark again before they sleep.
-    if (durable_lsn > lowest_wait_lsn_) {
-      wake = true;
-      lowest_wait_lsn_ = UINT64_MAX;
-    }
-  }
-  if (wake) durable_cv_.notify_all();
+  if (waiters_.load() == 0) return false;
+  std::lock_guard lock(mu_);
+  // Only when some wait's LSN is now durable. A waiter that must wait on lowers the mark again
+  // before it sleeps; one that went to sleep since this look saw the new end first.
+  if (durable_lsn <= lowest_wait_lsn_) return false;
+  lowest_wait_lsn_ = UINT64_MAX;
+  return true;
 }
 
 io::AlignedBuffer TailFeed::keep(TailGroup group) {

@@ -11,8 +11,9 @@
 //     while a tailing reader exists; the feed keeps the newest ones, at most tail_feed_bytes_max
 //     of buffers (always the newest one), and gives an evicted buffer back to the store's spare
 //     buffers unless a reader still holds it. A reader at the head decodes from these bytes.
-//   - The durable end is published here by the write path (one uncontended lock, and a wake-up
-//     only when a waiter's LSN became durable); tail waits sleep on this feed's condition.
+//   - The durable end is published here by the write path (an atomic store; the feed's mutex
+//     only while a tail wait sleeps, and a wake-up, sent after the store's mutex is released,
+//     only when a sleeping wait's LSN became durable); tail waits sleep on this feed's condition.
 //
 // The safety rules (each has a test in tests/engine/tail_feed_test.cc):
 //   - Removed records are never handed out: truncate_after and reset_to call invalidate() when
@@ -90,8 +91,10 @@ class TailFeed {
   // --- the store's side (called under the store's mutex) ---
   // The store opened: its first and durable ends, and whether it takes writes.
   void open(std::uint64_t first_lsn, std::uint64_t durable_lsn, bool writable);
-  // durable_lsn_ advanced to `durable_lsn`; wakes the waits it satisfies.
-  void advance_durable(std::uint64_t durable_lsn);
+  // durable_lsn_ advanced to `durable_lsn`. Returns whether a wait it satisfies sleeps: then the
+  // caller calls wake_durable_waiters(), after releasing the store's mutex.
+  bool advance_durable(std::uint64_t durable_lsn);
+  void wake_durable_waiters() const { durable_cv_.notify_all(); }
   // A completed group's bytes, while readers tail. Returns a buffer for the store's spare
   // buffers (`group`'s own when it is not kept, or one evicted), possibly empty.
   io::AlignedBuffer keep(TailGroup group);
