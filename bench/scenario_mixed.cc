@@ -8,6 +8,8 @@
 // tailer returns is checked against durable_lsn() read right after: a record returned before it
 // was durable and made durable in between escapes the check, so the count is a lower bound, but
 // a record that never became durable is always caught.
+#include <sys/resource.h>
+
 #include <memory>
 #include <random>
 #include <thread>
@@ -25,6 +27,22 @@ constexpr std::size_t mixed_record_bytes = 1024;
 constexpr std::uint64_t acked_records_max = 16ull << 20;
 constexpr auto tail_wait_slice = std::chrono::milliseconds(50);
 
+// The calling thread's CPU time so far (user + system), in microseconds: what a tailer or a
+// reader costs the machine per record, which a loaded machine's rates hide.
+double thread_cpu_us() {
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
+  const auto us = [](const timeval &t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
+// Adds the thread's CPU time from construction to destruction to *total.
+struct ThreadCpu {
+  double *total;
+  double start = thread_cpu_us();
+  ~ThreadCpu() { *total += thread_cpu_us() - start; }
+};
+
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
@@ -40,12 +58,14 @@ struct MixedRun {
 struct ReaderFigures {
   std::uint64_t records = 0;
   std::uint64_t not_durable_seen = 0;
+  double cpu_us = 0;  // the thread's CPU time (user + system) over its run
   Latencies latencies;
   std::string error;
 };
 
 // Follows the log from first_lsn with a durable_only iterator until told to stop.
 void tail(MixedRun &run, ReaderFigures &out) {
+  const ThreadCpu cpu{&out.cpu_us};
   Result<Iterator> it = run.store->scan(run.first_lsn, ScanOptions{std::nullopt, true});
   if (!it.ok()) {
     out.error = it.status().to_string();
@@ -71,6 +91,7 @@ void tail(MixedRun &run, ReaderFigures &out) {
 
 // Reads uniformly random durable records of the timed part until told to stop.
 void read_randomly(MixedRun &run, int thread, ReaderFigures &out) {
+  const ThreadCpu cpu{&out.cpu_us};
   std::mt19937_64 random(1000 + thread);
   out.latencies.reserve(1 << 18);
   while (!run.stop.load(std::memory_order_relaxed)) {
@@ -100,9 +121,11 @@ Row reader_row(const std::string &config, int threads, std::vector<ReaderFigures
   row.record_bytes = mixed_record_bytes;
   Latencies all;
   std::uint64_t records = 0, not_durable = 0;
+  double cpu_us = 0;
   for (ReaderFigures &f : figures) {
     all.merge(f.latencies);
     records += f.records;
+    cpu_us += f.cpu_us;
     not_durable += f.not_durable_seen;
     if (row.error.empty()) row.error = f.error;
   }
@@ -111,6 +134,7 @@ Row reader_row(const std::string &config, int threads, std::vector<ReaderFigures
   all.fill(row);
   row.extra["records"] = static_cast<double>(records);
   row.extra["not_durable_seen"] = static_cast<double>(not_durable);
+  if (records != 0) row.extra["cpu_us_per_record"] = cpu_us / records;
   return row;
 }
 
