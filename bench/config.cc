@@ -110,6 +110,14 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
   app.add_option("--seconds", seconds, "length of each timed measurement (default 0.5 quick, 5 full)")
       ->check(CLI::Range(1e-3, seconds_per_run_max))
       ->type_name("S");
+  app.add_option("--mixed-tailers", config.mixed_tailers,
+                 "M1: tailing iterators beside the appenders (default 4; 0 measures the split)")
+      ->check(CLI::Range(0, 64))
+      ->type_name("N");
+  app.add_option("--mixed-readers", config.mixed_readers,
+                 "M1: threads of random read(lsn) beside the appenders (default 4; 0 measures the split)")
+      ->check(CLI::Range(0, 64))
+      ->type_name("N");
   bool no_fio = false, no_peers = false;
   app.add_flag("--no-fio", no_fio, "skip the device measurements");
   app.add_flag("--no-peers", no_peers, "skip RocksDB, LevelDB and the plain log file");

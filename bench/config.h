@@ -36,6 +36,8 @@ struct Config {
   std::uint64_t crash_log_bytes = 0;        // O1: bytes the killed writer appends at most
   std::uint64_t sealed_segments = 1000;     // O1: segments of the store whose open is timed
   double mixed_seconds = 20;                // M1: length of the mixed run
+  int mixed_tailers = 4;                    // M1: tailing iterators beside the 16 appenders
+  int mixed_readers = 4;                    // M1: threads of random read(lsn) beside them
   std::uint64_t fio_file_bytes = 1ull << 30;
 
   bool selected(const std::string &workload) const { return only.empty() || only.count(workload) != 0; }

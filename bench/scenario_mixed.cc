@@ -8,6 +8,8 @@
 // tailer returns is checked against durable_lsn() read right after: a record returned before it
 // was durable and made durable in between escapes the check, so the count is a lower bound, but
 // a record that never became durable is always caught.
+#include <sys/resource.h>
+
 #include <memory>
 #include <random>
 #include <thread>
@@ -19,13 +21,27 @@ namespace segstore::bench {
 namespace {
 
 constexpr int appender_threads = 16;
-constexpr int tailer_threads = 4;
-constexpr int reader_threads = 4;
 constexpr std::size_t mixed_record_bytes = 1024;
 // Ack times are kept for this many records (8 bytes each): far above what 16 sync appenders
 // reach in a run on one device; the appenders stop when it is spent.
 constexpr std::uint64_t acked_records_max = 16ull << 20;
 constexpr auto tail_wait_slice = std::chrono::milliseconds(50);
+
+// The calling thread's CPU time so far (user + system), in microseconds: what a tailer or a
+// reader costs the machine per record, which a loaded machine's rates hide.
+double thread_cpu_us() {
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
+  const auto us = [](const timeval &t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
+// Adds the thread's CPU time from construction to destruction to *total.
+struct ThreadCpu {
+  double *total;
+  double start = thread_cpu_us();
+  ~ThreadCpu() { *total += thread_cpu_us() - start; }
+};
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
@@ -42,12 +58,14 @@ struct MixedRun {
 struct ReaderFigures {
   std::uint64_t records = 0;
   std::uint64_t not_durable_seen = 0;
+  double cpu_us = 0;  // the thread's CPU time (user + system) over its run
   Latencies latencies;
   std::string error;
 };
 
 // Follows the log from first_lsn with a durable_only iterator until told to stop.
 void tail(MixedRun &run, ReaderFigures &out) {
+  const ThreadCpu cpu{&out.cpu_us};
   Result<Iterator> it = run.store->scan(run.first_lsn, ScanOptions{std::nullopt, true});
   if (!it.ok()) {
     out.error = it.status().to_string();
@@ -73,6 +91,7 @@ void tail(MixedRun &run, ReaderFigures &out) {
 
 // Reads uniformly random durable records of the timed part until told to stop.
 void read_randomly(MixedRun &run, int thread, ReaderFigures &out) {
+  const ThreadCpu cpu{&out.cpu_us};
   std::mt19937_64 random(1000 + thread);
   out.latencies.reserve(1 << 18);
   while (!run.stop.load(std::memory_order_relaxed)) {
@@ -102,9 +121,11 @@ Row reader_row(const std::string &config, int threads, std::vector<ReaderFigures
   row.record_bytes = mixed_record_bytes;
   Latencies all;
   std::uint64_t records = 0, not_durable = 0;
+  double cpu_us = 0;
   for (ReaderFigures &f : figures) {
     all.merge(f.latencies);
     records += f.records;
+    cpu_us += f.cpu_us;
     not_durable += f.not_durable_seen;
     if (row.error.empty()) row.error = f.error;
   }
@@ -113,6 +134,7 @@ Row reader_row(const std::string &config, int threads, std::vector<ReaderFigures
   all.fill(row);
   row.extra["records"] = static_cast<double>(records);
   row.extra["not_durable_seen"] = static_cast<double>(not_durable);
+  if (records != 0) row.extra["cpu_us_per_record"] = cpu_us / records;
   return row;
 }
 
@@ -154,7 +176,11 @@ Row run_appenders_alone(Context &ctx) {
 
 // Appenders, tailers and readers together; three rows.
 std::vector<Row> run_mixed(const Context &ctx) {
-  const std::string appenders_config = "16 appenders with 4 tailers + 4 readers, sync";
+  // 4 and 4 unless --mixed-tailers / --mixed-readers say otherwise (to measure what each costs).
+  const int tailer_threads = ctx.config.mixed_tailers;
+  const int reader_threads = ctx.config.mixed_readers;
+  const std::string appenders_config = "16 appenders with " + std::to_string(tailer_threads) + " tailers + " +
+                                       std::to_string(reader_threads) + " readers, sync";
   std::string error;
   std::unique_ptr<Store> store = fresh_warm_store(ctx, &error);
   if (!store) {
@@ -189,8 +215,10 @@ std::vector<Row> run_mixed(const Context &ctx) {
   (void)store->close();
   std::vector<Row> rows;
   rows.push_back(appender_row(appenders_config, result));
-  rows.push_back(reader_row("4 tailers, durable_only, lag behind the ack", tailer_threads, tailed, seconds));
-  rows.push_back(reader_row("4 readers, random read(lsn) of durable records", reader_threads, read, seconds));
+  rows.push_back(reader_row(std::to_string(tailer_threads) + " tailers, durable_only, lag behind the ack",
+                            tailer_threads, tailed, seconds));
+  rows.push_back(reader_row(std::to_string(reader_threads) + " readers, random read(lsn) of durable records",
+                            reader_threads, read, seconds));
   return rows;
 }
 
@@ -199,7 +227,8 @@ std::vector<Row> run_mixed(const Context &ctx) {
 Table run_m1(Context &ctx) {
   Table table;
   table.id = "M1";
-  table.title = "mixed: 16 sync appenders, 4 tailing iterators and 4 random readers at once";
+  table.title = "mixed: 16 sync appenders, " + std::to_string(ctx.config.mixed_tailers) + " tailing iterators and " +
+                std::to_string(ctx.config.mixed_readers) + " random readers at once";
   table.parameters = "1 KiB records, durability sync, one stream; " + format_count(ctx.config.mixed_seconds) +
                      " s mixed, after the 16 appenders alone for " + format_count(ctx.config.seconds_per_run) +
                      " s on a fresh store; tailers: scan(durable_only) + next_wait from the first timed LSN";
@@ -211,14 +240,14 @@ Table run_m1(Context &ctx) {
   if (measured(alone.records_per_s) && alone.records_per_s > 0)
     appenders.extra["vs_alone"] = appenders.records_per_s / alone.records_per_s;
   progress("M1", "mixed: appenders " + format_count(appenders.records_per_s) + " records/s" +
-                     (mixed.size() > 1 ? ", tailer lag p99 " + format_count(mixed[1].p99_us) + " us, readers " +
+                     (mixed.size() > 2 ? ", tailer lag p99 " + format_count(mixed[1].p99_us) + " us, readers " +
                                              format_count(mixed[2].records_per_s) + " reads/s"
                                        : "") +
                      (appenders.error.empty() ? "" : " (" + appenders.error + ")"));
   table.rows.push_back(alone);
   for (Row &row : mixed) table.rows.push_back(row);
   table.notes.push_back("appenders: records/s and append latency; tailers: records handed out per second over all "
-                        "four, latency = lag from the appender's ack to the tailer's next_wait() return; readers: "
+                        "of them, latency = lag from the appender's ack to the tailer's next_wait() return; readers: "
                         "read(lsn) latency.");
   table.notes.push_back("a durable_only tailer's record is checked against durable_lsn() right after it is returned "
                         "(not_durable_seen in the JSON must be 0).");

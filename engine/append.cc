@@ -563,9 +563,12 @@ void Store::Impl::after_progress_locked(WakeBatch &batch, std::uint64_t cutter_l
 }
 
 void Store::Impl::deliver_unlocked(std::unique_lock<std::mutex> &lock, WakeBatch &batch) {
-  if (batch.empty()) return;
+  // The tail waits a durable advance satisfied are woken here too, with mu_ released.
+  const bool wake_tailers = std::exchange(tail_wake_due_, false);
+  if (batch.empty() && !wake_tailers) return;
   lock.unlock();
   batch.deliver();
+  if (wake_tailers) tail_feed_.wake_durable_waiters();
   lock.lock();
 }
 
@@ -648,6 +651,7 @@ void Store::Impl::fail_locked(const Status &cause) {
     // Every wait ends with the failure now: nothing more will be appended or become durable.
     appended_cv_.notify_all();
     progress_cv_.notify_all();
+    tail_feed_.end_writes();
     wake_all_waiters_locked();
   }
 }
@@ -682,7 +686,7 @@ bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
     if (group->state == GroupState::written) wrote_only = true;
     if (group->state == GroupState::synced) sync_latency_us_.record(microseconds_since(group->submitted_at));
-    recycle_buffer_locked(*group);
+    keep_or_recycle_buffer_locked(*group);
   }
   advance_durable_locked();
   WakeBatch batch;

@@ -328,6 +328,7 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
   {
     std::lock_guard lock(mu_);
     first_lsn_ = lsn;
+    tail_feed_.trimmed_to(lsn);
     min_segment_id_ = new_min_segment_id;
     for (const auto &seg : victims) segments_.erase(seg->base_lsn);
   }
@@ -373,6 +374,8 @@ Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
     min_segment_id_ = new_min_segment_id;
     first_lsn_ = next_lsn_ = durable_lsn_ = lsn;
     log_generation_++;
+    durable_lsn_published_ = durable_lsn_;
+    tail_feed_.invalidate(first_lsn_, durable_lsn_);  // nothing kept is served again
     segments_.clear();
     groups_.clear();
     to_seal_.clear();

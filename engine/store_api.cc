@@ -60,12 +60,22 @@ class Iterator::Impl {
         cancel_(std::make_shared<IteratorCanceller::State>()) {
     cancel_->store = store_;
   }
+  ~Impl() {
+    if (tailing_) store_->tail_feed_.remove_tailer();
+  }
+  Impl(const Impl &) = delete;
+  Impl &operator=(const Impl &) = delete;
 
   Result<bool> next() { return stream_ ? next_of_stream() : next_plain(); }
 
   Result<bool> next_wait(std::chrono::milliseconds timeout) {
     const auto deadline = base::deadline_after(timeout);
     const engine::TailTarget target = durable_only_ ? engine::TailTarget::durable : engine::TailTarget::appended;
+    if (!tailing_) {
+      // From now on the store keeps its newest groups' bytes for this iterator (tail_feed.h).
+      tailing_ = true;
+      store_->tail_feed_.add_tailer();
+    }
     while (true) {
       Result<bool> got = next();
       if (!got.ok() || *got) return got;
@@ -130,7 +140,29 @@ class Iterator::Impl {
     return &*ahead_;
   }
 
+  // A tailing iterator's next record from the groups the store keeps in memory (no store lock,
+  // no device read); nullopt when they do not hold it and the store must be asked.
+  std::optional<Result<bool>> next_from_tail_feed() {
+    RecordView view;
+    Status error;
+    switch (store_->tail_feed_.read(next_lsn_, durable_only_, tail_cursor_, &view, &error)) {
+      case engine::TailLook::miss: return std::nullopt;
+      case engine::TailLook::end: return Result<bool>(false);
+      case engine::TailLook::record: break;
+    }
+    if (!error.ok()) return Result<bool>(error);
+    // The cursor's window stands before these records: it starts again from the index when
+    // the walk next needs the store (its read-ahead is dropped once, not on every record).
+    if (cursor_ && cursor_->segment()) cursor_->restart(nullptr, 0, 0);
+    current_ = view;
+    next_lsn_ = current_.lsn + 1;
+    return Result<bool>(true);
+  }
+
   Result<bool> next_plain() {
+    if (tailing_) {
+      if (std::optional<Result<bool>> served = next_from_tail_feed()) return std::move(*served);
+    }
     while (true) {
       Position pos;
       Result<bool> more = locate(pos);
@@ -348,6 +380,10 @@ class Iterator::Impl {
   std::optional<std::uint32_t> stream_;
   bool durable_only_;
   std::shared_ptr<IteratorCanceller::State> cancel_;
+  // next_wait() was called: the iterator follows the head, served from the tail feed where it
+  // can be (plain walks only), and counted among the feed's tailers until it is destroyed.
+  bool tailing_ = false;
+  engine::TailCursor tail_cursor_;
   // The plain walk's read-ahead (nullptr until the first cursor, and when the env has none);
   // declared before cursor_, which points to it.
   std::optional<engine::ScanAhead> ahead_;

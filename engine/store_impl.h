@@ -32,6 +32,8 @@
 #include "base/histogram.h"
 #include "engine/durable_waiters.h"
 #include "engine/segment.h"
+#include "engine/tail_feed.h"
+#include "format/layout.h"
 #include "format/small_files.h"
 #include "io/aligned_buffer.h"
 #include "io/env.h"
@@ -235,6 +237,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // request is cleared), or `deadline` passed (timed_out). `cancel` may be null.
   Status wait_for_tail(std::uint64_t lsn, engine::TailTarget target, std::chrono::steady_clock::time_point deadline,
                        std::atomic<bool> *cancel) const;
+  // wait_for_tail for TailTarget::durable: sleeps on the tail feed, not on mu_.
+  Status wait_for_durable_tail(std::uint64_t lsn, std::chrono::steady_clock::time_point deadline,
+                               std::atomic<bool> *cancel) const;
   // Wakes every tail wait so it looks at its cancel flag (IteratorCanceller::cancel()).
   void wake_tail_waiters() const;
 
@@ -305,6 +310,30 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   }
   void notify_progress_locked() const {
     if (progress_waiters_ != 0) progress_cv_.notify_all();
+    // Tail waits for durability sleep on the tail feed; the ones an advance satisfies are woken
+    // by deliver_unlocked, with mu_ released (durable_lsn_ advances only where after_progress_locked
+    // and then deliver_unlocked follow; truncate and reset publish their ends themselves).
+    if (durable_lsn_ != durable_lsn_published_) {
+      durable_lsn_published_ = durable_lsn_;
+      if (tail_feed_.advance_durable(durable_lsn_)) tail_wake_due_ = true;
+    }
+  }
+  // A group's write completed: its buffer goes to the tail feed while readers tail (they decode
+  // the newest records from it), else back to the spare buffers. Caller holds mu_.
+  void keep_or_recycle_buffer_locked(WriteGroup &group) {
+    if (tail_feed_.keeping() && group.state != GroupState::failed) {
+      engine::TailGroup kept;
+      kept.segment = group.segment;
+      kept.buffer = std::move(group.buffer);
+      kept.file_offset = group.file_offset;
+      // A segment's first group begins with the segment header's block.
+      kept.records_offset = group.file_offset == 0 ? format::segment_data_offset_bytes : 0;
+      kept.used = group.used;
+      kept.first_lsn = group.first_lsn;
+      kept.end_lsn = group.end_lsn;
+      group.buffer = tail_feed_.keep(std::move(kept));
+    }
+    recycle_buffer_locked(group);
   }
   // Waits until no truncate_after is changing segment files outside mu_.
   void wait_for_log_rewrite_locked(std::unique_lock<std::mutex> &lock);
@@ -412,6 +441,11 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // write path notifies only when one exists.
   mutable std::size_t progress_waiters_ = 0;
   mutable std::size_t appended_waiters_ = 0;
+  // What the tailing readers see of the head without mu_ (engine/tail_feed.h), and the durable
+  // end last published to it.
+  mutable engine::TailFeed tail_feed_;
+  mutable std::uint64_t durable_lsn_published_ = 0;
+  mutable bool tail_wake_due_ = false;  // advance_durable asked for a wake-up: deliver_unlocked sends it
 
   std::unique_ptr<io::DirLock> lock_;
   std::uint64_t store_id_ = 0;

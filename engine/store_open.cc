@@ -148,6 +148,11 @@ Status Store::Impl::open() {
   Result<std::unique_ptr<io::WriteQueue>> queue = env_->make_write_queue(options_.inflight_groups_max);
   if (!queue.ok()) return queue.status();
   queue_ = std::move(*queue);
+  {
+    std::lock_guard lock(mu_);  // no other thread yet; taken for the rule that guards the ends
+    durable_lsn_published_ = durable_lsn_;
+    tail_feed_.open(first_lsn_, durable_lsn_, check_writable_locked().ok());
+  }
   SEGSTORE_TRY(start_threads());
   if (log->truncate_cut_lsn != 0) return finish_interrupted_truncate(log->truncate_cut_lsn);
   return Status();
@@ -255,6 +260,7 @@ Status Store::Impl::close() {
   // CLEAN's next LSN names only durable records (an append racing close() used to take an LSN
   // after the final sync was cut, and the next open reported it as lost).
   closing_ = true;
+  tail_feed_.end_writes();  // tail waits end as check_writable_locked says: store_closed
   Status flushed;
   if (!failed_ && queue_ && next_lsn_ > durable_lsn_) flushed = make_durable_locked(lock, next_lsn_ - 1);
   if (queue_) drain_locked(lock);

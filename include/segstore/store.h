@@ -269,6 +269,9 @@ class SEGSTORE_API Iterator {
   // early, with an error, when the store cannot bring the record any more: store_closed when it
   // was closed, read_only when it failed (a write or data sync error); and with Errc::cancelled
   // when cancel() ended it. `timeout` may be milliseconds::max(): no timeout.
+  // From its first next_wait() until it is destroyed the iterator tails: the store keeps the
+  // bytes of its newest write groups in memory (at most 4 MiB, or one group, per store, however
+  // many iterators tail), and a walk of every stream near the head reads them from there.
   Result<bool> next_wait(std::chrono::milliseconds timeout);
   const RecordView &record() const;
 
