@@ -15,11 +15,12 @@ using namespace engine;
 namespace {
 // Worker threads of the store's read-ahead: one per read a one-stream walk keeps in flight (a
 // plain scan keeps fewer; several scans at once share them).
-constexpr unsigned read_ahead_threads = stream_ahead_reads;
-static_assert(stream_ahead_reads >= scan_ahead_windows);
-// Reads in flight at once on the store's ring: several one-stream walks' (more are read on
-// their caller's thread).
-constexpr unsigned ring_read_ahead_depth = 64;
+constexpr unsigned read_ahead_threads = stream_ahead_thread_reads;
+static_assert(stream_ahead_thread_reads >= scan_ahead_thread_windows);
+// Reads in flight at once on the store's ring, shared by its scans and one-stream walks (more
+// are read on their caller's thread): one walk's reads and a few scans' windows.
+constexpr unsigned ring_read_ahead_depth = 128;
+static_assert(ring_read_ahead_depth >= stream_ahead_ring_reads + 4 * scan_ahead_ring_windows);
 }  // namespace
 
 Store::Impl::ReadAheadBound Store::Impl::read_ahead_bound(const Segment &seg) const {
@@ -46,13 +47,14 @@ io::ReadAhead *Store::Impl::read_ahead() {
   return read_ahead_.get();
 }
 
-io::ReadAhead *Store::Impl::stream_read_ahead() {
+io::ReadAhead *Store::Impl::scan_read_ahead(bool *on_ring) {
   {
     std::lock_guard lock(read_ahead_mu_);
     if (!ring_read_ahead_made_) {
       ring_read_ahead_ = env_->make_ring_read_ahead(ring_read_ahead_depth);
       ring_read_ahead_made_ = true;
     }
+    *on_ring = ring_read_ahead_ != nullptr;
     if (ring_read_ahead_) return ring_read_ahead_.get();
   }
   return read_ahead();
@@ -61,6 +63,7 @@ io::ReadAhead *Store::Impl::stream_read_ahead() {
 ScanAhead::ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes, std::size_t windows,
                      Mode mode)
     : store_(store), reads_(reads), window_bytes_(window_bytes), slots_(windows), ranges_mode_(mode == Mode::ranges) {
+  batch_.reserve(windows);
   SEGSTORE_ASSERT(window_bytes % format::block_size_bytes == 0 && window_bytes != 0,
                   "read-ahead window of " + std::to_string(window_bytes) + " bytes is not whole blocks");
   SEGSTORE_ASSERT(windows != 0, "a read-ahead of no windows");
@@ -122,6 +125,7 @@ void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
     submit_next(*seg, bound, next_offset_, length);
     next_offset_ += length;
   }
+  submit_batch();
 }
 
 void ScanAhead::issue_ranges_queued() {
@@ -134,7 +138,7 @@ void ScanAhead::issue_ranges_queued() {
   for (std::size_t i = 0; i < inflight_; ++i) inflight_bytes += slot_at(i).read.out.size();
   while (inflight_ < slots_.size() && !ranges_.empty()) {
     const AheadRange range = ranges_.front();
-    if (inflight_ != 0 && inflight_bytes + range.bytes > stream_ahead_bytes_max) return;
+    if (inflight_ != 0 && inflight_bytes + range.bytes > stream_ahead_bytes_max) break;
     SEGSTORE_ASSERT(range.start % format::block_size_bytes == 0 && range.bytes % format::block_size_bytes == 0 &&
                         range.bytes != 0,
                     "read-ahead range at " + std::to_string(range.start) + " of " + std::to_string(range.bytes) +
@@ -143,13 +147,14 @@ void ScanAhead::issue_ranges_queued() {
     // and so is every range after it.
     if (range.start >= bound.readable_end || range.start >= read_end) {
       ranges_.clear();
-      return;
+      break;
     }
     ranges_.pop_front();
     const std::uint64_t length = std::min<std::uint64_t>(range.bytes, read_end - range.start);
     submit_next(*seg_, bound, range.start, length);
     inflight_bytes += length;
   }
+  submit_batch();
 }
 
 // Starts the read of [start, start + length) of `seg` in the next free slot.
@@ -166,8 +171,15 @@ void ScanAhead::submit_next(const Segment &seg, const Store::Impl::ReadAheadBoun
   slot.read.file = slot.file.get();
   slot.read.offset = start;
   slot.read.out = std::span<std::byte>(slot.buffer.data() + head, length);
-  reads_.submit(slot.read);
+  batch_.push_back(&slot.read);
   inflight_++;
+}
+
+// Starts the reads submit_next prepared, together (one system call on the ring).
+void ScanAhead::submit_batch() {
+  if (batch_.empty()) return;
+  reads_.submit_batch(batch_);
+  batch_.clear();
 }
 
 // Stats::blocks_read counts the blocks read from the device, used or dropped.
