@@ -4,7 +4,8 @@
 // The worker-thread ReadAhead costs two thread hand-offs per read (to a worker, and back to the
 // waiter); a one-stream walk's reads are small and many, and on a loaded machine each hand-off
 // can wait for a time slice. Here a read is one SQE submitted by the caller and one CQE reaped
-// by whichever waiter is in the kernel at the time.
+// by whichever waiter is in the kernel at the time; the reads of a submit_batch share one
+// io_uring_submit (and the kernel's plug: one device notification for several requests).
 //
 // Concurrency: the SQ is touched only under mu_. The CQ is consumed only under mu_ and only
 // while no thread is blocked in io_uring_wait_cqe (reaping_): one waiter blocks in the kernel,
