@@ -120,7 +120,7 @@ void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
   // bytes there are not trusted, take() bounds them).
   const std::uint64_t read_end =
       std::min<std::uint64_t>(format::align_up(bound.readable_end, format::block_size_bytes), seg->segment_bytes);
-  while (inflight_ < slots_.size() && next_offset_ < read_end && next_offset_ < bound.readable_end) {
+  while (inflight_ < sequential_depth() && next_offset_ < read_end && next_offset_ < bound.readable_end) {
     const std::uint64_t length = std::min<std::uint64_t>(window_bytes_, read_end - next_offset_);
     submit_next(*seg, bound, next_offset_, length);
     next_offset_ += length;
@@ -240,6 +240,7 @@ bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, 
     return false;
   }
   count_blocks(slot);  // (drop() counts those it drops)
+  windows_taken_++;
   const std::size_t head = head_bytes();
   SEGSTORE_ASSERT(tail <= head, "record tail of " + std::to_string(tail) + " bytes past the head room");
   if (tail != 0)

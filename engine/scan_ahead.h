@@ -24,6 +24,7 @@
 // Thread-safety: none; one per iterator. Destroying it waits for its reads in flight.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -126,6 +127,13 @@ class ScanAhead {
   // one-stream walk's ranges are not contiguous).
   std::size_t head_bytes() const { return ranges_mode_ ? 0 : scan_ahead_head_bytes; }
   Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  // Sequential windows in flight now: scan_ahead_thread_windows at first, one more per window
+  // taken, up to every slot. A short scan (a subscriber reading a few records) then allocates and
+  // page-faults the 4 windows it did before the ring, not 8 (each fresh MiB cost ~4 ms of page
+  // faults at open on the shared VM); a long one reaches the full depth after 4 windows.
+  std::size_t sequential_depth() const {
+    return std::min<std::size_t>(slots_.size(), scan_ahead_thread_windows + windows_taken_);
+  }
   bool serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
               std::uint64_t window_trusted_end, std::uint64_t *tail) const;
 
@@ -140,6 +148,7 @@ class ScanAhead {
   const bool ranges_mode_;
   std::deque<AheadRange> ranges_;  // ranges mode: not yet issued
   std::vector<io::AheadRead *> batch_;  // prepared by submit_next, started together by submit_batch
+  std::uint64_t windows_taken_ = 0;     // by take(), over the ScanAhead's life
 };
 
 }  // namespace segstore::engine

@@ -14,8 +14,9 @@ WindowReads::WindowReads(io::ReadAhead &reads, std::size_t window_bytes, std::si
     : reads_(reads), window_bytes_(window_bytes) {
   SEGSTORE_ASSERT(window_bytes % format::block_size_bytes == 0 && window_bytes != 0 && depth != 0,
                   "window reads of " + std::to_string(window_bytes) + " bytes, depth " + std::to_string(depth));
+  // Buffers are allocated when a window is first submitted (fill): a pass that scans only a
+  // short tail allocates (and page-faults) only the few windows it reads.
   windows_.resize(depth);
-  for (Window &w : windows_) w.buffer = io::AlignedBuffer(window_head_bytes + window_bytes);
 }
 
 WindowReads::~WindowReads() { drain(); }
@@ -56,7 +57,8 @@ void WindowReads::fill() {
     const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(window_bytes_, end_ - next_submit_));
     w.read.file = file_;
     w.read.offset = next_submit_;
-    // A reader's buffer swapped in by take_window may be smaller than a window's (its first).
+    // Allocated on first use; and a reader's buffer swapped in by take_window may be smaller
+    // than a window's (its first).
     if (w.buffer.size() < window_head_bytes + window_bytes_) w.buffer = io::AlignedBuffer(window_head_bytes + window_bytes_);
     w.read.out = std::span<std::byte>(w.buffer.data() + window_head_bytes, bytes);
     reads_.submit(w.read);

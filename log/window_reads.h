@@ -21,7 +21,7 @@
 // Without a ReadAhead (the simulated disk's env has none: reads it did not ask for would change
 // a seed's run) the reader reads synchronously and this class is not used.
 //
-// Lifetime: one per walker, reused across segments (its buffers are allocated once). Every
+// Lifetime: one per walker, reused across segments (its buffers are allocated once, on first use). Every
 // window in flight is waited for by drain(), by start() and by the destructor, before its buffer
 // or its file can go away. Thread-safety: none; one walk at a time.
 #pragma once
@@ -40,9 +40,11 @@ namespace segstore::log {
 // Windows in flight during a scan on the thread read-ahead: four 1 MiB reads keep an NVMe device
 // near its sequential bandwidth (each worker has one positional read outstanding).
 inline constexpr std::size_t window_reads_thread_depth = 4;
-// ... and on an io_uring read-ahead, where a window costs one SQE and one CQE and no thread: 8
-// (8 MiB in flight, twice fio's 32 x 128 KiB job), as the plain scans' (engine/scan_ahead.h).
-inline constexpr std::size_t window_reads_ring_depth = 8;
+// ... and on an io_uring read-ahead, where a window costs one SQE and one CQE and no thread: 4
+// as well (4 MiB in flight, as fio's 32 x 128 KiB job). 8 was tried: an unclean open of a 200 MiB
+// log took 51-64 ms against 38-41 ms before (the 4 more MiB of windows cost their page faults on
+// the shared VM), 41-46 ms at 4; verify_on_open showed no difference (indications, load 5-7).
+inline constexpr std::size_t window_reads_ring_depth = 4;
 
 // Room in front of each window for the bytes a reader keeps from its previous window (a record
 // straddling the end of that window). A reader keeping more reads through read_at (a copy).
@@ -51,8 +53,9 @@ static_assert(window_head_bytes % format::block_size_bytes == 0);
 
 class WindowReads {
  public:
-  // `window_bytes`: a whole number of blocks. Allocates depth windows now; later only a reader's
-  // buffer that take_window swapped in and is too small to be a window is replaced.
+  // `window_bytes`: a whole number of blocks. Each window's buffer is allocated when it is first
+  // submitted and then reused; later only a reader's buffer that take_window swapped in and is
+  // too small to be a window is replaced.
   WindowReads(io::ReadAhead &reads, std::size_t window_bytes, std::size_t depth = window_reads_thread_depth);
   ~WindowReads();
   WindowReads(const WindowReads &) = delete;
