@@ -2,9 +2,10 @@
 //
 // A scan decoding one window and only then reading the next keeps the device idle while it
 // decodes and one request in flight while it reads; the device's sequential bandwidth needs
-// several. A ScanAhead keeps up to scan_ahead_windows reads of the segment's next windows in
-// flight on the store's io::ReadAhead, and the cursor takes each one whole when it reaches it,
-// decoding it while the later ones are read.
+// several. A ScanAhead keeps several reads of the segment's next windows in flight on the
+// store's io::ReadAhead (scan_ahead_windows: its io_uring's, else its threads'), started together
+// (ReadAhead::submit_batch), and the cursor takes each one whole when it reaches it, decoding it
+// while the later ones are read.
 //
 // What a window may hold (the safety rules):
 //   - Only bytes on the file for good: below the segment's end and below every group of it
@@ -18,11 +19,12 @@
 // A read-ahead that failed or came back short is dropped too: the cursor then reads
 // synchronously, which reports the error or the short file as it always did.
 //
-// Memory: scan_ahead_windows buffers of scan_ahead_head_bytes + the window size, allocated on
-// first use and reused: a taken window's buffer is swapped with the cursor's old one.
+// Memory: one buffer per window in flight, of scan_ahead_head_bytes + the window size, allocated
+// on first use and reused: a taken window's buffer is swapped with the cursor's old one.
 // Thread-safety: none; one per iterator. Destroying it waits for its reads in flight.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -34,11 +36,19 @@
 
 namespace segstore::engine {
 
-// Windows in flight at once. Four 1 MiB reads keep as many bytes in flight as 32 reads of
-// 128 KiB, the job that reaches the device's sequential bandwidth (an O_DIRECT read of 1 MiB
-// reaches the device as several requests). Chosen by that arithmetic: the shared machine it was
-// written on was too loaded to compare depths; a quiet bench run is to confirm it.
-inline constexpr std::size_t scan_ahead_windows = 4;
+// Windows in flight at once for a plain scan on worker threads (the env has no ring): four
+// 1 MiB reads keep as many bytes in flight as 32 reads of 128 KiB, the job that reaches the
+// device's sequential bandwidth; each costs a thread hand-off, and more would cost more threads.
+inline constexpr std::size_t scan_ahead_thread_windows = 4;
+// ... and on the store's io_uring, where a window costs one SQE and one CQE and no thread: eight
+// (8 MiB in flight, twice fio's 32 x 128 KiB, so that the device still has a queue while the
+// cursor decodes a window and the next one's completion waits to be reaped). The depth was
+// compared at 4, 8 and 16 on the shared, loaded machine (indications only: a quiet bench run is
+// to confirm it); 16 showed no gain over 8 and holds twice the memory.
+inline constexpr std::size_t scan_ahead_ring_windows = 8;
+inline constexpr std::size_t scan_ahead_windows(bool on_ring) {
+  return on_ring ? scan_ahead_ring_windows : scan_ahead_thread_windows;
+}
 // Room in front of each window for the tail of the one before it: a record that straddles two
 // windows is decoded from one buffer without reading its first part again. A straddling record
 // larger than this is read synchronously.
@@ -46,8 +56,16 @@ inline constexpr std::size_t scan_ahead_head_bytes = 128u << 10;
 static_assert(scan_ahead_head_bytes % format::block_size_bytes == 0);
 // Reads in flight at once for a one-stream walk (ranges mode): its reads are small (a candidate
 // block or a short run of them), so the device's time per read is mostly its fixed cost, which
-// only several reads in flight overlap.
-inline constexpr std::size_t stream_ahead_reads = 8;
+// only several reads in flight overlap. On worker threads, one thread per read:
+inline constexpr std::size_t stream_ahead_thread_reads = 8;
+// ... and on the store's io_uring: 64 (a one-stream walk of 1 % of a log's records reads two
+// blocks ~25 blocks apart per record; at 8 in flight it reached 49k-82k reads/s, and 0.15x the
+// full scan's time needs ~113k). Compared at 16, 32 and 64 on the loaded machine: 64 gave the
+// shortest walks (indications). Half the ring: another walk or scan still finds room.
+inline constexpr std::size_t stream_ahead_ring_reads = 64;
+inline constexpr std::size_t stream_ahead_reads(bool on_ring) {
+  return on_ring ? stream_ahead_ring_reads : stream_ahead_thread_reads;
+}
 // ... and at most this many bytes in flight (a busy stream's runs are up to 1 MiB each).
 inline constexpr std::uint64_t stream_ahead_bytes_max = 4u << 20;
 
@@ -64,8 +82,8 @@ class ScanAhead {
     ranges,      // a one-stream walk: the ranges of issue_ranges() only
   };
   // Keeps up to `windows` reads in flight.
-  ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes,
-            std::size_t windows = scan_ahead_windows, Mode mode = Mode::sequential);
+  ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t window_bytes, std::size_t windows,
+            Mode mode = Mode::sequential);
   ~ScanAhead();
   ScanAhead(const ScanAhead &) = delete;
   ScanAhead &operator=(const ScanAhead &) = delete;
@@ -104,10 +122,18 @@ class ScanAhead {
   void issue_ranges_queued();
   void submit_next(const Segment &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
                    std::uint64_t length);
+  void submit_batch();
   // Room in front of each read for the tail of the window before it: sequential mode only (a
   // one-stream walk's ranges are not contiguous).
   std::size_t head_bytes() const { return ranges_mode_ ? 0 : scan_ahead_head_bytes; }
   Slot &slot_at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  // Sequential windows in flight now: scan_ahead_thread_windows at first, one more per window
+  // taken, up to every slot. A short scan (a subscriber reading a few records) then allocates and
+  // page-faults the 4 windows it did before the ring, not 8 (each fresh MiB cost ~4 ms of page
+  // faults at open on the shared VM); a long one reaches the full depth after 4 windows.
+  std::size_t sequential_depth() const {
+    return std::min<std::size_t>(slots_.size(), scan_ahead_thread_windows + windows_taken_);
+  }
   bool serves(const Slot &slot, std::uint64_t offset, std::uint64_t needed, const ReadWindow &window,
               std::uint64_t window_trusted_end, std::uint64_t *tail) const;
 
@@ -121,6 +147,8 @@ class ScanAhead {
   std::uint64_t next_offset_ = 0;  // where the next read starts (sequential mode)
   const bool ranges_mode_;
   std::deque<AheadRange> ranges_;  // ranges mode: not yet issued
+  std::vector<io::AheadRead *> batch_;  // prepared by submit_next, started together by submit_batch
+  std::uint64_t windows_taken_ = 0;     // by take(), over the ScanAhead's life
 };
 
 }  // namespace segstore::engine

@@ -133,9 +133,10 @@ class Iterator::Impl {
 
   engine::ScanAhead *scan_ahead() {
     if (!ahead_) {
-      io::ReadAhead *reads = store_->read_ahead();
+      bool on_ring = false;
+      io::ReadAhead *reads = store_->scan_read_ahead(&on_ring);
       if (reads == nullptr) return nullptr;
-      ahead_.emplace(*store_, *reads, scan_window_bytes);
+      ahead_.emplace(*store_, *reads, scan_window_bytes, engine::scan_ahead_windows(on_ring));
     }
     return &*ahead_;
   }
@@ -287,9 +288,10 @@ class Iterator::Impl {
   // read several at once, each taken by the cursor when it reaches it.
   engine::ScanAhead *stream_ahead() {
     if (!stream_ahead_) {
-      io::ReadAhead *reads = store_->stream_read_ahead();
+      bool on_ring = false;
+      io::ReadAhead *reads = store_->scan_read_ahead(&on_ring);
       if (reads == nullptr) return nullptr;
-      stream_ahead_.emplace(*store_, *reads, format::block_size_bytes, engine::stream_ahead_reads,
+      stream_ahead_.emplace(*store_, *reads, format::block_size_bytes, engine::stream_ahead_reads(on_ring),
                             engine::ScanAhead::Mode::ranges);
     }
     return &*stream_ahead_;

@@ -199,9 +199,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   ReadAheadBound read_ahead_bound(const Segment &seg) const;
   // The store's read-ahead (made on first use), or nullptr when the env has none.
   io::ReadAhead *read_ahead();
-  // The read-ahead of one-stream walks (many small reads): the env's io_uring one where it has
-  // one, else read_ahead().
-  io::ReadAhead *stream_read_ahead();
+  // The read-ahead of scans and one-stream walks: the env's io_uring one where it has one (no
+  // thread hand-off per read; *on_ring set true), else read_ahead() (*on_ring false).
+  io::ReadAhead *scan_read_ahead(bool *on_ring);
 
   // --- maintenance (maintenance.cc) ---
   Status truncate_after(std::uint64_t lsn);

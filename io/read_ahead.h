@@ -43,6 +43,12 @@ class ReadAhead {
   virtual ~ReadAhead() = default;
   // Starts the read; returns at once. `read` must not be in flight already.
   virtual void submit(AheadRead &read) = 0;
+  // Starts every read of `reads` (none in flight already), as submit() does each: the io_uring
+  // one hands them to the kernel with one system call (a scan's windows, a one-stream walk's
+  // runs of one segment). This default submits them one by one.
+  virtual void submit_batch(std::span<AheadRead *const> reads) {
+    for (AheadRead *read : reads) submit(*read);
+  }
   // Blocks until `read` (submitted to this ReadAhead) completed.
   virtual void wait(AheadRead &read) = 0;
 };

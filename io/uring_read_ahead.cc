@@ -4,7 +4,8 @@
 // The worker-thread ReadAhead costs two thread hand-offs per read (to a worker, and back to the
 // waiter); a one-stream walk's reads are small and many, and on a loaded machine each hand-off
 // can wait for a time slice. Here a read is one SQE submitted by the caller and one CQE reaped
-// by whichever waiter is in the kernel at the time.
+// by whichever waiter is in the kernel at the time; the reads of a submit_batch share one
+// io_uring_submit (and the kernel's plug: one device notification for several requests).
 //
 // Concurrency: the SQ is touched only under mu_. The CQ is consumed only under mu_ and only
 // while no thread is blocked in io_uring_wait_cqe (reaping_): one waiter blocks in the kernel,
@@ -48,24 +49,45 @@ class UringReadAhead final : public ReadAhead {
   }
 
   void submit(AheadRead &read) override {
-    SEGSTORE_ASSERT(read.file != nullptr, "read-ahead of no file");
-    read.done = false;
-    read.bytes = 0;
-    read.status = Status();
+    AheadRead *const one = &read;
+    submit_batch(std::span<AheadRead *const>(&one, 1));
+  }
+
+  // The reads the ring has room for go to the kernel with one io_uring_submit; the others are
+  // read on the caller's thread after that (read_now).
+  void submit_batch(std::span<AheadRead *const> reads) override {
     // Only a PosixFile has a descriptor to give the ring; its descriptor stays open (the
-    // descriptor cache cannot close it) until the read completed.
-    auto *file = dynamic_cast<PosixFile *>(read.file);
-    Result<int> fd = file != nullptr ? file->pin_for_read() : Result<int>(-1);
-    std::unique_lock lock(mu_);
-    if (file == nullptr || !fd.ok() || inflight_ == depth_) {
-      lock.unlock();
-      if (file != nullptr && fd.ok()) file->unpin_read();
-      read_now(read);  // reports the open failure too, as a read would
-      return;
+    // descriptor cache cannot close it) until the read completed. Pinned outside mu_: pinning
+    // may open the file.
+    for (AheadRead *read : reads) {
+      SEGSTORE_ASSERT(read->file != nullptr, "read-ahead of no file");
+      read->done = false;
+      read->bytes = 0;
+      read->status = Status();
+      read->fd = -1;
+      auto *file = dynamic_cast<PosixFile *>(read->file);
+      Result<int> fd = file != nullptr ? file->pin_for_read() : Result<int>(-1);
+      if (file != nullptr && fd.ok()) read->fd = *fd;
     }
-    read.fd = *fd;
-    submit_locked(read);
-    inflight_++;
+    {
+      std::lock_guard lock(mu_);
+      unsigned prepared = 0;
+      for (AheadRead *read : reads) {
+        if (read->fd < 0) continue;
+        if (inflight_ == depth_) {
+          static_cast<PosixFile *>(read->file)->unpin_read();
+          read->fd = -1;
+          continue;
+        }
+        prepare_locked(*read);
+        inflight_++;
+        prepared++;
+      }
+      submit_prepared_locked(prepared);
+    }
+    // Only this thread writes read->fd: reading it while another thread reaps the read is safe.
+    for (AheadRead *read : reads)
+      if (read->fd < 0) read_now(*read);  // reports an open failure too, as a read would
   }
 
   void wait(AheadRead &read) override {
@@ -93,18 +115,32 @@ class UringReadAhead final : public ReadAhead {
  private:
   static constexpr int submit_tries_max = 1000;
 
-  // Submits the read of what `read` still lacks (from read.bytes on), on its pinned descriptor.
-  void submit_locked(AheadRead &read) {
+  // Prepares the read of what `read` still lacks (from read.bytes on), on its pinned descriptor.
+  void prepare_locked(AheadRead &read) {
     io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
     // Invariant: every SQE is submitted before mu_ is released and at most depth_ are in flight.
     SEGSTORE_ASSERT(sqe != nullptr, "uring read-ahead: no free SQE with " + std::to_string(inflight_) + " in flight");
     io_uring_prep_read(sqe, read.fd, read.out.data() + read.bytes, static_cast<unsigned>(read.out.size() - read.bytes),
                        read.offset + read.bytes);
     io_uring_sqe_set_data(sqe, &read);
-    int submitted = io_uring_submit(&ring_);
-    for (int tries = 0; (submitted == -EINTR || submitted == -EAGAIN) && tries < submit_tries_max; ++tries)
-      submitted = io_uring_submit(&ring_);
-    SEGSTORE_ASSERT(submitted == 1, "uring read-ahead: io_uring_submit returned " + std::to_string(submitted));
+  }
+
+  // Hands the `prepared` SQEs to the kernel (io_uring_submit may take fewer at a time; the rest
+  // stay in the SQ for the next call).
+  void submit_prepared_locked(unsigned prepared) {
+    int tries = 0;
+    while (prepared != 0) {
+      const int submitted = io_uring_submit(&ring_);
+      if (submitted > 0) {
+        SEGSTORE_ASSERT(static_cast<unsigned>(submitted) <= prepared,
+                        "uring read-ahead: io_uring_submit took " + std::to_string(submitted) + " of " +
+                            std::to_string(prepared) + " SQEs");
+        prepared -= static_cast<unsigned>(submitted);
+        continue;
+      }
+      SEGSTORE_ASSERT((submitted == -EINTR || submitted == -EAGAIN || submitted == 0) && ++tries < submit_tries_max,
+                      "uring read-ahead: io_uring_submit returned " + std::to_string(submitted));
+    }
   }
 
   // A read the ring does not take (not a PosixFile, its descriptor could not be opened, or the
@@ -148,7 +184,8 @@ class UringReadAhead final : public ReadAhead {
     }
     io_uring_cq_advance(&ring_, seen);
     // After the advance: the CQ entries these take are free again.
-    for (AheadRead *read : resubmit) submit_locked(*read);
+    for (AheadRead *read : resubmit) prepare_locked(*read);
+    submit_prepared_locked(static_cast<unsigned>(resubmit.size()));
     resubmit.clear();
   }
 
@@ -158,8 +195,8 @@ class UringReadAhead final : public ReadAhead {
   std::mutex mu_;
   std::condition_variable done_cv_;
   unsigned inflight_ = 0;
-  bool reaping_ = false;
-  std::vector<AheadRead *> resubmit;  // reap_locked's, kept to allocate once  // a waiter is blocked in io_uring_wait_cqe
+  bool reaping_ = false;  // a waiter is blocked in io_uring_wait_cqe
+  std::vector<AheadRead *> resubmit;  // reap_locked's, kept to allocate once
 };
 
 }  // namespace

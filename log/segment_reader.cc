@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "base/try.h"
 
 namespace segstore::log {
 
@@ -66,7 +67,7 @@ Result<const std::byte *> SegmentReader::view(std::uint64_t offset, std::uint64_
   SEGSTORE_ASSERT(offset <= limit_ && bytes <= limit_ - offset,
                   "segment read past the limit: offset " + std::to_string(offset) + " + " + std::to_string(bytes) +
                       " > " + std::to_string(limit_));
-  if (offset >= start_ && offset + bytes <= start_ + valid_) return buffer_.data() + (offset - start_);
+  if (offset >= start_ && offset + bytes <= start_ + valid_) return buffer_.data() + skip_ + (offset - start_);
   const std::uint64_t start = format::align_down(offset, block_size_bytes);
   const std::uint64_t needed = offset + bytes - start;
   // Worked example: a record of 3 MiB at offset 4100 needs [4096, 4100 + 3 MiB): the window
@@ -75,26 +76,20 @@ Result<const std::byte *> SegmentReader::view(std::uint64_t offset, std::uint64_
                                       format::align_up(limit_ - start, block_size_bytes));
   window_bytes_ = std::min(window_bytes_ * 2, read_window_bytes);
   // Blocks of the old window that the new one still needs are kept, not read again (a
-  // record straddling the window's end): [start, old end) moves to the buffer's front.
+  // record straddling the window's end): [start, old end).
   const std::uint64_t old_end = start_ + valid_;
   const std::uint64_t kept = (start >= start_ && start < old_end && old_end % block_size_bytes == 0)
                                  ? std::min(old_end - start, want)
                                  : 0;
-  if (buffer_.size() < want) {
-    io::AlignedBuffer bigger(want);
-    if (kept != 0) std::memcpy(bigger.data(), buffer_.data() + (start - start_), kept);
-    buffer_ = std::move(bigger);
-  } else if (kept != 0) {
-    std::memmove(buffer_.data(), buffer_.data() + (start - start_), kept);
-  }
-  std::uint64_t got = kept;
-  if (kept < want) {
-    const std::span<std::byte> into(buffer_.data() + kept, want - kept);
-    Result<std::size_t> read = ahead_ != nullptr ? ahead_->read_at(start + kept, into) : file_.read_at(start + kept, into);
-    start_ = start;
-    valid_ = 0;  // the buffer holds nothing trustworthy until the read succeeded
-    if (!read.ok()) return read.status();
-    got += *read;
+  std::uint64_t got = 0;
+  std::span<const std::byte> kept_bytes;
+  if (kept != 0) kept_bytes = std::span<const std::byte>(buffer_.data() + skip_ + (start - start_), kept);
+  const std::size_t taken =
+      ahead_ == nullptr ? 0 : ahead_->take_window(start + kept, needed - std::min(needed, kept), kept_bytes, buffer_, &skip_);
+  if (taken != 0) {
+    got = taken;  // kept, then the window read ahead, now in buffer_ from skip_ on
+  } else {
+    SEGSTORE_TRY(read_into_front(start, kept, want, &got));
   }
   start_ = start;
   valid_ = std::min<std::uint64_t>(got, limit_ - start);
@@ -105,7 +100,30 @@ Result<const std::byte *> SegmentReader::view(std::uint64_t offset, std::uint64_
     return Status(Errc::io_error, "read " + file_.path() + " at offset " + std::to_string(start + kept) +
                                       ": the file ended after " + std::to_string(got) + " bytes, before offset " +
                                       std::to_string(offset + bytes) + " that its size promised");
-  return buffer_.data() + (offset - start_);
+  return buffer_.data() + skip_ + (offset - start_);
+}
+
+// The read of [start, start + want) into the buffer's front, its first `kept` bytes moved there
+// from the old window: *got is the bytes there afterwards.
+Status SegmentReader::read_into_front(std::uint64_t start, std::uint64_t kept, std::uint64_t want, std::uint64_t *got) {
+  const std::byte *kept_at = kept != 0 ? buffer_.data() + skip_ + (start - start_) : nullptr;
+  if (buffer_.size() < want) {
+    io::AlignedBuffer bigger(want);
+    if (kept != 0) std::memcpy(bigger.data(), kept_at, kept);
+    buffer_ = std::move(bigger);
+  } else if (kept != 0) {
+    std::memmove(buffer_.data(), kept_at, kept);
+  }
+  skip_ = 0;
+  *got = kept;
+  if (kept == want) return Status();
+  const std::span<std::byte> into(buffer_.data() + kept, want - kept);
+  Result<std::size_t> read = ahead_ != nullptr ? ahead_->read_at(start + kept, into) : file_.read_at(start + kept, into);
+  start_ = start;
+  valid_ = 0;  // the buffer holds nothing trustworthy until the read succeeded
+  if (!read.ok()) return read.status();
+  *got += *read;
+  return Status();
 }
 
 Result<RecordAt> SegmentReader::read_record(std::uint64_t offset, const std::uint64_t *expected_lsn) {

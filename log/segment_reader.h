@@ -15,7 +15,8 @@
 // ahead on an io::ReadAhead (log/window_reads.h) with the same results and the same errors.
 //
 // Memory: one window (read_window_bytes; larger only for a record that does not fit in one),
-// borrowed from the WindowReads when there is one (reused across segments).
+// borrowed from the WindowReads when there is one (reused across segments), and swapped with a
+// window read ahead when that one is handed over whole (WindowReads::take_window: no copy).
 // Thread-safety: none; one reader per walk.
 #pragma once
 
@@ -84,13 +85,16 @@ class SegmentReader {
   std::uint64_t bytes_read() const { return bytes_read_; }
 
  private:
+  Status read_into_front(std::uint64_t start, std::uint64_t kept, std::uint64_t want, std::uint64_t *got);
+
   io::File &file_;
   const std::uint64_t limit_;
   std::size_t window_bytes_;  // the next read's size (grows to read_window_bytes)
   std::function<void(std::uint64_t)> on_read_;
   WindowReads *ahead_;
   io::AlignedBuffer buffer_;
-  std::uint64_t start_ = 0;  // file offset of buffer_[0] (block aligned)
+  std::size_t skip_ = 0;     // the window's bytes start at buffer_[skip_] (a buffer from take_window)
+  std::uint64_t start_ = 0;  // file offset of buffer_[skip_] (block aligned)
   std::uint64_t valid_ = 0;  // bytes of buffer_ read from the file, below limit
   std::uint64_t bytes_read_ = 0;
 };

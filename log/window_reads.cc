@@ -14,8 +14,9 @@ WindowReads::WindowReads(io::ReadAhead &reads, std::size_t window_bytes, std::si
     : reads_(reads), window_bytes_(window_bytes) {
   SEGSTORE_ASSERT(window_bytes % format::block_size_bytes == 0 && window_bytes != 0 && depth != 0,
                   "window reads of " + std::to_string(window_bytes) + " bytes, depth " + std::to_string(depth));
+  // Buffers are allocated when a window is first submitted (fill): a pass that scans only a
+  // short tail allocates (and page-faults) only the few windows it reads.
   windows_.resize(depth);
-  for (Window &w : windows_) w.buffer = io::AlignedBuffer(window_bytes);
 }
 
 WindowReads::~WindowReads() { drain(); }
@@ -56,7 +57,10 @@ void WindowReads::fill() {
     const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(window_bytes_, end_ - next_submit_));
     w.read.file = file_;
     w.read.offset = next_submit_;
-    w.read.out = std::span<std::byte>(w.buffer.data(), bytes);
+    // Allocated on first use; and a reader's buffer swapped in by take_window may be smaller
+    // than a window's (its first).
+    if (w.buffer.size() < window_head_bytes + window_bytes_) w.buffer = io::AlignedBuffer(window_head_bytes + window_bytes_);
+    w.read.out = std::span<std::byte>(w.buffer.data() + window_head_bytes, bytes);
     reads_.submit(w.read);
     in_flight_++;
     windows_submitted_++;
@@ -80,7 +84,7 @@ Result<std::size_t> WindowReads::read_at(std::uint64_t offset, std::span<std::by
     reads_.wait(w.read);
     if (!w.read.status.ok() || w.read.bytes != w.read.out.size()) break;  // not interpreted: see below
     const std::size_t n = std::min(w.read.bytes - head_used_, out.size() - copied);
-    std::memcpy(out.data() + copied, w.buffer.data() + head_used_, n);
+    std::memcpy(out.data() + copied, w.read.out.data() + head_used_, n);
     copied += n;
     head_used_ += n;
     position_ += n;
@@ -91,6 +95,37 @@ Result<std::size_t> WindowReads::read_at(std::uint64_t offset, std::span<std::by
   // synchronously after everything in flight is waited for, reports as before.
   drain();
   return file_->read_at(offset, out);
+}
+
+}  // namespace segstore::log
+
+namespace segstore::log {
+
+std::size_t WindowReads::take_window(std::uint64_t offset, std::uint64_t needed, std::span<const std::byte> kept,
+                                     io::AlignedBuffer &buffer, std::size_t *skip) {
+  SEGSTORE_ASSERT(file_ != nullptr, "window take before start");
+  if (offset % format::block_size_bytes != 0 || offset >= end_ || kept.size() > window_head_bytes) return 0;
+  if (!streaming_ || offset != position_) restart(offset);
+  if (head_used_ != 0) return 0;  // a window read_at served part of: the rest is copied
+  fill();
+  if (in_flight_ == 0) return 0;
+  Window &w = head();
+  reads_.wait(w.read);
+  // A window that failed or came back short is not interpreted (read_at reports it), and one
+  // too small for the caller is copied with the next.
+  if (!w.read.status.ok() || w.read.bytes != w.read.out.size() || w.read.bytes < needed) return 0;
+  // Invariant: the window's bytes sit right behind the head room, where kept goes.
+  SEGSTORE_ASSERT(w.read.out.data() == w.buffer.data() + window_head_bytes, "window read outside its buffer's window");
+  const std::size_t front = window_head_bytes - kept.size();
+  if (!kept.empty()) std::memcpy(w.buffer.data() + front, kept.data(), kept.size());
+  const std::size_t served = kept.size() + w.read.bytes;
+  std::swap(w.buffer, buffer);
+  position_ += w.read.bytes;
+  pop_head();
+  windows_taken_++;
+  fill();  // the freed slot reads the next window at once
+  *skip = front;
+  return served;
 }
 
 }  // namespace segstore::log

@@ -427,9 +427,14 @@ Result<bool> RecoveryPass::trust_index_header(const SegmentFile &seg, const std:
 log::WindowReads *RecoveryPass::window_reads() {
   if (!read_ahead_made_) {
     read_ahead_made_ = true;
-    read_ahead_ = env_.make_read_ahead(log::window_reads_depth);
+    // The env's io_uring first (one SQE and one CQE per window, no thread hand-off), else its
+    // worker threads.
+    std::size_t depth = log::window_reads_thread_depth;
+    read_ahead_ = env_.make_ring_read_ahead(static_cast<unsigned>(log::window_reads_ring_depth));
+    if (read_ahead_ != nullptr) depth = log::window_reads_ring_depth;
+    else read_ahead_ = env_.make_read_ahead(static_cast<unsigned>(depth));
     if (read_ahead_ != nullptr)
-      window_reads_ = std::make_unique<log::WindowReads>(*read_ahead_, log::read_window_bytes);
+      window_reads_ = std::make_unique<log::WindowReads>(*read_ahead_, log::read_window_bytes, depth);
   }
   return window_reads_.get();
 }

@@ -1,11 +1,13 @@
-// Scans that read ahead (engine/scan_ahead.h) racing appends and truncate_after: every record a
-// scan returns is one the log held when the scan asked for it, for plain scans (sequential
-// windows) and one-stream walks (their candidate runs read several at once) alike (also run
-// under ThreadSanitizer: suite "concurrency").
+// Scans that read ahead (engine/scan_ahead.h) racing appends, truncate_after and trim_before:
+// every record a scan returns is one the log held when the scan asked for it, for plain scans
+// (sequential windows) and one-stream walks (their candidate runs read several at once) alike,
+// and many at once on the store's read ring (also run under ThreadSanitizer: suite
+// "concurrency").
 #include <atomic>
 #include <cstring>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -188,6 +190,70 @@ TEST(ScanAhead, OneStreamScanOfSeparateRunsReturnsEveryRecordIntact) {
   // 180 records ~11 blocks apart, two or three blocks each (40 KiB for the large ones), out of
   // ~2,200 blocks of log.
   EXPECT_LE(stream_blocks, 3 * stream_sizes.size() + 12 * 9) << "one-stream walk read " << stream_blocks << " blocks";
+}
+
+// Many scans at once share the store's read ring (more windows and runs in flight than it holds:
+// the rest are read on the callers' threads) while appends continue and trim_before removes
+// whole segments under them: every record a scan returns is intact and at a later LSN than the
+// one before it (a trimmed segment's reads in flight keep their file open).
+TEST(ScanAhead, ManyScansSharingTheReadRingRaceTrimAndReturnIntactRecords) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), ahead_options());
+  const std::uint64_t first = store->first_lsn();
+  const auto size_of = [](std::uint64_t position) { return std::size_t{600} + (position * 37) % 700; };
+  const auto append_records = [&](std::uint64_t count) {
+    for (std::uint64_t i = 0; i < count; ++i) {
+      Result<std::uint64_t> lsn = store->append(payload_for(store->next_lsn() - first, size_of(store->next_lsn() - first)),
+                                                stream_of(static_cast<std::uint32_t>(store->next_lsn() - first)));
+      ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+    }
+  };
+  append_records(3 * records_per_round);
+  ASSERT_TRUE(store->sync().ok());
+
+  constexpr int scanners = 12;  // 6 plain scans of 8 windows and 6 walks of 64 runs: past the ring's 128
+  std::atomic<bool> running{true};
+  std::atomic<std::uint64_t> records_checked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < scanners; ++t) {
+    threads.emplace_back([&, t] {
+      while (running.load()) {
+        const std::optional<std::uint32_t> stream =
+            t % 2 == 0 ? std::nullopt : std::optional<std::uint32_t>(static_cast<std::uint32_t>(t) % stream_count);
+        Result<Iterator> it = stream ? store->scan(store->first_lsn(), *stream) : store->scan(store->first_lsn());
+        if (!it.ok()) {
+          // The first LSN asked for was trimmed meanwhile.
+          ASSERT_EQ(it.status().code(), Errc::lsn_out_of_range) << it.status().to_string();
+          continue;
+        }
+        std::uint64_t last_lsn = 0;
+        while (true) {
+          Result<bool> more = it->next();
+          ASSERT_TRUE(more.ok()) << more.status().to_string();
+          if (!*more) break;
+          const RecordView &record = it->record();
+          ASSERT_TRUE(last_lsn == 0 || record.lsn > last_lsn) << "LSN " << record.lsn << " after " << last_lsn;
+          last_lsn = record.lsn;
+          const std::uint64_t position = record.lsn - first;
+          if (stream) {
+            ASSERT_EQ(record.stream, *stream);
+          }
+          const std::vector<std::byte> expected = payload_for(position, size_of(position));
+          ASSERT_TRUE(std::equal(expected.begin(), expected.end(), record.payload.begin(), record.payload.end()))
+              << "record at LSN " << record.lsn << " differs";
+          records_checked++;
+        }
+      }
+    });
+  }
+  for (int round = 0; round < 4; ++round) {
+    append_records(records_per_round / 2);
+    ASSERT_TRUE(store->sync().ok());
+    ASSERT_TRUE(store->trim_before(store->first_lsn() + records_per_round / 2).ok());
+  }
+  running = false;
+  for (std::thread &t : threads) t.join();
+  EXPECT_GT(records_checked.load(), records_per_round);
 }
 
 }  // namespace

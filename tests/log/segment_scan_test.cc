@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "io/read_ahead.h"
@@ -143,14 +144,15 @@ class TrackedReadAhead final : public io::ReadAhead {
   std::size_t pending() const { return pending_.size(); }
 
  private:
-  std::unique_ptr<io::ReadAhead> base_ = io::make_thread_read_ahead(log::window_reads_depth);
+  std::unique_ptr<io::ReadAhead> base_ = io::make_thread_read_ahead(log::window_reads_thread_depth);
   std::set<io::AheadRead *> pending_;
 };
 
-// A segment of `records` records of 100 KiB (about 10 per 1 MiB window), written to dir.
-StoreBuilder write_big_segment(const std::string &dir, int records) {
+// A segment of `records` records of `record_bytes` (100 KiB: about 10 per 1 MiB window),
+// written to dir.
+StoreBuilder write_big_segment(const std::string &dir, int records, std::size_t record_bytes = 100u << 10) {
   StoreBuilder b(dir, 8ull << 20);
-  for (int i = 0; i < records; ++i) b.append(100u << 10, static_cast<std::uint32_t>(i % 3));
+  for (int i = 0; i < records; ++i) b.append(record_bytes, static_cast<std::uint32_t>(i % 3));
   b.flush();
   b.write();
   return b;
@@ -177,7 +179,56 @@ TEST_F(SegmentScanTest, ReadAheadScanFindsWhatTheSynchronousScanFinds) {
   EXPECT_EQ(read_ahead->end_offset, synchronous->end_offset);
   EXPECT_EQ(read_ahead->bytes_read, synchronous->bytes_read) << "every byte read once, as without";
   EXPECT_GE(ahead.windows_submitted(), 8u) << "the 8 MiB segment was read through the windows";
+  // Records of 100 KiB straddle each window's end by less than the head room: every window
+  // after the first whole one is handed over without a copy.
+  EXPECT_GE(ahead.windows_taken(), 6u) << "windows served without a copy";
   EXPECT_EQ(reads.pending(), 0u);
+}
+
+// Records that straddle a window's end by more than the head room in front of the next window
+// are read through the copying path: the scan finds the same records, bytes and end.
+TEST_F(SegmentScanTest, ReadAheadScanOfRecordsLargerThanTheHeadRoomFindsWhatTheSynchronousScanFinds) {
+  const std::size_t record_bytes = 3 * log::window_head_bytes / 2;
+  StoreBuilder b = write_big_segment(dir(), 35, record_bytes);
+  auto file = open(b.segment_path(1));
+  TrackedReadAhead reads;
+  log::WindowReads ahead(reads, log::read_window_bytes);
+  Result<log::ScanResult> synchronous = scan_whole(*file, b.segment_bytes(), nullptr);
+  Result<log::ScanResult> read_ahead = scan_whole(*file, b.segment_bytes(), &ahead);
+  ASSERT_TRUE(synchronous.ok() && read_ahead.ok());
+  EXPECT_EQ(read_ahead->stop, log::ScanStop::clean_end);
+  EXPECT_EQ(read_ahead->records, 35u);
+  EXPECT_EQ(read_ahead->end_offset, synchronous->end_offset);
+  EXPECT_EQ(read_ahead->bytes_read, synchronous->bytes_read);
+  EXPECT_EQ(reads.pending(), 0u);
+}
+
+// The same scan on an io_uring read-ahead (the real env's choice where it has io_uring): the
+// same records and end, its windows handed over without a copy, damage found where it lies.
+TEST_F(SegmentScanTest, RingReadAheadScanFindsWhatTheSynchronousScanFinds) {
+  StoreBuilder b = write_big_segment(dir(), 60);
+  const Extent victim = b.record(45);
+  flip_byte(b.segment_path(1), victim.offset + 1000);
+  auto file = open(b.segment_path(1));
+  std::unique_ptr<io::ReadAhead> ring = io::make_uring_read_ahead(log::window_reads_ring_depth);
+  if (ring == nullptr) GTEST_SKIP() << "no io_uring here";
+  Result<log::ScanResult> synchronous = scan_whole(*file, b.segment_bytes(), nullptr);
+  std::optional<Result<log::ScanResult>> read_ahead;
+  std::uint64_t taken = 0;
+  {
+    log::WindowReads ahead(*ring, log::read_window_bytes, log::window_reads_ring_depth);
+    read_ahead.emplace(scan_whole(*file, b.segment_bytes(), &ahead));
+    taken = ahead.windows_taken();
+  }
+  ASSERT_TRUE(synchronous.ok() && read_ahead->ok()) << read_ahead->status().to_string();
+  EXPECT_EQ((*read_ahead)->stop, log::ScanStop::bad_record);
+  EXPECT_EQ((*read_ahead)->found_offset, victim.offset);
+  EXPECT_EQ((*read_ahead)->records, 45u);
+  EXPECT_EQ((*read_ahead)->end_offset, synchronous->end_offset);
+  // Windows handed over whole hold up to a window past where the synchronous reads stopped.
+  EXPECT_GE((*read_ahead)->bytes_read, synchronous->bytes_read);
+  EXPECT_LE((*read_ahead)->bytes_read, synchronous->bytes_read + log::read_window_bytes);
+  EXPECT_GE(taken, 3u) << "windows served without a copy";
 }
 
 TEST_F(SegmentScanTest, DamageInsideAWindowReadAheadIsFoundThereAndTheEarlyExitWaits) {
