@@ -170,6 +170,15 @@ std::vector<std::string> store_of_several_segments(const std::string &dir, const
   return segment_paths(dir);
 }
 
+// Every record in [from, to) reads back as append_n wrote it.
+void expect_records_intact(Store &store, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t lsn = from; lsn < to; ++lsn) {
+    Result<Record> r = store.read(lsn);
+    ASSERT_TRUE(r.ok()) << lsn << ": " << r.status().to_string();
+    ASSERT_EQ(r->payload, payload_for(lsn, 300)) << lsn;
+  }
+}
+
 TEST(Remove, RetentionByAgeRemovesExactlyTheSegmentsOlderThanTheLimit) {
   TempDir dir;
   Options options = small_segments(Durability::none, 16 * 1024);
@@ -194,11 +203,7 @@ TEST(Remove, RetentionByAgeRemovesExactlyTheSegmentsOlderThanTheLimit) {
   auto store = open_or_die(dir.path(), options);
   EXPECT_EQ(store->first_lsn(), first_young_lsn);
   EXPECT_EQ(store->read(first_young_lsn - 1).status().code(), Errc::lsn_out_of_range);
-  for (std::uint64_t lsn = first_young_lsn; lsn < 800; ++lsn) {
-    Result<Record> r = store->read(lsn);
-    ASSERT_TRUE(r.ok()) << lsn << ": " << r.status().to_string();
-    ASSERT_EQ(r->payload, payload_for(lsn, 300)) << lsn;
-  }
+  expect_records_intact(*store, first_young_lsn, 800);
 }
 
 TEST(Remove, RetentionByAgeNeverRemovesASegmentWhoseHeaderCannotBeRead) {
@@ -226,11 +231,7 @@ TEST(Remove, RetentionByAgeNeverRemovesASegmentWhoseHeaderCannotBeRead) {
   EXPECT_EQ(damaged.status().code(), Errc::corruption);
   EXPECT_NE(damaged.status().message().find(std::filesystem::path(paths[0]).filename().string()), std::string::npos)
       << damaged.status().to_string();
-  for (std::uint64_t lsn = read_segment_header(paths[1]).base_lsn; lsn < 800; ++lsn) {
-    Result<Record> r = store->read(lsn);
-    ASSERT_TRUE(r.ok()) << lsn << ": " << r.status().to_string();
-    ASSERT_EQ(r->payload, payload_for(lsn, 300)) << lsn;
-  }
+  expect_records_intact(*store, read_segment_header(paths[1]).base_lsn, 800);
 }
 
 TEST(Remove, ResetToDiscardsEverythingAndContinuesAtTheGivenLsn) {

@@ -29,16 +29,7 @@ std::uint32_t stream_of(std::uint32_t position) { return position % stream_count
 
 // A record's payload names its round (the truncate that preceded it) and its position.
 std::vector<std::byte> round_record(std::uint32_t round, std::uint32_t position) {
-  std::vector<std::byte> bytes = payload_for(round * 1000003ull + position, 600 + (position * 37) % 700);
-  std::memcpy(bytes.data(), &round, 4);
-  std::memcpy(bytes.data() + 4, &position, 4);
-  return bytes;
-}
-
-std::uint32_t field(std::span<const std::byte> payload, std::size_t at) {
-  std::uint32_t value;
-  std::memcpy(&value, payload.data() + at, 4);
-  return value;
+  return round_payload(round, position, 600 + (position * 37) % 700);
 }
 
 Options ahead_options() {
@@ -81,8 +72,8 @@ void scans_racing_truncate_return_no_removed_record(std::optional<std::uint32_t>
         }
         if (!*more) break;
         const RecordView &record = it->record();
-        const std::uint32_t round = field(record.payload, 0);
-        const std::uint32_t position = field(record.payload, 4);
+        const std::uint32_t round = payload_u32(record.payload, 0);
+        const std::uint32_t position = payload_u32(record.payload, 4);
         ASSERT_EQ(position, record.lsn - first) << "record at LSN " << record.lsn << " names another position";
         ASSERT_EQ(record.stream, stream_of(position));
         if (stream) {

@@ -29,6 +29,22 @@ inline std::vector<std::byte> payload_for(std::uint64_t n, std::size_t size) {
   return bytes;
 }
 
+// A payload of `size` bytes (at least 8) that names its round (the truncate or reset that
+// preceded it) and its position in its first 8 bytes; payload_for's bytes after them.
+inline std::vector<std::byte> round_payload(std::uint32_t round, std::uint32_t position, std::size_t size) {
+  std::vector<std::byte> bytes = payload_for(round * 1000003ull + position, size);
+  std::memcpy(bytes.data(), &round, 4);
+  std::memcpy(bytes.data() + 4, &position, 4);
+  return bytes;
+}
+
+// The 32-bit field at `at` of a payload (round_payload's round at 0, position at 4).
+inline std::uint32_t payload_u32(std::span<const std::byte> payload, std::size_t at) {
+  std::uint32_t value;
+  std::memcpy(&value, payload.data() + at, 4);
+  return value;
+}
+
 inline std::span<const std::byte> as_bytes(const std::string &s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }

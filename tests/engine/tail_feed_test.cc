@@ -22,16 +22,7 @@ constexpr std::chrono::milliseconds wait_slice{20};
 
 // A record's payload names its round (the truncate or reset that preceded it) and position.
 std::vector<std::byte> round_record(std::uint32_t round, std::uint32_t position) {
-  std::vector<std::byte> bytes = payload_for(round * 1000003ull + position, 40 + (position * 37) % 300);
-  std::memcpy(bytes.data(), &round, 4);
-  std::memcpy(bytes.data() + 4, &position, 4);
-  return bytes;
-}
-
-std::uint32_t field(std::span<const std::byte> payload, std::size_t at) {
-  std::uint32_t value;
-  std::memcpy(&value, payload.data() + at, 4);
-  return value;
+  return round_payload(round, position, 40 + (position * 37) % 300);
 }
 
 Options tail_options() { return small_segments(Durability::none, 1u << 20); }
@@ -64,7 +55,7 @@ void expect_next(Iterator &it, std::uint64_t lsn, std::uint32_t round, std::uint
   ASSERT_TRUE(*got) << "nothing at LSN " << lsn;
   ASSERT_EQ(it.record().lsn, lsn);
   const std::vector<std::byte> expected = round_record(round, static_cast<std::uint32_t>(lsn - first));
-  ASSERT_EQ(field(it.record().payload, 0), round) << "LSN " << lsn << " is of another round";
+  ASSERT_EQ(payload_u32(it.record().payload, 0), round) << "LSN " << lsn << " is of another round";
   ASSERT_TRUE(std::equal(expected.begin(), expected.end(), it.record().payload.begin(), it.record().payload.end()))
       << "LSN " << lsn << " differs";
 }
@@ -279,8 +270,8 @@ TEST(TailFeed, TailersRacingTruncateAndResetNeverReturnRemovedRecords) {
           continue;
         }
         const RecordView &record = (*it)->record();
-        const std::uint32_t round = field(record.payload, 0);
-        const std::uint32_t position = field(record.payload, 4);
+        const std::uint32_t round = payload_u32(record.payload, 0);
+        const std::uint32_t position = payload_u32(record.payload, 4);
         ASSERT_EQ(position, record.lsn - first) << "LSN " << record.lsn << " names another position";
         ASSERT_FALSE(removed(round, position, gone_below, kept_records))
             << "LSN " << record.lsn << " of round " << round << " returned after removal " << gone_below << " took it";
