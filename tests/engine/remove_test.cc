@@ -170,6 +170,16 @@ std::vector<std::string> store_of_several_segments(const std::string &dir, const
   return segment_paths(dir);
 }
 
+// store_of_several_segments (at least 5 files) whose two oldest segments were made two hours
+// ago; the rest were made seconds ago.
+std::vector<std::string> store_with_two_old_segments(const std::string &dir, const Options &options) {
+  std::vector<std::string> paths = store_of_several_segments(dir, options);
+  if (paths.size() < 5) return paths;  // the caller's check fails
+  set_segment_created_ms(paths[0], unix_ms_now() - 2 * hour_ms);
+  set_segment_created_ms(paths[1], unix_ms_now() - 2 * hour_ms);
+  return paths;
+}
+
 // Every record in [from, to) reads back as append_n wrote it.
 void expect_records_intact(Store &store, std::uint64_t from, std::uint64_t to) {
   for (std::uint64_t lsn = from; lsn < to; ++lsn) {
@@ -182,11 +192,8 @@ void expect_records_intact(Store &store, std::uint64_t from, std::uint64_t to) {
 TEST(Remove, RetentionByAgeRemovesExactlyTheSegmentsOlderThanTheLimit) {
   TempDir dir;
   Options options = small_segments(Durability::none, 16 * 1024);
-  const std::vector<std::string> paths = store_of_several_segments(dir.path(), options);
+  const std::vector<std::string> paths = store_with_two_old_segments(dir.path(), options);
   ASSERT_GE(paths.size(), 5u);
-  // The two oldest segments become two hours old; the rest were made seconds ago.
-  set_segment_created_ms(paths[0], unix_ms_now() - 2 * hour_ms);
-  set_segment_created_ms(paths[1], unix_ms_now() - 2 * hour_ms);
   const std::uint64_t first_young_lsn = read_segment_header(paths[2]).base_lsn;
   ASSERT_GT(first_young_lsn, 0u);
 
@@ -209,10 +216,8 @@ TEST(Remove, RetentionByAgeRemovesExactlyTheSegmentsOlderThanTheLimit) {
 TEST(Remove, RetentionByAgeNeverRemovesASegmentWhoseHeaderCannotBeRead) {
   TempDir dir;
   Options options = small_segments(Durability::none, 16 * 1024);
-  const std::vector<std::string> paths = store_of_several_segments(dir.path(), options);
+  const std::vector<std::string> paths = store_with_two_old_segments(dir.path(), options);
   ASSERT_GE(paths.size(), 5u);
-  set_segment_created_ms(paths[0], unix_ms_now() - 2 * hour_ms);
-  set_segment_created_ms(paths[1], unix_ms_now() - 2 * hour_ms);
   flip_byte(paths[0], 40);  // the creation time itself: the header's checksum fails
 
   options.retain_age_ms_max = hour_ms;
