@@ -46,21 +46,19 @@ Status Store::Impl::wait_for_tail(std::uint64_t lsn, TailTarget target, std::chr
                                   std::atomic<bool> *cancel) const {
   if (target == TailTarget::durable) return wait_for_durable_tail(lsn, deadline, cancel);
   std::unique_lock lock(mu_);
-  std::condition_variable &cv = appended_cv_;
-  const std::uint64_t &end = next_lsn_;
   while (true) {
     // What the wait is for comes first: a record that arrived as the store closed is delivered.
-    if (end > lsn) return Status();
+    if (next_lsn_ > lsn) return Status();
     if (cancel != nullptr && cancel->exchange(false)) return cancelled_wait(lsn, dir_);
     // A closed or failed store appends nothing more and makes nothing more durable: waiting
     // out the timeout would only hide that from the caller.
     SEGSTORE_TRY(check_writable_locked());
     if (std::chrono::steady_clock::now() >= deadline)
       return Status(Errc::timed_out, "LSN " + std::to_string(lsn) + " in " + dir_ + " is not appended yet (end " +
-                                         std::to_string(end) + ")");
+                                         std::to_string(next_lsn_) + ")");
     // Counted: appends notify only when a tail wait exists.
     ++appended_waiters_;
-    cv.wait_until(lock, deadline);
+    appended_cv_.wait_until(lock, deadline);
     --appended_waiters_;
   }
 }
