@@ -374,7 +374,6 @@ Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
     min_segment_id_ = new_min_segment_id;
     first_lsn_ = next_lsn_ = durable_lsn_ = lsn;
     log_generation_++;
-    durable_lsn_published_ = durable_lsn_;
     tail_feed_.invalidate(first_lsn_, durable_lsn_);  // nothing kept is served again
     segments_.clear();
     groups_.clear();

@@ -313,10 +313,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
     // Tail waits for durability sleep on the tail feed; the ones an advance satisfies are woken
     // by deliver_unlocked, with mu_ released (durable_lsn_ advances only where after_progress_locked
     // and then deliver_unlocked follow; truncate and reset publish their ends themselves).
-    if (durable_lsn_ != durable_lsn_published_) {
-      durable_lsn_published_ = durable_lsn_;
-      if (tail_feed_.advance_durable(durable_lsn_)) tail_wake_due_ = true;
-    }
+    // The feed ignores an end it already has (a call without an advance costs one atomic load).
+    if (tail_feed_.advance_durable(durable_lsn_)) tail_wake_due_ = true;
   }
   // A group's write completed: its buffer goes to the tail feed while readers tail (they decode
   // the newest records from it), else back to the spare buffers. Caller holds mu_.
@@ -441,10 +439,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // write path notifies only when one exists.
   mutable std::size_t progress_waiters_ = 0;
   mutable std::size_t appended_waiters_ = 0;
-  // What the tailing readers see of the head without mu_ (engine/tail_feed.h), and the durable
-  // end last published to it.
+  // What the tailing readers see of the head without mu_ (engine/tail_feed.h).
   mutable engine::TailFeed tail_feed_;
-  mutable std::uint64_t durable_lsn_published_ = 0;
   mutable bool tail_wake_due_ = false;  // advance_durable asked for a wake-up: deliver_unlocked sends it
 
   std::unique_ptr<io::DirLock> lock_;

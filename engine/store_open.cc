@@ -150,7 +150,6 @@ Status Store::Impl::open() {
   queue_ = std::move(*queue);
   {
     std::lock_guard lock(mu_);  // no other thread yet; taken for the rule that guards the ends
-    durable_lsn_published_ = durable_lsn_;
     tail_feed_.open(first_lsn_, durable_lsn_, check_writable_locked().ok());
   }
   SEGSTORE_TRY(start_threads());

@@ -274,7 +274,6 @@ void Store::Impl::commit_truncate_locked(const TruncatePlan &plan, std::uint64_t
   next_lsn_ = durable_lsn_ = plan.cut_lsn;
   log_generation_++;
   // Tailing readers decode nothing kept from before the cut again (engine/tail_feed.h).
-  durable_lsn_published_ = durable_lsn_;
   tail_feed_.invalidate(first_lsn_, durable_lsn_);
   // Invariant: the cut was checked to lie in [first_lsn_, next_lsn_).
   SEGSTORE_ASSERT(first_lsn_ <= next_lsn_, "truncate below first_lsn " + std::to_string(first_lsn_));
