@@ -80,11 +80,13 @@ Status check_lsn_room(const std::string &dir, std::uint64_t next_lsn, std::size_
 
 Status Store::Impl::check_writable_locked() const {
   if (closed_) return Status(Errc::store_closed, "store " + dir_ + " is closed");
-  if (closing_) return Status(Errc::store_closed, "store " + dir_ + " is closing");
+  // Checked before closing_: close()'s own final sync may be what failed, and close() must
+  // report it as the failure it is (its records are not durable), not as its own closing.
   if (failed_)
     return Status(Errc::read_only, "store " + dir_ +
                                        " is read-only until reopened after a failed write or "
                                        "sync: " + failed_->to_string());
+  if (closing_) return Status(Errc::store_closed, "store " + dir_ + " is closing");
   // No LSN that was handed out is handed out again without an operator's decision: the next
   // append would take the first lost LSN.
   if (lost_lsn_end_ != 0)

@@ -184,6 +184,21 @@ TEST(GroupCommit, ManyWaitersWithoutCloseAllBecomeDurable) {
   expect_acked_readable(dir.path(), options, ledger);
 }
 
+// close() makes every record durable before it returns; when that last sync fails, close()
+// says so with the failure (read_only), not with the store_closed its own closing would give a
+// racing append: the caller must learn its records are not durable. (Found by the crash
+// simulation: "close() failed: store_closed: ... is closing".)
+TEST(GroupCommit, FailedSyncInsideCloseIsReportedAsTheFailure) {
+  SimStore sim(Durability::none, /*flush_interval_ms=*/0);
+  auto store = sim.open();
+  ASSERT_TRUE(store->append(tagged(0, 0), 0, Durability::sync).ok());  // the first segment exists
+  sim.fail_next_segment_sync();
+  for (std::uint32_t s = 1; s <= 5; ++s) ASSERT_TRUE(store->append(tagged(0, s), 0).ok());
+  ASSERT_LT(store->durable_lsn(), store->next_lsn()) << "nothing left for close() to sync";
+  const Status closed = store->close();
+  EXPECT_EQ(closed.code(), Errc::read_only) << closed.to_string();
+}
+
 // A failed data sync ends every wait with the failure: no waiter sleeps on, none is told its
 // record is durable.
 TEST(GroupCommit, FailedSyncWakesEveryWaiterWithTheError) {
