@@ -96,10 +96,10 @@ FioResult Fio::run(const std::string &name, const std::vector<std::string> &args
     result.error = why_;
     return result;
   }
-  std::string command = "fio --name=" + quote(name) + " --filename=" + quote(file_) +
-                        " --size=" + std::to_string(file_bytes_) + " --time_based --runtime=" +
-                        std::to_string(std::max(200, static_cast<int>(seconds * 1000))) + "ms" +
-                        " --percentile_list=50:99:99.9 --lat_percentiles=1 --output-format=json";
+  std::string command = "fio --name=" + quote(name) + " --percentile_list=50:99:99.9 --lat_percentiles=1 --output-format=json";
+  if (seconds > 0)
+    command += " --filename=" + quote(file_) + " --size=" + std::to_string(file_bytes_) + " --time_based --runtime=" +
+               std::to_string(std::max(200, static_cast<int>(seconds * 1000))) + "ms";
   for (const auto &arg : args) command += " " + arg;
   result.command = command;
   std::string out;
@@ -147,6 +147,33 @@ FioResult Fio::seq_write(std::uint64_t block_bytes, int iodepth) {
              {"--rw=write", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
               "--ioengine=io_uring", "--direct=1"},
              false, static_cast<double>(block_bytes));
+}
+
+FioResult Fio::seq_write_durable_end(std::uint64_t block_bytes, int iodepth) {
+  return run("seq write " + block_name(block_bytes) + " QD" + std::to_string(iodepth) + " + end fsync",
+             {"--rw=write", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
+              "--ioengine=io_uring", "--direct=1", "--end_fsync=1"},
+             false, static_cast<double>(block_bytes));
+}
+
+FioResult Fio::seq_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
+                                     std::uint64_t total_bytes) {
+  const std::string fresh_dir = join_path(dir_, "fresh");
+  remove_tree(fresh_dir);  // fresh space: never blocks written by an earlier job
+  std::error_code ec;
+  std::filesystem::create_directories(fresh_dir, ec);
+  const std::uint64_t files = std::max<std::uint64_t>(1, total_bytes / file_bytes);
+  FioResult result =
+      run("seq write " + block_name(block_bytes) + " QD" + std::to_string(iodepth) + " into fresh " +
+              block_name(file_bytes) + " files, fdatasync each",
+          {"--directory=" + quote(fresh_dir), "--nrfiles=" + std::to_string(files),
+           "--filesize=" + std::to_string(file_bytes), "--size=" + std::to_string(files * file_bytes),
+           "--file_service_type=sequential", "--openfiles=1", "--fallocate=native", "--fsync_on_close=1", "--rw=write",
+           "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth), "--ioengine=io_uring",
+           "--direct=1"},
+          false, static_cast<double>(block_bytes), 0);
+  remove_tree(fresh_dir);
+  return result;
 }
 
 FioResult Fio::seq_read(std::uint64_t block_bytes, int iodepth) {

@@ -40,6 +40,14 @@ class Fio {
 
   // Each job by its parameters; results are cached by job name within a run.
   FioResult seq_write(std::uint64_t block_bytes, int iodepth);
+  // W1's durable references: the same writes ending with an fdatasync (W1 ends with a sync, and
+  // on this kind of disk the sync of what was written waits for the device to take it all):
+  // over the laid-out file's written blocks, and in segstore's own pattern — fresh files of
+  // `file_bytes` preallocated with fallocate, written one after another, each fdatasync'ed when
+  // done — for `total_bytes` in all (the files are removed afterwards).
+  FioResult seq_write_durable_end(std::uint64_t block_bytes, int iodepth);
+  FioResult seq_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
+                                  std::uint64_t total_bytes);
   FioResult seq_read(std::uint64_t block_bytes, int iodepth);
   FioResult rand_read_4k_qd1();
   // `jobs` processes each doing 4 KiB random reads at QD1: the reference of many reader threads.
@@ -57,6 +65,7 @@ class Fio {
   void remove_files();
 
  private:
+  // seconds > 0: time-based on the laid-out file; 0: `args` say what to write and where.
   FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
                 double block_bytes, double seconds);
   FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
