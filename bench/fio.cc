@@ -156,24 +156,40 @@ FioResult Fio::seq_write_durable_end(std::uint64_t block_bytes, int iodepth) {
              false, static_cast<double>(block_bytes));
 }
 
-FioResult Fio::seq_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
-                                     std::uint64_t total_bytes) {
+FioResult Fio::fresh_files_job(const std::string &name, std::vector<std::string> args, std::uint64_t block_bytes,
+                               std::uint64_t file_bytes, std::uint64_t total_bytes) {
   const std::string fresh_dir = join_path(dir_, "fresh");
   remove_tree(fresh_dir);  // fresh space: never blocks written by an earlier job
   std::error_code ec;
   std::filesystem::create_directories(fresh_dir, ec);
   const std::uint64_t files = std::max<std::uint64_t>(1, total_bytes / file_bytes);
-  FioResult result =
-      run("seq write " + block_name(block_bytes) + " QD" + std::to_string(iodepth) + " into fresh " +
-              block_name(file_bytes) + " files, fdatasync each",
-          {"--directory=" + quote(fresh_dir), "--nrfiles=" + std::to_string(files),
-           "--filesize=" + std::to_string(file_bytes), "--size=" + std::to_string(files * file_bytes),
-           "--file_service_type=sequential", "--openfiles=1", "--fallocate=native", "--fsync_on_close=1", "--rw=write",
-           "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth), "--ioengine=io_uring",
-           "--direct=1"},
-          false, static_cast<double>(block_bytes), 0);
+  // One file open at a time, each fdatasync'ed when closed: a segment sealed and the next begun.
+  for (std::string arg : {"--directory=" + quote(fresh_dir), "--nrfiles=" + std::to_string(files),
+                          "--filesize=" + std::to_string(file_bytes), "--size=" + std::to_string(files * file_bytes),
+                          std::string("--file_service_type=sequential"), std::string("--openfiles=1"),
+                          std::string("--fallocate=native"), std::string("--fsync_on_close=1")})
+    args.push_back(arg);
+  FioResult result = run(name, args, false, static_cast<double>(block_bytes), 0);
   remove_tree(fresh_dir);
   return result;
+}
+
+FioResult Fio::seq_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
+                                     std::uint64_t total_bytes) {
+  return fresh_files_job("seq write " + block_name(block_bytes) + " QD" + std::to_string(iodepth) + " into fresh " +
+                             block_name(file_bytes) + " files, fdatasync each",
+                         {"--rw=write", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
+                          "--ioengine=io_uring", "--direct=1"},
+                         block_bytes, file_bytes, total_bytes);
+}
+
+FioResult Fio::durable_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
+                                         std::uint64_t total_bytes) {
+  return fresh_files_job("write+fdatasync " + block_name(block_bytes) + " QD" + std::to_string(iodepth) +
+                             " io_uring into fresh " + block_name(file_bytes) + " files",
+                         {"--rw=write", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
+                          "--ioengine=io_uring", "--direct=1", "--fdatasync=1"},
+                         block_bytes, file_bytes, total_bytes);
 }
 
 FioResult Fio::seq_read(std::uint64_t block_bytes, int iodepth) {

@@ -48,6 +48,9 @@ class Fio {
   FioResult seq_write_durable_end(std::uint64_t block_bytes, int iodepth);
   FioResult seq_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
                                   std::uint64_t total_bytes);
+  // W4's: write + fdatasync after each write, QD `iodepth` (io_uring), into such fresh files.
+  FioResult durable_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
+                                      std::uint64_t total_bytes);
   FioResult seq_read(std::uint64_t block_bytes, int iodepth);
   FioResult rand_read_4k_qd1();
   // `jobs` processes each doing 4 KiB random reads at QD1: the reference of many reader threads.
@@ -65,6 +68,9 @@ class Fio {
   void remove_files();
 
  private:
+  // A write job into fresh fallocated files of `file_bytes` (fio/fresh/, removed before and after).
+  FioResult fresh_files_job(const std::string &name, std::vector<std::string> args, std::uint64_t block_bytes,
+                            std::uint64_t file_bytes, std::uint64_t total_bytes);
   // seconds > 0: time-based on the laid-out file; 0: `args` say what to write and where.
   FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
                 double block_bytes, double seconds);

@@ -226,8 +226,11 @@ void evaluate_write_targets(Report &report) {
     for (const char *size : {"1 KiB", "4 KiB"}) {
       const Row *row = find_row(w4, size);
       const double r = row ? row->vs_fio : not_measured;
+      const double fresh = extra(row, "vs_fio_fresh_files");
       add(report, "W4", std::string(size) + " >= 0.95 x fio 1 MiB write+fdatasync QD4", r, 0.95, false,
-          fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable)", {row, "fio"});
+          fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable" +
+              (measured(fresh) ? "; vs the same into fresh fallocated files " + fixed(fresh, 2) + "x" : "") + ")",
+          {row, "fio"});
     }
   }
 }
