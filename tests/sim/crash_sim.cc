@@ -12,6 +12,7 @@
 #include "sim/crash_sim.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include <utility>
 
 #include "segstore/store.h"
+#include "sim/live_readers.h"
 #include "sim/log_model.h"
 
 namespace segstore::sim {
@@ -97,6 +99,11 @@ class CrashSim {
   void op_fsync_failure();
   // after every operation
   void after_op();
+  // the readers of the live log (live_readers.h): a few records each after every operation
+  void step_readers();
+  void drop_readers() {
+    for (LiveReader &reader : readers_) reader.drop();
+  }
   void note_fault_events();
   std::vector<std::byte> payload(std::uint64_t id, std::size_t size) const;
   std::size_t payload_size(SimRandom &r) const;
@@ -119,6 +126,9 @@ class CrashSim {
   Options options_;
   std::unique_ptr<Store> store_;
   LogModel model_;
+  LiveLog live_;  // what the open store holds in memory (main thread's operations only)
+  std::array<LiveReader, 3> readers_{LiveReader(LiveReader::Kind::durable_tailer),
+                                     LiveReader(LiveReader::Kind::plain_tailer), LiveReader(LiveReader::Kind::scanner)};
   unsigned cycle_ = 0;
   unsigned failures_ = 0;
   std::uint64_t payload_ids_ = 0;         // main thread
@@ -187,6 +197,8 @@ Options CrashSim::pick_options() {
   o.snapshots_kept = static_cast<std::uint32_t>(rnd_.between(1, 3));
   o.verify_on_open = rnd_.chance(0.2);
   o.env = disk_->env();
+  // Scans read windows ahead (each read at its submit or at its wait) or synchronously.
+  disk_->set_read_ahead(rnd_.chance(0.5));
   return o;
 }
 
@@ -356,6 +368,7 @@ bool CrashSim::check_recovered(bool after_crash) {
     fail("the acknowledged snapshot at LSN " + std::to_string(*required_snapshot) + " is gone " + where.str());
   }
   if (report.acknowledged_data_lost && !accept_reported_loss(where.str())) return false;
+  live_.replace(found);
   model_.rebase(first, next, std::move(found), std::move(batch_inner));
   return true;
 }
@@ -369,6 +382,7 @@ bool CrashSim::accept_reported_loss(const std::string &where) {
     fail("recovery reported acknowledged data lost although no fault could lose any " + where);
     return false;
   }
+  drop_readers();
   const std::string probe = "probe";
   Result<std::uint64_t> refused = store_->append(std::as_bytes(std::span<const char>(probe.data(), probe.size())));
   if (refused.ok() || refused.status().code() != Errc::data_loss) {
@@ -417,6 +431,20 @@ void CrashSim::after_op() {
   if (!store_) return;
   model_.ack_through(store_->durable_lsn());
   note_fault_events();
+  if (!in_doomed_phase_) live_.drop_from(store_->next_lsn());  // truncate_after, reset_to
+}
+
+void CrashSim::step_readers() {
+  if (!store_) return;
+  ReadExcuses excuses;
+  excuses.io_error = config_.io_errors;
+  excuses.read_only = config_.io_errors || store_failed_ || read_only_expected_;
+  excuses.corruption = config_.latent_faults;
+  for (LiveReader &reader : readers_) {
+    reader.first_moved(store_->first_lsn());
+    reader.step(*store_, live_, rnd_, static_cast<unsigned>(rnd_.between(1, 6)), excuses, stats_.readers,
+                [this](const std::string &what) { fail(what); });
+  }
 }
 
 void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optional<Durability> durability) {
@@ -443,6 +471,7 @@ void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optiona
     if (read_only_expected_) fail("append accepted after a failed data sync");
     for (unsigned i = 0; i < count; ++i) {
       model_.appended(*got + i, Version{entries[i].stream, payloads[i]});
+      if (!doomed) live_.set(*got + i, Version{entries[i].stream, payloads[i]});
       if (i > 0) model_.batch_continues_at(*got + i);
     }
     stats_.records_appended += count;
@@ -454,6 +483,7 @@ void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optiona
   if (after == before + count)
     for (unsigned i = 0; i < count; ++i) {
       model_.appended(before + i, Version{entries[i].stream, payloads[i]});
+      if (!doomed) live_.set(before + i, Version{entries[i].stream, payloads[i]});
       if (i > 0) model_.batch_continues_at(before + i);
     }
   if (read_only_expected_ && !in_doomed_phase_) {
@@ -610,7 +640,10 @@ void CrashSim::op_fsync_failure() {
   const std::uint64_t before = store_->next_lsn();
   Result<std::uint64_t> got = store_->append(bytes, 0, Durability::sync);
   result(got.status());
-  if (store_->next_lsn() == before + 1) model_.appended(before, Version{0, bytes});
+  if (store_->next_lsn() == before + 1) {
+    model_.appended(before, Version{0, bytes});
+    live_.set(before, Version{0, bytes});
+  }
   if (got.ok()) {
     stats_.records_appended++;
     model_.ack_through(*got + 1);
@@ -662,6 +695,7 @@ void CrashSim::workload(unsigned ops) {
   for (unsigned i = 0; i < ops && !failed(); ++i) {
     one_op(rnd_, false);
     stats_.ops++;
+    if (!failed()) step_readers();
   }
 }
 
@@ -687,7 +721,9 @@ void CrashSim::crash_now(bool hold_in_flight) {
   stats_.crashes++;
   if (doomed.joinable()) doomed.join();
   in_doomed_phase_ = false;
-  // The old store is abandoned: every handle it holds fails now; destroying it must not hang.
+  // The old store is abandoned: every handle it holds fails now; destroying it (and the
+  // iterators on it) must not hang.
+  drop_readers();
   store_.reset();
   async_lsns_.clear();
   read_only_expected_ = false;
@@ -704,6 +740,9 @@ bool CrashSim::clean_reopen() {
   } else if (!read_only_expected_ && !is_io_failure(closed.code())) {
     fail("close() failed: " + closed.to_string());
   }
+  // Iterators that outlive close() answer store_closed.
+  for (LiveReader &reader : readers_)
+    reader.after_close(closed.code(), stats_.readers, [this](const std::string &what) { fail(what); });
   store_.reset();
   async_lsns_.clear();
   read_only_expected_ = false;
@@ -774,6 +813,7 @@ void CrashSim::run() {
                    cycle_, ops, static_cast<unsigned long long>(store_->first_lsn()),
                    static_cast<unsigned long long>(store_->next_lsn()));
   }
+  drop_readers();
   if (store_) {
     disk_->set_fault_rates(testing::SimFaultRates{});
     (void)store_->close();
@@ -935,6 +975,10 @@ void CrashSimStats::add(const CrashSimStats &o) {
   stale_snapshots += o.stale_snapshots;
   known_bug_hits += o.known_bug_hits;
   latent_detected += o.latent_detected;
+  readers.records += o.readers.records;
+  readers.ends += o.readers.ends;
+  readers.errors += o.readers.errors;
+  readers.closed_checks += o.readers.closed_checks;
   for (std::size_t i = 0; i < faults.size(); ++i) faults[i] += o.faults[i];
   failures.insert(failures.end(), o.failures.begin(), o.failures.end());
 }
@@ -949,7 +993,10 @@ std::string CrashSimStats::summary() const {
       << "\nappends refused read-only after a failed data sync " << read_only_checks
       << "\nstale snapshots returned " << stale_snapshots
       << "\nseeds stopped by a known bug (see crash_sim.cc) " << known_bug_hits
-      << "\nseeds stopped by injected bit rot, detected as corruption " << latent_detected << "\nfaults:";
+      << "\nseeds stopped by injected bit rot, detected as corruption " << latent_detected
+      << "\nlive readers (tailers, scan): records checked " << readers.records << ", ends checked " << readers.ends
+      << ", documented errors " << readers.errors << ", store_closed after close() " << readers.closed_checks
+      << "\nfaults:";
   for (std::size_t i = 0; i < faults.size(); ++i)
     out << " " << testing::sim_fault_name(static_cast<SimFault>(i)) << "=" << faults[i];
   out << "\nfailures " << failures.size() << "\n";
