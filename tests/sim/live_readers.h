@@ -142,7 +142,10 @@ class LiveReader {
       const Errc code = got.status().code();
       const bool excused = (excuses.io_error && code == Errc::io_error) ||
                            ((excuses.read_only || excuses.io_error) && code == Errc::read_only) ||
-                           (excuses.corruption && code == Errc::corruption);
+                           (excuses.corruption && code == Errc::corruption) ||
+                           // bit rot cost acknowledged records: the store refuses writes, and
+                           // a tail wait that nothing can end any more says why
+                           (excuses.corruption && code == Errc::data_loss);
       if (!excused) fail(who + got.status().to_string());
       stats.errors++;
       drop();
