@@ -43,9 +43,8 @@ namespace segstore::sim {
 // Seed34TruncateInsideBatchLosesKeptRecords, Seed76TrimPastDurableEndHidesLaterRecords,
 // Seed2862SnapshotAfterResetPrunedAtOnce, Seed2862StaleSnapshotAfterTruncate,
 // Seed2083CutBelowTrimPointHidesLaterRecords,
-// Seed7483ReadOfWrittenRecordSeesZeros). Steered around at present:
-// Seed29ThreadsResetRacingAppendsLeavesGapAfterMetaFirst (the threads mode's remover does no
-// reset_to).
+// Seed7483ReadOfWrittenRecordSeesZeros, Seed29ThreadsResetRacingAppendsLeavesGapAfterMetaFirst).
+// None is steered around at present.
 
 namespace {
 
@@ -857,10 +856,6 @@ void CrashSim::remove_racing(SimRandom &r, RaceLog &race) {
           std::to_string(next) + ") -> " + (s.ok() ? "ok" : s.to_string()));
     return;
   }
-  // Steered around (avoid_known_bugs): reset_to racing appenders, then a crash, may leave META's
-  // first LSN below the first surviving segment (SimRegression.Seed29ThreadsResetRacingAppends-
-  // LeavesGapAfterMetaFirst); the store then refuses to open.
-  if (u == 9 && config_.avoid_known_bugs) return;
   const std::uint64_t keep = u < 9 ? next - std::min<std::uint64_t>(next - first, r.between(1, 20)) : 0;
   if (u < 9 && keep == 0) return;
   race.removal_began();
