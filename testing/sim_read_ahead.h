@@ -6,7 +6,8 @@
 // chooses; this one reads each window either at once, when it is submitted, or only when it
 // is waited for, as the disk's seed decides, on the calling thread. Both ends of the window of
 // time in which a read may complete are thus reached, and a single-threaded run stays a
-// function of its seed (every read happens in the order of the caller's calls).
+// function of its seed (every read happens in the order of the caller's calls). Recovery's
+// window reads use it as well.
 #pragma once
 
 #include <cstdint>
