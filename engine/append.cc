@@ -294,6 +294,16 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
     // here can never be overtaken by one with a higher id.
     Result<std::shared_ptr<Segment>> created = create_next_segment_locked(lock);
     if (!created.ok()) return created.status();
+    if ((*created)->id < min_segment_id_) {
+      // reset_to ran while the file was made (mu_ was released): the id is below the reset's
+      // lowest live id, and recovery deletes such a segment with every record it took (sim
+      // seed 29, threads mode). Drop it and start again (as make_spare_locked does).
+      lock.unlock();
+      (*created)->file.reset();
+      (void)env_->remove((*created)->path);
+      lock.lock();
+      return activate_segment_locked(lock);
+    }
     if (active_ || log_rewrite_running_) {  // activated meanwhile, or truncating: keep ours for later
       if (!preallocated_) preallocated_ = *created;
       return Status();

@@ -6,6 +6,11 @@
 // sectors, the CLEAN marker removed or kept) and the store is reopened, which runs recovery.
 // Checks:
 //   - while running, every read equals the model, and a clean reopen returns exactly the model;
+//   - a tailing iterator (next_wait(0), two records per operation) and a scanning one (three
+//     next() per operation, read-ahead windows racing the operations) stay open across the
+//     operations until a reopen: each record they return equals the model at that moment
+//     (never one truncate_after removed), at the LSN they were to return next, and "at the
+//     end" only at next_lsn(); they consume no input (the corpus keeps its meaning);
 //   - without damage, the reopened store holds exactly what was written;
 //   - with damage, what the reopened store returns is a prefix of what was written (same first
 //     LSN, next LSN not beyond), every record read equals the one appended at that LSN, and
@@ -23,9 +28,11 @@
 //   u8 op count (at most ops_max), then per op a u8 opcode and its arguments (see run_op)
 //   u8 damage count (at most damages_max), then per damage: u8 file, u8 kind, u32 offset, u8 arg
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "fuzz/harness_support.h"
@@ -139,13 +146,26 @@ class Driver {
     FUZZ_CHECK(store_->first_lsn() == model_.first, "a new store is not empty");
   }
   void close() {
+    tailer_.reset();
+    scanner_.reset();
     Status closed = store_->close();
     FUZZ_CHECK(closed.ok(), "close: " + closed.to_string());
     store_.reset();
   }
   const Model &model() const { return model_; }
 
+  // After every operation: two records of the tailer, three of the scan (they lag behind).
+  void step_readers() {
+    follow(tailer_, tailer_want_, true, 2);
+    follow(scanner_, scanner_want_, false, 3);
+  }
+
   void run_op(ByteReader &in) {
+    run_op_inner(in);
+    step_readers();
+  }
+
+  void run_op_inner(ByteReader &in) {
     const std::uint8_t op = in.u8();
     switch (op % 10) {
       case 0: case 1: case 2: append(in, false); break;
@@ -262,6 +282,37 @@ class Driver {
                                                       std::to_string(store_->next_lsn()));
   }
 
+  // Up to `count` records of one reader, each checked against the model; a scan that reached
+  // the end starts again at the first LSN at its next step.
+  void follow(std::optional<Iterator> &it, std::uint64_t &want, bool tailing, unsigned count) {
+    const char *name = tailing ? "tailer" : "scan";
+    if (!it) {
+      Result<Iterator> opened = store_->scan(model_.first);
+      FUZZ_CHECK(opened.ok(), std::string(name) + ": scan: " + opened.status().to_string());
+      it.emplace(std::move(*opened));
+      want = model_.first;
+    }
+    for (unsigned i = 0; i < count; ++i) {
+      Result<bool> more = tailing ? it->next_wait(std::chrono::milliseconds(0)) : it->next();
+      FUZZ_CHECK(more.ok(), std::string(name) + " at " + describe(want) + ": " + more.status().to_string());
+      if (!*more) {
+        // After a truncate below it the walk waits at its LSN for the log to grow back.
+        FUZZ_CHECK(want >= model_.next, std::string(name) + " says 'at the end' at " + describe(want) +
+                                            " of a log ending at " + describe(model_.next));
+        if (!tailing) it.reset();
+        return;
+      }
+      const RecordView &rec = it->record();
+      FUZZ_CHECK(rec.lsn == want, std::string(name) + " returned " + describe(rec.lsn) + " for " + describe(want));
+      const auto expected = model_.records.find(rec.lsn);
+      FUZZ_CHECK(expected != model_.records.end(), std::string(name) + " returned " + describe(rec.lsn) +
+                                                        " past the log's end " + describe(model_.next));
+      check_record(Record{rec.lsn, rec.stream, rec.type, Bytes(rec.payload.begin(), rec.payload.end())}, rec.lsn,
+                   expected->second, tailing ? "tailer" : "scan");
+      want = rec.lsn + 1;
+    }
+  }
+
   void read_one(ByteReader &in) {
     if (model_.records.empty()) return;
     const std::uint64_t lsn = model_.first + in.u16() % (model_.next - model_.first);
@@ -274,6 +325,9 @@ class Driver {
   Options options_;
   std::unique_ptr<Store> store_;
   Model model_;
+  // Readers kept open across operations (dropped at every close).
+  std::optional<Iterator> tailer_, scanner_;
+  std::uint64_t tailer_want_ = 0, scanner_want_ = 0;
 };
 
 enum class Damage : std::uint8_t { flip_bit, shrink_file, zero_sector, zero_block, garbage_sector };

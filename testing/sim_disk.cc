@@ -220,6 +220,11 @@ void SimDisk::set_capacity(std::uint64_t bytes) {
   state_->capacity = bytes;
 }
 
+void SimDisk::set_read_ahead(bool on) {
+  std::lock_guard lock(state_->mu);
+  state_->read_ahead = on;
+}
+
 std::string SimDisk::flip_durable_bit(const std::string &path_contains) {
   std::lock_guard lock(state_->mu);
   State &st = *state_;

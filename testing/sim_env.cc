@@ -6,6 +6,7 @@
 #include "base/try.h"
 #include "testing/sim_file.h"
 #include "testing/sim_model.h"
+#include "testing/sim_read_ahead.h"
 
 namespace segstore::testing {
 
@@ -47,6 +48,7 @@ class SimEnv final : public io::Env {
   Result<io::FileKind> file_kind(const std::string &path) override;
   Result<std::unique_ptr<io::DirLock>> lock_file(const std::string &path) override;
   std::string describe() const override { return "sim"; }
+  std::unique_ptr<io::ReadAhead> make_read_ahead(unsigned threads) override;
 
  private:
   // EIO for a dead boot, a targeted op_eio, or a path outside the disk; caller holds mu.
@@ -99,6 +101,13 @@ Result<std::unique_ptr<io::File>> SimEnv::open_file(const std::string &raw, io::
   return std::unique_ptr<io::File>(
       std::make_unique<SimFile>(disk_, st_, std::move(*inode), path, boot_, flags.direct || flags.bypass_cache,
                                 flags.write));
+}
+
+std::unique_ptr<io::ReadAhead> SimEnv::make_read_ahead(unsigned /*threads*/) {
+  std::lock_guard lock(st_.mu);
+  if (!st_.read_ahead) return nullptr;
+  // Its own seed per read-ahead made: when each window is read depends on the disk's seed only.
+  return make_sim_read_ahead(splitmix64(st_.seed ^ 0x5EAD0A11EADull ^ splitmix64(++st_.read_aheads_made)));
 }
 
 Result<std::unique_ptr<io::WriteQueue>> SimEnv::make_write_queue(unsigned depth) {

@@ -202,6 +202,10 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   void set_sync_writes(io::SyncWrites sync_writes);
   // Bytes the files may hold in total (ENOSPC past it); 0 = unlimited.
   void set_capacity(std::uint64_t bytes);
+  // Envs of this disk offer read-ahead (Env::make_read_ahead, testing/sim_read_ahead.h) to stores
+  // that ask for it from now on: scans then read windows ahead, each read at its submit or at
+  // its wait as the seed decides. Off by default (scans read synchronously).
+  void set_read_ahead(bool on);
 
   // Latent corruption: flips one bit of a durable block of `path` (a random file whose path
   // contains `path_contains` when path is empty). Returns the file and offset, or "" if no

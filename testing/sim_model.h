@@ -166,6 +166,8 @@ struct SimDisk::State {
   std::set<sim::SimQueue *> queues;
   bool hold = false;
   io::SyncWrites sync_writes = io::SyncWrites::dsync;
+  bool read_ahead = false;
+  std::uint64_t read_aheads_made = 0;
 
   // --- helpers; caller holds mu ---
   Status check_boot(std::uint64_t boot, const std::string &what, const std::string &path) const {

@@ -12,6 +12,7 @@
 #include "sim/crash_sim.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -25,6 +26,9 @@
 #include <utility>
 
 #include "segstore/store.h"
+#include "sim/live_readers.h"
+#include "sim/race_log.h"
+#include "sim/threaded_readers.h"
 #include "sim/log_model.h"
 
 namespace segstore::sim {
@@ -39,7 +43,8 @@ namespace segstore::sim {
 // Seed34TruncateInsideBatchLosesKeptRecords, Seed76TrimPastDurableEndHidesLaterRecords,
 // Seed2862SnapshotAfterResetPrunedAtOnce, Seed2862StaleSnapshotAfterTruncate,
 // Seed2083CutBelowTrimPointHidesLaterRecords,
-// Seed7483ReadOfWrittenRecordSeesZeros). None is steered around at present.
+// Seed7483ReadOfWrittenRecordSeesZeros, Seed29ThreadsResetRacingAppendsLeavesGapAfterMetaFirst).
+// None is steered around at present.
 
 namespace {
 
@@ -73,6 +78,7 @@ class CrashSim {
 
  private:
   void run_threaded_cycle();
+  void remove_racing(SimRandom &r, RaceLog &race);
   // cycle steps
   Options pick_options();
   bool open_store();
@@ -97,6 +103,11 @@ class CrashSim {
   void op_fsync_failure();
   // after every operation
   void after_op();
+  // the readers of the live log (live_readers.h): a few records each after every operation
+  void step_readers();
+  void drop_readers() {
+    for (LiveReader &reader : readers_) reader.drop();
+  }
   void note_fault_events();
   std::vector<std::byte> payload(std::uint64_t id, std::size_t size) const;
   std::size_t payload_size(SimRandom &r) const;
@@ -119,6 +130,9 @@ class CrashSim {
   Options options_;
   std::unique_ptr<Store> store_;
   LogModel model_;
+  LiveLog live_;  // what the open store holds in memory (main thread's operations only)
+  std::array<LiveReader, 3> readers_{LiveReader(LiveReader::Kind::durable_tailer),
+                                     LiveReader(LiveReader::Kind::plain_tailer), LiveReader(LiveReader::Kind::scanner)};
   unsigned cycle_ = 0;
   unsigned failures_ = 0;
   std::uint64_t payload_ids_ = 0;         // main thread
@@ -187,6 +201,8 @@ Options CrashSim::pick_options() {
   o.snapshots_kept = static_cast<std::uint32_t>(rnd_.between(1, 3));
   o.verify_on_open = rnd_.chance(0.2);
   o.env = disk_->env();
+  // Scans read windows ahead (each read at its submit or at its wait) or synchronously.
+  disk_->set_read_ahead(rnd_.chance(0.5));
   return o;
 }
 
@@ -356,6 +372,7 @@ bool CrashSim::check_recovered(bool after_crash) {
     fail("the acknowledged snapshot at LSN " + std::to_string(*required_snapshot) + " is gone " + where.str());
   }
   if (report.acknowledged_data_lost && !accept_reported_loss(where.str())) return false;
+  live_.replace(found);
   model_.rebase(first, next, std::move(found), std::move(batch_inner));
   return true;
 }
@@ -369,6 +386,7 @@ bool CrashSim::accept_reported_loss(const std::string &where) {
     fail("recovery reported acknowledged data lost although no fault could lose any " + where);
     return false;
   }
+  drop_readers();
   const std::string probe = "probe";
   Result<std::uint64_t> refused = store_->append(std::as_bytes(std::span<const char>(probe.data(), probe.size())));
   if (refused.ok() || refused.status().code() != Errc::data_loss) {
@@ -417,6 +435,20 @@ void CrashSim::after_op() {
   if (!store_) return;
   model_.ack_through(store_->durable_lsn());
   note_fault_events();
+  if (!in_doomed_phase_) live_.drop_from(store_->next_lsn());  // truncate_after, reset_to
+}
+
+void CrashSim::step_readers() {
+  if (!store_) return;
+  ReadExcuses excuses;
+  excuses.io_error = config_.io_errors;
+  excuses.read_only = config_.io_errors || store_failed_ || read_only_expected_;
+  excuses.corruption = config_.latent_faults;
+  for (LiveReader &reader : readers_) {
+    reader.first_moved(store_->first_lsn());
+    reader.step(*store_, live_, rnd_, static_cast<unsigned>(rnd_.between(1, 6)), excuses, stats_.readers,
+                [this](const std::string &what) { fail(what); });
+  }
 }
 
 void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optional<Durability> durability) {
@@ -443,6 +475,7 @@ void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optiona
     if (read_only_expected_) fail("append accepted after a failed data sync");
     for (unsigned i = 0; i < count; ++i) {
       model_.appended(*got + i, Version{entries[i].stream, payloads[i]});
+      if (!doomed) live_.set(*got + i, Version{entries[i].stream, payloads[i]});
       if (i > 0) model_.batch_continues_at(*got + i);
     }
     stats_.records_appended += count;
@@ -454,6 +487,7 @@ void CrashSim::op_append(SimRandom &r, bool doomed, unsigned count, std::optiona
   if (after == before + count)
     for (unsigned i = 0; i < count; ++i) {
       model_.appended(before + i, Version{entries[i].stream, payloads[i]});
+      if (!doomed) live_.set(before + i, Version{entries[i].stream, payloads[i]});
       if (i > 0) model_.batch_continues_at(before + i);
     }
   if (read_only_expected_ && !in_doomed_phase_) {
@@ -610,7 +644,10 @@ void CrashSim::op_fsync_failure() {
   const std::uint64_t before = store_->next_lsn();
   Result<std::uint64_t> got = store_->append(bytes, 0, Durability::sync);
   result(got.status());
-  if (store_->next_lsn() == before + 1) model_.appended(before, Version{0, bytes});
+  if (store_->next_lsn() == before + 1) {
+    model_.appended(before, Version{0, bytes});
+    live_.set(before, Version{0, bytes});
+  }
   if (got.ok()) {
     stats_.records_appended++;
     model_.ack_through(*got + 1);
@@ -662,6 +699,7 @@ void CrashSim::workload(unsigned ops) {
   for (unsigned i = 0; i < ops && !failed(); ++i) {
     one_op(rnd_, false);
     stats_.ops++;
+    if (!failed()) step_readers();
   }
 }
 
@@ -687,7 +725,9 @@ void CrashSim::crash_now(bool hold_in_flight) {
   stats_.crashes++;
   if (doomed.joinable()) doomed.join();
   in_doomed_phase_ = false;
-  // The old store is abandoned: every handle it holds fails now; destroying it must not hang.
+  // The old store is abandoned: every handle it holds fails now; destroying it (and the
+  // iterators on it) must not hang.
+  drop_readers();
   store_.reset();
   async_lsns_.clear();
   read_only_expected_ = false;
@@ -704,6 +744,9 @@ bool CrashSim::clean_reopen() {
   } else if (!read_only_expected_ && !is_io_failure(closed.code())) {
     fail("close() failed: " + closed.to_string());
   }
+  // Iterators that outlive close() answer store_closed.
+  for (LiveReader &reader : readers_)
+    reader.after_close(closed.code(), stats_.readers, [this](const std::string &what) { fail(what); });
   store_.reset();
   async_lsns_.clear();
   read_only_expected_ = false;
@@ -774,6 +817,7 @@ void CrashSim::run() {
                    cycle_, ops, static_cast<unsigned long long>(store_->first_lsn()),
                    static_cast<unsigned long long>(store_->next_lsn()));
   }
+  drop_readers();
   if (store_) {
     disk_->set_fault_rates(testing::SimFaultRates{});
     (void)store_->close();
@@ -799,13 +843,39 @@ const char *append_kind_name(std::uint64_t how) {
   }
 }
 
+// Threads mode: one removal racing the writers and readers: trim_before, truncate_after of
+// the newest 1-20 records, or (rarely) reset_to just past the end.
+void CrashSim::remove_racing(SimRandom &r, RaceLog &race) {
+  const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
+  const std::uint64_t u = r.below(10);
+  if (u < 5) {
+    const std::uint64_t lsn = r.between(first, next);
+    race.trim_asked(lsn);
+    const Status s = store_->trim_before(lsn);
+    trace("[remover] trim_before(" + std::to_string(lsn) + ") in [" + std::to_string(first) + ", " +
+          std::to_string(next) + ") -> " + (s.ok() ? "ok" : s.to_string()));
+    return;
+  }
+  const std::uint64_t keep = u < 9 ? next - std::min<std::uint64_t>(next - first, r.between(1, 20)) : 0;
+  if (u < 9 && keep == 0) return;
+  race.removal_began();
+  const std::uint64_t start = race.tick();
+  const Status s = u < 9 ? store_->truncate_after(keep - 1) : store_->reset_to(next + r.below(4));
+  race.removal_ended(keep, start, race.tick(), s.ok());
+  trace(std::string("[remover] ") + (u < 9 ? "truncate_after(" + std::to_string(keep - 1) + ")" : "reset_to") +
+        " in [" + std::to_string(first) + ", " + std::to_string(next) + ") -> " + (s.ok() ? "ok" : s.to_string()) +
+        "; log now [" + std::to_string(store_->first_lsn()) + ", " + std::to_string(store_->next_lsn()) + ")");
+}
+
 void CrashSim::run_threaded_cycle() {
   const unsigned writers = static_cast<unsigned>(rnd_.between(16, 64));
   struct Acked {
     std::uint64_t lsn;
     std::vector<std::byte> payload;
     std::uint32_t stream;
+    std::uint64_t began;  // RaceLog tick before the append
   };
+  RaceLog race;
   std::mutex mu;
   std::condition_variable cv;
   std::vector<Acked> acked;
@@ -832,19 +902,21 @@ void CrashSim::run_threaded_cycle() {
           attempted[{w, seq}] = true;
         }
         const std::uint64_t how = (seq + w) % 5;
+        const std::uint64_t began = race.tick();
         Result<std::uint64_t> got = how == 0   ? store_->append(bytes, w, Durability::sync)
                                     : how == 1 ? store_->append_async(bytes, w)
                                     : how == 2 ? store_->append(bytes, w, Durability::none)
                                     : how == 3 ? store_->append(bytes, w, Durability::interval)
                                                : store_->append(bytes, w, Durability::sync);
         if (!got.ok()) break;
+        race.appended(w, seq, *got, race.tick());
         if (how == 1 && !store_->wait_durable(*got).ok()) continue;
         std::lock_guard lock(mu);
         if (how == 2 || how == 3) {
-          unsynced[w].push_back({*got, std::move(bytes), w});
+          unsynced[w].push_back({*got, std::move(bytes), w, began});
           continue;
         }
-        acked.push_back({*got, std::move(bytes), w});
+        acked.push_back({*got, std::move(bytes), w, began});
         cv.notify_all();
       }
       // sync() makes every record appended so far durable: this writer's none and interval
@@ -857,15 +929,41 @@ void CrashSim::run_threaded_cycle() {
       cv.notify_all();
     });
   }
+  // Readers of the live log and a remover race the writers (threaded_readers below).
+  std::atomic<bool> crashing{false}, stop_readers{false};
+  ThreadedReaders readers(*store_, race, crashing, stop_readers, body, writers, threaded_next_, rnd_.next());
+  std::thread remover;
+  if (rnd_.chance(0.7)) {
+    const std::uint64_t removals = rnd_.between(1, 4);
+    SimRandom r(rnd_.next());
+    remover = std::thread([&, removals, r]() mutable {
+      for (std::uint64_t k = 1; k <= removals; ++k) {
+        {
+          // The k-th removal once the writers acknowledged k / (removals + 1) of the records
+          // before the crash: spread over the cycle, not timed.
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return acked.size() * (removals + 1) >= crash_after * k || done == writers || crashing.load(); });
+          if (done == writers || crashing.load()) return;
+        }
+        remove_racing(r, race);
+      }
+    });
+  }
   {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return acked.size() >= crash_after || done == writers; });
   }
   const bool hold = rnd_.chance(0.5);
+  crashing = true;
+  cv.notify_all();
   if (hold) disk_->hold_writes(true);
   disk_->crash();
   stats_.crashes++;
   for (std::thread &t : threads) t.join();
+  if (remover.joinable()) remover.join();
+  readers.stop();
+  for (const std::string &f : readers.failures()) fail("threads: " + f);
+  stats_.readers.records += readers.records();
   store_.reset();
   disk_->take_fault_events();
   if (!open_store()) return;
@@ -873,9 +971,13 @@ void CrashSim::run_threaded_cycle() {
   const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
   std::map<std::uint64_t, Acked> want;
   for (Acked &a : acked) want[a.lsn] = std::move(a);
+  const std::uint64_t trim_max = race.trim_max();
   for (const auto &[lsn, a] : want) {
     Result<Record> rec = store_->read(lsn);
-    if (!rec.ok() || rec->payload != a.payload || rec->stream != a.stream) {
+    const bool intact = rec.ok() && rec->payload == a.payload && rec->stream == a.stream;
+    // Gone by a removal that had not returned when the append began, or trimmed away.
+    if (!intact && (race.may_be_removed(lsn, a.began) || (lsn < trim_max && lsn < first))) continue;
+    if (!intact) {
       stats_.records_lost++;
       std::uint64_t seq = 0;
       for (int i = 0; i < 4; ++i) seq |= std::to_integer<std::uint64_t>(a.payload[4 + i]) << (8 * i);
@@ -914,6 +1016,16 @@ void CrashSim::run_threaded_cycle() {
     expect++;
   }
   if (expect != next) return fail("threads: the log ends at " + std::to_string(expect) + ", next_lsn() is " + std::to_string(next));
+  // What a durable_only reader returned was durable: it survived the crash unless removed.
+  for (const ThreadedReaders::Durable &d : readers.durable_returned()) {
+    if (race.may_be_removed(d.lsn, 0) || (d.lsn < trim_max && d.lsn < first)) continue;
+    Result<Record> rec = store_->read(d.lsn);
+    if (!rec.ok() || rec->payload != d.payload || rec->stream != d.stream)
+      return fail("threads: LSN " + std::to_string(d.lsn) + " that a durable_only reader returned is " +
+                  (rec.ok() ? "other bytes" : rec.status().to_string()) + " after the crash; " +
+                  store_->recovery_report().to_string());
+    stats_.acked_checked++;
+  }
   threaded_next_ = next;
 }
 
@@ -935,6 +1047,10 @@ void CrashSimStats::add(const CrashSimStats &o) {
   stale_snapshots += o.stale_snapshots;
   known_bug_hits += o.known_bug_hits;
   latent_detected += o.latent_detected;
+  readers.records += o.readers.records;
+  readers.ends += o.readers.ends;
+  readers.errors += o.readers.errors;
+  readers.closed_checks += o.readers.closed_checks;
   for (std::size_t i = 0; i < faults.size(); ++i) faults[i] += o.faults[i];
   failures.insert(failures.end(), o.failures.begin(), o.failures.end());
 }
@@ -949,7 +1065,10 @@ std::string CrashSimStats::summary() const {
       << "\nappends refused read-only after a failed data sync " << read_only_checks
       << "\nstale snapshots returned " << stale_snapshots
       << "\nseeds stopped by a known bug (see crash_sim.cc) " << known_bug_hits
-      << "\nseeds stopped by injected bit rot, detected as corruption " << latent_detected << "\nfaults:";
+      << "\nseeds stopped by injected bit rot, detected as corruption " << latent_detected
+      << "\nlive readers (tailers, scan): records checked " << readers.records << ", ends checked " << readers.ends
+      << ", documented errors " << readers.errors << ", store_closed after close() " << readers.closed_checks
+      << "\nfaults:";
   for (std::size_t i = 0; i < faults.size(); ++i)
     out << " " << testing::sim_fault_name(static_cast<SimFault>(i)) << "=" << faults[i];
   out << "\nfailures " << failures.size() << "\n";

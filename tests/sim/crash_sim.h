@@ -66,6 +66,12 @@ struct CrashSimStats {
   std::uint64_t stale_snapshots = 0;    // latest_snapshot() of an LSN that truncate_after rewrote
   std::uint64_t known_bug_hits = 0;
   std::uint64_t latent_detected = 0;    // latent mode: a read or open refused rotted bytes (correctly)     // seeds stopped by a known, unfixed bug (avoid_known_bugs)  // reads of unacknowledged records refused as corrupt
+  struct Readers {
+    std::uint64_t records = 0;        // records tailers and scans returned, checked against the live log
+    std::uint64_t ends = 0;           // "at the end" answers checked (nothing skipped)
+    std::uint64_t errors = 0;         // documented errors (an injected fault), the iterator reopened
+    std::uint64_t closed_checks = 0;  // iterators that outlived close() and answered store_closed
+  } readers;
   testing::SimFaultCounts faults{};
   std::vector<std::string> failures;    // "seed S cycle C: what"
 
