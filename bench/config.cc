@@ -118,6 +118,9 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
                  "M1: threads of random read(lsn) beside the appenders (default 4; 0 measures the split)")
       ->check(CLI::Range(0, 64))
       ->type_name("N");
+  bool no_mixed_bound = false;
+  app.add_flag("--no-mixed-bound", no_mixed_bound,
+               "M1: skip the run beside fio's reads at the readers' rate (the bound on what the reads cost)");
   bool no_fio = false, no_peers = false;
   app.add_flag("--no-fio", no_fio, "skip the device measurements");
   app.add_flag("--no-peers", no_peers, "skip RocksDB, LevelDB and the plain log file");
@@ -133,6 +136,7 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
   }
   config.run_fio = !no_fio;
   config.run_peers = !no_peers;
+  config.mixed_bound = !no_mixed_bound;
   if (io_backend == "uring") config.io_backend = IoBackendKind::uring;
   else if (io_backend == "thread") config.io_backend = IoBackendKind::thread;
   if (prealloc == "auto") config.prealloc = PreallocMode::automatic;

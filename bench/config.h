@@ -38,6 +38,7 @@ struct Config {
   double mixed_seconds = 20;                // M1: length of the mixed run
   int mixed_tailers = 4;                    // M1: tailing iterators beside the 16 appenders
   int mixed_readers = 4;                    // M1: threads of random read(lsn) beside them
+  bool mixed_bound = true;                  // M1: also the appenders beside fio's reads at the readers' rate
   std::uint64_t fio_file_bytes = 1ull << 30;
 
   bool selected(const std::string &workload) const { return only.empty() || only.count(workload) != 0; }

@@ -3,7 +3,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -85,7 +87,7 @@ bool Fio::prepare() {
 }
 
 FioResult Fio::run(const std::string &name, const std::vector<std::string> &args, bool is_read,
-                   double block_bytes) {
+                   double block_bytes, double seconds) {
   if (auto it = cache_.find(name); it != cache_.end()) return it->second;
   FioResult result;
   result.job = name;
@@ -96,7 +98,7 @@ FioResult Fio::run(const std::string &name, const std::vector<std::string> &args
   }
   std::string command = "fio --name=" + quote(name) + " --filename=" + quote(file_) +
                         " --size=" + std::to_string(file_bytes_) + " --time_based --runtime=" +
-                        std::to_string(std::max(200, static_cast<int>(seconds_ * 1000))) + "ms" +
+                        std::to_string(std::max(200, static_cast<int>(seconds * 1000))) + "ms" +
                         " --percentile_list=50:99:99.9 --lat_percentiles=1 --output-format=json";
   for (const auto &arg : args) command += " " + arg;
   result.command = command;
@@ -164,6 +166,15 @@ FioResult Fio::rand_read_4k_jobs(int jobs) {
              {"--rw=randread", "--bs=4k", "--iodepth=1", "--ioengine=io_uring", "--direct=1",
               "--numjobs=" + std::to_string(jobs)},
              true, 4096);
+}
+
+FioResult Fio::rand_read_4k_paced(int jobs, double iops_total, double seconds) {
+  // fio's rate_iops is per job; at least 1 so that a tiny rate still paces.
+  const long per_job = std::max(1L, std::lround(iops_total / jobs));
+  return run("rand read 4k QD1 x" + std::to_string(jobs) + " jobs paced to " + std::to_string(per_job * jobs) + " IOPS",
+             {"--rw=randread", "--bs=4k", "--iodepth=1", "--ioengine=psync", "--direct=1",
+              "--numjobs=" + std::to_string(jobs), "--rate_iops=" + std::to_string(per_job)},
+             true, 4096, seconds);
 }
 
 FioResult Fio::durable_write(std::uint64_t block_bytes, int iodepth, int jobs, bool uring) {

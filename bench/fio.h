@@ -44,6 +44,10 @@ class Fio {
   FioResult rand_read_4k_qd1();
   // `jobs` processes each doing 4 KiB random reads at QD1: the reference of many reader threads.
   FioResult rand_read_4k_jobs(int jobs);
+  // `jobs` processes of 4 KiB random reads at QD1, together paced to `iops_total`, for `seconds`:
+  // the same device reads as a workload's readers made, without that workload's code (M1's
+  // bound: what such reads cost appenders when fio issues them). Blocks while fio runs.
+  FioResult rand_read_4k_paced(int jobs, double iops_total, double seconds);
   // write + fdatasync after each write, over written blocks. engine: "sync" (QD1) or
   // "io_uring" (iodepth in flight). jobs > 1: that many writers, each its own 16 MiB region.
   // uring: io_uring even at QD1 (a write op, then an fsync op with DATASYNC).
@@ -54,7 +58,11 @@ class Fio {
 
  private:
   FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
-                double block_bytes);
+                double block_bytes, double seconds);
+  FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
+                double block_bytes) {
+    return run(name, args, is_read, block_bytes, seconds_);
+  }
 
   std::string dir_;
   std::string file_;

@@ -59,8 +59,11 @@ bool write_json(const Report &report, std::string *error);
 // Returns false with *note saying why there is no plot (gnuplot missing, no W1 figures).
 bool write_plot(const Report &report, std::string *note);
 
+// The reference of M1's rows: the same 16 appenders alone (Row::extra "vs_alone").
+inline constexpr const char *alone_reference = "the appenders alone";
+
 // The ratio chart's bars: every segstore row compared with a reference (fio, or the best peer
-// when no fio job matches), with the goal of a target on that row.
+// when no fio job matches, or M1's appenders alone), with the goal of a target on that row.
 struct RatioBar {
   std::string label;      // "W2 1 KiB, sync vs fio"
   double ratio = not_measured;

@@ -70,8 +70,8 @@ std::string draw_ratios(const Report &report) {
   const std::size_t height = 160 + 26 * bars.size();
   script << "set terminal pngcairo size 1100," << height << " noenhanced font 'sans,10'\n"
          << "set output " << quoted(report.config.ratio_png_path) << "\n"
-         << "set title 'segstore / reference (fio, or the best peer), one bar per measured configuration; "
-            "goals marked'\n"
+         << "set title 'segstore / reference (fio, the best peer, or M1: the appenders alone), one bar per "
+            "measured configuration; goals marked'\n"
          << "set datafile missing '-'\nset style fill solid 0.6\nset grid x\nset key top right\n"
          << "set xlabel 'ratio (1.0 = as fast as the reference)'\nset xrange [0:*]\n"
          << "set yrange [-0.7:" << bars.size() - 0.3 << "]\nset ytics scale 0\n"
@@ -123,6 +123,11 @@ std::vector<RatioBar> ratio_bars(const Report &report) {
   for (const Table &table : report.tables) {
     for (const Row &row : table.rows) {
       if (row.system != System::segstore || !row.error.empty()) continue;
+      // M1's rows against the appenders alone; the one a target is on gets its bar below.
+      if (row.extra.count("vs_alone") && goal_on(report, table.id, row.config, alone_reference) == nullptr) {
+        bars.push_back({table.id + " " + row.config + " vs " + alone_reference, row.extra.at("vs_alone")});
+        continue;
+      }
       const bool against_fio = measured(row.vs_fio);
       if (!against_fio && !measured(row.vs_peer)) continue;
       RatioBar bar;

@@ -10,6 +10,7 @@
 // a record that never became durable is always caught.
 #include <sys/resource.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <thread>
@@ -174,13 +175,10 @@ Row run_appenders_alone(Context &ctx) {
   return appender_row("16 appenders alone, sync", result);
 }
 
-// Appenders, tailers and readers together; three rows.
-std::vector<Row> run_mixed(const Context &ctx) {
-  // 4 and 4 unless --mixed-tailers / --mixed-readers say otherwise (to measure what each costs).
-  const int tailer_threads = ctx.config.mixed_tailers;
-  const int reader_threads = ctx.config.mixed_readers;
-  const std::string appenders_config = "16 appenders with " + std::to_string(tailer_threads) + " tailers + " +
-                                       std::to_string(reader_threads) + " readers, sync";
+// Appenders, tailers and readers together; three rows. `beside`, when given, runs on a thread
+// of its own from just before the appenders start until it returns (it is joined after them).
+std::vector<Row> run_mixed(const Context &ctx, int tailer_threads, int reader_threads, const std::string &appenders_config,
+                           const std::function<void()> &beside = {}) {
   std::string error;
   std::unique_ptr<Store> store = fresh_warm_store(ctx, &error);
   if (!store) {
@@ -196,6 +194,7 @@ std::vector<Row> run_mixed(const Context &ctx) {
   std::vector<std::thread> readers;
   for (int t = 0; t < tailer_threads; ++t) readers.emplace_back([&, t] { tail(run, tailed[t]); });
   for (int t = 0; t < reader_threads; ++t) readers.emplace_back([&, t] { read_randomly(run, t, read[t]); });
+  if (beside) readers.emplace_back(beside);
   const std::span<const std::byte> payload = payload_bytes(mixed_record_bytes);
   const RunLimits limits{ctx.config.mixed_seconds, acked_records_max};
   const Clock::time_point start = Clock::now();
@@ -215,10 +214,40 @@ std::vector<Row> run_mixed(const Context &ctx) {
   (void)store->close();
   std::vector<Row> rows;
   rows.push_back(appender_row(appenders_config, result));
+  if (reader_threads == 0 && beside) {
+    rows.push_back(reader_row(std::to_string(tailer_threads) + " tailers beside fio, lag behind the ack", tailer_threads,
+                              tailed, seconds));
+    return rows;
+  }
   rows.push_back(reader_row(std::to_string(tailer_threads) + " tailers, durable_only, lag behind the ack",
                             tailer_threads, tailed, seconds));
   rows.push_back(reader_row(std::to_string(reader_threads) + " readers, random read(lsn) of durable records",
                             reader_threads, read, seconds));
+  return rows;
+}
+
+// The bound on what the readers may cost: the same appenders and tailers while fio, not
+// segstore, makes the readers' device reads (4 KiB random reads at QD1 from as many processes,
+// paced to the rate the readers reached). Reads at that rate on this disk take from the
+// appenders whatever code issues them; how much, this run shows. Two rows: the appenders
+// (vs_alone) and fio's reads as it made them.
+std::vector<Row> run_beside_fio_reads(Context &ctx, int reader_threads, double reads_per_s) {
+  const std::string config = "16 appenders with " + std::to_string(ctx.config.mixed_tailers) +
+                             " tailers beside fio's reads at the readers' rate, sync";
+  FioResult reads;
+  reads.job = "rand read 4k QD1 beside the appenders";
+  reads.error = ctx.fio.available() ? "" : ctx.fio.why_unavailable();
+  std::vector<Row> rows;
+  if (reads.error.empty() && ctx.fio.prepare()) {
+    rows = run_mixed(ctx, ctx.config.mixed_tailers, 0, config, [&] {
+      reads = ctx.fio.rand_read_4k_paced(reader_threads, reads_per_s, ctx.config.mixed_seconds);
+    });
+  } else {
+    Row row = appender_row(config, RunResult{});
+    row.error = reads.error.empty() ? ctx.fio.why_unavailable() : reads.error;
+    rows.push_back(row);
+  }
+  rows.push_back(fio_row(reads));
   return rows;
 }
 
@@ -235,10 +264,18 @@ Table run_m1(Context &ctx) {
   Row alone = run_appenders_alone(ctx);
   progress("M1", "16 appenders alone: " + format_count(alone.records_per_s) + " records/s" +
                      (alone.error.empty() ? "" : " (" + alone.error + ")"));
-  std::vector<Row> mixed = run_mixed(ctx);
+  // 4 and 4 unless --mixed-tailers / --mixed-readers say otherwise (to measure what each costs).
+  const int tailer_threads = ctx.config.mixed_tailers;
+  const int reader_threads = ctx.config.mixed_readers;
+  std::vector<Row> mixed = run_mixed(ctx, tailer_threads, reader_threads,
+                                     "16 appenders with " + std::to_string(tailer_threads) + " tailers + " +
+                                         std::to_string(reader_threads) + " readers, sync");
   Row &appenders = mixed.front();
-  if (measured(alone.records_per_s) && alone.records_per_s > 0)
-    appenders.extra["vs_alone"] = appenders.records_per_s / alone.records_per_s;
+  const auto keep_ratio = [&](Row &row) {
+    if (measured(alone.records_per_s) && alone.records_per_s > 0 && measured(row.records_per_s))
+      row.extra["vs_alone"] = row.records_per_s / alone.records_per_s;
+  };
+  keep_ratio(appenders);
   progress("M1", "mixed: appenders " + format_count(appenders.records_per_s) + " records/s" +
                      (mixed.size() > 2 ? ", tailer lag p99 " + format_count(mixed[1].p99_us) + " us, readers " +
                                              format_count(mixed[2].records_per_s) + " reads/s"
@@ -246,6 +283,18 @@ Table run_m1(Context &ctx) {
                      (appenders.error.empty() ? "" : " (" + appenders.error + ")"));
   table.rows.push_back(alone);
   for (Row &row : mixed) table.rows.push_back(row);
+  const double reads_per_s = mixed.size() > 2 ? mixed[2].records_per_s : not_measured;
+  if (reader_threads > 0 && measured(reads_per_s) && reads_per_s > 0 && ctx.config.mixed_bound) {
+    std::vector<Row> bound = run_beside_fio_reads(ctx, reader_threads, reads_per_s);
+    keep_ratio(bound.front());
+    progress("M1", "beside fio's reads at " + format_count(reads_per_s) + " reads/s: appenders " +
+                       format_count(bound.front().records_per_s) + " records/s" +
+                       (bound.front().error.empty() ? "" : " (" + bound.front().error + ")"));
+    for (Row &row : bound) table.rows.push_back(row);
+    table.notes.push_back("the bound: the same appenders and tailers while fio makes the readers' device reads "
+                          "(4 KiB random, QD1, as many processes, paced to the readers' rate); what reads at that "
+                          "rate cost the appenders whatever issues them.");
+  }
   table.notes.push_back("appenders: records/s and append latency; tailers: records handed out per second over all "
                         "of them, latency = lag from the appender's ack to the tailer's next_wait() return; readers: "
                         "read(lsn) latency.");

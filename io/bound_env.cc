@@ -122,6 +122,11 @@ class BoundEnv final : public Env {
     return base_->file_kind_at(dir, name);
   }
   Result<std::unique_ptr<DirLock>> lock_dir(const Dir &dir) override { return base_->lock_dir(dir); }
+  // read_heads (Env's: open_dir, then this) opens the directory inside the root, as above.
+  std::vector<std::optional<std::vector<std::byte>>> read_heads_at(const Dir &dir, std::span<const std::string> names,
+                                                                   std::size_t bytes) override {
+    return base_->read_heads_at(dir, names, bytes);
+  }
 
  private:
   // Where a path lands: outside the root (left to the base env as a path), the root itself

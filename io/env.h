@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -168,6 +169,20 @@ class Env {
   // without a thread hand-off each), or nullptr when this env has none (the default, and the
   // real env with the thread backend or without io_uring): its users take make_read_ahead's.
   virtual std::unique_ptr<ReadAhead> make_ring_read_ahead(unsigned depth);
+  // The first `bytes` bytes of each file names[i] of the directory at `dir_path` (fewer where
+  // a file is shorter), as open_file + read_at(0) would read them: no symbolic link followed,
+  // regular files only. One entry per name, in order; nullopt where a file could not be read so
+  // (missing, not a regular file, a failed open or read): the caller opens that one alone and
+  // meets the error there. For opening many small files at once (the index snapshot headers of
+  // a store's sealed segments): the real env reads them through an io_uring, a batch of files
+  // per system call (io/uring_heads.h); the defaults open the directory (open_dir) and read
+  // one file after another (read_heads_at).
+  virtual std::vector<std::optional<std::vector<std::byte>>> read_heads(const std::string &dir_path,
+                                                                        std::span<const std::string> names,
+                                                                        std::size_t bytes);
+  virtual std::vector<std::optional<std::vector<std::byte>>> read_heads_at(const Dir &dir,
+                                                                           std::span<const std::string> names,
+                                                                           std::size_t bytes);
 
   // The same operations on entries of an opened directory (`name`: one component, no '/').
   // The real env acts relative to the directory's descriptor, never following a symbolic link

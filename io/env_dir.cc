@@ -42,4 +42,28 @@ Result<std::unique_ptr<DirLock>> Env::lock_dir(const Dir &dir) {
   return lock_file(dir.child_path(format::lock_file_name));
 }
 
+std::vector<std::optional<std::vector<std::byte>>> Env::read_heads(const std::string &dir_path,
+                                                                   std::span<const std::string> names,
+                                                                   std::size_t bytes) {
+  Result<std::shared_ptr<const Dir>> dir = open_dir(dir_path);
+  if (!dir.ok()) return std::vector<std::optional<std::vector<std::byte>>>(names.size());
+  return read_heads_at(**dir, names, bytes);
+}
+
+std::vector<std::optional<std::vector<std::byte>>> Env::read_heads_at(const Dir &dir,
+                                                                      std::span<const std::string> names,
+                                                                      std::size_t bytes) {
+  std::vector<std::optional<std::vector<std::byte>>> heads(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    Result<std::unique_ptr<File>> file = open_file_at(dir, names[i], OpenFlags{});
+    if (!file.ok()) continue;
+    std::vector<std::byte> head(bytes);
+    Result<std::size_t> got = (*file)->read_at(0, head);
+    if (!got.ok()) continue;
+    head.resize(*got);
+    heads[i] = std::move(head);
+  }
+  return heads;
+}
+
 }  // namespace segstore::io

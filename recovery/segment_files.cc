@@ -89,29 +89,40 @@ Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std:
 
 namespace {
 
-// The header of an opened index snapshot: one read of its first 80 bytes.
-Result<IndexProbe> probe_open_index(io::File &file) {
+// The header of an index snapshot from its first bytes (fewer than 80 if the file is shorter).
+IndexProbe probe_index_head(std::span<const std::byte> head) {
   IndexProbe probe;
   probe.present = true;
+  probe.error = format::decode_index_header(head.first(std::min<std::size_t>(head.size(), format::index_header_bytes)), &probe.header);
+  return probe;
+}
+
+// The header of an opened index snapshot: one read of its first 80 bytes.
+Result<IndexProbe> probe_open_index(io::File &file) {
   std::vector<std::byte> bytes(format::index_header_bytes);
   Result<std::size_t> got = file.read_at(0, bytes);
   if (!got.ok()) return got.status();
-  probe.error = format::decode_index_header(std::span<const std::byte>(bytes.data(), *got), &probe.header);
-  return probe;
+  return probe_index_head(std::span<const std::byte>(bytes.data(), *got));
 }
 
 }  // namespace
 
 Result<std::optional<SegmentFile>> defer_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
-                                                      std::uint64_t store_id, std::uint64_t next_base_lsn) {
+                                                      std::uint64_t store_id, std::uint64_t next_base_lsn,
+                                                      const std::vector<std::byte> *index_head) {
   SegmentFile seg = named_segment_file(dir, id);
-  // The listing named the .idx: it is opened straight away (O_NOFOLLOW, a regular file only).
-  // If that fails, whatever the reason, the segment is opened as after a crash, whose probe
-  // reports what is wrong.
-  Result<std::unique_ptr<io::File>> file = env.open_file(seg.index_path, io::OpenFlags{});
-  if (!file.ok()) return std::optional<SegmentFile>();
-  Result<IndexProbe> probe = probe_open_index(**file);
-  if (!probe.ok()) return probe.status();
+  Result<IndexProbe> probe = IndexProbe{};
+  if (index_head != nullptr) {
+    probe = probe_index_head(*index_head);
+  } else {
+    // The listing named the .idx: it is opened straight away (O_NOFOLLOW, a regular file only).
+    // If that fails, whatever the reason, the segment is opened as after a crash, whose probe
+    // reports what is wrong.
+    Result<std::unique_ptr<io::File>> file = env.open_file(seg.index_path, io::OpenFlags{});
+    if (!file.ok()) return std::optional<SegmentFile>();
+    probe = probe_open_index(**file);
+    if (!probe.ok()) return probe.status();
+  }
   const format::IndexHeader &h = probe->header;
   if (probe->error != format::IndexError::none) return std::optional<SegmentFile>();
   // The identity recovery would have read from block 0 is taken from the snapshot; the limit

@@ -56,9 +56,11 @@ Result<SegmentFile> open_segment_file(io::Env &env, const std::string &dir, std:
 // its .idx (the caller checks) and that index snapshot's header
 // decodes, names this store and segment, and its records end exactly at `next_base_lsn` (the
 // next segment's base LSN): nullopt when anything of that fails (the caller opens it instead).
-// Reads only the snapshot's header.
+// Reads only the snapshot's header, or takes `index_head`, its first bytes read already
+// (io::Env::read_heads, many snapshots at once).
 Result<std::optional<SegmentFile>> defer_segment_file(io::Env &env, const std::string &dir, std::uint64_t id,
-                                                      std::uint64_t store_id, std::uint64_t next_base_lsn);
+                                                      std::uint64_t store_id, std::uint64_t next_base_lsn,
+                                                      const std::vector<std::byte> *index_head = nullptr);
 
 SegmentIdentity segment_identity(const SegmentFile &seg, std::uint64_t store_id);
 

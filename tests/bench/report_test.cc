@@ -169,6 +169,32 @@ TEST(BenchReport, RatioChartHasEveryComparedRowAndTheGoals) {
   EXPECT_DOUBLE_EQ(bars[3].goal, 10.0);
 }
 
+// M1's appenders, and the same beside fio's reads (the bound), are drawn against the appenders
+// alone; the goal is on the first only, and the target names the bound beside its figure.
+TEST(BenchReport, MixedWorkloadRatiosAreChartedAgainstTheAppendersAlone) {
+  Report report;
+  Table m1;
+  m1.id = "M1";
+  Row appenders = segstore_row("16 appenders with 4 tailers + 4 readers, sync", 20000);
+  appenders.extra["vs_alone"] = 0.7;
+  Row bound = segstore_row("16 appenders with 4 tailers beside fio's reads at the readers' rate, sync", 15000);
+  bound.extra["vs_alone"] = 0.5;
+  m1.rows = {segstore_row("16 appenders alone, sync", 28000), appenders, bound};
+  report.tables.push_back(m1);
+  evaluate_targets(report);
+  ASSERT_FALSE(report.targets.empty());
+  EXPECT_NE(report.targets[0].measured.find("beside fio's reads at the readers' rate: 0.50x"), std::string::npos)
+      << report.targets[0].measured;
+  const std::vector<RatioBar> bars = ratio_bars(report);
+  ASSERT_EQ(bars.size(), 2u);
+  EXPECT_EQ(bars[0].label, "M1 " + bound.config + " vs the appenders alone");
+  EXPECT_DOUBLE_EQ(bars[0].ratio, 0.5);
+  EXPECT_FALSE(measured(bars[0].goal));
+  EXPECT_EQ(bars[1].label, "M1 " + appenders.config + " vs the appenders alone");
+  EXPECT_DOUBLE_EQ(bars[1].ratio, 0.7);
+  EXPECT_DOUBLE_EQ(bars[1].goal, 0.85);
+}
+
 TEST(BenchReport, LatencyChartHasTheDurableWorkloadsAndFio) {
   Report report;
   auto with_latency = [](System system, const std::string &name, const std::string &config, double p50) {
