@@ -218,8 +218,9 @@ Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::
       // none append's thread may do at once. Otherwise write-only: a later data sync covers it.
       SEGSTORE_TRY(cut_group_locked(*group, caller_waits && options_.durability == Durability::sync &&
                                                 !writeonly_pending_before_locked(*group)));
-      // The leader collects its completion; with nobody waiting, the reaper thread does.
-      if (waiters_.empty()) reaper_cv_.notify_one();
+      // The leader collects its completion; with nobody waiting (or the lone waiter in a data
+      // sync), the reaper thread does.
+      if (waiters_.empty() || fsync_running_) reaper_cv_.notify_one();
       notify_progress_locked();
       continue;
     }
@@ -456,7 +457,7 @@ Status Store::Impl::await_durable_locked(std::unique_lock<std::mutex> &lock, std
         WakeBatch batch;  // a leader that leaves hands the role on
         waiters_.remove(waiter, batch);
         // Completions still due: a lone waiter left reaps them itself, else the reaper thread.
-        if (inflight_ > 0 && !reaping_ && waiters_.size() != 1) reaper_cv_.notify_one();
+        if (inflight_ > 0 && !reaping_ && reaper_collects_locked()) reaper_cv_.notify_one();
         batch.deliver();
       }
       return result;
@@ -472,7 +473,7 @@ Status Store::Impl::await_durable_locked(std::unique_lock<std::mutex> &lock, std
         continue;
       }
     }
-    if (inflight_ > 0 && !reaping_ && waiters_.size() != 1) reaper_cv_.notify_one();
+    if (inflight_ > 0 && !reaping_ && reaper_collects_locked()) reaper_cv_.notify_one();
     // Set to none under mu_: whatever wakes it from here on changes the word first.
     waiter.wake.store(static_cast<std::uint32_t>(WakeReason::none), std::memory_order_relaxed);
     lock.unlock();
@@ -570,7 +571,7 @@ void Store::Impl::after_progress_locked(WakeBatch &batch, std::uint64_t cutter_l
   waiters_.release_durable(durable_lsn_, batch);
   cut_for_waiters_locked(cutter_lsn);
   // Whoever collects the completions next: a lone waiter, else the reaper thread.
-  if (inflight_ > 0 && waiters_.size() != 1 && !reaping_) reaper_cv_.notify_one();
+  if (inflight_ > 0 && reaper_collects_locked() && !reaping_) reaper_cv_.notify_one();
   notify_progress_locked();
 }
 
@@ -609,6 +610,9 @@ Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std
     if (std::find(files.begin(), files.end(), g->segment) == files.end()) files.push_back(g->segment);
   }
   fsync_running_ = true;
+  // The waiter leaves the completion queue for the sync's duration: the reaper thread collects
+  // what completes meanwhile, so the groups behind it keep their slots moving (reaper_collects_locked).
+  if (inflight_ > 0 && !reaping_) reaper_cv_.notify_one();
   lock.unlock();
   const auto sync_start = std::chrono::steady_clock::now();
   Status synced;
@@ -712,15 +716,16 @@ void Store::Impl::reaper_loop() {
   while (true) {
     // A lone waiter collects its own completions; this thread when there is none, or several.
     reaper_cv_.wait(lock, [&] {
-      return !reaping_ && ((inflight_ > 0 && waiters_.size() != 1) || (stopping_ && inflight_ == 0));
+      return !reaping_ && ((inflight_ > 0 && reaper_collects_locked()) || (stopping_ && inflight_ == 0));
     });
     if (inflight_ == 0) return;  // stopping, nothing left in flight
     const bool wrote_only = reap_once_locked(lock, reaper_thread_lsn);
     // The leader sleeps while this thread reaps. It must act when the device went idle (nothing
     // in flight: its group is open, or needs a data sync), when a write-only group completed
-    // (a data sync may be due), or when it is alone again (it reaps itself).
+    // (a data sync may be due), or when it is alone again (it reaps itself). A leader inside a
+    // data sync is not asleep: it looks again once the sync returned.
     DurableWaiter *leader = waiters_.leader();
-    if (leader != nullptr && (inflight_ == 0 || wrote_only || waiters_.size() == 1)) {
+    if (leader != nullptr && !fsync_running_ && (inflight_ == 0 || wrote_only || waiters_.size() == 1)) {
       WakeBatch batch;
       batch.add(*leader, WakeReason::look_again);
       deliver_unlocked(lock, batch);

@@ -285,6 +285,12 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // cuts waits for it: the thread waiting for `cutter_lsn`, or the reaper thread
   // (reaper_thread_lsn).
   void cut_for_waiters_locked(std::uint64_t cutter_lsn);
+  // Who collects write completions: a lone durable waiter itself (one thread hand-off less per
+  // synced append), except while it runs a data sync (fsync_running_: only a waiter runs one),
+  // when it is not reaping and the groups submitted behind its own would hold their slots
+  // until the sync returned (a seal's sync stalled streaming appends for its whole duration);
+  // otherwise, with no waiter or several, the reaper thread.
+  bool reaper_collects_locked() const { return waiters_.size() != 1 || fsync_running_; }
   static constexpr std::uint64_t reaper_thread_lsn = UINT64_MAX;
   // Takes the waiters whose records durable_lsn_ now covers off the list (woken through
   // `batch`), cuts the next group for the others, and wakes whoever waits on progress_cv_.
