@@ -6,12 +6,11 @@
 // stayed uncollected, and W1's appender stood still during every seal's sync. The test holds a
 // sync() inside its fdatasync and checks that appends worth many more groups than there are
 // slots finish meanwhile.
-#include <condition_variable>
 #include <future>
-#include <mutex>
 
 #include <gtest/gtest.h>
 
+#include "engine/gate.h"
 #include "engine/store_fixture.h"
 #include "io/env.h"
 
@@ -22,42 +21,13 @@ namespace {
 constexpr std::chrono::seconds bounded_wait{20};
 
 // Holds the data syncs of one file, once armed, until released.
-class SyncGate {
+class SyncGate : public Gate {
  public:
   explicit SyncGate(std::string path_suffix) : path_suffix_(std::move(path_suffix)) {}
-
   bool holds(const std::string &path) const { return path.ends_with(path_suffix_); }
-  void arm() {
-    std::lock_guard lock(mu_);
-    armed_ = true;
-  }
-  // Waits until a sync is being held; false when none came within `timeout`.
-  bool wait_until_holding(std::chrono::seconds timeout) {
-    std::unique_lock lock(mu_);
-    return changed_.wait_for(lock, timeout, [&] { return holding_; });
-  }
-  void release() {
-    {
-      std::lock_guard lock(mu_);
-      armed_ = false;
-    }
-    changed_.notify_all();
-  }
-  void pass() {
-    std::unique_lock lock(mu_);
-    if (!armed_) return;
-    holding_ = true;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return !armed_; });
-    holding_ = false;
-  }
 
  private:
   const std::string path_suffix_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  bool armed_ = false;
-  bool holding_ = false;
 };
 
 class GatedFile final : public io::File {

@@ -2,13 +2,12 @@
 // any segment goes. Those device syncs must not hold up appends and reads: on a busy disk they
 // take hundreds of milliseconds, and the soak saw every appender stall behind them. The test
 // holds the trim inside its META rename and checks that an append and a read finish meanwhile.
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "engine/gate.h"
 #include "engine/store_fixture.h"
 #include "io/env.h"
 
@@ -20,33 +19,13 @@ class MetaRenameGate final : public io::Env {
  public:
   explicit MetaRenameGate(std::shared_ptr<io::Env> base) : base_(std::move(base)) {}
 
-  void arm() {
-    std::lock_guard lock(mu_);
-    armed_ = true;
-  }
+  void arm() { gate_.arm(); }
   // Waits until a META rename is being held; false when none came within `timeout`.
-  bool wait_until_holding(std::chrono::seconds timeout) {
-    std::unique_lock lock(mu_);
-    return changed_.wait_for(lock, timeout, [&] { return holding_; });
-  }
-  void release() {
-    {
-      std::lock_guard lock(mu_);
-      armed_ = false;
-    }
-    changed_.notify_all();
-  }
+  bool wait_until_holding(std::chrono::seconds timeout) { return gate_.wait_until_holding(timeout); }
+  void release() { gate_.release(); }
 
   Status rename(const std::string &from, const std::string &to) override {
-    if (to.ends_with("/META")) {
-      std::unique_lock lock(mu_);
-      if (armed_) {
-        holding_ = true;
-        changed_.notify_all();
-        changed_.wait(lock, [&] { return !armed_; });
-        holding_ = false;
-      }
-    }
+    if (to.ends_with("/META")) gate_.pass();
     return base_->rename(from, to);
   }
   Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
@@ -65,10 +44,7 @@ class MetaRenameGate final : public io::Env {
 
  private:
   std::shared_ptr<io::Env> base_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  bool armed_ = false;
-  bool holding_ = false;
+  Gate gate_;
 };
 
 // Far longer than an append or a read takes even on a loaded machine; far shorter than never.
