@@ -1,5 +1,7 @@
 // engine/append.cc — the write path: encoding into write groups, cutting and submitting them,
 // collecting completions, and advancing durable_lsn_.
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -417,6 +419,7 @@ Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
   const std::uint64_t write_bytes = format::align_up(group.used, format::block_size_bytes);
   group.state = GroupState::inflight;
   group.linked_sync = linked_sync;
+  if (linked_sync) gather_.close(waiters_.size());
   group.submitted_at = std::chrono::steady_clock::now();
   group_records_.record(group.end_lsn - group.first_lsn);
   group_bytes_.record(write_bytes);
@@ -550,7 +553,16 @@ bool Store::Impl::sync_cut_due_locked(const WriteGroup &open) const {
   // have its own sync in flight instead: a group cannot gather much, and the device overlaps
   // the syncs (docs/ENGINE.md "Waking the waiters": measured on W3).
   (void)open;
+  // After a sync's completion, the group waits for the appenders it released (gather window).
+  if (gather_.holds(std::chrono::steady_clock::now(), waiters_.size())) return false;
   return linked_syncs_inflight_ == 0 || waiters_.size() <= options_.inflight_groups_max;
+}
+
+void Store::Impl::open_gather_window_locked(std::size_t released) {
+  if (linked_syncs_inflight_ != 0 || inflight_ >= options_.inflight_groups_max) return;
+  if (closing_ || closed_ || failed_) return;
+  if (gather_.open(std::chrono::steady_clock::now(), released, waiters_.size(), options_.inflight_groups_max))
+    reaper_cv_.notify_one();  // it cuts the group when the window's time has passed
 }
 
 void Store::Impl::cut_for_waiters_locked(std::uint64_t cutter_lsn) {
@@ -568,7 +580,7 @@ void Store::Impl::cut_for_waiters_locked(std::uint64_t cutter_lsn) {
 }
 
 void Store::Impl::after_progress_locked(WakeBatch &batch, std::uint64_t cutter_lsn) {
-  waiters_.release_durable(durable_lsn_, batch);
+  open_gather_window_locked(waiters_.release_durable(durable_lsn_, batch));
   cut_for_waiters_locked(cutter_lsn);
   // Whoever collects the completions next: a lone waiter, else the reaper thread.
   if (inflight_ > 0 && reaper_collects_locked() && !reaping_) reaper_cv_.notify_one();
@@ -701,7 +713,11 @@ bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
     }
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
     if (group->state == GroupState::written) wrote_only = true;
-    if (group->state == GroupState::synced) sync_latency_us_.record(microseconds_since(group->submitted_at));
+    if (group->state == GroupState::synced) {
+      const std::uint64_t took_us = microseconds_since(group->submitted_at);
+      sync_latency_us_.record(took_us);
+      gather_.note_sync(took_us);
+    }
     keep_or_recycle_buffer_locked(*group);
   }
   advance_durable_locked();
@@ -712,12 +728,36 @@ bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
 }
 
 void Store::Impl::reaper_loop() {
+  // The gather window's end is a timed wait of this thread: without this, Linux lets a
+  // timer fire up to 50 us late, a third of a short window.
+  (void)::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
   std::unique_lock lock(mu_);
   while (true) {
     // A lone waiter collects its own completions; this thread when there is none, or several.
-    reaper_cv_.wait(lock, [&] {
+    const auto must_reap = [&] {
       return !reaping_ && ((inflight_ > 0 && reaper_collects_locked()) || (stopping_ && inflight_ == 0));
-    });
+    };
+    if (gather_.is_open()) {
+      if (!reaper_cv_.wait_until(lock, gather_.until(), must_reap)) {
+        // The window's time passed with its group not cut (or a later window opened meanwhile:
+        // wait for that one's end).
+        if (std::chrono::steady_clock::now() < gather_.until()) continue;
+        gather_.close(waiters_.size());
+        cut_for_waiters_locked(reaper_thread_lsn);
+        // The leader went to sleep while the window held its group; alone, it collects the
+        // completion itself (reaper_collects_locked), so it must look again.
+        if (DurableWaiter *leader = waiters_.leader(); leader != nullptr && !fsync_running_) {
+          WakeBatch batch;
+          batch.add(*leader, WakeReason::look_again);
+          deliver_unlocked(lock, batch);
+        }
+        continue;
+      }
+    } else {
+      // A window opened meanwhile (by a leader's data sync) is timed from the branch above.
+      reaper_cv_.wait(lock, [&] { return must_reap() || gather_.is_open(); });
+      if (!must_reap()) continue;
+    }
     if (inflight_ == 0) return;  // stopping, nothing left in flight
     const bool wrote_only = reap_once_locked(lock, reaper_thread_lsn);
     // The leader sleeps while this thread reaps. It must act when the device went idle (nothing

@@ -90,17 +90,20 @@ void DurableWaiterList::remove(DurableWaiter &waiter, WakeBatch &batch) {
   if (leader_ != nullptr) batch.add(*leader_, WakeReason::look_again);
 }
 
-void DurableWaiterList::release_durable(std::uint64_t durable_end, WakeBatch &batch) {
+std::size_t DurableWaiterList::release_durable(std::uint64_t durable_end, WakeBatch &batch) {
   bool leader_released = false;
+  std::size_t released = 0;
   while (head_ != nullptr && head_->lsn < durable_end) {
     DurableWaiter &done = *head_;
     if (&done == leader_) leader_released = true;
     unlink(done);
     batch.add(done, WakeReason::durable);
+    released++;
   }
-  if (!leader_released) return;
+  if (!leader_released) return released;
   leader_ = head_;
   if (leader_ != nullptr) batch.add(*leader_, WakeReason::look_again);
+  return released;
 }
 
 void DurableWaiterList::wake_all(WakeBatch &batch) {

@@ -89,8 +89,8 @@ class DurableWaiterList {
   // again (through `batch`).
   void remove(DurableWaiter &waiter, WakeBatch &batch);
   // Takes every waiter with lsn < durable_end off the list, each woken as durable, then gives
-  // the role of a leader released so to the new head.
-  void release_durable(std::uint64_t durable_end, WakeBatch &batch);
+  // the role of a leader released so to the new head. Returns how many it released.
+  std::size_t release_durable(std::uint64_t durable_end, WakeBatch &batch);
   // Wakes every waiter to look again (failure, close); they stay listed.
   void wake_all(WakeBatch &batch);
   // Marks the waiters with lsn >= first as removed by `removed_by` and wakes them to look again.

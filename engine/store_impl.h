@@ -31,6 +31,7 @@
 
 #include "base/histogram.h"
 #include "engine/durable_waiters.h"
+#include "engine/gather_window.h"
 #include "engine/segment.h"
 #include "engine/tail_feed.h"
 #include "format/layout.h"
@@ -280,6 +281,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   bool lead_once_locked(std::unique_lock<std::mutex> &lock, std::uint64_t lsn);
   // A waiter's record is in the open group: should it be cut now (durability wanted)?
   bool sync_cut_due_locked(const WriteGroup &open) const;
+  // A sync completion released `released` waiters: opens the gather window (gather_) when the
+  // device is free for the next group's sync and the store is not closing or failed.
+  void open_gather_window_locked(std::size_t released);
   // A sync completed: cuts the open group if a waiter needs it and sync_cut_due_locked says so
   // (leader/follower: the next group is cut when the device is free), provided the thread that
   // cuts waits for it: the thread waiting for `cutter_lsn`, or the reaper thread
@@ -469,6 +473,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   bool fsync_running_ = false;
   std::size_t linked_syncs_inflight_ = 0;  // groups in flight with a linked data sync
   bool reaping_ = false;              // a thread is collecting completions (queue_->reap)
+  // After a sync completed, the next group waits for the appenders it released
+  // (engine/gather_window.h); the reaper thread cuts it when the window's time has passed.
+  engine::GatherWindow gather_;
   std::vector<io::AlignedBuffer> spare_buffers_;
   std::unique_ptr<io::WriteQueue> queue_;
 

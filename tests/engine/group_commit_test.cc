@@ -184,6 +184,50 @@ TEST(GroupCommit, ManyWaitersWithoutCloseAllBecomeDurable) {
   expect_acked_readable(dir.path(), options, ledger);
 }
 
+// After a sync released many waiters, the next group waits for them to come back (the gather
+// window, engine/gather_window.h). Here only one comes back: its group must still be cut when
+// the window's time has passed (the reaper thread's timed wait), or that append would wait for
+// ever. Windows open only where a sync time is known and more threads were released than
+// groups may be in flight, and a window nobody filled skips the next few: many rounds, so that
+// some lone appends fall inside a window. Every acknowledged record is durable at the end.
+TEST(GroupCommit, AnAppenderAloneInAGatherWindowIsCutWhenTheWindowEnds) {
+  constexpr int rounds = 60;
+  constexpr std::uint32_t group_threads = 8;
+  TempDir dir;
+  const Options options = small_segments(Durability::sync, 1024 * 1024);
+  auto store = open_or_die(dir.path(), options);
+  Ledger ledger;
+  for (int round = 0; round < rounds; ++round) {
+    // The round runs beside a watchdog: an append left waiting fails the test, not the suite's timeout.
+    std::future<void> ran = std::async(std::launch::async, [&] {
+      std::vector<std::thread> threads;
+      for (std::uint32_t w = 0; w < group_threads; ++w)
+        threads.emplace_back([&, w] {
+          std::vector<std::byte> bytes = tagged(w, static_cast<std::uint32_t>(round));
+          Result<std::uint64_t> lsn = store->append(bytes, w, Durability::sync);
+          ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+          ledger.ack(*lsn, std::move(bytes));
+        });
+      for (auto &t : threads) t.join();
+      // Released together; only this one appends again.
+      std::vector<std::byte> bytes = tagged(group_threads, static_cast<std::uint32_t>(round));
+      Result<std::uint64_t> lsn = store->append(bytes, group_threads, Durability::sync);
+      ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+      ASSERT_LT(*lsn, store->durable_lsn()) << "acknowledged before durable";
+      ledger.ack(*lsn, std::move(bytes));
+    });
+    if (ran.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      ADD_FAILURE() << "round " << round << ": a sync append did not return within 60 s";
+      std::fflush(nullptr);
+      std::_Exit(1);  // the store's threads cannot be joined: end the test binary here
+    }
+    ran.get();
+  }
+  EXPECT_EQ(store->durable_lsn(), store->next_lsn());
+  store.reset();
+  expect_acked_readable(dir.path(), options, ledger);
+}
+
 // close() makes every record durable before it returns; when that last sync fails, close()
 // says so with the failure (read_only), not with the store_closed its own closing would give a
 // racing append: the caller must learn its records are not durable. (Found by the crash
