@@ -554,7 +554,7 @@ bool Store::Impl::sync_cut_due_locked(const WriteGroup &open) const {
   // the syncs (docs/ENGINE.md "Waking the waiters": measured on W3).
   (void)open;
   // After a sync's completion, the group waits for the appenders it released (gather window).
-  if (gather_.holds(std::chrono::steady_clock::now(), waiters_.size())) return false;
+  if (gather_.is_open() && gather_.holds(std::chrono::steady_clock::now(), waiters_.size())) return false;
   return linked_syncs_inflight_ == 0 || waiters_.size() <= options_.inflight_groups_max;
 }
 
