@@ -5,7 +5,8 @@
 // under mu_. A group is cut — padded to a block boundary and submitted to the WriteQueue — when
 // it is full, when the segment rolls, or when a record must become durable and no data sync is
 // in flight (leader/follower: while one sync runs, the next group gathers; the sync's completion
-// cuts it). Up to inflight_groups_max groups are in flight.
+// cuts it once most of the appenders it released are back, or a short window has passed:
+// engine/gather_window.h). Up to inflight_groups_max groups are in flight.
 // The threads waiting for durability are in waiters_ (engine/durable_waiters.h), in LSN order:
 // one of them, the leader, cuts its group and runs data syncs, and collects its completion
 // while it is the only waiter; the others sleep until their records are durable. The reaper
