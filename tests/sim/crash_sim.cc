@@ -15,17 +15,17 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <sstream>
 #include <condition_variable>
-#include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
 
 #include "segstore/store.h"
+#include "sim/interrupted_cut.h"
 #include "sim/live_readers.h"
 #include "sim/race_log.h"
 #include "sim/threaded_readers.h"
@@ -84,7 +84,6 @@ class CrashSim {
   bool open_store();
   bool check_recovered(bool after_crash);
   bool accept_reported_loss(const std::string &where);
-  bool last_event_is_interrupted_cut() const;
   void workload(unsigned ops);
   void crash_now(bool hold_in_flight);
   bool clean_reopen();
@@ -141,8 +140,9 @@ class CrashSim {
   bool read_only_expected_ = false;
   std::uint64_t threaded_next_ = 0;  // threads mode: next_lsn after the last checked recovery
   testing::SimFaultRates rates_;  // this cycle's
-  // An open failed while recovery was cutting the log; its report went to events.log only.
-  bool interrupted_recovery_cut_ = false;
+  // An open failed while recovery was cutting the log: the first LSN it cut (the lowest, if
+  // several did). Its report went to events.log only (interrupted_cut.h).
+  std::optional<std::uint64_t> interrupted_cut_lsn_;
   bool in_doomed_phase_ = false;
   std::string last_op_;
   std::string last_result_;
@@ -224,6 +224,7 @@ bool CrashSim::open_store() {
                                                      : SimFault::op_eio;
       disk_->arm(target);
     }
+    const std::size_t events_before = events_log_bytes(*disk_, store_dir_);
     Result<std::unique_ptr<Store>> opened = Store::open(store_dir_, options_);
     disk_->clear_targets();
     if (opened.ok()) {
@@ -251,18 +252,14 @@ bool CrashSim::open_store() {
       return false;
     }
     stats_.interrupted_recoveries++;
-    if (last_event_is_interrupted_cut()) interrupted_recovery_cut_ = true;
+    // Read before the power goes, from the simulated disk (where the store's Env wrote it).
+    if (std::optional<std::uint64_t> cut = interrupted_cut_lsn(*disk_, store_dir_, events_before)) {
+      trace("  the interrupted open reported a cut from LSN " + std::to_string(*cut) + " in events.log");
+      interrupted_cut_lsn_ = std::min(interrupted_cut_lsn_.value_or(*cut), *cut);
+    }
     disk_->crash();
     stats_.crashes++;
   }
-}
-
-// Whether the store's events.log (on the host) ends with an interrupted recovery's cut.
-bool CrashSim::last_event_is_interrupted_cut() const {
-  std::ifstream events(store_dir_ + "/events.log");
-  std::string line, last;
-  while (std::getline(events, line)) last = line;
-  return last.find("recovery interrupted") != std::string::npos;
 }
 
 // The checks of crash_sim.h on a freshly opened store, then the model takes the recovered log
@@ -270,7 +267,8 @@ bool CrashSim::last_event_is_interrupted_cut() const {
 bool CrashSim::check_recovered(bool after_crash) {
   const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
   const RecoveryReport &report = store_->recovery_report();
-  const bool cut_reported = report.cut || std::exchange(interrupted_recovery_cut_, false);
+  const bool cut_interrupted = std::exchange(interrupted_cut_lsn_, std::nullopt).has_value();
+  const bool cut_reported = report.cut || cut_interrupted;
   std::ostringstream where;
   where << "after " << (after_crash ? "crash" : "clean reopen") << ": log [" << first << ", " << next << "), model "
         << model_.describe() << "; recovery: " << report.to_string();
@@ -293,9 +291,11 @@ bool CrashSim::check_recovered(bool after_crash) {
     if (next < to) missing += to - std::max(next, from);
     if (missing != 0) {
       // A cut or a loss reported by this open, or a cut by one the simulation interrupted before
-      // (events.log). A lost acknowledged tail is never reported as a clean end.
+      // (its line in events.log, interrupted_cut.h). A lost acknowledged tail is never reported
+      // as a clean end.
       if (config_.latent_faults && (cut_reported || report.acknowledged_data_lost)) {
         stats_.lost_to_latent += missing;
+        if (!report.cut && !report.acknowledged_data_lost) stats_.lost_to_interrupted_cut += missing;
       } else {
         stats_.records_lost += missing;
         fail(std::to_string(missing) + " acknowledged records lost: required [" + std::to_string(from) + ", " +
@@ -757,9 +757,7 @@ bool CrashSim::clean_reopen() {
 
 void CrashSim::run() {
   disk_ = SimDisk::make(config_.seed, config_.host_dir);
-  store_dir_ = config_.host_dir + "/store";
-  std::error_code ignored;
-  std::filesystem::create_directories(store_dir_, ignored);  // on the host: for events.log only
+  store_dir_ = config_.host_dir + "/store";  // on the simulated disk, events.log included
   testing::SimCrashModel crash_model;
   if (config_.latent_faults) crash_model.bit_flips_per_crash = 0.5;
   disk_->set_crash_model(crash_model);
@@ -776,8 +774,7 @@ void CrashSim::run() {
   }
   if (config_.latent_faults) rates.misdirected_read = 0.002;
   stats_.seeds++;
-  // Store::open() creates the store's directory on the simulated disk (the host's is for
-  // events.log only), durably in its parent.
+  // Store::open() creates the store's directory on the simulated disk, durably in its parent.
   if (!open_store()) return;
   if (!check_recovered(false)) return;
   if (config_.threads) {
@@ -1042,6 +1039,7 @@ void CrashSimStats::add(const CrashSimStats &o) {
   records_checked += o.records_checked;
   records_lost += o.records_lost;
   lost_to_latent += o.lost_to_latent;
+  lost_to_interrupted_cut += o.lost_to_interrupted_cut;
   losses_accepted += o.losses_accepted;
   read_only_checks += o.read_only_checks;
   stale_snapshots += o.stale_snapshots;
@@ -1061,7 +1059,8 @@ std::string CrashSimStats::summary() const {
       << interrupted_recoveries << "\noperations " << ops << "\nrecords appended " << records_appended
       << "\nrecords checked " << records_checked << "\nacknowledged records checked " << acked_checked
       << "\nacknowledged records lost " << records_lost << "\nlost to injected bit rot (reported by recovery) "
-      << lost_to_latent << "\nlosses reported, writes refused, then accepted " << losses_accepted
+      << lost_to_latent << "\n  of which reported only by an interrupted open (events.log) " << lost_to_interrupted_cut
+      << "\nlosses reported, writes refused, then accepted " << losses_accepted
       << "\nappends refused read-only after a failed data sync " << read_only_checks
       << "\nstale snapshots returned " << stale_snapshots
       << "\nseeds stopped by a known bug (see crash_sim.cc) " << known_bug_hits

@@ -12,13 +12,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
+#include "format/layout.h"
 #include "format/segment_header.h"
+#include "format/store_dir.h"
 #include "testing/sim_env.h"
 #include "segstore/store.h"
 #include "sim/crash_sim.h"
+#include "sim/interrupted_cut.h"
 #include "support/temp_dir.h"
 
 namespace segstore {
@@ -56,9 +58,7 @@ class SimRegression : public ::testing::Test {
   void make(std::uint64_t seed) {
     store_.reset();
     disk_ = testing::SimDisk::make(seed, host_.path());
-    dir_ = host_.sub("store");
-    std::error_code ignored;
-    std::filesystem::create_directories(dir_, ignored);  // events.log goes to the host
+    dir_ = host_.sub("store");  // a path on the simulated disk: nothing is written on the host
   }
   // The store's directory made durable before the first open (as an operator would).
   void make_store_dir() {
@@ -242,7 +242,10 @@ TEST_F(SimRegression, Seed10527TornTruncateReadAsDataLoss) {
     Result<std::uint64_t> appended = store_->append(bytes_of("after"));
     ASSERT_TRUE(appended.ok()) << "seed " << seed << ": " << appended.status().to_string();
     EXPECT_EQ(*appended, 1u);
-    EXPECT_FALSE(std::filesystem::exists(host_.sub("store/TRUNCATE"))) << "seed " << seed;
+    // The intent is gone once the open finished the cut (on the simulated disk, where it lives).
+    Result<io::FileKind> intent = disk_->env()->file_kind(dir_ + "/" + format::truncate_file_name);
+    ASSERT_TRUE(intent.ok()) << intent.status().to_string();
+    EXPECT_EQ(*intent, io::FileKind::missing) << "seed " << seed;
     store_.reset();
   }
   EXPECT_EQ(reported_lost, 0);
@@ -659,6 +662,90 @@ TEST_F(SimRegression, Seed29ThreadsResetRacingAppendsLeavesGapAfterMetaFirst) {
     const sim::CrashSimStats stats = sim::run_crash_sim(config);
     ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
   }
+}
+
+// An open that fails while recovery is cutting the log has already moved the cut segment to
+// quarantine/; it reports the cut in one line of events.log only, and the next open finds the
+// log ending cleanly before the cut. The crash simulation credits such a cut from that line,
+// but read the line from a file on the host, where nothing is written since events.log goes
+// through the store's Env to the simulated disk: under --latent it counted the acknowledged
+// records that bit rot had cost as lost without a report (seed 5320 failed about one run in
+// 70: a flipped bit in the first record of the last segment, then the open failing on a
+// rename after that segment was moved away).
+// Replay: build/tests/sim/sim_runner --seed 5320 --cycles-per-seed 8 --latent --repeat 200
+TEST_F(SimRegression, Seed5320InterruptedCutCreditedFromEventsLog) {
+  disk_->set_crash_model(keep_everything());
+  make_store_dir();
+  open_ok(options());
+  ASSERT_TRUE(store_->append(bytes_of("kept")).ok());
+  // A record filling a whole segment: the first (and only) record of the next segment, so that
+  // cutting it moves that whole file to quarantine/.
+  const std::string marker = "rotted record";
+  std::string big = marker + std::string(format::payload_max_for_segment(options().segment_bytes) - marker.size(), 'r');
+  ASSERT_TRUE(store_->append(bytes_of(big)).ok());
+  crash();
+  {
+    std::shared_ptr<io::Env> env = disk_->env();
+    Result<std::vector<std::string>> names = env->list_dir(dir_);
+    ASSERT_TRUE(names.ok()) << names.status().to_string();
+    int rotted = 0;
+    for (const std::string &name : *names) {
+      if (!name.ends_with(".seg")) continue;
+      Result<std::vector<std::byte>> bytes = io::read_whole_file(*env, dir_ + "/" + name, 1 << 20);
+      ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+      const std::size_t at = text_of(*bytes).find(marker);
+      if (at == std::string::npos) continue;
+      io::OpenFlags flags;
+      flags.write = true;
+      Result<std::unique_ptr<io::File>> f = env->open_file(dir_ + "/" + name, flags);
+      ASSERT_TRUE(f.ok()) << f.status().to_string();
+      std::vector<std::byte> byte{(*bytes)[at + 100] ^ std::byte{0x01}};
+      ASSERT_TRUE((*f)->write_at(at + 100, byte).ok());
+      ASSERT_TRUE((*f)->sync_data().ok());
+      rotted++;
+    }
+    ASSERT_EQ(rotted, 1) << "the large record should be in exactly one segment file";
+  }
+  // Recovery cuts LSN 1 (@B: the last segment, nothing proves it was acknowledged), moves its
+  // segment to quarantine/, and fails writing the quarantine report.
+  disk_->arm({SimOp::rename, 1, SimFault::op_eio, "-report"});
+  Result<std::unique_ptr<Store>> interrupted = open(options());
+  disk_->clear_targets();
+  ASSERT_FALSE(interrupted.ok());
+  ASSERT_EQ(interrupted.status().code(), Errc::io_error) << interrupted.status().to_string();
+  // What the simulation reads to credit the cut: the line on the simulated disk.
+  const std::optional<std::uint64_t> cut = sim::interrupted_cut_lsn(*disk_, dir_);
+  ASSERT_TRUE(cut.has_value()) << "events.log: " << text_of(disk_->contents(sim::events_log_path(dir_)));
+  EXPECT_EQ(*cut, 1u);
+  crash();
+  open_ok(options());
+  EXPECT_EQ(store_->next_lsn(), 1u) << store_->recovery_report().to_string();
+  EXPECT_EQ(read_text(0), "kept");
+}
+
+// The seed itself: whether its cycle 7 lays the records out so that the cut empties the last
+// segment depends on the engine's threads, so the seed runs many times (before the fix about
+// one run in 100 failed: 2, 3 and 3 of 200 in three tries; 500 runs miss that with probability
+// under 1 %; half as many under AddressSanitizer, where each run takes five times as long).
+TEST_F(SimRegression, Seed5320LatentRunsCreditInterruptedCuts) {
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr int runs = 250;
+#else
+  constexpr int runs = 500;
+#endif
+  std::uint64_t lost_to_latent = 0;
+  for (int run = 0; run < runs; ++run) {
+    testing::TempDir host;
+    sim::CrashSimConfig config;
+    config.seed = 5320;
+    config.cycles = 8;
+    config.latent_faults = true;
+    config.host_dir = host.path();
+    const sim::CrashSimStats stats = sim::run_crash_sim(config);
+    ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
+    lost_to_latent += stats.lost_to_latent;
+  }
+  EXPECT_GT(lost_to_latent, 0u) << "no run of the seed lost acknowledged records to bit rot: it no longer checks the credit";
 }
 
 }  // namespace
