@@ -144,6 +144,8 @@ class CrashSim {
   // several did). Its report went to events.log only (interrupted_cut.h).
   std::optional<std::uint64_t> interrupted_cut_lsn_;
   bool in_doomed_phase_ = false;
+  bool store_created_ = false;  // an open succeeded: the store exists (META was written)
+  bool meta_tmp_rotted_ = false;  // a crash after an interrupted open flipped a bit of META.tmp
   std::string last_op_;
   std::string last_result_;
   std::vector<std::string> trace_;  // this cycle's operations and what they returned
@@ -237,6 +239,7 @@ bool CrashSim::open_store() {
             std::to_string(store_->first_lsn()) + ", " + std::to_string(store_->next_lsn()) + ")");
       const RecoveryReport &report = store_->recovery_report();
       if (report.cut || !report.notes.empty()) trace("  " + report.to_string());
+      store_created_ = true;
       return true;
     }
     trace("open failed: " + opened.status().to_string());
@@ -245,6 +248,15 @@ bool CrashSim::open_store() {
         (opened.status().code() == Errc::corruption || opened.status().code() == Errc::unsupported_version)) {
       stats_.latent_detected++;  // e.g. a flipped bit in META: refused, never misread
       trace("open refused after injected bit rot: " + opened.status().to_string());
+      return false;
+    }
+    // Before any open succeeded the store may not exist yet: an interrupted creation leaves
+    // META.tmp without META, and rot in it makes it a file the engine cannot tell from a foreign
+    // one, so the directory is refused as not a store (never taken for one). Nothing was
+    // acknowledged yet.
+    if (config_.latent_faults && !store_created_ && meta_tmp_rotted_ && opened.status().code() == Errc::not_a_store) {
+      stats_.latent_detected++;
+      trace("open refused after injected bit rot in an unfinished creation: " + opened.status().to_string());
       return false;
     }
     if (!interrupt || events.empty() || !is_io_failure(opened.status().code())) {
@@ -259,6 +271,8 @@ bool CrashSim::open_store() {
     }
     disk_->crash();
     stats_.crashes++;
+    for (const std::string &line : disk_->last_crash_log())
+      if (line.find("/META.tmp: bit flipped") != std::string::npos) meta_tmp_rotted_ = true;
   }
 }
 
