@@ -264,15 +264,23 @@ bool CrashSim::open_store() {
       return false;
     }
     stats_.interrupted_recoveries++;
-    // Read before the power goes, from the simulated disk (where the store's Env wrote it).
-    if (std::optional<std::uint64_t> cut = interrupted_cut_lsn(*disk_, store_dir_, events_before)) {
+    // The cut this open reported, read from the simulated disk (where the store's Env wrote it).
+    const std::optional<std::uint64_t> cut = interrupted_cut_lsn(*disk_, store_dir_, events_before);
+    if (cut) {
       trace("  the interrupted open reported a cut from LSN " + std::to_string(*cut) + " in events.log");
       interrupted_cut_lsn_ = std::min(interrupted_cut_lsn_.value_or(*cut), *cut);
     }
     disk_->crash();
     stats_.crashes++;
-    for (const std::string &line : disk_->last_crash_log())
+    bool events_rotted = false;
+    for (const std::string &line : disk_->last_crash_log()) {
       if (line.find("/META.tmp: bit flipped") != std::string::npos) meta_tmp_rotted_ = true;
+      if (line.find("/events.log: bit flipped") != std::string::npos) events_rotted = true;
+    }
+    // That line is the only account of the cut once its files are in quarantine/: it must
+    // survive the power cut (recovery syncs it), unless rot hit the file.
+    if (cut && !events_rotted && interrupted_cut_lsn(*disk_, store_dir_, events_before) != cut)
+      fail("the line of the cut from LSN " + std::to_string(*cut) + " an interrupted open wrote to events.log was lost at the power cut");
   }
 }
 
