@@ -140,9 +140,9 @@ class CrashSim {
   bool read_only_expected_ = false;
   std::uint64_t threaded_next_ = 0;  // threads mode: next_lsn after the last checked recovery
   testing::SimFaultRates rates_;  // this cycle's
-  // An open failed while recovery was cutting the log: the first LSN it cut (the lowest, if
-  // several did). Its report went to events.log only (interrupted_cut.h).
-  std::optional<std::uint64_t> interrupted_cut_lsn_;
+  // An open failed after its recovery cut the log, or while it was cutting: the first LSN cut
+  // (the lowest, if several did). Its report went to events.log only (interrupted_cut.h).
+  std::optional<std::uint64_t> failed_open_cut_lsn_;
   bool in_doomed_phase_ = false;
   bool store_created_ = false;  // an open succeeded: the store exists (META was written)
   bool meta_tmp_rotted_ = false;  // a crash after an interrupted open flipped a bit of META.tmp
@@ -264,12 +264,14 @@ bool CrashSim::open_store() {
       return false;
     }
     stats_.interrupted_recoveries++;
-    // The cut this open reported, read from the simulated disk (where the store's Env wrote it).
-    const std::optional<std::uint64_t> cut = interrupted_cut_lsn(*disk_, store_dir_, events_before);
-    if (cut) {
-      trace("  the interrupted open reported a cut from LSN " + std::to_string(*cut) + " in events.log");
-      interrupted_cut_lsn_ = std::min(interrupted_cut_lsn_.value_or(*cut), *cut);
+    // The cut this open's recovery made, all or part of it, as events.log reports it (read from
+    // the simulated disk, where the store's Env wrote it): the next open may find nothing left
+    // to cut (interrupted_cut.h).
+    if (const std::optional<std::uint64_t> cut = reported_cut_lsn(*disk_, store_dir_, events_before, CutLines::any)) {
+      trace("  the failed open reported a cut from LSN " + std::to_string(*cut) + " in events.log");
+      failed_open_cut_lsn_ = std::min(failed_open_cut_lsn_.value_or(*cut), *cut);
     }
+    const std::optional<std::uint64_t> cut = interrupted_cut_lsn(*disk_, store_dir_, events_before);
     disk_->crash();
     stats_.crashes++;
     bool events_rotted = false;
@@ -277,8 +279,8 @@ bool CrashSim::open_store() {
       if (line.find("/META.tmp: bit flipped") != std::string::npos) meta_tmp_rotted_ = true;
       if (line.find("/events.log: bit flipped") != std::string::npos) events_rotted = true;
     }
-    // That line is the only account of the cut once its files are in quarantine/: it must
-    // survive the power cut (recovery syncs it), unless rot hit the file.
+    // An interrupted cut's line may be the only account of it (the quarantine report may not be
+    // written yet): it must survive the power cut (recovery syncs it), unless rot hit the file.
     if (cut && !events_rotted && interrupted_cut_lsn(*disk_, store_dir_, events_before) != cut)
       fail("the line of the cut from LSN " + std::to_string(*cut) + " an interrupted open wrote to events.log was lost at the power cut");
   }
@@ -289,8 +291,12 @@ bool CrashSim::open_store() {
 bool CrashSim::check_recovered(bool after_crash) {
   const std::uint64_t first = store_->first_lsn(), next = store_->next_lsn();
   const RecoveryReport &report = store_->recovery_report();
-  const bool cut_interrupted = std::exchange(interrupted_cut_lsn_, std::nullopt).has_value();
-  const bool cut_reported = report.cut || cut_interrupted;
+  // The lowest LSN a reported cut or loss accounts for: this open's cut or proven loss, or the
+  // cut of an open that failed before (its line in events.log, interrupted_cut.h).
+  std::optional<std::uint64_t> reported_from = std::exchange(failed_open_cut_lsn_, std::nullopt);
+  auto lower_to = [&](std::uint64_t lsn) { reported_from = std::min(reported_from.value_or(lsn), lsn); };
+  if (report.cut) lower_to(report.cut_lsn);
+  if (report.acknowledged_data_lost) lower_to(report.lost_lsn_first);
   std::ostringstream where;
   where << "after " << (after_crash ? "crash" : "clean reopen") << ": log [" << first << ", " << next << "), model "
         << model_.describe() << "; recovery: " << report.to_string();
@@ -311,17 +317,20 @@ bool CrashSim::check_recovered(bool after_crash) {
     std::uint64_t missing = 0;
     if (first > from) missing += std::min(first, to) - from;
     if (next < to) missing += to - std::max(next, from);
+    // The first LSN missing: the head of the range when the log starts above it, else the end.
+    const std::uint64_t missing_from = first > from ? from : std::max(next, from);
     if (missing != 0) {
-      // A cut or a loss reported by this open, or a cut by one the simulation interrupted before
-      // (its line in events.log, interrupted_cut.h). A lost acknowledged tail is never reported
-      // as a clean end.
-      if (config_.latent_faults && (cut_reported || report.acknowledged_data_lost)) {
+      // Excused only under a reported cut or loss that reaches down to every missing record. A
+      // lost acknowledged tail is never reported as a clean end.
+      if (config_.latent_faults && reported_from && *reported_from <= missing_from) {
         stats_.lost_to_latent += missing;
-        if (!report.cut && !report.acknowledged_data_lost) stats_.lost_to_interrupted_cut += missing;
+        if (!report.cut && !report.acknowledged_data_lost) stats_.lost_to_failed_open_cut += missing;
       } else {
         stats_.records_lost += missing;
         fail(std::to_string(missing) + " acknowledged records lost: required [" + std::to_string(from) + ", " +
-             std::to_string(to) + ") " + where.str());
+             std::to_string(to) + ")" +
+             (reported_from ? ", a cut or loss reported from LSN " + std::to_string(*reported_from) : std::string()) +
+             " " + where.str());
       }
     }
   }
@@ -1071,7 +1080,7 @@ void CrashSimStats::add(const CrashSimStats &o) {
   records_checked += o.records_checked;
   records_lost += o.records_lost;
   lost_to_latent += o.lost_to_latent;
-  lost_to_interrupted_cut += o.lost_to_interrupted_cut;
+  lost_to_failed_open_cut += o.lost_to_failed_open_cut;
   losses_accepted += o.losses_accepted;
   read_only_checks += o.read_only_checks;
   stale_snapshots += o.stale_snapshots;
@@ -1091,7 +1100,7 @@ std::string CrashSimStats::summary() const {
       << interrupted_recoveries << "\noperations " << ops << "\nrecords appended " << records_appended
       << "\nrecords checked " << records_checked << "\nacknowledged records checked " << acked_checked
       << "\nacknowledged records lost " << records_lost << "\nlost to injected bit rot (reported by recovery) "
-      << lost_to_latent << "\n  of which reported only by an interrupted open (events.log) " << lost_to_interrupted_cut
+      << lost_to_latent << "\n  of which reported only by an open that failed (events.log) " << lost_to_failed_open_cut
       << "\nlosses reported, writes refused, then accepted " << losses_accepted
       << "\nappends refused read-only after a failed data sync " << read_only_checks
       << "\nstale snapshots returned " << stale_snapshots

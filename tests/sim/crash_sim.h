@@ -63,9 +63,9 @@ struct CrashSimStats {
   std::uint64_t records_checked = 0;    // records read back and compared after recoveries
   std::uint64_t records_lost = 0;       // acknowledged records missing (must be 0)
   std::uint64_t lost_to_latent = 0;     // acknowledged records cut after injected bit rot (reported)
-  // ... of which only an open that failed while cutting reported the cut (in events.log: the
-  // open after it found nothing left to cut)
-  std::uint64_t lost_to_interrupted_cut = 0;
+  // ... of which only an open that failed after or while its recovery cut reported the cut (in
+  // events.log: the open after it found nothing left to cut)
+  std::uint64_t lost_to_failed_open_cut = 0;
   std::uint64_t losses_accepted = 0;    // reported losses: writes refused, then reopened accepting them
   std::uint64_t read_only_checks = 0;   // appends refused with read_only after a failed data sync
   std::uint64_t stale_snapshots = 0;    // latest_snapshot() of an LSN that truncate_after rewrote
