@@ -82,6 +82,7 @@ class CrashSim {
   // cycle steps
   Options pick_options();
   bool open_store();
+  void crash_after_failed_open(std::size_t events_before);
   bool check_recovered(bool after_crash);
   bool accept_reported_loss(const std::string &where);
   void workload(unsigned ops);
@@ -264,26 +265,33 @@ bool CrashSim::open_store() {
       return false;
     }
     stats_.interrupted_recoveries++;
-    // The cut this open's recovery made, all or part of it, as events.log reports it (read from
-    // the simulated disk, where the store's Env wrote it): the next open may find nothing left
-    // to cut (interrupted_cut.h).
-    if (const std::optional<std::uint64_t> cut = reported_cut_lsn(*disk_, store_dir_, events_before, CutLines::any)) {
-      trace("  the failed open reported a cut from LSN " + std::to_string(*cut) + " in events.log");
-      failed_open_cut_lsn_ = std::min(failed_open_cut_lsn_.value_or(*cut), *cut);
-    }
-    const std::optional<std::uint64_t> cut = interrupted_cut_lsn(*disk_, store_dir_, events_before);
-    disk_->crash();
-    stats_.crashes++;
-    bool events_rotted = false;
-    for (const std::string &line : disk_->last_crash_log()) {
-      if (line.find("/META.tmp: bit flipped") != std::string::npos) meta_tmp_rotted_ = true;
-      if (line.find("/events.log: bit flipped") != std::string::npos) events_rotted = true;
-    }
-    // An interrupted cut's line may be the only account of it (the quarantine report may not be
-    // written yet): it must survive the power cut (recovery syncs it), unless rot hit the file.
-    if (cut && !events_rotted && interrupted_cut_lsn(*disk_, store_dir_, events_before) != cut)
-      fail("the line of the cut from LSN " + std::to_string(*cut) + " an interrupted open wrote to events.log was lost at the power cut");
+    crash_after_failed_open(events_before);
   }
+}
+
+// An open failed by an injected error: what its recovery cut is accounted for, then the power
+// goes (recovery must cope with its own half-done work).
+void CrashSim::crash_after_failed_open(std::size_t events_before) {
+  // The cut this open's recovery made, all or part of it, as events.log reports it (read from
+  // the simulated disk, where the store's Env wrote it): the next open may find nothing left
+  // to cut (interrupted_cut.h).
+  if (const std::optional<std::uint64_t> cut = reported_cut_lsn(*disk_, store_dir_, events_before, CutLines::any)) {
+    trace("  the failed open reported a cut from LSN " + std::to_string(*cut) + " in events.log");
+    failed_open_cut_lsn_ = std::min(failed_open_cut_lsn_.value_or(*cut), *cut);
+  }
+  const std::optional<std::uint64_t> interrupted = interrupted_cut_lsn(*disk_, store_dir_, events_before);
+  disk_->crash();
+  stats_.crashes++;
+  bool events_rotted = false;
+  for (const std::string &line : disk_->last_crash_log()) {
+    if (line.find("/META.tmp: bit flipped") != std::string::npos) meta_tmp_rotted_ = true;
+    if (line.find("/events.log: bit flipped") != std::string::npos) events_rotted = true;
+  }
+  // An interrupted cut's line may be the only account of it (the quarantine report may not be
+  // written yet): it must survive the power cut (recovery syncs it), unless rot hit the file.
+  if (interrupted && !events_rotted && interrupted_cut_lsn(*disk_, store_dir_, events_before) != interrupted)
+    fail("the line of the cut from LSN " + std::to_string(*interrupted) +
+         " an interrupted open wrote to events.log was lost at the power cut");
 }
 
 // The checks of crash_sim.h on a freshly opened store, then the model takes the recovered log
