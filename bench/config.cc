@@ -22,6 +22,8 @@ void apply_preset(Config &config) {
     config.streams_log_bytes = 64 * mib;
     config.crash_log_bytes = 64 * mib;
     config.mixed_seconds = 2;
+    config.scan_repeats = 1;
+    config.beside_seconds = 0.5;
     config.fio_file_bytes = 512 * mib;
   } else {
     config.seconds_per_run = 5.0;
@@ -30,6 +32,8 @@ void apply_preset(Config &config) {
     config.streams_log_bytes = 256 * mib;
     config.crash_log_bytes = 512 * mib;
     config.mixed_seconds = 20;
+    config.scan_repeats = 5;
+    config.beside_seconds = 1.0;
   }
 }
 
@@ -118,6 +122,12 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
                  "M1: threads of random read(lsn) beside the appenders (default 4; 0 measures the split)")
       ->check(CLI::Range(0, 64))
       ->type_name("N");
+  std::optional<int> scan_repeats;
+  app.add_option("--scan-repeats", scan_repeats,
+                 "R1/O1: cold scans (and recoveries) repeated, each beside fio's read; the median ratio counts "
+                 "(default 1 quick, 5 full)")
+      ->check(CLI::Range(1, 50))
+      ->type_name("N");
   bool no_mixed_bound = false;
   app.add_flag("--no-mixed-bound", no_mixed_bound,
                "M1: skip the run beside fio's reads at the readers' rate (the bound on what the reads cost)");
@@ -143,6 +153,7 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
   else if (prealloc == "zero") config.prealloc = PreallocMode::zero_fill;
   else if (prealloc == "fallocate") config.prealloc = PreallocMode::fallocate;
   apply_preset(config);
+  if (scan_repeats) config.scan_repeats = *scan_repeats;
   if (seconds) {
     config.seconds_per_run = *seconds;
     config.mixed_seconds = 4 * *seconds;  // the mixed run keeps its proportion to the others

@@ -35,6 +35,11 @@ struct Config {
   std::uint64_t streams_log_bytes = 0;      // R3: size of the 100-stream log
   std::uint64_t crash_log_bytes = 0;        // O1: bytes the killed writer appends at most
   std::uint64_t sealed_segments = 1000;     // O1: segments of the store whose open is timed
+  // R1/O1: a scan lasts about a second and the device's rate drifts by half between minutes, so
+  // each scan is repeated cold, fio's sequential read runs for beside_seconds right after each
+  // repetition, and the median of the per-repetition ratios is the figure.
+  int scan_repeats = 5;
+  double beside_seconds = 1.0;
   double mixed_seconds = 20;                // M1: length of the mixed run
   int mixed_tailers = 4;                    // M1: tailing iterators beside the 16 appenders
   int mixed_readers = 4;                    // M1: threads of random read(lsn) beside them

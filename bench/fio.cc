@@ -89,6 +89,14 @@ bool Fio::prepare() {
 FioResult Fio::run(const std::string &name, const std::vector<std::string> &args, bool is_read,
                    double block_bytes, double seconds) {
   if (auto it = cache_.find(name); it != cache_.end()) return it->second;
+  FioResult result = measure(name, args, is_read, block_bytes, seconds);
+  cache_[name] = result;
+  ran_.push_back(result);
+  return result;
+}
+
+FioResult Fio::measure(const std::string &name, const std::vector<std::string> &args, bool is_read,
+                       double block_bytes, double seconds) {
   FioResult result;
   result.job = name;
   result.block_bytes = block_bytes;
@@ -137,8 +145,6 @@ FioResult Fio::run(const std::string &name, const std::vector<std::string> &args
   } catch (const std::exception &e) {
     result.error = std::string("fio ") + name + ": " + e.what();
   }
-  cache_[name] = result;
-  ran_.push_back(result);
   return result;
 }
 
@@ -197,6 +203,13 @@ FioResult Fio::seq_read(std::uint64_t block_bytes, int iodepth) {
              {"--rw=read", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
               "--ioengine=io_uring", "--direct=1"},
              true, static_cast<double>(block_bytes));
+}
+
+FioResult Fio::seq_read_beside(std::uint64_t block_bytes, int iodepth, double seconds) {
+  return measure("seq read " + block_name(block_bytes) + " QD" + std::to_string(iodepth) + " beside",
+                 {"--rw=read", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
+                  "--ioengine=io_uring", "--direct=1"},
+                 true, static_cast<double>(block_bytes), seconds);
 }
 
 FioResult Fio::rand_read_4k_qd1() {

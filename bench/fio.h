@@ -52,6 +52,10 @@ class Fio {
   FioResult durable_write_fresh_files(std::uint64_t block_bytes, int iodepth, std::uint64_t file_bytes,
                                       std::uint64_t total_bytes);
   FioResult seq_read(std::uint64_t block_bytes, int iodepth);
+  // The same sequential read for `seconds`, run afresh on every call (never cached, not listed
+  // in results()): the reference measured right beside one repetition of a short workload, so
+  // that the device's drift between minutes cancels out of each repetition's ratio.
+  FioResult seq_read_beside(std::uint64_t block_bytes, int iodepth, double seconds);
   FioResult rand_read_4k_qd1();
   // `jobs` processes each doing 4 KiB random reads at QD1: the reference of many reader threads.
   FioResult rand_read_4k_jobs(int jobs);
@@ -74,6 +78,9 @@ class Fio {
   // seconds > 0: time-based on the laid-out file; 0: `args` say what to write and where.
   FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
                 double block_bytes, double seconds);
+  // run() without its cache and its list.
+  FioResult measure(const std::string &name, const std::vector<std::string> &args, bool is_read,
+                    double block_bytes, double seconds);
   FioResult run(const std::string &name, const std::vector<std::string> &args, bool is_read,
                 double block_bytes) {
     return run(name, args, is_read, block_bytes, seconds_);

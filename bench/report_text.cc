@@ -10,23 +10,16 @@ namespace segstore::bench {
 
 namespace {
 
-std::string fixed(double value, int decimals) {
-  if (!measured(value)) return "-";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
-std::string ratio(double value) { return measured(value) ? fixed(value, value < 10 ? 2 : 1) + "x" : "-"; }
+std::string ratio(double value) { return measured(value) ? format_fixed(value, value < 10 ? 2 : 1) + "x" : "-"; }
 
 std::string latency(double us) {
   if (!measured(us)) return "-";
-  return us < 100 ? fixed(us, 1) : format_count(us);
+  return us < 100 ? format_fixed(us, 1) : format_count(us);
 }
 
 std::string rate(double value) {
   if (!measured(value)) return "-";
-  return value < 100 ? fixed(value, 1) : format_count(value);
+  return value < 100 ? format_fixed(value, 1) : format_count(value);
 }
 
 const char *system_name(System system) {
@@ -189,9 +182,9 @@ void evaluate_write_targets(Report &report) {
     // into fresh fallocated files: where the device's durable rate bounds W1.
     const double end = extra(big, "vs_fio_durable_end"), fresh = extra(big, "vs_fio_fresh_files");
     add(report, "W1", "64 KiB >= 0.90 x fio sequential write", r, 0.9, false,
-        fixed(r, 2) + "x (" + rate(big ? big->mb_per_s : not_measured) + " MB/s vs " + (big ? big->vs_fio_job : "") +
-            (measured(end) ? "; vs the same + end fsync " + fixed(end, 2) + "x" : "") +
-            (measured(fresh) ? ", vs fresh fallocated files " + fixed(fresh, 2) + "x" : "") + ")",
+        format_fixed(r, 2) + "x (" + rate(big ? big->mb_per_s : not_measured) + " MB/s vs " + (big ? big->vs_fio_job : "") +
+            (measured(end) ? "; vs the same + end fsync " + format_fixed(end, 2) + "x" : "") +
+            (measured(fresh) ? ", vs fresh fallocated files " + format_fixed(fresh, 2) + "x" : "") + ")",
         {big, "fio"});
   }
   const Table *w2 = find_table(report, "W2");
@@ -199,28 +192,28 @@ void evaluate_write_targets(Report &report) {
     const Row *row = find_row(w2, "1 KiB");
     const double r = row ? row->vs_fio : not_measured;
     add(report, "W2", ">= 0.95 x fio QD1 4 KiB write+fdatasync", r, 0.95, false,
-        fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)", {row, "fio"});
+        format_fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)", {row, "fio"});
   }
   if (const Table *w3 = find_table(report, "W3")) {
     for (auto [threads, goal] : {std::pair{16, 5.0}, std::pair{64, 10.0}}) {
       const Row *row = find_row(w3, "1 KiB, " + std::to_string(threads) + " threads");
       const double r = extra(row, "vs_rocksdb_16_threads_sync");
-      add(report, "W3", std::to_string(threads) + " threads >= " + fixed(goal, 0) + " x RocksDB 16 threads sync", r, goal,
-          false, fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)",
+      add(report, "W3", std::to_string(threads) + " threads >= " + format_fixed(goal, 0) + " x RocksDB 16 threads sync", r, goal,
+          false, format_fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s)",
           {row, "rocksdb 16 threads sync"});
     }
     const Row *sixteen = find_row(w3, "1 KiB, 16 threads");
     const Row *writers = find_fio_row(w3, "x16 writers");
     const double r16 = ratio(sixteen, writers);
     add(report, "W3", "16 threads >= 1.0 x fio 16 writers 4 KiB write+fdatasync", r16, 1.0, false,
-        fixed(r16, 2) + "x (" + rate(sixteen ? sixteen->records_per_s : not_measured) + " vs " +
+        format_fixed(r16, 2) + "x (" + rate(sixteen ? sixteen->records_per_s : not_measured) + " vs " +
             rate(extra(writers, "ops_per_s")) + " writes/s)");
     // fio's QD1 4 KiB write+fdatasync is measured by W2.
     const Row *four = find_row(w3, "1 KiB, 4 threads");
     const Row *qd1 = find_fio_row(w2, "write+fdatasync 4k QD1");
     const double r4 = ratio(four, qd1);
     add(report, "W3", "4 threads >= 2.0 x fio QD1 4 KiB write+fdatasync (from W2)", r4, 2.0, false,
-        fixed(r4, 2) + "x (" + rate(four ? four->records_per_s : not_measured) + " records/s)");
+        format_fixed(r4, 2) + "x (" + rate(four ? four->records_per_s : not_measured) + " records/s)");
   }
   if (const Table *w4 = find_table(report, "W4")) {
     for (const char *size : {"1 KiB", "4 KiB"}) {
@@ -228,11 +221,19 @@ void evaluate_write_targets(Report &report) {
       const double r = row ? row->vs_fio : not_measured;
       const double fresh = extra(row, "vs_fio_fresh_files");
       add(report, "W4", std::string(size) + " >= 0.95 x fio 1 MiB write+fdatasync QD4", r, 0.95, false,
-          fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable" +
-              (measured(fresh) ? "; vs the same into fresh fallocated files " + fixed(fresh, 2) + "x" : "") + ")",
+          format_fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable" +
+              (measured(fresh) ? "; vs the same into fresh fallocated files " + format_fixed(fresh, 2) + "x" : "") + ")",
           {row, "fio"});
     }
   }
+}
+
+// "; median of 5 repetitions, each over fio beside it: 0.81x-1.10x" for a row measured so.
+std::string repetitions_detail(const Row *row) {
+  const double count = extra(row, "repetitions");
+  if (!measured(count) || count < 2) return "";
+  return "; median of " + format_count(count) + ", each over fio's read right after it: " +
+         format_fixed(extra(row, "vs_fio_min"), 2) + "x-" + format_fixed(extra(row, "vs_fio_max"), 2) + "x";
 }
 
 void evaluate_read_targets(Report &report) {
@@ -240,17 +241,19 @@ void evaluate_read_targets(Report &report) {
     const Row *row = find_row(r1, "scan all");
     const double r = row ? row->vs_fio : not_measured;
     add(report, "R1", ">= 0.90 x fio sequential read", r, 0.9, false,
-        fixed(r, 2) + "x (" + rate(extra(row, "device_mb_per_s")) + " MB/s from the device)", {row, "fio"});
+        format_fixed(r, 2) + "x (" + rate(extra(row, "device_mb_per_s")) + " MB/s from the device" +
+            repetitions_detail(row) + ")",
+        {row, "fio"});
   }
   if (const Table *r2 = find_table(report, "R2")) {
     const Row *row = find_row(r2, "read(lsn), 1 KiB, 1 thread");
     const double r = row ? row->vs_fio : not_measured;
     add(report, "R2", "p50 <= 1.2 x fio QD1 4 KiB random read p50", r, 1.2, true,
-        fixed(r, 2) + "x (p50 " + latency(row ? row->p50_us : not_measured) + " us)", {row, "fio"});
+        format_fixed(r, 2) + "x (p50 " + latency(row ? row->p50_us : not_measured) + " us)", {row, "fio"});
     const Row *eight = find_row(r2, "read(lsn), 1 KiB, 8 threads");
     const double r8 = eight ? eight->vs_fio : not_measured;
     add(report, "R2", "8 threads >= 0.90 x fio 4 KiB random read, 8 jobs (IOPS)", r8, 0.9, false,
-        fixed(r8, 2) + "x (" + rate(eight ? eight->records_per_s : not_measured) + " reads/s, p99 " +
+        format_fixed(r8, 2) + "x (" + rate(eight ? eight->records_per_s : not_measured) + " reads/s, p99 " +
             latency(eight ? eight->p99_us : not_measured) + " us)",
         {eight, "fio"});
     const double index = extra(row, "index_bytes_per_gib");
@@ -261,19 +264,20 @@ void evaluate_read_targets(Report &report) {
     const double speedup = extra(find_row(r3, "scan stream"), "speedup_vs_full_scan");
     const double share = measured(speedup) && speedup > 0 ? 1 / speedup : not_measured;
     add(report, "R3", "one stream of 100 in <= 0.15 x the full scan's time", share, 0.15, true,
-        fixed(share, 2) + "x the full scan's time");
+        format_fixed(share, 2) + "x the full scan's time");
   }
   if (const Table *o1 = find_table(report, "O1")) {
     for (const char *config : {"open after kill -9", "open with verify_on_open"}) {
       const Row *row = find_row(o1, config);
       const double r = row ? row->vs_fio : not_measured;
       add(report, "O1", std::string("recovery scan (") + config + ") >= 0.90 x fio sequential read", r, 0.9, false,
-          fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s)", {row, "fio"});
+          format_fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s" + repetitions_detail(row) + ")",
+          {row, "fio"});
     }
     const Row *many = find_row(o1, "open " + std::to_string(report.config.sealed_segments) + " sealed segments");
     const double ms = extra(many, "open_ms");
     add(report, "O1", "open of " + std::to_string(report.config.sealed_segments) + " sealed segments <= 20 ms", ms, 20,
-        true, fixed(ms, 1) + " ms");
+        true, format_fixed(ms, 1) + " ms");
   }
 }
 
@@ -290,8 +294,8 @@ void evaluate_mixed_targets(Report &report) {
       beside_fio = &row;
   const double bound = extra(beside_fio, "vs_alone");
   add(report, "M1", "appenders >= 0.85 x the same 16 appenders alone", kept, 0.85, false,
-      fixed(kept, 2) + "x (" + rate(appenders ? appenders->records_per_s : not_measured) + " records/s" +
-          (measured(bound) ? "; beside fio's reads at the readers' rate: " + fixed(bound, 2) + "x" : "") + ")",
+      format_fixed(kept, 2) + "x (" + rate(appenders ? appenders->records_per_s : not_measured) + " records/s" +
+          (measured(bound) ? "; beside fio's reads at the readers' rate: " + format_fixed(bound, 2) + "x" : "") + ")",
       {appenders, alone_reference});
   const Row *tailers = find_row(m1, "4 tailers");
   const double lag = tailers ? tailers->p99_us : not_measured;

@@ -1,6 +1,8 @@
 // bench/runner.cc — the threads, the clock and the payloads of the append measurements.
 #include "runner.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <barrier>
 #include <cstdio>
@@ -123,6 +125,13 @@ std::string join_path(const std::string &dir, const std::string &name) {
   return dir + "/" + name;
 }
 
+double thread_cpu_us() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
+  const auto us = [](const timeval &t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
 std::string format_count(double value) {
   if (!measured(value)) return "-";
   const long long n = std::llround(value);
@@ -133,6 +142,13 @@ std::string format_count(double value) {
     out += digits[i];
   }
   return n < 0 ? "-" + out : out;
+}
+
+std::string format_fixed(double value, int decimals) {
+  if (!measured(value)) return "-";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
 }
 
 std::string format_size(double bytes) {

@@ -57,7 +57,12 @@ void fill_rates(Row &row, const RunResult &run, double record_bytes);
 void remove_tree(const std::string &path);
 std::string join_path(const std::string &dir, const std::string &name);
 
+// The calling thread's CPU time so far (user + system), in microseconds: what a reader or a
+// scan costs the machine, which a loaded machine's rates hide.
+double thread_cpu_us();
+
 std::string format_count(double value);  // 1234567 -> "1,234,567"
 std::string format_size(double bytes);   // 1024 -> "1 KiB"
+std::string format_fixed(double value, int decimals);  // 1.2345, 2 -> "1.23"; "-" when not measured
 
 }  // namespace segstore::bench

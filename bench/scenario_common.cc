@@ -1,4 +1,5 @@
 // bench/scenario_common.cc — what the workloads share: store options, peer runs, fio rows.
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -97,6 +98,37 @@ void set_vs_fio(Row &row, double value, double reference, const std::string &job
   if (!measured(value) || !measured(reference) || reference <= 0) return;
   row.vs_fio = value / reference;
   row.vs_fio_job = job;
+}
+
+int median_repetition(const std::vector<Repetition> &repetitions) {
+  std::vector<int> order;
+  for (int i = 0; i < static_cast<int>(repetitions.size()); ++i)
+    if (measured(repetitions[i].ratio())) order.push_back(i);
+  const bool by_ratio = !order.empty();
+  if (!by_ratio)
+    for (int i = 0; i < static_cast<int>(repetitions.size()); ++i)
+      if (measured(repetitions[i].value)) order.push_back(i);
+  if (order.empty()) return repetitions.empty() ? -1 : 0;
+  auto key = [&](int i) { return by_ratio ? repetitions[i].ratio() : repetitions[i].value; };
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return key(a) < key(b); });
+  return order[(order.size() - 1) / 2];
+}
+
+void set_vs_fio_beside(Row &row, const std::vector<Repetition> &repetitions, const std::string &job) {
+  double low = not_measured, high = not_measured;
+  for (const Repetition &r : repetitions) {
+    const double ratio = r.ratio();
+    if (!measured(ratio)) continue;
+    low = measured(low) ? std::min(low, ratio) : ratio;
+    high = measured(high) ? std::max(high, ratio) : ratio;
+  }
+  row.extra["repetitions"] = static_cast<double>(repetitions.size());
+  row.extra["vs_fio_min"] = low;
+  row.extra["vs_fio_max"] = high;
+  const int median = median_repetition(repetitions);
+  if (median < 0) return;
+  row.extra["fio_beside_mb_per_s"] = repetitions[median].reference;
+  set_vs_fio(row, repetitions[median].value, repetitions[median].reference, job);
 }
 
 void set_vs_peer(Row &row, double value, const Row *peer) {

@@ -28,15 +28,6 @@ constexpr std::size_t mixed_record_bytes = 1024;
 constexpr std::uint64_t acked_records_max = 16ull << 20;
 constexpr auto tail_wait_slice = std::chrono::milliseconds(50);
 
-// The calling thread's CPU time so far (user + system), in microseconds: what a tailer or a
-// reader costs the machine per record, which a loaded machine's rates hide.
-double thread_cpu_us() {
-  rusage usage{};
-  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
-  const auto us = [](const timeval &t) { return t.tv_sec * 1e6 + t.tv_usec; };
-  return us(usage.ru_utime) + us(usage.ru_stime);
-}
-
 // Adds the thread's CPU time from construction to destruction to *total.
 struct ThreadCpu {
   double *total;

@@ -60,6 +60,19 @@ const Row *best_peer(const std::vector<Row> &rows, Match match) {
 void set_vs_fio(Row &row, double value, double reference, const std::string &job);
 void set_vs_peer(Row &row, double value, const Row *peer);
 
+// One repetition of a short measurement and fio's reference run right beside it (R1, O1).
+struct Repetition {
+  double value = not_measured;
+  double reference = not_measured;
+  double ratio() const { return measured(value) && measured(reference) && reference > 0 ? value / reference : not_measured; }
+};
+// The index of the repetition whose ratio is the median (the lower middle of an even count),
+// counting only measured ratios; with none measured, the median by value. -1 when empty.
+int median_repetition(const std::vector<Repetition> &repetitions);
+// Row extras for the repetitions (count, min, max of the ratios) and row.vs_fio = the median
+// repetition's ratio, over the job `job`.
+void set_vs_fio_beside(Row &row, const std::vector<Repetition> &repetitions, const std::string &job);
+
 Table run_w1(Context &ctx);  // streaming appends, none + final sync, 128 B .. 64 KiB
 Table run_w2(Context &ctx);  // durable appends, 1 thread
 Table run_w3(Context &ctx);  // group commit, 4/16/64 threads

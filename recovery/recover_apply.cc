@@ -105,6 +105,9 @@ Status RecoveryPass::record_loss_in_meta() {
   meta.lost_lsn_first = meta_lost_first_;
   meta.lost_lsn_end = meta_lost_end_;
   SEGSTORE_TRY(io::write_file_atomic(env_, format::join_path(dir_, format::meta_file_name), format::encode_meta(meta)));
+  // That write went through META.tmp: it removed a leftover META.tmp (@R) first and renamed its
+  // own. Removing the leftover again in apply_removals would find nothing and fail the open.
+  std::erase(removals_, format::join_path(dir_, std::string(format::meta_file_name) + format::temp_suffix));
   note("recorded in META: acknowledged records LSN " + std::to_string(meta_lost_first_) + ".." +
        std::to_string(meta_lost_end_ - 1) +
        " are lost; writes are refused until the loss is accepted (segstore recover --accept-loss)");

@@ -117,6 +117,7 @@ class RecoveryPass {
   std::uint64_t planned_next_lsn() const;
   Status refuse_if_strict() const;
   void report_loss();
+  void sync_events_log();  // an interrupted cut's line, made durable (best effort)
   // apply
   Status apply();
   Status apply_removals();

@@ -40,7 +40,7 @@ TEST(BenchConfig, DefaultsAreTheFullPresetWithOutputsInTheDataDirectory) {
 TEST(BenchConfig, EveryOptionReachesTheConfig) {
   Parsed p = parse({"--quick", "--dir", "/data/b", "--out", "/tmp/run.json", "--only", "w1, R2", "--io-backend",
                     "uring", "--prealloc", "fallocate", "--write-group-bytes", "65536", "--inflight-groups", "8",
-                    "--seconds", "0.25", "--no-fio", "--no-peers"});
+                    "--seconds", "0.25", "--scan-repeats", "7", "--no-fio", "--no-peers"});
   ASSERT_TRUE(p.config);
   const Config &c = *p.config;
   EXPECT_TRUE(c.quick);
@@ -56,6 +56,7 @@ TEST(BenchConfig, EveryOptionReachesTheConfig) {
   EXPECT_EQ(c.inflight_groups_max, 8u);
   EXPECT_EQ(c.seconds_per_run, 0.25);  // --seconds overrides the quick preset's 0.5
   EXPECT_EQ(c.w1_volume_bytes, 256u << 20);
+  EXPECT_EQ(c.scan_repeats, 7);  // overrides the quick preset's 1
   EXPECT_FALSE(c.run_fio);
   EXPECT_FALSE(c.run_peers);
 }

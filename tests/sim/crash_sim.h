@@ -45,7 +45,9 @@ struct CrashSimConfig {
   // yet (each has a SimRegression test, listed in crash_sim.cc), so that the seeds can find
   // other bugs. false: the workload goes everywhere.
   bool avoid_known_bugs = true;
-  std::string host_dir;  // an existing real directory: the sim's root (events.log lands here)
+  // The simulated disk's root (a path only: the store, events.log included, lives on the
+  // simulated disk inside it; nothing is written on the host).
+  std::string host_dir;
   bool verbose = false;  // one line per cycle on stderr; a failure prints its cycle's trace
   bool trace = false;    // every operation on stderr as it happens (to see what preceded an abort)
 };
@@ -61,6 +63,9 @@ struct CrashSimStats {
   std::uint64_t records_checked = 0;    // records read back and compared after recoveries
   std::uint64_t records_lost = 0;       // acknowledged records missing (must be 0)
   std::uint64_t lost_to_latent = 0;     // acknowledged records cut after injected bit rot (reported)
+  // ... of which only an open that failed after or while its recovery cut reported the cut (in
+  // events.log: the open after it found nothing left to cut)
+  std::uint64_t lost_to_failed_open_cut = 0;
   std::uint64_t losses_accepted = 0;    // reported losses: writes refused, then reopened accepting them
   std::uint64_t read_only_checks = 0;   // appends refused with read_only after a failed data sync
   std::uint64_t stale_snapshots = 0;    // latest_snapshot() of an LSN that truncate_after rewrote

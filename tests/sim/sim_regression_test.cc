@@ -12,13 +12,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
+#include "format/layout.h"
 #include "format/segment_header.h"
+#include "format/store_dir.h"
 #include "testing/sim_env.h"
 #include "segstore/store.h"
 #include "sim/crash_sim.h"
+#include "sim/interrupted_cut.h"
 #include "support/temp_dir.h"
 
 namespace segstore {
@@ -56,9 +58,7 @@ class SimRegression : public ::testing::Test {
   void make(std::uint64_t seed) {
     store_.reset();
     disk_ = testing::SimDisk::make(seed, host_.path());
-    dir_ = host_.sub("store");
-    std::error_code ignored;
-    std::filesystem::create_directories(dir_, ignored);  // events.log goes to the host
+    dir_ = host_.sub("store");  // a path on the simulated disk: nothing is written on the host
   }
   // The store's directory made durable before the first open (as an operator would).
   void make_store_dir() {
@@ -91,6 +91,50 @@ class SimRegression : public ::testing::Test {
   std::string read_text(std::uint64_t lsn) {
     Result<Record> r = store_->read(lsn);
     return r.ok() ? text_of(r->payload) : "<" + r.status().to_string() + ">";
+  }
+
+  // Appends "kept" (LSN 0) and a record filling a whole segment (LSN 1, the first and only
+  // record of the next segment), flips a byte of LSN 1's payload after a power cut, and opens
+  // with the quarantine report's rename failing: recovery cuts LSN 1 (@B: the last segment,
+  // nothing proves it was acknowledged), moves that segment to quarantine/ and fails.
+  void interrupt_the_cut_of_a_rotted_segment() {
+    disk_->set_crash_model(keep_everything());
+    make_store_dir();
+    open_ok(options());
+    ASSERT_TRUE(store_->append(bytes_of("kept")).ok());
+    // A record filling a whole segment: the first (and only) record of the next segment, so that
+    // cutting it moves that whole file to quarantine/.
+    const std::string marker = "rotted record";
+    std::string big = marker + std::string(format::payload_max_for_segment(options().segment_bytes) - marker.size(), 'r');
+    ASSERT_TRUE(store_->append(bytes_of(big)).ok());
+    crash();
+    {
+      std::shared_ptr<io::Env> env = disk_->env();
+      Result<std::vector<std::string>> names = env->list_dir(dir_);
+      ASSERT_TRUE(names.ok()) << names.status().to_string();
+      int rotted = 0;
+      for (const std::string &name : *names) {
+        if (!name.ends_with(".seg")) continue;
+        Result<std::vector<std::byte>> bytes = io::read_whole_file(*env, dir_ + "/" + name, 1 << 20);
+        ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+        const std::size_t at = text_of(*bytes).find(marker);
+        if (at == std::string::npos) continue;
+        io::OpenFlags flags;
+        flags.write = true;
+        Result<std::unique_ptr<io::File>> f = env->open_file(dir_ + "/" + name, flags);
+        ASSERT_TRUE(f.ok()) << f.status().to_string();
+        std::vector<std::byte> byte{(*bytes)[at + 100] ^ std::byte{0x01}};
+        ASSERT_TRUE((*f)->write_at(at + 100, byte).ok());
+        ASSERT_TRUE((*f)->sync_data().ok());
+        rotted++;
+      }
+      ASSERT_EQ(rotted, 1) << "the large record should be in exactly one segment file";
+    }
+    disk_->arm({SimOp::rename, 1, SimFault::op_eio, "-report"});
+    Result<std::unique_ptr<Store>> interrupted = open(options());
+    disk_->clear_targets();
+    ASSERT_FALSE(interrupted.ok());
+    ASSERT_EQ(interrupted.status().code(), Errc::io_error) << interrupted.status().to_string();
   }
 
   testing::TempDir host_;
@@ -242,7 +286,10 @@ TEST_F(SimRegression, Seed10527TornTruncateReadAsDataLoss) {
     Result<std::uint64_t> appended = store_->append(bytes_of("after"));
     ASSERT_TRUE(appended.ok()) << "seed " << seed << ": " << appended.status().to_string();
     EXPECT_EQ(*appended, 1u);
-    EXPECT_FALSE(std::filesystem::exists(host_.sub("store/TRUNCATE"))) << "seed " << seed;
+    // The intent is gone once the open finished the cut (on the simulated disk, where it lives).
+    Result<io::FileKind> intent = disk_->env()->file_kind(dir_ + "/" + format::truncate_file_name);
+    ASSERT_TRUE(intent.ok()) << intent.status().to_string();
+    EXPECT_EQ(*intent, io::FileKind::missing) << "seed " << seed;
     store_.reset();
   }
   EXPECT_EQ(reported_lost, 0);
@@ -659,6 +706,141 @@ TEST_F(SimRegression, Seed29ThreadsResetRacingAppendsLeavesGapAfterMetaFirst) {
     const sim::CrashSimStats stats = sim::run_crash_sim(config);
     ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
   }
+}
+
+// An open that fails while recovery is cutting the log has already moved the cut segment to
+// quarantine/; it reports the cut in one line of events.log only, and the next open finds the
+// log ending cleanly before the cut. The crash simulation credits such a cut from that line,
+// but read the line from a file on the host, where nothing is written since events.log goes
+// through the store's Env to the simulated disk: under --latent it counted the acknowledged
+// records that bit rot had cost as lost without a report (seed 5320 failed about one run in
+// 70: a flipped bit in the first record of the last segment, then the open failing on a
+// rename after that segment was moved away).
+// Replay: build/tests/sim/sim_runner --seed 5320 --cycles-per-seed 8 --latent --repeat 200
+TEST_F(SimRegression, Seed5320InterruptedCutCreditedFromEventsLog) {
+  interrupt_the_cut_of_a_rotted_segment();
+  if (HasFatalFailure()) return;
+  // What the simulation reads to credit the cut: the line on the simulated disk.
+  const std::optional<std::uint64_t> cut = sim::interrupted_cut_lsn(*disk_, dir_);
+  ASSERT_TRUE(cut.has_value()) << "events.log: " << text_of(disk_->contents(sim::events_log_path(dir_)));
+  EXPECT_EQ(*cut, 1u);
+  crash();
+  open_ok(options());
+  EXPECT_EQ(store_->next_lsn(), 1u) << store_->recovery_report().to_string();
+  EXPECT_EQ(read_text(0), "kept");
+}
+
+// That line is the only account of the cut once the segment is in quarantine/ (the quarantine
+// report comes after the moves, and here its write is what failed), and the power may go before
+// the next open. It was an unsynced append: a power cut that kept the segment's move and lost
+// the line left acknowledged records gone with no report anywhere. Recovery now syncs it.
+TEST_F(SimRegression, Seed5320InterruptedCutLineSurvivesThePowerCut) {
+  interrupt_the_cut_of_a_rotted_segment();
+  if (HasFatalFailure()) return;
+  disk_->set_crash_model(lose_everything());
+  crash();
+  const std::optional<std::uint64_t> cut = sim::interrupted_cut_lsn(*disk_, dir_);
+  ASSERT_TRUE(cut.has_value()) << "events.log after the power cut: " << text_of(disk_->contents(sim::events_log_path(dir_)));
+  EXPECT_EQ(*cut, 1u);
+}
+
+// The seed itself (its first 7 cycles): whether its cycle 7 lays the records out so that the
+// cut empties the last segment depends on the engine's threads, so the seed runs many times
+// (before the fix about one run in 100 failed: 2, 3 and 3 of 200 in three tries; 500 runs miss
+// that with probability under 1 %). Under AddressSanitizer each run takes ten times as long
+// (250 runs took 44 s): 40 runs there, a smoke test; the deterministic test above is the guard.
+TEST_F(SimRegression, Seed5320LatentRunsCreditInterruptedCuts) {
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr int runs = 40;
+#else
+  constexpr int runs = 500;
+#endif
+  std::uint64_t lost_to_latent = 0;
+  for (int run = 0; run < runs; ++run) {
+    testing::TempDir host;
+    sim::CrashSimConfig config;
+    config.seed = 5320;
+    config.cycles = 7;
+    config.latent_faults = true;
+    config.host_dir = host.path();
+    const sim::CrashSimStats stats = sim::run_crash_sim(config);
+    ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
+    lost_to_latent += stats.lost_to_latent;
+  }
+  EXPECT_GT(lost_to_latent, 0u) << "no run of the seed lost acknowledged records to bit rot: it no longer checks the credit";
+}
+
+// The store's creation is interrupted (an injected EIO on the directory sync after META's
+// rename), the power cut loses the rename and flips a bit of META.tmp: the next open refuses the
+// directory as not a store (META.tmp is not a META being written, and there is no META), the
+// right answer for a file it cannot tell from a foreign one. Nothing had been acknowledged, but
+// the simulation excused only `corruption` under --latent and reported this refusal as a
+// failure, on every run of the seed (found by a 5,000-seed --latent sweep).
+TEST_F(SimRegression, Seed5504517291656153735RotInUnfinishedCreationIsRefused) {
+  sim::CrashSimConfig config;
+  config.seed = 5504517291656153735ull;
+  config.cycles = 8;
+  config.latent_faults = true;
+  config.host_dir = host_.path();
+  const sim::CrashSimStats stats = sim::run_crash_sim(config);
+  ASSERT_TRUE(stats.failures.empty()) << stats.failures.front();
+  EXPECT_EQ(stats.latent_detected, 1u) << "the seed no longer meets a rotted META.tmp at creation: it tests nothing";
+  EXPECT_EQ(stats.cycles, 0u);
+}
+
+// The simulated queue runs a group inside reap(), on the engine's reaper thread: a background
+// data sync of the active segment failed there, the simulation saw the injected fault at once
+// and expected the store read-only, and the very next `none` append, racing the reaper's
+// handling of the completion, was still taken: "append accepted after a failed data sync". The
+// engine cannot refuse what it does not know yet; the simulation now calls sync() when it
+// first sees such a fault (which waits for the completion to be handled, and must fail).
+// The race is the machine's: before, 5, 9 and 14 of 300 runs of 8 cycles failed, and 6 and 8 of
+// 300 runs of the one cycle that shows it; 400 runs miss it with probability under 0.01 %.
+// Replay: build/tests/sim/sim_runner --seed 428 --cycles-per-seed 1 --latent --repeat 300
+TEST_F(SimRegression, Seed428AppendRacingTheReapOfAFailedSync) {
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr int runs = 200;
+#else
+  constexpr int runs = 400;
+#endif
+  std::uint64_t read_only_checks = 0;
+  for (int run = 0; run < runs; ++run) {
+    testing::TempDir host;
+    sim::CrashSimConfig config;
+    config.seed = 428;
+    config.cycles = 1;
+    config.latent_faults = true;
+    config.host_dir = host.path();
+    const sim::CrashSimStats stats = sim::run_crash_sim(config);
+    ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
+    read_only_checks += stats.read_only_checks;
+  }
+  EXPECT_GT(read_only_checks, 0u) << "no run met the failed data sync: the seed no longer tests the race";
+}
+
+// The same account, from an open whose recovery finished its cut (bit rot in LSN 3 of the last
+// segment, @B, quarantined and zeroed, its report appended to events.log) and which then failed
+// (an injected EIO on the sync of the last segment as the engine resumes it): the next open
+// finds the log ending at LSN 3 and nothing to cut. The simulation credited only the line of an
+// interrupted pass ("recovery interrupted by"), not a finished pass's "log cut in ... (first
+// LSN cut 3)", and counted LSN 3 and 4 as lost without a report (on main's build 16 of 50 runs
+// of 8 cycles, 8 of 50 runs of the first cycle alone; 60 runs miss that with probability
+// under 0.01 %).
+// Replay: build/tests/sim/sim_runner --seed 2784 --cycles-per-seed 1 --latent --repeat 50
+TEST_F(SimRegression, Seed2784CutOfAnOpenFailingAfterRecoveryIsCredited) {
+  std::uint64_t credited = 0;
+  for (int run = 0; run < 60; ++run) {
+    testing::TempDir host;
+    sim::CrashSimConfig config;
+    config.seed = 2784;
+    config.cycles = 1;
+    config.latent_faults = true;
+    config.host_dir = host.path();
+    const sim::CrashSimStats stats = sim::run_crash_sim(config);
+    ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
+    credited += stats.lost_to_failed_open_cut;
+  }
+  EXPECT_GT(credited, 0u) << "no run had an open fail after its cut: the seed no longer tests the credit";
 }
 
 }  // namespace
