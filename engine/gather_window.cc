@@ -15,6 +15,7 @@ bool GatherWindow::open(Clock::time_point now, std::size_t released, std::size_t
   const std::size_t expected = waiting + released;
   // Few threads: each has its own sync in flight at once (the device overlaps them).
   if (expected <= slots) return false;
+  if (released > released_max) return false;
   if (windows_to_skip_ > 0) {
     windows_to_skip_--;
     return false;

@@ -10,10 +10,12 @@
 // back (or a fraction of a sync's time has passed) makes one cohort of nearly all of them, for
 // a device sync that costs about the same.
 //
-// When it opens: a completion released waiters, more threads wait (released + still waiting)
-// than groups may be in flight (fewer threads each get their own sync at once, so one or four
-// threads never wait here), and a sync time is known. It holds until gather_target of the
-// expected threads wait, or until gather_time of the recent sync time has passed (at most
+// When it opens: a completion released waiters, no more than released_max of them (more take
+// longer to wake on two vCPUs than the window lasts: measured at 64 threads), more threads wait
+// (released + still waiting) than groups may be in flight (fewer threads each get their own
+// sync at once, so one or four threads never wait here), and a sync time is known. It holds
+// until gather_target of the expected threads wait, or until gather_time of the recent sync
+// time has passed (at most
 // gather_time_max_us). When the released threads did not come back (fewer than a quarter of
 // them within the window: they do other work between appends), the next few completions open
 // no window, so such a workload pays for one window now and then, not for every sync.
@@ -37,6 +39,9 @@ class GatherWindow {
   static constexpr std::uint64_t gather_time_max_us = 2000;
   // The group is cut once this share of the expected threads wait for it.
   static constexpr double gather_target = 0.75;
+  // A completion that released more waiters than this opens no window: waking them all takes
+  // longer than the window, which then idles the device for all of it.
+  static constexpr std::size_t released_max = 16;
   // Completions that open no window after one whose released waiters did not come back.
   static constexpr std::size_t windows_skipped_after_miss = 8;
 

@@ -39,6 +39,12 @@ TEST(GatherWindow, FewThreadsEachKeepTheirOwnSyncWithoutAWindow) {
   EXPECT_TRUE(window.open(t0, 3, 2, slots));   // five
 }
 
+TEST(GatherWindow, NoWindowForMoreReleasedThanWakeWithinIt) {
+  GatherWindow window = with_sync_time(400);
+  EXPECT_FALSE(window.open(t0, GatherWindow::released_max + 1, 8, slots));  // 64 threads: two cohorts of ~30
+  EXPECT_TRUE(window.open(t0, GatherWindow::released_max, 8, slots));
+}
+
 TEST(GatherWindow, HoldsUntilThreeQuartersOfTheExpectedThreadsWait) {
   GatherWindow window = with_sync_time(400);
   ASSERT_TRUE(window.open(t0, 8, 8, slots));  // 16 threads expected
