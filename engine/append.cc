@@ -561,6 +561,8 @@ bool Store::Impl::sync_cut_due_locked(const WriteGroup &open) const {
 void Store::Impl::open_gather_window_locked(std::size_t released) {
   if (linked_syncs_inflight_ != 0 || inflight_ >= options_.inflight_groups_max) return;
   if (closing_ || closed_ || failed_) return;
+  // A lone appender (W2) goes no further: no clock read on its path.
+  if (waiters_.size() + released <= options_.inflight_groups_max) return;
   if (gather_.open(std::chrono::steady_clock::now(), released, waiters_.size(), options_.inflight_groups_max))
     reaper_cv_.notify_one();  // it cuts the group when the window's time has passed
 }
