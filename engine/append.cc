@@ -675,6 +675,16 @@ void Store::Impl::advance_durable_locked() {
 }
 
 void Store::Impl::fail_locked(const Status &cause) {
+  // Nothing that was not durable before the failure is read from the files afterwards: a failed
+  // fsync or dsync write may drop pages of other writes of the file than its own (Linux reports
+  // a writeback error once per file), so a group whose write completed but is not durable may
+  // read back as zeros, and its records would be reported as corruption instead of the failure.
+  // They are read from nowhere: fill_window answers with the failure (io_error).
+  for (const auto &g : groups_) {
+    if (g->state != GroupState::written && g->state != GroupState::synced) continue;
+    g->state = GroupState::failed;
+    g->write_failure = cause;
+  }
   if (!failed_) {
     failed_ = cause;
     io::append_event(*env_, dir_, "store turned read-only: " + cause.to_string(), options_.logger);
@@ -705,12 +715,13 @@ bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
                     "completion for unknown group " + std::to_string(c.token));
     inflight_--;
     if (group->linked_sync) linked_syncs_inflight_--;
-    if (!c.status.ok()) {
-      fail_locked(c.status);
+    // A group completing after the store failed is not trusted either (fail_locked).
+    if (!c.status.ok() || failed_) {
+      if (!c.status.ok()) fail_locked(c.status);
       // Never marked synced (durable_lsn_ stops before it), and never read from the file: its
       // bytes may not be there (seed 7483: reads of its records saw zeros, "corruption").
       group->state = GroupState::failed;
-      group->write_failure = c.status;
+      group->write_failure = c.status.ok() ? *failed_ : c.status;
       continue;
     }
     group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
