@@ -639,13 +639,9 @@ Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std
   fsync_running_ = false;
   if (!synced.ok()) {
     // Never retried: after a failed fsync Linux may have dropped the dirty pages, and a second
-    // fsync would report success for data that is gone (docs/RECOVERY.md).
+    // fsync would report success for data that is gone (docs/RECOVERY.md). fail_locked marks the
+    // groups it covered failed, with every other one not durable: their pages may be gone.
     fail_locked(synced);
-    // The sync may have dropped their pages: a direct read of them sees what the device has.
-    for (WriteGroup *g : covered) {
-      g->state = GroupState::failed;
-      g->write_failure = synced;
-    }
     progress_cv_.notify_all();
     return check_writable_locked();
   }
