@@ -744,6 +744,31 @@ TEST_F(SimRegression, Seed5320InterruptedCutLineSurvivesThePowerCut) {
   EXPECT_EQ(*cut, 1u);
 }
 
+// Runs `seed` under --latent with `cycles` cycles up to `runs` times, each on a fresh host
+// directory, and fails the test at the first run that reports a failure. Returns the sum of
+// `counted(stats)` over the runs; with `stop_once_counted`, stops after the first run that
+// counted something. For seeds whose scenario depends on the engine's threads' timing.
+template <typename Counted>
+std::uint64_t repeat_latent_seed(std::uint64_t seed, std::uint64_t cycles, int runs, Counted counted,
+                                 bool stop_once_counted = false) {
+  std::uint64_t total = 0;
+  for (int run = 0; run < runs && !(stop_once_counted && total > 0); ++run) {
+    testing::TempDir host;
+    sim::CrashSimConfig config;
+    config.seed = seed;
+    config.cycles = cycles;
+    config.latent_faults = true;
+    config.host_dir = host.path();
+    const sim::CrashSimStats stats = sim::run_crash_sim(config);
+    if (!stats.failures.empty()) {
+      ADD_FAILURE() << "run " << run << ": " << stats.failures.front();
+      return total;
+    }
+    total += counted(stats);
+  }
+  return total;
+}
+
 // The seed itself (its first 7 cycles): whether its cycle 7 lays the records out so that the
 // cut empties the last segment depends on the engine's threads, so the seed runs many times
 // (before the fix about one run in 100 failed: 2, 3 and 3 of 200 in three tries; 500 runs miss
@@ -755,18 +780,8 @@ TEST_F(SimRegression, Seed5320LatentRunsCreditInterruptedCuts) {
 #else
   constexpr int runs = 500;
 #endif
-  std::uint64_t lost_to_latent = 0;
-  for (int run = 0; run < runs; ++run) {
-    testing::TempDir host;
-    sim::CrashSimConfig config;
-    config.seed = 5320;
-    config.cycles = 7;
-    config.latent_faults = true;
-    config.host_dir = host.path();
-    const sim::CrashSimStats stats = sim::run_crash_sim(config);
-    ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
-    lost_to_latent += stats.lost_to_latent;
-  }
+  const std::uint64_t lost_to_latent =
+      repeat_latent_seed(5320, 7, runs, [](const sim::CrashSimStats &stats) { return stats.lost_to_latent; });
   EXPECT_GT(lost_to_latent, 0u) << "no run of the seed lost acknowledged records to bit rot: it no longer checks the credit";
 }
 
@@ -803,18 +818,8 @@ TEST_F(SimRegression, Seed428AppendRacingTheReapOfAFailedSync) {
 #else
   constexpr int runs = 400;
 #endif
-  std::uint64_t read_only_checks = 0;
-  for (int run = 0; run < runs; ++run) {
-    testing::TempDir host;
-    sim::CrashSimConfig config;
-    config.seed = 428;
-    config.cycles = 1;
-    config.latent_faults = true;
-    config.host_dir = host.path();
-    const sim::CrashSimStats stats = sim::run_crash_sim(config);
-    ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
-    read_only_checks += stats.read_only_checks;
-  }
+  const std::uint64_t read_only_checks =
+      repeat_latent_seed(428, 1, runs, [](const sim::CrashSimStats &stats) { return stats.read_only_checks; });
   EXPECT_GT(read_only_checks, 0u) << "no run met the failed data sync: the seed no longer tests the race";
 }
 
@@ -829,18 +834,9 @@ TEST_F(SimRegression, Seed428AppendRacingTheReapOfAFailedSync) {
 // so the runs go on until one was credited, up to 600 (about 2 ms each).
 // Replay: build/tests/sim/sim_runner --seed 2784 --cycles-per-seed 1 --latent --repeat 50
 TEST_F(SimRegression, Seed2784CutOfAnOpenFailingAfterRecoveryIsCredited) {
-  std::uint64_t credited = 0;
-  for (int run = 0; run < 600 && credited == 0; ++run) {
-    testing::TempDir host;
-    sim::CrashSimConfig config;
-    config.seed = 2784;
-    config.cycles = 1;
-    config.latent_faults = true;
-    config.host_dir = host.path();
-    const sim::CrashSimStats stats = sim::run_crash_sim(config);
-    ASSERT_TRUE(stats.failures.empty()) << "run " << run << ": " << stats.failures.front();
-    credited += stats.lost_to_failed_open_cut;
-  }
+  const std::uint64_t credited = repeat_latent_seed(
+      2784, 1, 600, [](const sim::CrashSimStats &stats) { return stats.lost_to_failed_open_cut; },
+      /*stop_once_counted=*/true);
   EXPECT_GT(credited, 0u) << "no run had an open fail after its cut: the seed no longer tests the credit";
 }
 
