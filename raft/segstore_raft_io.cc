@@ -37,6 +37,10 @@ struct Adapter {
   raft_io_tick_cb tick = nullptr;
   raft_io_recv_cb recv = nullptr;
   raft_io_close_cb close_cb = nullptr;
+  // While raft handles a received AppendEntries: the last index that message proves this
+  // server's log to share with the leader (prev_log_index + n_entries); see on_recv.
+  bool in_append_entries = false;
+  raft_index append_entries_matched = 0;
 };
 
 Adapter *of(raft_io *io) { return static_cast<Adapter *>(io->impl); }
@@ -336,9 +340,27 @@ void on_tick(raft_io *inner) {
   a.tick(a.outer);
 }
 
+// raft 0.15 answers an AppendEntries it accepts without a write (every entry already in its
+// log, or none: a heartbeat) with last_log_index = its last stored index. That can cover entries
+// of an older term after the matched prefix, which the message never compared: left over from a
+// time this server led. The leader takes the figure as the follower's match index (it only caps
+// it at its own last index) and then (1) counts this server toward committing entries it does not
+// hold, so an entry on a minority is acknowledged and lost with its leader, and (2) ignores the
+// follower's rejections at those indexes as stale, so the follower never gets the leader's
+// entries. Raft's rule is that a success reply reports prev_log_index + len(entries); the
+// adapter caps the reply there (io_send). A reply sent later, from an append's callback, covers
+// only entries this server wrote from a leader after truncating what conflicted, and is left.
 void on_recv(raft_io *inner, raft_message *message) {
   Adapter &a = *static_cast<Adapter *>(inner->data);
+  if (message->type != RAFT_IO_APPEND_ENTRIES) {
+    a.recv(a.outer, message);
+    return;
+  }
+  // Read before recv: raft takes the message's entries over.
+  a.append_entries_matched = message->append_entries.prev_log_index + message->append_entries.n_entries;
+  a.in_append_entries = true;
   a.recv(a.outer, message);
+  a.in_append_entries = false;
 }
 
 int io_start(raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv) {
@@ -351,6 +373,14 @@ int io_start(raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb 
 
 int io_send(raft_io *io, raft_io_send *req, const raft_message *message, raft_io_send_cb cb) {
   Adapter &a = *of(io);
+  raft_message capped;
+  if (a.in_append_entries && message->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
+      message->append_entries_result.rejected == 0 &&
+      message->append_entries_result.last_log_index > a.append_entries_matched) {
+    capped = *message;  // raft too sends messages from its stack: a transport copies before returning
+    capped.append_entries_result.last_log_index = a.append_entries_matched;
+    message = &capped;
+  }
   int rv = a.net->send(a.net, req, message, cb);
   return rv == 0 ? 0 : say(io, rv, a.net->errmsg);
 }
