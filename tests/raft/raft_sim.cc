@@ -64,6 +64,15 @@ const char *role_of(const raft &r) {
 
 void on_closed(raft *r) { static_cast<Server *>(r->data)->closed = true; }
 
+// The term of `index` in raft's in-memory log (raft 0.15's raft_log: a ring of entries after
+// `offset`), the snapshot's term at its last index, or 0 when the log does not say.
+raft_term term_at(const raft_log &log, raft_index index) {
+  const std::size_t held = log.back >= log.front ? log.back - log.front : log.size - log.front + log.back;
+  if (index > log.offset && index <= log.offset + held) return log.entries[(log.front + (index - 1 - log.offset)) % log.size].term;
+  if (index != 0 && index == log.snapshot.last_index) return log.snapshot.last_term;
+  return 0;
+}
+
 class Simulation {
  public:
   explicit Simulation(const RaftSimConfig &config) : config_(config), rnd_(config.seed), network_(servers_count, config.seed) {
@@ -91,6 +100,7 @@ class Simulation {
   void stop_all();
   void settle();
   void step();
+  void check_match_indexes();
   void run_for(std::uint64_t msecs);
   void submit();
   int leader() const;
@@ -245,6 +255,31 @@ void Simulation::step() {
     submit();
     next_submit_ = network_.now() + rnd_.between(1, 12);
   }
+  check_match_indexes();
+}
+
+// The leader counts a follower toward a commit up to its match index: the follower must hold the
+// leader's entry there. Checked for followers in the leader's term (one that moved to a later
+// term may have replaced entries under a newer leader, which this leader has not heard of).
+void Simulation::check_match_indexes() {
+  const int at = leader();
+  if (at < 0) return;
+  const raft &lead = servers_[at]->r;
+  for (unsigned i = 0; i < lead.configuration.n; ++i) {
+    const int follower = static_cast<int>(lead.configuration.servers[i].id) - 1;
+    if (follower == at || follower < 0 || follower >= servers_count || !servers_[follower]->running) continue;
+    const raft &r = servers_[follower]->r;
+    const raft_index match = lead.leader_state.progress[i].match_index;
+    if (r.current_term != lead.current_term || match == 0) continue;
+    const raft_term theirs = term_at(r.log, match);
+    const raft_term ours = term_at(lead.log, match);
+    if (theirs == 0 || ours == 0) continue;  // compacted away on one side: not comparable
+    stats_.match_indexes_checked++;
+    if (theirs != ours)
+      fail("leader " + std::to_string(at + 1) + " (term " + std::to_string(lead.current_term) + ") counts server " +
+           std::to_string(follower + 1) + " as holding index " + std::to_string(match) + " of term " +
+           std::to_string(ours) + "; it holds term " + std::to_string(theirs) + " there");
+  }
 }
 
 void Simulation::run_for(std::uint64_t msecs) {
@@ -363,6 +398,7 @@ bool Simulation::converge() {
     // The retry time matters only until the final command is acknowledged (a retry time in
     // the past would hold the clock still).
     network_.advance_to(final_acked ? network_.next_event() : std::min(network_.next_event(), retry));
+    check_match_indexes();
   }
   return false;
 }
@@ -474,6 +510,7 @@ void RaftSimStats::add(const RaftSimStats &other) {
   submitted += other.submitted;
   acknowledged += other.acknowledged;
   entries_checked += other.entries_checked;
+  match_indexes_checked += other.match_indexes_checked;
   snapshots_installed += other.snapshots_installed;
   failures.insert(failures.end(), other.failures.begin(), other.failures.end());
 }
@@ -481,7 +518,8 @@ void RaftSimStats::add(const RaftSimStats &other) {
 std::string RaftSimStats::summary() const {
   std::ostringstream out;
   out << "seeds " << seeds << "\nsingle-server power cuts " << crashes << "\ncommands submitted " << submitted << ", acknowledged " << acknowledged
-      << "\ncommitted entries compared on recovered stores " << entries_checked << "\nsnapshots restored "
+      << "\ncommitted entries compared on recovered stores " << entries_checked
+      << "\nmatch indexes compared with the follower's log " << match_indexes_checked << "\nsnapshots restored "
       << snapshots_installed << "\nfailures " << failures.size() << "\n";
   return out.str();
 }

@@ -12,6 +12,8 @@
 //     entries at committed indexes hold the committed bytes;
 //   - at the end, after a power cut of all three disks at once: each committed entry is on a
 //     majority's recovered logs with its bytes (or below a snapshot covering it);
+//   - after every step: a follower the leader counts as matched up to an index holds the leader's
+//     term there (both in the leader's term);
 //   - after every server restarted and caught up: every server applied exactly the committed
 //     commands, in the same order, and every acknowledged command is among them.
 // The seed drives every decision except the interleaving of each server's storage thread with
@@ -43,6 +45,7 @@ struct RaftSimStats {
   std::uint64_t submitted = 0;           // commands given to a leader
   std::uint64_t acknowledged = 0;        // commands whose apply callback reported success
   std::uint64_t entries_checked = 0;     // committed entries compared on recovered stores
+  std::uint64_t match_indexes_checked = 0;  // a leader's match index compared with its follower's log
   std::uint64_t snapshots_installed = 0; // a server restored a snapshot it received or loaded
   std::vector<std::string> failures;     // "seed S: what"
 
