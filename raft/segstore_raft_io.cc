@@ -340,16 +340,21 @@ void on_tick(raft_io *inner) {
   a.tick(a.outer);
 }
 
-// raft 0.15 answers an AppendEntries it accepts without a write (every entry already in its
-// log, or none: a heartbeat) with last_log_index = its last stored index. That can cover entries
-// of an older term after the matched prefix, which the message never compared: left over from a
-// time this server led. The leader takes the figure as the follower's match index (it only caps
-// it at its own last index) and then (1) counts this server toward committing entries it does not
-// hold, so an entry on a minority is acknowledged and lost with its leader, and (2) ignores the
-// follower's rejections at those indexes as stale, so the follower never gets the leader's
-// entries. Raft's rule is that a success reply reports prev_log_index + len(entries); the
-// adapter caps the reply there (io_send). A reply sent later, from an append's callback, covers
-// only entries this server wrote from a leader after truncating what conflicted, and is left.
+// Two corrections of raft 0.15's follower, both about entries after the prefix an AppendEntries
+// matched (prev_log_index + n_entries): a follower that led a term of its own may still hold
+// entries of that older term there, which the message never compared and the leader never had.
+//  - raft answers a message it accepts without a write (every entry already in its log, or
+//    none: a heartbeat) with last_log_index = its last stored index, covering those entries. The
+//    leader takes the figure as the follower's match index (it only caps it at its own last
+//    index), then counts this server toward committing entries it does not hold (an entry on a
+//    minority is acknowledged, and lost with its leader) and ignores the follower's rejections
+//    there as stale (the follower never gets the leader's entries). io_send caps the answer.
+//  - raft sets its commit index to min(leader_commit, last stored index), which can also cover
+//    them: it would apply an entry that was never committed. leader_commit is capped here.
+// Both caps are raft's own rule (a success reports, and a follower may commit up to, "the index
+// of the last new entry": prev_log_index + len(entries)). An answer sent later, from an append's
+// callback, covers only entries written from a leader after truncating what conflicted, and is
+// left as it is.
 void on_recv(raft_io *inner, raft_message *message) {
   Adapter &a = *static_cast<Adapter *>(inner->data);
   if (message->type != RAFT_IO_APPEND_ENTRIES) {
@@ -357,7 +362,9 @@ void on_recv(raft_io *inner, raft_message *message) {
     return;
   }
   // Read before recv: raft takes the message's entries over.
-  a.append_entries_matched = message->append_entries.prev_log_index + message->append_entries.n_entries;
+  raft_append_entries &args = message->append_entries;
+  a.append_entries_matched = args.prev_log_index + args.n_entries;
+  if (args.leader_commit > a.append_entries_matched) args.leader_commit = a.append_entries_matched;
   a.in_append_entries = true;
   a.recv(a.outer, message);
   a.in_append_entries = false;

@@ -294,11 +294,14 @@ def main():
                     os.makedirs(sub)
                     fn(sub)
         except Exception:
+            # The servers' output, and each store's log of events (recoveries, cuts, quarantine):
+            # a lost write after restarts is first looked for there.
             for dirpath, _, files in os.walk(root):
                 for f in files:
-                    if f.endswith(".log") and f.startswith("node"):
+                    if (f.endswith(".log") and f.startswith("node")) or f == "events.log":
                         print("---", os.path.join(dirpath, f))
-                        print(open(os.path.join(dirpath, f)).read()[-3000:])
+                        with open(os.path.join(dirpath, f), errors="replace") as text:
+                            print(text.read()[-3000:])
             raise
 
 

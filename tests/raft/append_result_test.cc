@@ -104,7 +104,8 @@ class FollowerWithLeftovers : public ::testing::Test {
 
   // The leader (term 3, whose log holds 1 and 2 as the follower's, then entries of term 3)
   // sends one AppendEntries; returns the follower's answer.
-  raft_append_entries_result send(raft_index prev_log_index, raft_term prev_log_term, std::vector<Entry> entries) {
+  raft_append_entries_result send(raft_index prev_log_index, raft_term prev_log_term, std::vector<Entry> entries,
+                                  raft_index leader_commit = 2) {
     std::vector<raft_entry> copies(entries.size());
     for (std::size_t k = 0; k < entries.size(); ++k) {
       copies[k].term = entries[k].term;
@@ -118,7 +119,7 @@ class FollowerWithLeftovers : public ::testing::Test {
     message.append_entries.term = 3;
     message.append_entries.prev_log_index = prev_log_index;
     message.append_entries.prev_log_term = prev_log_term;
-    message.append_entries.leader_commit = 2;
+    message.append_entries.leader_commit = leader_commit;
     message.append_entries.entries = copies.empty() ? nullptr : copies.data();
     message.append_entries.n_entries = static_cast<unsigned>(copies.size());
     Endpoint &leader = network_.endpoint(static_cast<int>(leader_id) - 1);
@@ -153,6 +154,16 @@ TEST_F(FollowerWithLeftovers, AHeartbeatMatchingIndexTwoReportsTwo) {
   EXPECT_EQ(result.last_log_index, 2u);
   EXPECT_EQ(r_.current_term, 3u);
   EXPECT_EQ(raft_last_index(&r_), 6u) << "a heartbeat removes nothing";
+}
+
+// The leader has committed 6 entries (its 3..6 are of term 3); the heartbeat matched index 2 only.
+// Before the adapter capped leader_commit, raft took its commit index to min(6, last stored 6)
+// and applied the four leftover entries of term 2, which were never committed.
+TEST_F(FollowerWithLeftovers, AHeartbeatCommitsNoEntryPastWhatItMatched) {
+  const raft_append_entries_result result = send(2, 1, {}, 6);
+  EXPECT_EQ(result.rejected, 0u);
+  EXPECT_EQ(r_.commit_index, 2u);
+  EXPECT_EQ(fsm_.applied, (std::vector<std::string>{"committed"}));
 }
 
 // Entry 2 sent again: the follower holds it, writes nothing and answers at once, up to it.
