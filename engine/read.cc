@@ -158,6 +158,9 @@ void engine::SegmentCursor::restart(std::shared_ptr<Segment> seg, std::uint64_t 
   expected_lsn_ = expected_lsn;
   window_.valid = 0;
   trusted_end_ = 0;
+}
+
+void engine::SegmentCursor::drop_read_ahead() {
   if (ahead_) ahead_->drop();
 }
 

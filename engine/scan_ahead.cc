@@ -71,13 +71,16 @@ ScanAhead::ScanAhead(Store::Impl &store, io::ReadAhead &reads, std::size_t windo
 
 ScanAhead::~ScanAhead() { drop(); }
 
+// Waits for `slot`'s read, counts its blocks and lets go of its segment and file.
+void ScanAhead::forget(Slot &slot) {
+  reads_.wait(slot.read);
+  count_blocks(slot);
+  slot.file.reset();
+  slot.seg.reset();
+}
+
 void ScanAhead::drop() {
-  for (std::size_t i = 0; i < inflight_; ++i) {
-    Slot &slot = slot_at(i);
-    reads_.wait(slot.read);
-    count_blocks(slot);
-    slot.file.reset();
-  }
+  for (std::size_t i = 0; i < inflight_; ++i) forget(slot_at(i));
   inflight_ = 0;
   seg_.reset();
   ranges_.clear();
@@ -86,10 +89,7 @@ void ScanAhead::drop() {
 
 // Waits for the oldest read in flight and forgets it.
 void ScanAhead::forget_oldest() {
-  Slot &slot = slot_at(0);
-  reads_.wait(slot.read);
-  count_blocks(slot);
-  slot.file.reset();
+  forget(slot_at(0));
   head_ = (head_ + 1) % slots_.size();
   inflight_--;
 }
@@ -108,24 +108,51 @@ void ScanAhead::issue(const std::shared_ptr<Segment> &seg, std::uint64_t from) {
     if (seg == seg_) issue_ranges_queued();
     return;
   }
-  if (inflight_ != 0 && seg != seg_) drop();
   if (inflight_ == 0) {
     if (from % format::block_size_bytes != 0) return;  // a window ending in a partial block: the file's end
     seg_ = seg;
     next_offset_ = from;
   }
-  const Store::Impl::ReadAheadBound bound = store_.read_ahead_bound(*seg);
-  if (bound.rewrite_running) return;
-  // Whole blocks through the readable end: the last may be partly past the segment's end (its
-  // bytes there are not trusted, take() bounds them).
-  const std::uint64_t read_end =
-      std::min<std::uint64_t>(format::align_up(bound.readable_end, format::block_size_bytes), seg->segment_bytes);
-  while (inflight_ < sequential_depth() && next_offset_ < read_end && next_offset_ < bound.readable_end) {
-    const std::uint64_t length = std::min<std::uint64_t>(window_bytes_, read_end - next_offset_);
-    submit_next(*seg, bound, next_offset_, length);
-    next_offset_ += length;
+  issue_sequential();
+}
+
+void ScanAhead::issue_sequential() {
+  while (inflight_ < sequential_depth()) {
+    const Store::Impl::ReadAheadBound bound = store_.read_ahead_bound(*seg_);
+    if (bound.rewrite_running) break;
+    // Whole blocks through the readable end: the last may be partly past the segment's end (its
+    // bytes there are not trusted, take() bounds them).
+    const std::uint64_t read_end =
+        std::min<std::uint64_t>(format::align_up(bound.readable_end, format::block_size_bytes), seg_->segment_bytes);
+    while (inflight_ < sequential_depth() && next_offset_ < read_end && next_offset_ < bound.readable_end) {
+      const std::uint64_t length = std::min<std::uint64_t>(window_bytes_, read_end - next_offset_);
+      submit_next(seg_, bound, next_offset_, length);
+      next_offset_ += length;
+    }
+    if (inflight_ == sequential_depth()) break;
+    std::shared_ptr<Segment> next = segment_to_follow(bound);
+    if (!next) break;
+    seg_ = std::move(next);
+    next_offset_ = format::segment_data_offset_bytes;
   }
   submit_batch();
+}
+
+std::shared_ptr<Segment> ScanAhead::segment_to_follow(const Store::Impl::ReadAheadBound &bound) {
+  // All of seg_ in flight: every byte up to its end is on the file (no group of it unwritten)
+  // and read. A later segment exists only once seg_ is sealed, whose end does not move again.
+  const bool all_issued =
+      bound.readable_end == bound.end_offset &&
+      next_offset_ >= std::min<std::uint64_t>(format::align_up(bound.end_offset, format::block_size_bytes),
+                                              seg_->segment_bytes);
+  if (!all_issued) return nullptr;
+  std::shared_ptr<Segment> next = store_.segment_after(*seg_);
+  if (!next) return nullptr;
+  // The cursor checks a segment's header and loads its index before it reads the segment; done
+  // here, the windows read ahead are of a checked file. A failure is left for the cursor to meet
+  // and report.
+  if (!store_.ensure_index(*next).ok()) return nullptr;
+  return next;
 }
 
 void ScanAhead::issue_ranges_queued() {
@@ -156,20 +183,21 @@ void ScanAhead::issue_ranges_queued() {
     }
     ranges_.pop_front();
     const std::uint64_t length = std::min<std::uint64_t>(range.bytes, read_end - range.start);
-    submit_next(*seg_, bound, range.start, length);
+    submit_next(seg_, bound, range.start, length);
     inflight_bytes += length;
   }
   submit_batch();
 }
 
 // Starts the read of [start, start + length) of `seg` in the next free slot.
-void ScanAhead::submit_next(const Segment &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
-                            std::uint64_t length) {
+void ScanAhead::submit_next(const std::shared_ptr<Segment> &seg, const Store::Impl::ReadAheadBound &bound,
+                            std::uint64_t start, std::uint64_t length) {
   SEGSTORE_ASSERT(inflight_ < slots_.size(), "read-ahead submitted with every slot in flight");
   Slot &slot = slot_at(inflight_);
   const std::size_t head = head_bytes();
   if (slot.buffer.size() < head + length) slot.buffer.reset(head + std::max<std::uint64_t>(length, window_bytes_));
-  slot.file = seg.file;
+  slot.seg = seg;
+  slot.file = seg->file;
   slot.start = start;
   slot.trusted_end = bound.readable_end;
   slot.generation = bound.generation;
@@ -214,7 +242,10 @@ bool ScanAhead::serves(const Slot &slot, std::uint64_t offset, std::uint64_t nee
 
 bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
                      ReadWindow &window, std::uint64_t *trusted_end) {
-  if (inflight_ != 0 && seg != seg_) drop();
+  // Windows of a segment the walk has left (read past its records' end) are not needed.
+  while (!ranges_mode_ && inflight_ != 0 && slot_at(0).seg != seg && slot_at(0).seg->base_lsn < seg->base_lsn)
+    forget_oldest();
+  if (inflight_ != 0 && slot_at(0).seg != seg) drop();
   if (inflight_ == 0) return false;
   std::uint64_t tail = 0;
   if (ranges_mode_) {
@@ -251,6 +282,7 @@ bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, 
   window.valid = tail + slot.read.bytes;
   *trusted_end = trusted;
   slot.file.reset();
+  slot.seg.reset();
   head_ = (head_ + 1) % slots_.size();
   inflight_--;
   return true;

@@ -5,7 +5,11 @@
 // several. A ScanAhead keeps several reads of the segment's next windows in flight on the
 // store's io::ReadAhead (scan_ahead_windows: its io_uring's, else its threads'), started together
 // (ReadAhead::submit_batch), and the cursor takes each one whole when it reaches it, decoding it
-// while the later ones are read.
+// while the later ones are read. Once every readable byte of a sealed segment is in flight, the
+// windows of the segment after it follow (its header checked and its index loaded first, as the
+// cursor would when it got there): a scan crossing a segment boundary finds its first window
+// read, and the device's queue does not run dry at every boundary (the last windows with fewer
+// and fewer in flight, then one synchronous read, then the queue filling again).
 //
 // What a window may hold (the safety rules):
 //   - Only bytes on the file for good: below the segment's end and below every group of it
@@ -88,8 +92,10 @@ class ScanAhead {
   ScanAhead(const ScanAhead &) = delete;
   ScanAhead &operator=(const ScanAhead &) = delete;
 
-  // Issues reads of `seg`'s windows from `from` (block aligned; ignored while reads of `seg` are
-  // in flight: they continue where the last one ends) while slots are free and bytes readable.
+  // Issues reads of `seg`'s windows from `from` (block aligned) while slots are free and bytes
+  // readable, then of the segments after it (sequential mode). With reads in flight, `seg` and
+  // `from` are ignored: those continue where the last one ends (the cursor calls this right after
+  // take(), which either served it from the oldest read or dropped them all).
   void issue(const std::shared_ptr<Segment> &seg, std::uint64_t from);
   // Ranges mode only (a one-stream walk): forgets what is in flight or queued, then reads exactly
   // `ranges` of `seg` (ascending, block aligned), keeping up to `windows` in flight; issue()
@@ -112,6 +118,7 @@ class ScanAhead {
   struct Slot {
     io::AlignedBuffer buffer;  // head room, then the window's bytes
     io::AheadRead read;
+    std::shared_ptr<Segment> seg;    // whose bytes these are
     std::shared_ptr<io::File> file;  // kept open while the read is in flight (trim may drop the segment)
     std::uint64_t start = 0;         // segment offset of the read
     std::uint64_t trusted_end = 0;   // the segment's end when issued
@@ -120,7 +127,12 @@ class ScanAhead {
   void count_blocks(const Slot &slot);
   void forget_oldest();
   void issue_ranges_queued();
-  void submit_next(const Segment &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
+  void issue_sequential();
+  // The segment whose windows follow seg_'s once all of seg_'s are in flight (its header checked
+  // and its index loaded), or nullptr: seg_ is the last, or not all of it is on the file yet.
+  std::shared_ptr<Segment> segment_to_follow(const Store::Impl::ReadAheadBound &bound);
+  void forget(Slot &slot);
+  void submit_next(const std::shared_ptr<Segment> &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
                    std::uint64_t length);
   void submit_batch();
   // Room in front of each read for the tail of the window before it: sequential mode only (a
@@ -143,7 +155,7 @@ class ScanAhead {
   std::vector<Slot> slots_;
   std::size_t head_ = 0;      // the oldest read in flight
   std::size_t inflight_ = 0;  // reads in flight, from head_ on
-  std::shared_ptr<Segment> seg_;  // whose windows are in flight
+  std::shared_ptr<Segment> seg_;  // whose windows are issued next (sequential), or read (ranges)
   std::uint64_t next_offset_ = 0;  // where the next read starts (sequential mode)
   const bool ranges_mode_;
   std::deque<AheadRange> ranges_;  // ranges mode: not yet issued

@@ -154,7 +154,10 @@ class Iterator::Impl {
     if (!error.ok()) return Result<bool>(error);
     // The cursor's window stands before these records: it starts again from the index when
     // the walk next needs the store (its read-ahead is dropped once, not on every record).
-    if (cursor_ && cursor_->segment()) cursor_->restart(nullptr, 0, 0);
+    if (cursor_ && cursor_->segment()) {
+      cursor_->restart(nullptr, 0, 0);
+      cursor_->drop_read_ahead();
+    }
     current_ = view;
     next_lsn_ = current_.lsn + 1;
     return Result<bool>(true);

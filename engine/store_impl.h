@@ -530,8 +530,12 @@ class SegmentCursor {
   SegmentCursor(Store::Impl &store, std::shared_ptr<Segment> seg, std::uint64_t offset,
                 std::uint64_t expected_lsn, std::size_t window_bytes, ScanAhead *ahead = nullptr);
   // Starts again at `offset` of `seg`, keeping the window's buffer (a scan moving to the next
-  // segment allocates nothing).
+  // segment allocates nothing) and the reads ahead in flight: a scan moving to the next segment
+  // finds that segment's first windows read (ScanAhead::take uses the oldest only when it serves
+  // the new position, of the same segment and log generation, and drops them all otherwise).
   void restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn);
+  // Waits for the reads ahead in flight and forgets them (the walk goes elsewhere for a while).
+  void drop_read_ahead();
   // Starts again at `offset` of `seg` with windows of `window_bytes`, keeping the window's
   // buffer and the reads ahead in flight (a one-stream walk moving to its next run of blocks,
   // which its read-ahead is already reading).
