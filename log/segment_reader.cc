@@ -57,8 +57,9 @@ SegmentReader::SegmentReader(io::File &file, std::uint64_t limit, std::size_t fi
 SegmentReader::~SegmentReader() {
   if (ahead_ == nullptr) return;
   // An early exit (damage found mid-segment, an error) leaves windows in flight: they are
-  // waited for here, before the file they read can be closed.
-  ahead_->drain();
+  // waited for here, before the file they read can be closed. The next segment's windows
+  // (WindowReads::follow_with) stay in flight for its reader.
+  ahead_->finish();
   ahead_->give_back(std::move(buffer_));
 }
 

@@ -51,7 +51,8 @@ struct ScanRequest {
   bool check_zeros_after_end = true;
   std::function<void(std::uint64_t)> on_read;  // gets each read's byte count; may be empty
   // Windows read ahead while records are decoded (log/window_reads.h); nullptr: synchronous
-  // reads. Every read it started for this scan is waited for before scan_segment returns.
+  // reads. Every read it started for this segment is waited for before scan_segment returns
+  // (a follower's, WindowReads::follow_with, stay in flight).
   WindowReads *ahead = nullptr;
 };
 

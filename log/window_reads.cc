@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "base/assert.h"
 #include "format/layout.h"
@@ -22,10 +23,44 @@ WindowReads::WindowReads(io::ReadAhead &reads, std::size_t window_bytes, std::si
 WindowReads::~WindowReads() { drain(); }
 
 void WindowReads::start(io::File &file, std::uint64_t end) {
-  drain();
   SEGSTORE_ASSERT(end % format::block_size_bytes == 0, "window stream ends inside a block: " + std::to_string(end));
+  if (submitting_follower_ && follower_.file == &file && follower_.end == end) {
+    // The previous stream's windows (if finish() was not called) go; the follower's become the
+    // stream's, which stands where they start.
+    while (in_flight_ != 0 && head().read.file != &file) {
+      reads_.wait(head().read);
+      pop_head();
+    }
+    file_ = &file;
+    end_ = end;
+    position_ = follower_.from;
+    head_used_ = 0;
+    streaming_ = true;
+    submitting_follower_ = false;
+    follower_ = std::exchange(queued_, Follower{});
+    return;
+  }
+  drain();
+  if (follower_.file == &file) follower_ = std::exchange(queued_, Follower{});  // started before it was read
   file_ = &file;
   end_ = end;
+}
+
+void WindowReads::follow_with(io::File &file, std::uint64_t end, std::uint64_t from) {
+  SEGSTORE_ASSERT(end % format::block_size_bytes == 0 && from % format::block_size_bytes == 0,
+                  "follower stream from " + std::to_string(from) + " to " + std::to_string(end));
+  SEGSTORE_ASSERT(!(streaming_ && &file == file_), "a stream cannot follow itself");
+  // Named while the follower's windows are submitted (the walk names segment k + 1 before it
+  // starts segment k, whose windows are the follower's then): it follows that one.
+  (submitting_follower_ ? queued_ : follower_) = Follower{&file, end, from};
+}
+
+void WindowReads::finish() {
+  while (in_flight_ != 0 && !(submitting_follower_ && head().read.file == follower_.file)) {
+    reads_.wait(head().read);
+    pop_head();
+  }
+  streaming_ = false;
 }
 
 void WindowReads::drain() {
@@ -35,6 +70,7 @@ void WindowReads::drain() {
     pop_head();
   }
   streaming_ = false;
+  submitting_follower_ = false;
 }
 
 void WindowReads::pop_head() {
@@ -45,17 +81,29 @@ void WindowReads::pop_head() {
 
 void WindowReads::restart(std::uint64_t offset) {
   drain();
+  submit_file_ = file_;
+  submit_end_ = end_;
   next_submit_ = offset;
   position_ = offset;
   streaming_ = true;
 }
 
-// Submits windows until depth are in flight or the stream's end is reached.
+// Submits windows until depth are in flight or the stream's end is reached, and then the
+// follower's.
 void WindowReads::fill() {
-  while (in_flight_ < windows_.size() && next_submit_ < end_) {
+  while (in_flight_ < windows_.size()) {
+    if (next_submit_ >= submit_end_) {
+      if (submitting_follower_ || follower_.file == nullptr) break;
+      submitting_follower_ = true;
+      submit_file_ = follower_.file;
+      submit_end_ = follower_.end;
+      next_submit_ = follower_.from;
+      continue;
+    }
     Window &w = windows_[(head_ + in_flight_) % windows_.size()];
-    const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(window_bytes_, end_ - next_submit_));
-    w.read.file = file_;
+    const std::size_t bytes =
+        static_cast<std::size_t>(std::min<std::uint64_t>(window_bytes_, submit_end_ - next_submit_));
+    w.read.file = submit_file_;
     w.read.offset = next_submit_;
     // Allocated on first use; and a reader's buffer swapped in by take_window may be smaller
     // than a window's (its first).
@@ -79,7 +127,9 @@ Result<std::size_t> WindowReads::read_at(std::uint64_t offset, std::span<std::by
   // Bounded: each turn serves at least one byte of a window or leaves the loop.
   while (streaming_ && copied < out.size()) {
     fill();
-    if (in_flight_ == 0) break;  // past the stream's end: the synchronous read below decides
+    // Past the stream's end (nothing in flight, or only the follower's): the synchronous read
+    // below decides.
+    if (in_flight_ == 0 || head().read.file != file_) break;
     Window &w = head();
     reads_.wait(w.read);
     if (!w.read.status.ok() || w.read.bytes != w.read.out.size()) break;  // not interpreted: see below
@@ -108,7 +158,7 @@ std::size_t WindowReads::take_window(std::uint64_t offset, std::uint64_t needed,
   if (!streaming_ || offset != position_) restart(offset);
   if (head_used_ != 0) return 0;  // a window read_at served part of: the rest is copied
   fill();
-  if (in_flight_ == 0) return 0;
+  if (in_flight_ == 0 || head().read.file != file_) return 0;
   Window &w = head();
   reads_.wait(w.read);
   // A window that failed or came back short is not interpreted (read_at reports it), and one

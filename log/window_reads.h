@@ -62,8 +62,21 @@ class WindowReads {
   WindowReads &operator=(const WindowReads &) = delete;
 
   // Starts a new stream over `file`, whose reads stay below `end` (block aligned). Waits for the
-  // previous stream's reads first. Nothing is read until the first read_at.
+  // previous stream's reads first. Nothing is read until the first read_at. When `file` and
+  // `end` are those follow_with() named, the follower's windows in flight are kept: the stream
+  // stands at its `from`, where they start.
   void start(io::File &file, std::uint64_t end);
+  // The stream read next (recovery scanning every segment front to back), from `from`; named
+  // before or after the current stream's start(). Once every window of the current stream is
+  // submitted, the follower's windows follow in the free slots, so the device keeps its queue
+  // across the end of a segment instead of draining it and then waiting for one synchronous
+  // read of the next. Named while the follower's own windows are submitted, it comes after that
+  // one; else a later follow_with replaces it. start() of its file takes it over. The
+  // file must stay open until then, or until drain() or the destructor returned.
+  void follow_with(io::File &file, std::uint64_t end, std::uint64_t from);
+  // The current stream is done: its windows still in flight are waited for and forgotten; the
+  // follower's stay in flight.
+  void finish();
   // File::read_at(offset, out) of the stream's file: bytes read, fewer only at the end of the
   // file, or the read's error.
   Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out);
@@ -75,7 +88,8 @@ class WindowReads {
   // nothing changed but the stream's position (the caller then uses read_at).
   std::size_t take_window(std::uint64_t offset, std::uint64_t needed, std::span<const std::byte> kept,
                           io::AlignedBuffer &buffer, std::size_t *skip);
-  // Waits for every window in flight; the next read_at starts the stream again.
+  // Waits for every window in flight, the follower's too; the next read_at starts the stream
+  // again.
   void drain();
 
   // The SegmentReader's own buffer, kept here between segments so that it is allocated once.
@@ -104,7 +118,18 @@ class WindowReads {
   std::size_t in_flight_ = 0;    // submitted and not yet consumed (waited for or not)
   io::File *file_ = nullptr;
   std::uint64_t end_ = 0;
-  std::uint64_t next_submit_ = 0;  // file offset of the next window to submit
+  // What fill() submits: the stream's file up to its end, then the follower's.
+  io::File *submit_file_ = nullptr;
+  std::uint64_t submit_end_ = 0;
+  std::uint64_t next_submit_ = 0;  // offset in submit_file_ of the next window to submit
+  struct Follower {
+    io::File *file = nullptr;
+    std::uint64_t end = 0;
+    std::uint64_t from = 0;
+  };
+  Follower follower_;  // file == nullptr: none
+  Follower queued_;    // named while follower_'s windows were being submitted: follows it
+  bool submitting_follower_ = false;  // windows after the stream's are the follower's
   std::uint64_t position_ = 0;     // the next byte the stream serves (head window's offset + used)
   std::size_t head_used_ = 0;      // bytes of the head window already served
   bool streaming_ = false;         // position_ is meaningful

@@ -373,6 +373,9 @@ Status RecoveryPass::walk_segments() {
     }
     const std::uint64_t *next_base = k + 1 < chain.size() ? &files_[chain[k + 1]].header.base_lsn : nullptr;
     const bool cut_follows = k + 1 == chain.size() && first_bad != n;
+    // Under verify_on_open every segment is scanned front to back: the next one's first windows
+    // are read while this one's last are decoded (the device's queue does not drain between).
+    if (options_.verify_on_open && k + 1 < chain.size()) follow_with(files_[chain[k + 1]]);
     bool stop = false;
     SEGSTORE_TRY(read_segment(seg, next_base, cut_follows, &stop));
     if (stop) return Status();
@@ -448,6 +451,15 @@ log::WindowReads *RecoveryPass::window_reads() {
       window_reads_ = std::make_unique<log::WindowReads>(*read_ahead_, log::read_window_bytes, depth);
   }
   return window_reads_.get();
+}
+
+// Names `next` as the stream the window reads go on with after the current segment's (from its
+// first record to its limit, as scan_records reads it).
+void RecoveryPass::follow_with(const SegmentFile &next) {
+  log::WindowReads *reads = window_reads();
+  if (reads == nullptr || next.file == nullptr) return;
+  reads->follow_with(*next.file, format::align_up(next.limit, format::block_size_bytes),
+                     format::segment_data_offset_bytes);
 }
 
 // Scans the segment's records into kept: the last segment from its index snapshot's end when
@@ -841,6 +853,8 @@ Result<RecoveredLog> RecoveryPass::run() {
   report_ = RecoveryReport{};
   SEGSTORE_TRY(list_directory());
   SEGSTORE_TRY(walk_segments());
+  // A walk that stopped early may leave the next segment's windows in flight: none outlives it.
+  if (window_reads_) window_reads_->drain();
   plan_unused_tail();
   SEGSTORE_TRY(plan_snapshots());
   SEGSTORE_TRY(prove_tail_loss());

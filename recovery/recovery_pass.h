@@ -101,6 +101,7 @@ class RecoveryPass {
                                   KeptSegment &kept, std::string *distrust);
   Result<log::ScanResult> scan_records(SegmentFile &seg, bool sealed, KeptSegment &kept);
   log::WindowReads *window_reads();
+  void follow_with(const SegmentFile &next);
   Status judge_scanned_end(SegmentFile &seg, const log::ScanResult &scan, const std::uint64_t *next_base,
                            KeptSegment kept, bool *stop);
   Status plan_tail_repair(SegmentFile &seg, const log::ScanResult &scan, std::uint64_t next_base, KeptSegment kept);

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,8 +16,7 @@
 
 #include "engine/store_fixture.h"
 #include "format/layout.h"
-#include "io/env.h"
-#include "io/read_ahead.h"
+#include "support/read_ahead_recorder.h"
 
 namespace segstore::testing {
 namespace {
@@ -117,73 +114,6 @@ TEST(ScanAhead, OneStreamScansRacingTruncateNeverReturnRemovedRecords) {
   scans_racing_truncate_return_no_removed_record(scanned_stream);
 }
 
-// The real Env, with read-ahead on worker threads (no ring) that records which file and offset
-// each read-ahead read was for.
-class ReadAheadRecorder final : public io::Env {
- public:
-  explicit ReadAheadRecorder(std::shared_ptr<io::Env> base) : base_(std::move(base)) {}
-
-  // (path, offset) of every read submitted to a read-ahead made by this env so far.
-  std::vector<std::pair<std::string, std::uint64_t>> reads() const {
-    std::lock_guard lock(mu_);
-    return reads_;
-  }
-
-  std::unique_ptr<io::ReadAhead> make_read_ahead(unsigned threads) override {
-    return std::make_unique<Recording>(*this, io::make_thread_read_ahead(threads));
-  }
-  std::unique_ptr<io::ReadAhead> make_ring_read_ahead(unsigned) override { return nullptr; }
-  Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
-    Result<std::unique_ptr<io::File>> file = base_->open_file(path, flags);
-    if (file.ok()) {
-      std::lock_guard lock(mu_);
-      paths_[file->get()] = path;  // an address reused by a later file is named again here
-    }
-    return file;
-  }
-  Result<std::unique_ptr<io::WriteQueue>> make_write_queue(unsigned depth) override {
-    return base_->make_write_queue(depth);
-  }
-  Status rename(const std::string &from, const std::string &to) override { return base_->rename(from, to); }
-  Status remove(const std::string &path) override { return base_->remove(path); }
-  Status make_dir(const std::string &path) override { return base_->make_dir(path); }
-  Status sync_dir(const std::string &path) override { return base_->sync_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string &path) override { return base_->list_dir(path); }
-  Result<io::FileKind> file_kind(const std::string &path) override { return base_->file_kind(path); }
-  Result<std::unique_ptr<io::DirLock>> lock_file(const std::string &path) override { return base_->lock_file(path); }
-  std::string describe() const override { return "read-ahead-recorder(" + base_->describe() + ")"; }
-
- private:
-  class Recording final : public io::ReadAhead {
-   public:
-    Recording(ReadAheadRecorder &env, std::unique_ptr<io::ReadAhead> base) : env_(env), base_(std::move(base)) {}
-    void submit(io::AheadRead &read) override {
-      env_.note(read);
-      base_->submit(read);
-    }
-    void submit_batch(std::span<io::AheadRead *const> reads) override {
-      for (io::AheadRead *read : reads) env_.note(*read);
-      base_->submit_batch(reads);
-    }
-    void wait(io::AheadRead &read) override { base_->wait(read); }
-
-   private:
-    ReadAheadRecorder &env_;
-    std::unique_ptr<io::ReadAhead> base_;
-  };
-
-  void note(const io::AheadRead &read) {
-    std::lock_guard lock(mu_);
-    auto named = paths_.find(read.file);
-    reads_.emplace_back(named == paths_.end() ? std::string("?") : named->second, read.offset);
-  }
-
-  std::shared_ptr<io::Env> base_;
-  mutable std::mutex mu_;
-  std::map<const io::File *, std::string> paths_;
-  std::vector<std::pair<std::string, std::uint64_t>> reads_;
-};
-
 // A scan moving to the next segment finds that segment's first window read ahead: once every
 // window of a sealed segment is in flight, the read-ahead goes on with the next segment's (after
 // a clean close too, where a sealed segment's file is opened and its header checked only on its
@@ -215,8 +145,9 @@ TEST(ScanAhead, AScanReadsTheNextSegmentsFirstWindowAhead) {
   Result<bool> end = it->next();
   ASSERT_TRUE(end.ok() && !*end);
   std::set<std::string> first_windows_ahead;
-  for (const auto &[path, offset] : recorder->reads())
-    if (path.ends_with(".seg") && offset == format::segment_data_offset_bytes) first_windows_ahead.insert(path);
+  for (const ReadAheadRecorder::Event &event : recorder->events())
+    if (event.submit && event.path.ends_with(".seg") && event.offset == format::segment_data_offset_bytes)
+      first_windows_ahead.insert(event.path);
   // Every segment but the first, where the scan starts with a read of its own.
   EXPECT_EQ(first_windows_ahead.size(), segments - 1);
 }

@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <set>
 
+#include "format/layout.h"
 #include "io/read_ahead.h"
 #include "log/window_reads.h"
 #include "recovery/recovery_fixture.h"
@@ -135,7 +137,12 @@ class TrackedReadAhead final : public io::ReadAhead {
  public:
   void submit(io::AheadRead &read) override {
     pending_.insert(&read);
+    submitted_.emplace_back(read.file, read.offset);
     base_->submit(read);
+  }
+  // Reads submitted of `file` at `offset` so far.
+  std::size_t submitted(const io::File *file, std::uint64_t offset) const {
+    return static_cast<std::size_t>(std::count(submitted_.begin(), submitted_.end(), std::make_pair(file, offset)));
   }
   void wait(io::AheadRead &read) override {
     base_->wait(read);
@@ -146,6 +153,7 @@ class TrackedReadAhead final : public io::ReadAhead {
  private:
   std::unique_ptr<io::ReadAhead> base_ = io::make_thread_read_ahead(log::window_reads_thread_depth);
   std::set<io::AheadRead *> pending_;
+  std::vector<std::pair<const io::File *, std::uint64_t>> submitted_;
 };
 
 // A segment of `records` records of `record_bytes` (100 KiB: about 10 per 1 MiB window),
@@ -258,6 +266,78 @@ TEST_F(SegmentScanTest, DamageInsideAWindowReadAheadIsFoundThereAndTheEarlyExitW
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->stop, log::ScanStop::clean_end);
   EXPECT_EQ(next->records, 30u);
+  EXPECT_EQ(reads.pending(), 0u);
+}
+
+// Recovery under verify_on_open scans segment after segment: the next one's windows are read
+// while the current one's last are decoded, and its scan starts on them (its first window is
+// read once, ahead), finding what a scan of its own finds.
+TEST_F(SegmentScanTest, ReadAheadGoesOnWithTheFollowingSegment) {
+  StoreBuilder b = write_big_segment(dir(), 60);
+  std::filesystem::create_directory(path("next"));
+  StoreBuilder next = write_big_segment(path("next"), 30);
+  auto file = open(b.segment_path(1));
+  auto next_file = open(next.segment_path(1));
+  Result<log::ScanResult> alone = scan_whole(*next_file, next.segment_bytes(), nullptr);
+  ASSERT_TRUE(alone.ok());
+  TrackedReadAhead reads;
+  log::WindowReads ahead(reads, log::read_window_bytes);
+  ahead.follow_with(*next_file, next.segment_bytes(), format::segment_data_offset_bytes);
+  Result<log::ScanResult> first = scan_whole(*file, b.segment_bytes(), &ahead);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->records, 60u);
+  EXPECT_GT(reads.pending(), 0u) << "the next segment's windows are in flight after the first scan";
+  EXPECT_EQ(reads.submitted(next_file.get(), format::segment_data_offset_bytes), 1u);
+  const std::uint64_t taken_before = ahead.windows_taken();
+  Result<log::ScanResult> second = scan_whole(*next_file, next.segment_bytes(), &ahead);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->stop, log::ScanStop::clean_end);
+  EXPECT_EQ(second->records, alone->records);
+  EXPECT_EQ(second->end_offset, alone->end_offset);
+  EXPECT_EQ(second->bytes_read, alone->bytes_read);
+  EXPECT_EQ(reads.submitted(next_file.get(), format::segment_data_offset_bytes), 1u) << "its first window read again";
+  EXPECT_GT(ahead.windows_taken(), taken_before);
+  EXPECT_EQ(reads.pending(), 0u);
+}
+
+// A follower whose windows were not read yet when its scan starts (the scan before it stopped
+// early at damage), or that is dropped by drain() (a walk that stopped), changes nothing but
+// the reads: scans find what they find alone and leave nothing in flight.
+TEST_F(SegmentScanTest, AFollowerNotReadAheadOrDroppedChangesNothing) {
+  StoreBuilder b = write_big_segment(dir(), 60);
+  flip_byte(b.segment_path(1), b.record(15).offset + 1000);  // the first scan stops early
+  std::filesystem::create_directory(path("next"));
+  StoreBuilder next = write_big_segment(path("next"), 30);
+  std::filesystem::create_directory(path("other"));
+  StoreBuilder other = write_big_segment(path("other"), 20);
+  auto file = open(b.segment_path(1));
+  auto next_file = open(next.segment_path(1));
+  auto other_file = open(other.segment_path(1));
+  TrackedReadAhead reads;
+  log::WindowReads ahead(reads, log::read_window_bytes);
+  ahead.follow_with(*next_file, next.segment_bytes(), format::segment_data_offset_bytes);
+  Result<log::ScanResult> damaged = scan_whole(*file, b.segment_bytes(), &ahead);
+  ASSERT_TRUE(damaged.ok());
+  EXPECT_EQ(damaged->stop, log::ScanStop::bad_record);
+  EXPECT_EQ(damaged->records, 15u);
+  EXPECT_EQ(reads.submitted(next_file.get(), format::segment_data_offset_bytes), 0u) << "stopped before reaching it";
+  Result<log::ScanResult> unread = scan_whole(*next_file, next.segment_bytes(), &ahead);
+  ASSERT_TRUE(unread.ok());
+  EXPECT_EQ(unread->stop, log::ScanStop::clean_end);
+  EXPECT_EQ(unread->records, 30u);
+  EXPECT_EQ(reads.pending(), 0u);
+  // Named again, read ahead in full behind another scan, then dropped.
+  ahead.follow_with(*next_file, next.segment_bytes(), format::segment_data_offset_bytes);
+  Result<log::ScanResult> elsewhere = scan_whole(*other_file, other.segment_bytes(), &ahead);
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(elsewhere->records, 20u);
+  EXPECT_EQ(reads.submitted(next_file.get(), format::segment_data_offset_bytes), 2u);
+  EXPECT_GT(reads.pending(), 0u);
+  ahead.drain();
+  EXPECT_EQ(reads.pending(), 0u);
+  Result<log::ScanResult> after = scan_whole(*next_file, next.segment_bytes(), &ahead);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->records, 30u);
   EXPECT_EQ(reads.pending(), 0u);
 }
 
