@@ -13,6 +13,7 @@
 #include "engine/gate.h"
 #include "engine/store_fixture.h"
 #include "io/env.h"
+#include "support/forwarding_env.h"
 
 namespace segstore::testing {
 namespace {
@@ -59,29 +60,18 @@ class GatedFile final : public io::File {
 
 // The real Env (thread backend: its queue writes through the File interface), whose files
 // named like the gate's pass their data syncs through it.
-class SyncGateEnv final : public io::Env {
+class SyncGateEnv final : public ForwardingEnv {
  public:
-  SyncGateEnv(std::shared_ptr<io::Env> base, SyncGate *gate) : base_(std::move(base)), gate_(gate) {}
+  SyncGateEnv(std::shared_ptr<io::Env> base, SyncGate *gate) : ForwardingEnv(std::move(base)), gate_(gate) {}
 
   Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
-    Result<std::unique_ptr<io::File>> file = base_->open_file(path, flags);
+    Result<std::unique_ptr<io::File>> file = base().open_file(path, flags);
     if (!file.ok()) return file.status();
     return std::unique_ptr<io::File>(std::make_unique<GatedFile>(std::move(*file), gate_->holds(path) ? gate_ : nullptr));
   }
-  Result<std::unique_ptr<io::WriteQueue>> make_write_queue(unsigned depth) override {
-    return base_->make_write_queue(depth);
-  }
-  Status rename(const std::string &from, const std::string &to) override { return base_->rename(from, to); }
-  Status remove(const std::string &path) override { return base_->remove(path); }
-  Status make_dir(const std::string &path) override { return base_->make_dir(path); }
-  Status sync_dir(const std::string &path) override { return base_->sync_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string &path) override { return base_->list_dir(path); }
-  Result<io::FileKind> file_kind(const std::string &path) override { return base_->file_kind(path); }
-  Result<std::unique_ptr<io::DirLock>> lock_file(const std::string &path) override { return base_->lock_file(path); }
-  std::string describe() const override { return "sync-gate(" + base_->describe() + ")"; }
+  std::string describe() const override { return "sync-gate(" + base().describe() + ")"; }
 
  private:
-  std::shared_ptr<io::Env> base_;
   SyncGate *gate_;
 };
 

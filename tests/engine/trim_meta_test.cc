@@ -10,14 +10,15 @@
 #include "engine/gate.h"
 #include "engine/store_fixture.h"
 #include "io/env.h"
+#include "support/forwarding_env.h"
 
 namespace segstore::testing {
 namespace {
 
 // The real Env, except that a rename onto META waits, once armed, until release().
-class MetaRenameGate final : public io::Env {
+class MetaRenameGate final : public ForwardingEnv {
  public:
-  explicit MetaRenameGate(std::shared_ptr<io::Env> base) : base_(std::move(base)) {}
+  explicit MetaRenameGate(std::shared_ptr<io::Env> base) : ForwardingEnv(std::move(base)) {}
 
   void arm() { gate_.arm(); }
   // Waits until a META rename is being held; false when none came within `timeout`.
@@ -26,24 +27,11 @@ class MetaRenameGate final : public io::Env {
 
   Status rename(const std::string &from, const std::string &to) override {
     if (to.ends_with("/META")) gate_.pass();
-    return base_->rename(from, to);
+    return base().rename(from, to);
   }
-  Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
-    return base_->open_file(path, flags);
-  }
-  Result<std::unique_ptr<io::WriteQueue>> make_write_queue(unsigned depth) override {
-    return base_->make_write_queue(depth);
-  }
-  Status remove(const std::string &path) override { return base_->remove(path); }
-  Status make_dir(const std::string &path) override { return base_->make_dir(path); }
-  Status sync_dir(const std::string &path) override { return base_->sync_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string &path) override { return base_->list_dir(path); }
-  Result<io::FileKind> file_kind(const std::string &path) override { return base_->file_kind(path); }
-  Result<std::unique_ptr<io::DirLock>> lock_file(const std::string &path) override { return base_->lock_file(path); }
-  std::string describe() const override { return "meta-gate(" + base_->describe() + ")"; }
+  std::string describe() const override { return "meta-gate(" + base().describe() + ")"; }
 
  private:
-  std::shared_ptr<io::Env> base_;
   Gate gate_;
 };
 

@@ -12,10 +12,11 @@
 
 #include "io/env.h"
 #include "io/read_ahead.h"
+#include "support/forwarding_env.h"
 
 namespace segstore::testing {
 
-class ReadAheadRecorder final : public io::Env {
+class ReadAheadRecorder final : public ForwardingEnv {
  public:
   struct Event {
     bool submit = false;  // else its wait returned
@@ -23,7 +24,7 @@ class ReadAheadRecorder final : public io::Env {
     std::uint64_t offset = 0;
   };
 
-  explicit ReadAheadRecorder(std::shared_ptr<io::Env> base) : base_(std::move(base)) {}
+  explicit ReadAheadRecorder(std::shared_ptr<io::Env> base) : ForwardingEnv(std::move(base)) {}
 
   std::vector<Event> events() const {
     std::lock_guard lock(mu_);
@@ -35,24 +36,14 @@ class ReadAheadRecorder final : public io::Env {
   }
   std::unique_ptr<io::ReadAhead> make_ring_read_ahead(unsigned) override { return nullptr; }
   Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
-    Result<std::unique_ptr<io::File>> file = base_->open_file(path, flags);
+    Result<std::unique_ptr<io::File>> file = base().open_file(path, flags);
     if (file.ok()) {
       std::lock_guard lock(mu_);
       paths_[file->get()] = path;  // an address reused by a later file is named again here
     }
     return file;
   }
-  Result<std::unique_ptr<io::WriteQueue>> make_write_queue(unsigned depth) override {
-    return base_->make_write_queue(depth);
-  }
-  Status rename(const std::string &from, const std::string &to) override { return base_->rename(from, to); }
-  Status remove(const std::string &path) override { return base_->remove(path); }
-  Status make_dir(const std::string &path) override { return base_->make_dir(path); }
-  Status sync_dir(const std::string &path) override { return base_->sync_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string &path) override { return base_->list_dir(path); }
-  Result<io::FileKind> file_kind(const std::string &path) override { return base_->file_kind(path); }
-  Result<std::unique_ptr<io::DirLock>> lock_file(const std::string &path) override { return base_->lock_file(path); }
-  std::string describe() const override { return "read-ahead-recorder(" + base_->describe() + ")"; }
+  std::string describe() const override { return "read-ahead-recorder(" + base().describe() + ")"; }
 
  private:
   class Recording final : public io::ReadAhead {
@@ -82,7 +73,6 @@ class ReadAheadRecorder final : public io::Env {
     events_.push_back(Event{submit, named == paths_.end() ? std::string("?") : named->second, read.offset});
   }
 
-  std::shared_ptr<io::Env> base_;
   mutable std::mutex mu_;
   std::map<const io::File *, std::string> paths_;
   std::vector<Event> events_;

@@ -1,0 +1,41 @@
+// tests/support/forwarding_env.h — an io::Env that hands each of the interface's required calls
+// to another env: a test that changes one or two calls of the real env derives from it and
+// overrides only those. The calls with a default (read-ahead, the *_at family, read_heads) keep
+// io::Env's default, as a test env written out in full did.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/env.h"
+
+namespace segstore::testing {
+
+class ForwardingEnv : public io::Env {
+ public:
+  explicit ForwardingEnv(std::shared_ptr<io::Env> base) : base_(std::move(base)) {}
+
+  Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
+    return base_->open_file(path, flags);
+  }
+  Result<std::unique_ptr<io::WriteQueue>> make_write_queue(unsigned depth) override {
+    return base_->make_write_queue(depth);
+  }
+  Status rename(const std::string &from, const std::string &to) override { return base_->rename(from, to); }
+  Status remove(const std::string &path) override { return base_->remove(path); }
+  Status make_dir(const std::string &path) override { return base_->make_dir(path); }
+  Status sync_dir(const std::string &path) override { return base_->sync_dir(path); }
+  Result<std::vector<std::string>> list_dir(const std::string &path) override { return base_->list_dir(path); }
+  Result<io::FileKind> file_kind(const std::string &path) override { return base_->file_kind(path); }
+  Result<std::unique_ptr<io::DirLock>> lock_file(const std::string &path) override { return base_->lock_file(path); }
+  std::string describe() const override { return base_->describe(); }
+
+ protected:
+  io::Env &base() const { return *base_; }
+
+ private:
+  std::shared_ptr<io::Env> base_;
+};
+
+}  // namespace segstore::testing
