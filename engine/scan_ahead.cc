@@ -130,7 +130,7 @@ void ScanAhead::issue_sequential() {
       next_offset_ += length;
     }
     if (inflight_ == sequential_depth()) break;
-    std::shared_ptr<Segment> next = segment_to_follow(bound);
+    std::shared_ptr<Segment> next = segment_to_follow(bound, read_end);
     if (!next) break;
     seg_ = std::move(next);
     next_offset_ = format::segment_data_offset_bytes;
@@ -138,14 +138,11 @@ void ScanAhead::issue_sequential() {
   submit_batch();
 }
 
-std::shared_ptr<Segment> ScanAhead::segment_to_follow(const Store::Impl::ReadAheadBound &bound) {
+std::shared_ptr<Segment> ScanAhead::segment_to_follow(const Store::Impl::ReadAheadBound &bound,
+                                                      std::uint64_t read_end) {
   // All of seg_ in flight: every byte up to its end is on the file (no group of it unwritten)
   // and read. A later segment exists only once seg_ is sealed, whose end does not move again.
-  const bool all_issued =
-      bound.readable_end == bound.end_offset &&
-      next_offset_ >= std::min<std::uint64_t>(format::align_up(bound.end_offset, format::block_size_bytes),
-                                              seg_->segment_bytes);
-  if (!all_issued) return nullptr;
+  if (bound.readable_end != bound.end_offset || next_offset_ < read_end) return nullptr;
   std::shared_ptr<Segment> next = store_.segment_after(*seg_);
   if (!next) return nullptr;
   // The cursor checks a segment's header and loads its index before it reads the segment; done

@@ -128,9 +128,10 @@ class ScanAhead {
   void forget_oldest();
   void issue_ranges_queued();
   void issue_sequential();
-  // The segment whose windows follow seg_'s once all of seg_'s are in flight (its header checked
-  // and its index loaded), or nullptr: seg_ is the last, or not all of it is on the file yet.
-  std::shared_ptr<Segment> segment_to_follow(const Store::Impl::ReadAheadBound &bound);
+  // The segment whose windows follow seg_'s once all of seg_'s (through `read_end`, computed
+  // from `bound` by issue_sequential) are in flight, its header checked and its index loaded; or
+  // nullptr: seg_ is the last, or not all of it is on the file yet.
+  std::shared_ptr<Segment> segment_to_follow(const Store::Impl::ReadAheadBound &bound, std::uint64_t read_end);
   void forget(Slot &slot);
   void submit_next(const std::shared_ptr<Segment> &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
                    std::uint64_t length);

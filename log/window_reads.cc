@@ -27,10 +27,7 @@ void WindowReads::start(io::File &file, std::uint64_t end) {
   if (submitting_follower_ && follower_.file == &file && follower_.end == end) {
     // The previous stream's windows (if finish() was not called) go; the follower's become the
     // stream's, which stands where they start.
-    while (in_flight_ != 0 && head().read.file != &file) {
-      reads_.wait(head().read);
-      pop_head();
-    }
+    finish();
     file_ = &file;
     end_ = end;
     position_ = follower_.from;
