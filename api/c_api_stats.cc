@@ -30,6 +30,7 @@ segstore_stats stats_out(const segstore::Stats &st) {
   out.bytes_written = st.bytes_written;
   out.average_group_records = st.average_group_records;
   out.blocks_read = st.blocks_read;
+  out.read_requests = st.read_requests;
   out.index_bytes = st.index_bytes;
   out.append_latency_us = distribution_out(st.append_latency_us);
   out.sync_latency_us = distribution_out(st.sync_latency_us);

@@ -217,6 +217,13 @@ FioResult Fio::rand_read_4k_qd1() {
              true, 4096);
 }
 
+FioResult Fio::rand_read(std::uint64_t block_bytes, int iodepth) {
+  return run("rand read " + block_name(block_bytes) + " QD" + std::to_string(iodepth),
+             {"--rw=randread", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
+              "--ioengine=io_uring", "--direct=1"},
+             true, static_cast<double>(block_bytes));
+}
+
 FioResult Fio::rand_read_4k_jobs(int jobs) {
   return run("rand read 4k QD1 x" + std::to_string(jobs) + " jobs",
              {"--rw=randread", "--bs=4k", "--iodepth=1", "--ioengine=io_uring", "--direct=1",

@@ -57,6 +57,9 @@ class Fio {
   // that the device's drift between minutes cancels out of each repetition's ratio.
   FioResult seq_read_beside(std::uint64_t block_bytes, int iodepth, double seconds);
   FioResult rand_read_4k_qd1();
+  // Random reads of `block_bytes` with `iodepth` in flight on io_uring: the device's rate for
+  // reads the size of a one-stream walk's, as many in flight as the walk keeps (R3's floor).
+  FioResult rand_read(std::uint64_t block_bytes, int iodepth);
   // `jobs` processes each doing 4 KiB random reads at QD1: the reference of many reader threads.
   FioResult rand_read_4k_jobs(int jobs);
   // `jobs` processes of 4 KiB random reads at QD1, together paced to `iops_total`, for `seconds`:

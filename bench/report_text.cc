@@ -242,7 +242,11 @@ void evaluate_read_targets(Report &report) {
     const double r = row ? row->vs_fio : not_measured;
     add(report, "R1", ">= 0.90 x fio sequential read", r, 0.9, false,
         format_fixed(r, 2) + "x (" + rate(extra(row, "device_mb_per_s")) + " MB/s from the device" +
-            repetitions_detail(row) + ")",
+            repetitions_detail(row) +
+            (measured(extra(row, "vs_fio_own_pattern"))
+                 ? "; over fio at the scan's own pattern, 1 MiB x 8: " + format_fixed(extra(row, "vs_fio_own_pattern"), 2) + "x"
+                 : "") +
+            ")",
         {row, "fio"});
   }
   if (const Table *r2 = find_table(report, "R2")) {
@@ -261,10 +265,15 @@ void evaluate_read_targets(Report &report) {
         format_count(index) + " bytes per GiB");
   }
   if (const Table *r3 = find_table(report, "R3")) {
-    const double speedup = extra(find_row(r3, "scan stream"), "speedup_vs_full_scan");
+    const Row *one = find_row(r3, "scan stream");
+    const double speedup = extra(one, "speedup_vs_full_scan");
     const double share = measured(speedup) && speedup > 0 ? 1 / speedup : not_measured;
+    const double floor = extra(one, "device_floor_share");
     add(report, "R3", "one stream of 100 in <= 0.15 x the full scan's time", share, 0.15, true,
-        format_fixed(share, 2) + "x the full scan's time");
+        format_fixed(share, 2) + "x the full scan's time" +
+            (measured(floor) ? "; its " + format_count(extra(one, "read_requests")) +
+                                   " reads at fio's random-read rate: " + format_fixed(floor, 2) + "x"
+                             : ""));
   }
   if (const Table *o1 = find_table(report, "O1")) {
     for (const char *config : {"open after kill -9", "open with verify_on_open"}) {

@@ -14,6 +14,13 @@ namespace {
 constexpr std::size_t read_record_bytes = 1024;
 constexpr std::uint32_t stream_count = 100;
 constexpr std::uint32_t scanned_stream = 42;
+// The reads a one-stream walk keeps in flight on the store's io_uring (docs/ENGINE.md "Reading
+// one stream"): R3's device reference reads at this depth.
+constexpr int stream_walk_reads_in_flight = 64;
+// A plain scan's reads on the store's io_uring (docs/ENGINE.md "Read-ahead of scans"): windows
+// of 1 MiB, 8 in flight. R1's second reference reads the same way.
+constexpr std::uint64_t scan_window_bytes = 1 << 20;
+constexpr int scan_windows_in_flight = 8;
 // Readers of the concurrent point-read row, and fio jobs of its reference.
 constexpr int concurrent_readers = 8;
 
@@ -54,6 +61,7 @@ struct ScanResult {
   double seconds = 0;
   double cpu_us = 0;  // the scanning thread's CPU time (user + system)
   std::uint64_t blocks_read = 0;
+  std::uint64_t read_requests = 0;  // the device reads that brought blocks_read
   std::string error;
 };
 
@@ -63,6 +71,7 @@ ScanResult timed_scan(const Context &ctx, const std::string &dir, const std::uin
   std::unique_ptr<Store> store = reopen(ctx, dir, &result.error);
   if (!store) return result;
   const std::uint64_t blocks_before = store->stats().blocks_read;
+  const std::uint64_t requests_before = store->stats().read_requests;
   const Clock::time_point start = Clock::now();
   const double cpu_start = thread_cpu_us();
   Result<Iterator> it = stream ? store->scan(store->first_lsn(), *stream) : store->scan(store->first_lsn());
@@ -83,8 +92,15 @@ ScanResult timed_scan(const Context &ctx, const std::string &dir, const std::uin
   result.seconds = seconds_since(start);
   result.cpu_us = thread_cpu_us() - cpu_start;
   result.blocks_read = store->stats().blocks_read - blocks_before;
+  result.read_requests = store->stats().read_requests - requests_before;
   (void)store->close();
   return result;
+}
+
+// A walk's average read, rounded to whole blocks.
+std::uint64_t walk_read_bytes(const ScanResult &scan) {
+  const std::uint64_t blocks = (2 * scan.blocks_read + scan.read_requests) / (2 * scan.read_requests);
+  return std::max<std::uint64_t>(1, blocks) * 4096;
 }
 
 Row scan_row(const std::string &config, const ScanResult &scan) {
@@ -127,6 +143,7 @@ Table run_r1(Context &ctx) {
   std::string error;
   std::vector<ScanResult> scans;
   std::vector<Repetition> repetitions;
+  std::vector<Repetition> own_pattern;  // the same scans over fio at the scan's own request pattern
   const bool ready = ensure_read_log(ctx, &error);
   for (int i = 0; i < repeats; ++i) {
     ScanResult scan;
@@ -137,9 +154,14 @@ Table run_r1(Context &ctx) {
     const FioResult beside = ctx.fio.available() ? ctx.fio.seq_read_beside(128 << 10, 32, ctx.config.beside_seconds)
                                                  : FioResult{};
     repetitions.push_back({device_mb_per_s, beside.ok() ? beside.mb_per_s : not_measured});
+    const FioResult beside_own = ctx.fio.available() ? ctx.fio.seq_read_beside(scan_window_bytes, scan_windows_in_flight,
+                                                                              ctx.config.beside_seconds)
+                                                     : FioResult{};
+    own_pattern.push_back({device_mb_per_s, beside_own.ok() ? beside_own.mb_per_s : not_measured});
     progress("R1", "scan " + std::to_string(i + 1) + "/" + std::to_string(repeats) + ": " +
                        format_count(device_mb_per_s) + " MB/s from the device, fio beside it " +
-                       format_count(repetitions.back().reference) + " MB/s; scan thread busy " +
+                       format_count(repetitions.back().reference) + " MB/s (at the scan's pattern " +
+                       format_count(own_pattern.back().reference) + "); scan thread busy " +
                        format_fixed(scan.seconds > 0 ? 100 * scan.cpu_us / 1e6 / scan.seconds : not_measured, 0) + " %" +
                        (scan.error.empty() ? "" : " (" + scan.error + ")"));
     scans.push_back(std::move(scan));
@@ -150,9 +172,11 @@ Table run_r1(Context &ctx) {
   seg.extra["device_mb_per_s"] = repetitions[std::max(median, 0)].value;
   const std::string beside_job = "seq read 128k QD32, " + format_fixed(ctx.config.beside_seconds, 1) + " s beside each scan";
   set_vs_fio_beside(seg, repetitions, beside_job);
+  const int own_median = median_repetition(own_pattern);
+  seg.extra["vs_fio_own_pattern"] = own_median >= 0 ? own_pattern[own_median].ratio() : not_measured;
   table.rows.push_back(seg);
   const FioResult anchor = ctx.fio.seq_read(128 << 10, 32);
-  const FioResult same_pattern = ctx.fio.seq_read(1 << 20, 1);
+  const FioResult same_pattern = ctx.fio.seq_read(scan_window_bytes, scan_windows_in_flight);
   if (ctx.fio.available()) {
     table.rows.push_back(fio_row(anchor));
     table.rows.push_back(fio_row(same_pattern));
@@ -162,7 +186,8 @@ Table run_r1(Context &ctx) {
   table.notes.push_back("vs fio: bytes the scan read from the device per second over fio's sequential read (128 KiB, "
                         "QD32) run right after that scan; the median of the repetitions' ratios (extras vs_fio_min, "
                         "vs_fio_max); vs_fio_run_long is the same scan over fio's " + format_fixed(ctx.config.seconds_per_run, ctx.config.seconds_per_run < 1 ? 1 : 0) +
-                        " s run (" + anchor.job + "); fio at the scan's own pattern (one 1 MiB read at a time) is shown too.");
+                        " s run (" + anchor.job + "); vs_fio_own_pattern is the median of the scans over fio at the scan's own pattern "
+                        "(1 MiB reads, 8 in flight), also run right after each scan, and shown below.");
   return table;
 }
 
@@ -273,12 +298,34 @@ Table run_r3(Context &ctx) {
   one_row.extra["speedup_vs_full_scan"] = one.seconds > 0 ? all.seconds / one.seconds : not_measured;
   progress("R3", "stream 42: " + format_count(one_row.records_per_s) + " records/s, " + format_count(static_cast<double>(one.blocks_read)) +
                      " blocks read; full scan " + format_count(static_cast<double>(all.blocks_read)) + " blocks");
+  one_row.extra["read_requests"] = static_cast<double>(one.read_requests);
+  // The device's floor for the walk: its reads, at the rate the device serves random reads of
+  // their average size with as many in flight as the walk keeps. What the goal's share of the
+  // full scan's time can be on this device, whatever the engine does with the same reads.
+  const FioResult device = one.read_requests > 0 && one.error.empty()
+                               ? ctx.fio.rand_read(walk_read_bytes(one), stream_walk_reads_in_flight)
+                               : FioResult{};
+  if (ctx.fio.available() && !device.job.empty()) {
+    const double floor_seconds = measured(device.ops_per_s) && device.ops_per_s > 0
+                                     ? static_cast<double>(one.read_requests) / device.ops_per_s
+                                     : not_measured;
+    one_row.extra["device_floor_seconds"] = floor_seconds;
+    one_row.extra["device_floor_share"] = measured(floor_seconds) && all.seconds > 0 ? floor_seconds / all.seconds : not_measured;
+    set_vs_fio(one_row, one.seconds > 0 ? one.read_requests / one.seconds : not_measured, device.ops_per_s,
+               device.job + " (reads/s)");
+  }
   table.rows.push_back(one_row);
   table.rows.push_back(all_row);
+  if (!device.job.empty()) table.rows.push_back(fio_row(device));
   table.notes.push_back("blocks read (Stats::blocks_read): one stream " + format_count(static_cast<double>(one.blocks_read)) +
-                        ", everything " + format_count(static_cast<double>(all.blocks_read)) + "; the one-stream scan took " +
+                        " in " + format_count(static_cast<double>(one.read_requests)) + " reads, everything " +
+                        format_count(static_cast<double>(all.blocks_read)) + "; the one-stream scan took " +
                         format_count(one.seconds * 1000) + " ms against " + format_count(all.seconds * 1000) +
                         " ms for the full scan.");
+  if (!device.job.empty())
+    table.notes.push_back("vs fio: the walk's reads/s over fio's " + device.job +
+                          " (the walk's average read, as many in flight); the walk's reads at fio's rate would take " +
+                          format_fixed(one_row.extra["device_floor_share"], 2) + "x the full scan's time.");
   return table;
 }
 

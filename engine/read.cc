@@ -132,6 +132,7 @@ Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64
         run_offset, std::span<std::byte>(window.buffer.data() + block * format::block_size_bytes, run_bytes));
     if (!got.ok()) return got.status();
     blocks_read_.fetch_add(run - block, std::memory_order_relaxed);
+    read_requests_.fetch_add(1, std::memory_order_relaxed);
     if (*got < run_bytes) {
       // The file is shorter than its segment size (recovery keeps the records of such a file):
       // the window ends with the file. Only the bytes needed must be there.

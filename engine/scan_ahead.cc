@@ -212,11 +212,13 @@ void ScanAhead::submit_batch() {
   batch_.clear();
 }
 
-// Stats::blocks_read counts the blocks read from the device, used or dropped.
+// Stats::blocks_read counts the blocks read from the device, used or dropped; read_requests the
+// reads that brought them.
 void ScanAhead::count_blocks(const Slot &slot) {
-  if (slot.read.status.ok())
-    store_.blocks_read_.fetch_add(format::align_up(slot.read.bytes, format::block_size_bytes) / format::block_size_bytes,
-                                  std::memory_order_relaxed);
+  if (!slot.read.status.ok()) return;
+  store_.blocks_read_.fetch_add(format::align_up(slot.read.bytes, format::block_size_bytes) / format::block_size_bytes,
+                                std::memory_order_relaxed);
+  store_.read_requests_.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Whether `slot` (its read done or not) serves [offset, offset + needed), and how many bytes of

@@ -53,6 +53,7 @@ Stats Store::Impl::stats() const {
     if (preallocated_) s.disk_bytes += preallocated_->segment_bytes;
   }
   s.blocks_read = blocks_read_.load(std::memory_order_relaxed);
+  s.read_requests = read_requests_.load(std::memory_order_relaxed);
   s.io_backend = env_->describe();
   s.append_latency_us = distribution_of(append_latency_us_);
   s.sync_latency_us = distribution_of(sync_latency_us_);

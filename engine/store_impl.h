@@ -254,6 +254,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::shared_ptr<io::Env> env_;
   RecoveryReport recovery_report_;
   std::atomic<std::uint64_t> blocks_read_{0};
+  std::atomic<std::uint64_t> read_requests_{0};  // the reads that brought blocks_read_
 
  private:
   // append.cc

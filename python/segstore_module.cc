@@ -121,6 +121,7 @@ py::dict stats_dict(const segstore::Stats &st) {
   out["bytes_written"] = st.bytes_written;
   out["average_group_records"] = st.average_group_records;
   out["blocks_read"] = st.blocks_read;
+  out["read_requests"] = st.read_requests;
   out["index_bytes"] = st.index_bytes;
   out["records_per_stream"] = st.records_per_stream;
   out["io_backend"] = st.io_backend;

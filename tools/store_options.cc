@@ -45,6 +45,7 @@ nlohmann::json stats_to_json(const Stats &s) {
       {"bytes_written", s.bytes_written},
       {"average_group_records", s.average_group_records},
       {"blocks_read", s.blocks_read},
+      {"read_requests", s.read_requests},
       {"index_bytes", s.index_bytes},
       {"records_per_stream", streams},
       {"io_backend", s.io_backend},

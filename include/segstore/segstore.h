@@ -363,6 +363,7 @@ typedef struct segstore_stats {
   uint64_t recovery_cut;  /* 1 when recovery cut the log (segstore_recovery_text says where) */
   uint64_t recovery_bytes_quarantined;
   char io_backend[32];    /* "uring+direct", "thread+buffered", ... (NUL-terminated) */
+  uint64_t read_requests; /* device reads of segment files that made up blocks_read */
 } segstore_stats;
 
 /* Fills out[0..size) (size: sizeof(segstore_stats) as the caller knows it). */

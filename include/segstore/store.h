@@ -170,6 +170,7 @@ struct Stats {
   std::uint64_t bytes_written = 0;    // bytes submitted to the device since open
   double average_group_records = 0;   // records made durable per data sync
   std::uint64_t blocks_read = 0;      // 4 KiB blocks read from segment files since open
+  std::uint64_t read_requests = 0;    // device reads of segment files that made up blocks_read
   std::uint64_t index_bytes = 0;      // memory held by the sparse index and stream bitmaps
   std::map<std::uint32_t, std::uint64_t> records_per_stream;
   std::string io_backend;             // "uring", "thread"; "+buffered" when O_DIRECT was refused

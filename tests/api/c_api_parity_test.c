@@ -381,6 +381,7 @@ static void test_stats(void) {
   CHECK(st.group_bytes.count == st.group_records.count && st.group_bytes.p50 >= 4096 && st.group_bytes.max % 4096 == 0);
   CHECK(st.recovery_cut == 0 && st.recovery_bytes_quarantined == 0);
   CHECK(strlen(st.io_backend) > 0);
+  CHECK(st.read_requests <= st.blocks_read && (st.read_requests == 0) == (st.blocks_read == 0));
   /* a caller with an older, shorter struct gets its fields only */
   segstore_stats small;
   memset(&small, 0xee, sizeof small);

@@ -99,7 +99,8 @@ TEST(AppendRead, ReadOfEveryLsnAroundIndexEntriesAndSegmentBoundaries) {
 }
 
 // A point read fetches the blocks its record occupies (SegmentIndex::bytes_through): one for a
-// record inside a block, two for one that crosses a block boundary, never a third.
+// record inside a block, two for one that crosses a block boundary, never a third; in one
+// device read either way.
 TEST(AppendRead, PointReadFetchesOnlyTheBlocksOfItsRecord) {
   TempDir dir;
   const std::size_t payload_bytes = 1000;  // 1,032 bytes on disk: some cross a block boundary
@@ -120,11 +121,13 @@ TEST(AppendRead, PointReadFetchesOnlyTheBlocksOfItsRecord) {
     const std::uint64_t offset = format::segment_data_offset_bytes + lsn * disk;
     const bool crosses = offset / format::block_size_bytes != (offset + disk - 1) / format::block_size_bytes;
     const std::uint64_t before = store->stats().blocks_read;
+    const std::uint64_t requests_before = store->stats().read_requests;
     Result<Record> r = store->read(lsn);
     ASSERT_TRUE(r.ok()) << "lsn " << lsn << ": " << r.status().to_string();
     ASSERT_EQ(r->payload, payload_for(lsn, payload_bytes)) << "lsn " << lsn;
     const std::uint64_t blocks = store->stats().blocks_read - before;
     EXPECT_EQ(blocks, crosses ? 2u : 1u) << "lsn " << lsn << " at offset " << offset;
+    EXPECT_EQ(store->stats().read_requests - requests_before, 1u) << "lsn " << lsn << " at offset " << offset;
     (crosses ? two_blocks : one_block)++;
   }
   EXPECT_GT(one_block, 0u);
