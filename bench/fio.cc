@@ -217,6 +217,11 @@ FioResult Fio::rand_read_4k_qd1() {
              true, 4096);
 }
 
+FioResult Fio::rand_read_4k_qd1_beside(double seconds) {
+  return measure("rand read 4k QD1 beside", {"--rw=randread", "--bs=4k", "--iodepth=1", "--ioengine=io_uring", "--direct=1"},
+                 true, 4096, seconds);
+}
+
 FioResult Fio::rand_read(std::uint64_t block_bytes, int iodepth) {
   return run("rand read " + block_name(block_bytes) + " QD" + std::to_string(iodepth),
              {"--rw=randread", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),
@@ -252,6 +257,14 @@ FioResult Fio::durable_write(std::uint64_t block_bytes, int iodepth, int jobs, b
     args.push_back("--size=16m");  // each writer loops over its own 16 MiB region
   }
   return run(name, args, false, static_cast<double>(block_bytes));
+}
+
+FioResult Fio::durable_write_beside(std::uint64_t block_bytes, bool uring, double seconds) {
+  const char *engine = uring ? "io_uring" : "sync";
+  return measure("write+fdatasync " + block_name(block_bytes) + " QD1 " + engine + " beside",
+                 {"--rw=write", "--bs=" + std::to_string(block_bytes), "--direct=1", "--fdatasync=1", "--iodepth=1",
+                  std::string("--ioengine=") + engine},
+                 false, static_cast<double>(block_bytes), seconds);
 }
 
 void Fio::remove_files() { remove_tree(dir_); }

@@ -57,6 +57,9 @@ class Fio {
   // that the device's drift between minutes cancels out of each repetition's ratio.
   FioResult seq_read_beside(std::uint64_t block_bytes, int iodepth, double seconds);
   FioResult rand_read_4k_qd1();
+  // The same for `seconds`, afresh on every call (as seq_read_beside): R2's reference beside
+  // each repetition of segstore's reads.
+  FioResult rand_read_4k_qd1_beside(double seconds);
   // Random reads of `block_bytes` with `iodepth` in flight on io_uring: the device's rate for
   // reads the size of a one-stream walk's, as many in flight as the walk keeps (R3's floor).
   FioResult rand_read(std::uint64_t block_bytes, int iodepth);
@@ -70,6 +73,9 @@ class Fio {
   // "io_uring" (iodepth in flight). jobs > 1: that many writers, each its own 16 MiB region.
   // uring: io_uring even at QD1 (a write op, then an fsync op with DATASYNC).
   FioResult durable_write(std::uint64_t block_bytes, int iodepth, int jobs = 1, bool uring = false);
+  // One writer's durable_write for `seconds`, afresh on every call (as seq_read_beside): W2's
+  // reference beside each repetition of segstore's durable appends.
+  FioResult durable_write_beside(std::uint64_t block_bytes, bool uring, double seconds);
 
   const std::vector<FioResult> &results() const { return ran_; }
   void remove_files();
