@@ -241,7 +241,10 @@ struct DiskRecord {
 // following 8-byte positions and goes on from there. The store may read such records through
 // its index, and each is still intact where it is; so, in this mode, are the members of a batch
 // whose later record was damaged after it was durable (a point read verifies the record it
-// returns, not its whole batch): batch members are delivered one by one.
+// returns, not its whole batch): batch members are delivered one by one. Likewise the members
+// found after damage whose batch's earlier records the damage took (the store reads them
+// through its index too): after a break, members of no open batch are delivered until the next
+// full record or batch_first.
 inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id, bool resync,
                          std::multimap<std::uint64_t, DiskRecord> *out) {
   using namespace format;
@@ -255,6 +258,7 @@ inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id
   bool expected_known = true;
   std::vector<std::pair<std::uint64_t, DiskRecord>> batch;
   bool batch_open = false;
+  bool after_break = false;  // resync: a record failed and no full record or batch_first came since
   // A record that breaks the rules: stop, or (resync) drop the open batch and look further.
   // Strict: a batch is delivered whole at its batch_last. Resync: each member at once.
   auto keep_in_batch = [&](std::uint64_t lsn, DiskRecord disk) {
@@ -266,6 +270,7 @@ inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id
   auto broken = [&](std::uint64_t at) {
     batch.clear();
     batch_open = false;
+    after_break = true;
     expected_known = false;
     position = at + record_alignment_bytes;
     return resync;
@@ -298,15 +303,21 @@ inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id
         if (!broken(at)) break;
         continue;
       }
+      after_break = false;
       out->emplace(lsn, std::move(disk));
     } else if (type == RecordType::batch_first) {
       if (batch_open) {
         if (!broken(at)) break;
         continue;
       }
+      after_break = false;
       batch_open = true;
       keep_in_batch(lsn, std::move(disk));
     } else {
+      if (!batch_open && resync && after_break) {
+        out->emplace(lsn, std::move(disk));  // its batch's opening lay in the damage
+        continue;
+      }
       if (!batch_open) {
         if (!broken(at)) break;
         continue;
