@@ -9,7 +9,8 @@
 //     and none a removal took before the call began (truncate_after/reset_to);
 //   - LSNs strictly increase; a walk skips only LSNs that were below first_lsn() (trims,
 //     resets); with no removal overlapping the call, "no record within the timeout" means the
-//     walk had reached next_lsn() (durable_lsn()) when the call began, and a durable_only
+//     walk had reached next_lsn() (durable_lsn()) when the call began, or first_lsn() after it
+//     (a trim during the call may take every record), and a durable_only
 //     tailer's record is below durable_lsn() when it returns;
 //   - errors: corruption only while a removal overlapped the call (iterators do not retry a
 //     read that raced a truncate's rewrite, docs/ENGINE.md), anything once the crash began;
@@ -122,11 +123,15 @@ class ThreadedReaders {
         continue;
       }
       if (!*got) {
+        // A trim_before overlapping the call (not a removal: it takes no LSN at or past the new
+        // first_lsn()) may have moved the walk up to its new first LSN, as far as next_lsn()
+        // when it trimmed everything: only LSNs at or past first_lsn() after the call were
+        // still to return.
         const std::uint64_t end = kind == Kind::durable_tailer ? durable_before : next_before;
-        if (!raced && std::max(want, first_before) < end)
-          fail(who + "'at the end' with LSNs [" + std::to_string(std::max(want, first_before)) + ", " +
-               std::to_string(end) + ") to return");
-        want = std::max(want, first_before);
+        const std::uint64_t from = std::max({want, first_before, first_after});
+        if (!raced && from < end)
+          fail(who + "'at the end' with LSNs [" + std::to_string(from) + ", " + std::to_string(end) + ") to return");
+        want = from;
         if (kind == Kind::scanner) it.reset();  // start again somewhere else
         continue;
       }
