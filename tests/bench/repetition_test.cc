@@ -42,18 +42,30 @@ TEST(BenchRepetitions, WithoutFioTheMedianValueIsShownAndNoRatioIsSet) {
   EXPECT_EQ(median_repetition({}), -1);
 }
 
-TEST(BenchRepetitions, TargetLineNamesTheSpreadOfTheRepetitions) {
-  Report report;
-  Table r1;
-  r1.id = "R1";
+// A segstore row with configuration `config`.
+Row segstore_row(const std::string &config) {
   Row row;
   row.name = "segstore";
-  row.config = "scan all, 1 KiB records";
+  row.config = config;
+  return row;
+}
+
+// A report of one table `id` holding `row`, its targets evaluated.
+Report evaluated(const std::string &id, const Row &row) {
+  Report report;
+  Table table;
+  table.id = id;
+  table.rows.push_back(row);
+  report.tables.push_back(table);
+  evaluate_targets(report);
+  return report;
+}
+
+TEST(BenchRepetitions, TargetLineNamesTheSpreadOfTheRepetitions) {
+  Row row = segstore_row("scan all, 1 KiB records");
   row.extra["device_mb_per_s"] = 1800;
   set_vs_fio_beside(row, {{1800, 2000}, {1000, 2000}, {2100, 2000}}, "beside");
-  r1.rows.push_back(row);
-  report.tables.push_back(r1);
-  evaluate_targets(report);
+  const Report report = evaluated("R1", row);
   ASSERT_EQ(report.targets.size(), 1u);
   EXPECT_EQ(report.targets[0].status, TargetStatus::met);  // median 0.90
   EXPECT_NE(report.targets[0].measured.find("median of 3"), std::string::npos) << report.targets[0].measured;
@@ -61,19 +73,12 @@ TEST(BenchRepetitions, TargetLineNamesTheSpreadOfTheRepetitions) {
 }
 
 TEST(BenchRepetitions, DurableAppendTargetTakesThePairsMedianAndShowsTheLongRun) {
-  Report report;
-  Table w2;
-  w2.id = "W2";
-  Row row;
-  row.name = "segstore";
-  row.config = "1 KiB, 1 thread, sync";
+  Row row = segstore_row("1 KiB, 1 thread, sync");
   row.records_per_s = 6000;
   // The long rows' ratio missed the goal; the pairs, each beside its own fio job, meet it.
   set_vs_fio_beside(row, {{6000, 6000}, {5000, 6000}, {7000, 7100}, {6500, 6400}, {5500, 5600}}, "beside");
   row.extra["vs_fio_run_long"] = 0.85;
-  w2.rows.push_back(row);
-  report.tables.push_back(w2);
-  evaluate_targets(report);
+  const Report report = evaluated("W2", row);
   ASSERT_EQ(report.targets.size(), 1u);
   EXPECT_EQ(report.targets[0].status, TargetStatus::met);  // ratios 1.0, 0.83, 0.986, 1.02, 0.982: median 0.986
   EXPECT_NEAR(report.targets[0].value, 7000.0 / 7100, 1e-9);
@@ -83,18 +88,11 @@ TEST(BenchRepetitions, DurableAppendTargetTakesThePairsMedianAndShowsTheLongRun)
 }
 
 TEST(BenchRepetitions, PointReadLatencyTargetIsTheMedianPairsP50Ratio) {
-  Report report;
-  Table r2;
-  r2.id = "R2";
-  Row row;
-  row.name = "segstore";
-  row.config = "read(lsn), 1 KiB, 1 thread";
+  Row row = segstore_row("read(lsn), 1 KiB, 1 thread");
   row.p50_us = 80;
   // (segstore's p50, fio's p50 right after it): ratios 1.3, 1.1, 1.0; the median 1.1 meets <= 1.2.
   set_vs_fio_beside(row, {{80, 61.5}, {77, 70}, {75, 75}}, "beside");
-  r2.rows.push_back(row);
-  report.tables.push_back(r2);
-  evaluate_targets(report);
+  const Report report = evaluated("R2", row);
   const Target *p50 = nullptr;
   for (const Target &t : report.targets)
     if (t.goal.find("p50") != std::string::npos) p50 = &t;
