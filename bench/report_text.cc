@@ -166,8 +166,6 @@ double ratio(const Row *row, const Row *reference) {
   return measured(ops) && ops > 0 ? row->records_per_s / ops : not_measured;
 }
 
-// The goals of the write-path and read-path work (docs/BENCHMARKS.md "Targets"), each a ratio
-// to a reference measured in the same run where the goal names one.
 // "; median of 5, each over fio's read right after it: 0.81x-1.10x" for a row measured so
 // (`fio_did`: what fio's job did: "read", "job").
 std::string repetitions_detail(const Row *row, const std::string &fio_did = "read") {
@@ -177,6 +175,14 @@ std::string repetitions_detail(const Row *row, const std::string &fio_did = "rea
          format_fixed(extra(row, "vs_fio_min"), 2) + "x-" + format_fixed(extra(row, "vs_fio_max"), 2) + "x";
 }
 
+// "; over fio's full-length run 0.92x" for a row whose target takes its repetitions' ratio.
+std::string run_long_detail(const Row *row) {
+  const double run_long = extra(row, "vs_fio_run_long");
+  return measured(run_long) ? "; over fio's full-length run " + format_fixed(run_long, 2) + "x" : "";
+}
+
+// The goals of the write-path and read-path work (docs/BENCHMARKS.md "Targets"), each a ratio
+// to a reference measured in the same run where the goal names one.
 void evaluate_write_targets(Report &report) {
   if (const Table *w1 = find_table(report, "W1")) {
     for (auto [size, goal] : {std::pair{"128 B", 6e6}, std::pair{"1 KiB", 1.5e6}}) {
@@ -200,12 +206,9 @@ void evaluate_write_targets(Report &report) {
   if (w2 != nullptr) {
     const Row *row = find_row(w2, "1 KiB");
     const double r = row ? row->vs_fio : not_measured;
-    const double run_long = extra(row, "vs_fio_run_long");
     add(report, "W2", ">= 0.95 x fio QD1 4 KiB write+fdatasync", r, 0.95, false,
         format_fixed(r, 2) + "x (" + rate(row ? row->records_per_s : not_measured) + " records/s" +
-            repetitions_detail(row, "job") +
-            (measured(run_long) ? "; over fio's full-length run " + format_fixed(run_long, 2) + "x" : "") +
-            ")",
+            repetitions_detail(row, "job") + run_long_detail(row) + ")",
         {row, "fio"});
   }
   if (const Table *w3 = find_table(report, "W3")) {
@@ -258,11 +261,8 @@ void evaluate_read_targets(Report &report) {
   if (const Table *r2 = find_table(report, "R2")) {
     const Row *row = find_row(r2, "read(lsn), 1 KiB, 1 thread");
     const double r = row ? row->vs_fio : not_measured;
-    const double run_long = extra(row, "vs_fio_run_long");
     add(report, "R2", "p50 <= 1.2 x fio QD1 4 KiB random read p50", r, 1.2, true,
-        format_fixed(r, 2) + "x (p50 " + latency(row ? row->p50_us : not_measured) + " us" + repetitions_detail(row) +
-            (measured(run_long) ? "; over fio's full-length run " + format_fixed(run_long, 2) + "x" : "") +
-            ")",
+        format_fixed(r, 2) + "x (p50 " + latency(row ? row->p50_us : not_measured) + " us" + repetitions_detail(row) + run_long_detail(row) + ")",
         {row, "fio"});
     const Row *eight = find_row(r2, "read(lsn), 1 KiB, 8 threads");
     const double r8 = eight ? eight->vs_fio : not_measured;

@@ -114,7 +114,8 @@ int median_repetition(const std::vector<Repetition> &repetitions) {
   return order[(order.size() - 1) / 2];
 }
 
-void set_vs_fio_beside(Row &row, const std::vector<Repetition> &repetitions, const std::string &job) {
+void set_vs_fio_beside(Row &row, const std::vector<Repetition> &repetitions, const std::string &job,
+                       const std::string &reference_key) {
   double low = not_measured, high = not_measured;
   for (const Repetition &r : repetitions) {
     const double ratio = r.ratio();
@@ -127,7 +128,7 @@ void set_vs_fio_beside(Row &row, const std::vector<Repetition> &repetitions, con
   row.extra["vs_fio_max"] = high;
   const int median = median_repetition(repetitions);
   if (median < 0) return;
-  row.extra["fio_beside_mb_per_s"] = repetitions[median].reference;
+  row.extra[reference_key] = repetitions[median].reference;
   set_vs_fio(row, repetitions[median].value, repetitions[median].reference, job);
 }
 

@@ -284,9 +284,8 @@ Table run_r2(Context &ctx) {
     seg.extra["vs_fio_run_long"] = seg.vs_fio;
     set_vs_fio_beside(seg, latency_pairs, "rand read 4k QD1, " + format_fixed(ctx.config.beside_seconds, 1) +
                                               " s right after each of " + std::to_string(latency_pairs.size()) +
-                                              " runs as long (p50 latency: lower is better)");
-    seg.extra["fio_beside_p50_us"] = seg.extra["fio_beside_mb_per_s"];  // the shared helper names it for scans
-    seg.extra.erase("fio_beside_mb_per_s");
+                                              " runs as long (p50 latency: lower is better)",
+                      "fio_beside_p50_us");
     table.notes.push_back("vs fio on the first row, the target's figure: then " + std::to_string(latency_pairs.size()) +
                           " pairs of " + format_fixed(ctx.config.beside_seconds, 1) +
                           " s (segstore's reads, then fio's), the median pair's p50 ratio (vs_fio_min, vs_fio_max); "

@@ -221,10 +221,9 @@ Table run_w2(Context &ctx) {
                              beside.ok() ? beside.ops_per_s : not_measured});
     }
     set_vs_fio_beside(seg, repetitions, best.job + ", " + format_fixed(ctx.config.beside_seconds, 1) +
-                                            " s right after each of " + std::to_string(repeats) + " runs as long");
+                                            " s right after each of " + std::to_string(repeats) + " runs as long",
+                      "fio_beside_ops_per_s");
     seg.extra["vs_fio_run_long"] = long_ratio;
-    seg.extra["fio_beside_ops_per_s"] = seg.extra["fio_beside_mb_per_s"];  // the shared helper names it for reads
-    seg.extra.erase("fio_beside_mb_per_s");
     table.notes.push_back("vs fio, the target's figure: then " + std::to_string(repeats) + " pairs of " +
                           format_fixed(ctx.config.beside_seconds, 1) + " s (segstore on a fresh store, then the same fio "
                           "job), the median pair's ratio (vs_fio_min, vs_fio_max); vs_fio_run_long is the ratio of the rows above (" +

@@ -69,9 +69,11 @@ struct Repetition {
 // The index of the repetition whose ratio is the median (the lower middle of an even count),
 // counting only measured ratios; with none measured, the median by value. -1 when empty.
 int median_repetition(const std::vector<Repetition> &repetitions);
-// Row extras for the repetitions (count, min, max of the ratios) and row.vs_fio = the median
-// repetition's ratio, over the job `job`.
-void set_vs_fio_beside(Row &row, const std::vector<Repetition> &repetitions, const std::string &job);
+// Row extras for the repetitions (count, min, max of the ratios; the median repetition's
+// reference under `reference_key`) and row.vs_fio = the median repetition's ratio, over the job
+// `job`.
+void set_vs_fio_beside(Row &row, const std::vector<Repetition> &repetitions, const std::string &job,
+                       const std::string &reference_key = "fio_beside_mb_per_s");
 
 Table run_w1(Context &ctx);  // streaming appends, none + final sync, 128 B .. 64 KiB
 Table run_w2(Context &ctx);  // durable appends, 1 thread
