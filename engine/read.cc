@@ -96,6 +96,34 @@ Result<std::vector<bool>> Store::Impl::copy_unwritten_blocks(const std::shared_p
   return from_memory;
 }
 
+// Linux may drop the pages of writes a failed fsync covered, and a read with O_DIRECT then sees
+// the device's older bytes (zeros in a new segment) where a completed write's records were. The
+// store marks such groups failed once the sync has returned (fail_locked), and never reads a
+// failed group from the file (copy_unwritten_blocks); but a read that began after the drop and
+// before that mark finds its bytes gone and would call them damage. Damage is rare, so the
+// check is made only then: once no data sync that could still fail over these bytes is running
+// (the group holding them is no longer only written, or no sync is in flight at all), a group
+// failed by then answers with its failure, as it would have before the read.
+Status Store::Impl::damage_or_dropped_write(const Segment &seg, std::uint64_t offset, Status damage) {
+  std::unique_lock lock(mu_);
+  const auto group_at = [&]() -> const WriteGroup * {
+    for (const auto &g : groups_) {
+      if (g->segment.get() != &seg) continue;
+      const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
+      if (offset >= g->file_offset && offset < g_end) return g.get();
+    }
+    return nullptr;  // durable (or never a group's): no failing sync can drop its bytes
+  };
+  wait_progress_locked(lock, [&] {
+    if (!fsync_running_ && linked_syncs_inflight_ == 0) return true;
+    const WriteGroup *g = group_at();
+    return g == nullptr || g->state != GroupState::written;
+  });
+  const WriteGroup *g = group_at();
+  if (g != nullptr && g->state == GroupState::failed) return failed_write_status(*g);
+  return damage;
+}
+
 Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
                                 std::uint64_t wanted, ReadWindow &window) {
   SEGSTORE_ASSERT(needed != 0 && needed <= wanted,
@@ -197,10 +225,12 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
     const format::RecordError header_error =
         format::decode_record_header(std::span<const std::byte>(at, available), &header);
     if (header_error != format::RecordError::none)
-      return corruption_at(*seg_, offset_, format::record_header_bytes, format::record_error_name(header_error));
+      return store_.damage_or_dropped_write(
+          *seg_, offset_, corruption_at(*seg_, offset_, format::record_header_bytes, format::record_error_name(header_error)));
     const std::uint64_t disk = format::record_disk_bytes(header.payload_bytes);
     if (offset_ + disk > end_offset)
-      return corruption_at(*seg_, offset_, disk, "record runs past the end of the segment's records");
+      return store_.damage_or_dropped_write(
+          *seg_, offset_, corruption_at(*seg_, offset_, disk, "record runs past the end of the segment's records"));
     if (!have(offset_, disk)) {
       SEGSTORE_TRY(refill(offset_, disk, std::max<std::uint64_t>(window_bytes_, disk), end_offset));
       at = window_.data() + (offset_ - window_.start);
@@ -208,7 +238,8 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
     const format::DecodeOutcome outcome =
         format::decode_record(std::span<const std::byte>(at, disk), &expected_lsn_);
     if (outcome.error != format::RecordError::none)
-      return corruption_at(*seg_, offset_, disk, format::record_error_name(outcome.error));
+      return store_.damage_or_dropped_write(*seg_, offset_,
+                                            corruption_at(*seg_, offset_, disk, format::record_error_name(outcome.error)));
     offset_ += disk;
     if (outcome.record.header.type == format::RecordType::padding) continue;
     expected_lsn_++;

@@ -261,9 +261,12 @@ bool ScanAhead::take(const std::shared_ptr<Segment> &seg, std::uint64_t offset, 
   Slot &slot = slot_at(0);
   reads_.wait(slot.read);
   // Checked after the read completed: a truncate that committed while it was in flight (or
-  // before) makes its bytes another generation's, never decoded.
+  // before) makes its bytes another generation's, never decoded; a group failed since may have
+  // had its pages dropped by the failed sync (its bytes are read from nowhere, fill_window says
+  // why). A failure the store has not marked yet is caught when its bytes fail to decode
+  // (Store::Impl::damage_or_dropped_write).
   const Store::Impl::ReadAheadBound now = store_.read_ahead_bound(*seg);
-  const std::uint64_t trusted = std::min(slot.trusted_end, now.end_offset);
+  const std::uint64_t trusted = std::min(slot.trusted_end, now.readable_end);
   if (!slot.read.status.ok() || now.generation != slot.generation || now.rewrite_running ||
       offset + needed > std::min(slot.start + slot.read.bytes, trusted)) {
     drop();

@@ -180,6 +180,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // the group's write failure (never corruption: the records were not damaged, never written).
   Result<std::vector<bool>> copy_unwritten_blocks(const std::shared_ptr<Segment> &seg, ReadWindow &window,
                                                   std::uint64_t needed_end, std::uint64_t *end);
+  // `damage` (bytes at `offset` of `seg` that do not decode), unless a data sync failing while
+  // they were read dropped them: then the failure of the group that held them (read.cc).
+  Status damage_or_dropped_write(const Segment &seg, std::uint64_t offset, Status damage);
   // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range; with its
   // end offset and the log generation, read under the same lock, where asked for.
   Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn, std::uint64_t *end_offset = nullptr,

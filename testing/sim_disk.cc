@@ -87,19 +87,28 @@ Status SimDisk::State::write_locked(Inode &inode, const std::string &path, std::
 
 // A failed sync: the kernel wrote some of the dirty pages and dropped the rest, marking them
 // clean (they stay visible to reads until the machine reboots, and no later sync writes them).
-Status SimDisk::State::sync_locked(Inode &inode, const std::string &path) {
+Status SimDisk::State::sync_locked(Inode &inode, const std::string &path, std::unique_lock<std::mutex> *lock) {
   SimRandom random = random_for(path, SimOp::sync);
   std::optional<SimFault> fault = decide(SimOp::sync, path, random);
   if (fault) {
+    const std::optional<SimTarget> target = fired;
+    const bool writes_none = target && target->writes_none;
     injected(*fault, path, &inode);
     for (const FileOp &op : inode.ops) {
-      if (op.landed || random.chance(0.5)) {  // a landed write is on the media already
+      if (op.landed || (!writes_none && random.chance(0.5))) {  // a landed write is on the media already
         apply_op(inode.durable, op);
       } else {
         inode.limbo = true;
       }
     }
     inode.ops.clear();
+    if (target && target->returns_after_a_read && lock != nullptr) {
+      const std::uint64_t reads_before = inode.reads, boot = generation;
+      held_syncs++;
+      changed.notify_all();
+      changed.wait(*lock, [&] { return inode.reads != reads_before || generation != boot; });
+      held_syncs--;
+    }
     return sim_errno(EIO, "fdatasync", path);
   }
   for (const FileOp &op : inode.ops) apply_op(inode.durable, op);
@@ -168,6 +177,11 @@ std::size_t SimDisk::groups_in_flight() const {
   for (const SimQueue *q : state_->queues)
     if (q->boot_ == state_->generation) n += q->pending_.size();
   return n;
+}
+
+void SimDisk::wait_for_held_sync() {
+  std::unique_lock lock(state_->mu);
+  state_->changed.wait(lock, [&] { return state_->held_syncs != 0; });
 }
 
 void SimDisk::wait_until(const std::function<bool()> &pred) {

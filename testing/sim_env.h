@@ -153,6 +153,13 @@ struct SimTarget {
   std::uint64_t nth = 1;
   SimFault fault = SimFault::write_eio;
   std::string path_contains;
+  // sync_eio of File::sync_data only (a queued group's linked sync ignores both):
+  // the failed sync writes none of the file's volatile writes: all of them go to limbo;
+  bool writes_none = false;
+  // and it returns only after a read of its file that began once the writes were dropped (a
+  // reader meeting the failure's effect before the caller of the sync learns of it).
+  // SimDisk::wait_for_held_sync() waits until such a sync holds.
+  bool returns_after_a_read = false;
 };
 
 // How a crash treats volatile state. Each crash draws one policy per write or directory
@@ -192,6 +199,8 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   // (called under the disk's lock: it must not call the disk).
   void wait_for_in_flight(std::size_t groups, const std::function<bool()> &or_else);
   void poke();
+  // Blocks until a failed sync armed with SimTarget::returns_after_a_read waits for its read.
+  void wait_for_held_sync();
 
   void set_fault_rates(const SimFaultRates &rates);
   void set_crash_model(const SimCrashModel &model);

@@ -21,6 +21,8 @@ Result<std::size_t> SimFile::read_at(std::uint64_t offset, std::span<std::byte> 
   if (offset >= bytes.size()) return std::size_t{0};
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), bytes.size() - offset));
   std::memcpy(out.data(), bytes.data() + offset, n);
+  inode_->reads++;
+  if (st_.held_syncs != 0) st_.changed.notify_all();
   const std::uint64_t blocks = bytes.size() / block_bytes;
   if (fault && blocks >= 2) {
     // One block of the answer comes from elsewhere in the file (a misdirected read).
@@ -44,9 +46,9 @@ Status SimFile::write_at(std::uint64_t offset, std::span<const std::byte> data) 
 }
 
 Status SimFile::sync_data() {
-  std::lock_guard lock(st_.mu);
+  std::unique_lock lock(st_.mu);
   SEGSTORE_TRY(st_.check_boot(boot_, "fdatasync", path_));
-  return st_.sync_locked(*inode_, path_);
+  return st_.sync_locked(*inode_, path_, &lock);
 }
 
 Result<bool> SimFile::write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) {

@@ -92,6 +92,7 @@ struct Inode {
   // A failed sync dropped writes that `current` still shows (limbo): until the reboot, the
   // page cache and the device disagree.
   bool limbo = false;
+  std::uint64_t reads = 0;  // reads of the file that returned bytes (a held sync waits for one)
 };
 
 // What an O_DIRECT read sees: the device, i.e. the durable bytes and the volatile writes (a
@@ -160,6 +161,8 @@ struct SimDisk::State {
   SimFaultRates rates;
   SimCrashModel crash_model;
   std::vector<std::pair<SimTarget, std::uint64_t>> targets;  // target, matching operations seen
+  std::optional<SimTarget> fired;  // the target that decided the last operation's fault, if one did
+  std::size_t held_syncs = 0;      // failed syncs waiting for a read (SimTarget::returns_after_a_read)
   std::uint64_t capacity = 0;
   SimFaultCounts counts{};
   std::map<std::pair<std::string, SimOp>, std::uint64_t> op_counters;
@@ -198,12 +201,13 @@ struct SimDisk::State {
   }
   // The fault (if any) for this operation: targets first, then the random rates.
   std::optional<SimFault> decide(SimOp op, const std::string &path, SimRandom &random) {
+    fired.reset();
     for (auto it = targets.begin(); it != targets.end(); ++it) {
       if (it->first.op != op || path.find(it->first.path_contains) == std::string::npos) continue;
       if (++it->second < it->first.nth) continue;
-      const SimFault fault = it->first.fault;
+      fired = it->first;
       targets.erase(it);
-      return fault;
+      return fired->fault;
     }
     auto roll = [&](double p, SimFault f) -> std::optional<SimFault> {
       if (random.chance(p)) return f;
@@ -256,7 +260,8 @@ struct SimDisk::State {
   }
   void sync_dir_locked(const std::string &dir);
   Status write_locked(sim::Inode &inode, const std::string &path, std::uint64_t offset, std::span<const std::byte> data);
-  Status sync_locked(sim::Inode &inode, const std::string &path);
+  // `lock` (holding mu): given, a failed sync armed to return after a read waits on it.
+  Status sync_locked(sim::Inode &inode, const std::string &path, std::unique_lock<std::mutex> *lock = nullptr);
   // A write with RWF_DSYNC: write_locked, then its own sync, which makes this write durable
   // (landed) and nothing else.
   Status dsync_write_locked(sim::Inode &inode, const std::string &path, std::uint64_t offset,
