@@ -222,6 +222,13 @@ FioResult Fio::rand_read_4k_qd1_beside(double seconds) {
                  true, 4096, seconds);
 }
 
+FioResult Fio::rand_read_4k_jobs_beside(int jobs, double seconds) {
+  return measure("rand read 4k QD1 x" + std::to_string(jobs) + " jobs beside",
+                 {"--rw=randread", "--bs=4k", "--iodepth=1", "--ioengine=io_uring", "--direct=1",
+                  "--numjobs=" + std::to_string(jobs)},
+                 true, 4096, seconds);
+}
+
 FioResult Fio::rand_read(std::uint64_t block_bytes, int iodepth) {
   return run("rand read " + block_name(block_bytes) + " QD" + std::to_string(iodepth),
              {"--rw=randread", "--bs=" + std::to_string(block_bytes), "--iodepth=" + std::to_string(iodepth),

@@ -60,6 +60,8 @@ class Fio {
   // The same for `seconds`, afresh on every call (as seq_read_beside): R2's reference beside
   // each repetition of segstore's reads.
   FioResult rand_read_4k_qd1_beside(double seconds);
+  // `jobs` processes of 4 KiB random reads at QD1 for `seconds`, never cached (R2's 8-thread pairs).
+  FioResult rand_read_4k_jobs_beside(int jobs, double seconds);
   // Random reads of `block_bytes` with `iodepth` in flight on io_uring: the device's rate for
   // reads the size of a one-stream walk's, as many in flight as the walk keeps (R3's floor).
   FioResult rand_read(std::uint64_t block_bytes, int iodepth);

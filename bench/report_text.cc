@@ -268,7 +268,7 @@ void evaluate_read_targets(Report &report) {
     const double r8 = eight ? eight->vs_fio : not_measured;
     add(report, "R2", "8 threads >= 0.90 x fio 4 KiB random read, 8 jobs (IOPS)", r8, 0.9, false,
         format_fixed(r8, 2) + "x (" + rate(eight ? eight->records_per_s : not_measured) + " reads/s, p99 " +
-            latency(eight ? eight->p99_us : not_measured) + " us)",
+            latency(eight ? eight->p99_us : not_measured) + " us" + repetitions_detail(eight) + run_long_detail(eight) + ")",
         {eight, "fio"});
     const double index = extra(row, "index_bytes_per_gib");
     add(report, "R2", "index memory <= 1 MiB per GiB of log", index, double(1 << 20), true,

@@ -206,6 +206,7 @@ Table run_r2(Context &ctx) {
   std::unique_ptr<Store> store;
   double index_bytes_per_gib = not_measured;
   std::vector<Repetition> latency_pairs;  // (segstore's p50, fio's p50 right after it)
+  std::vector<Repetition> concurrent_pairs;  // (segstore's reads/s, fio's IOPS right after it), 8 threads
   if (ensure_read_log(ctx, &error)) store = reopen(ctx, ctx.path("store-read"), &error);
   if (store) {
     const std::uint64_t first = store->first_lsn(), next = store->next_lsn();
@@ -251,13 +252,27 @@ Table run_r2(Context &ctx) {
     many.record_bytes = read_record_bytes;
     std::vector<std::mt19937_64> randoms;
     for (int t = 0; t < concurrent_readers; ++t) randoms.emplace_back(1000 + t);
-    const RunResult concurrent = run_threads(concurrent_readers, ctx.timed(), true, [&](int thread, std::string *err) {
-      std::uniform_int_distribution<std::uint64_t> pick_lsn(first, next - 1);  // per call: no shared state
-      Result<Record> record = store->read(pick_lsn(randoms[thread]));
-      if (!record.ok()) *err = record.status().to_string();
-      return record.ok();
-    });
+    const auto read_concurrently = [&](const RunLimits &limits) {
+      return run_threads(concurrent_readers, limits, true, [&](int thread, std::string *err) {
+        std::uniform_int_distribution<std::uint64_t> pick_lsn(first, next - 1);  // per call: no shared state
+        Result<Record> record = store->read(pick_lsn(randoms[thread]));
+        if (!record.ok()) *err = record.status().to_string();
+        return record.ok();
+      });
+    };
+    const RunResult concurrent = read_concurrently(ctx.timed());
     fill_rates(many, concurrent, read_record_bytes);
+    // Paired with fio's jobs as the one-thread reads are (its IOPS drift as its latency does).
+    if (ctx.config.scan_repeats > 1 && ctx.fio.available()) {
+      for (int i = 0; i < ctx.config.scan_repeats; ++i) {
+        Row once;
+        const RunResult short_run = read_concurrently(RunLimits{ctx.config.beside_seconds, UINT64_MAX});
+        fill_rates(once, short_run, read_record_bytes);
+        const FioResult beside = ctx.fio.rand_read_4k_jobs_beside(concurrent_readers, ctx.config.beside_seconds);
+        concurrent_pairs.push_back(
+            {short_run.ok() ? once.records_per_s : not_measured, beside.ok() ? beside.ops_per_s : not_measured});
+      }
+    }
     (void)store->close();
   } else {
     row.error = error;
@@ -274,6 +289,14 @@ Table run_r2(Context &ctx) {
   if (table.rows.size() > 1 && table.rows[1].name == "segstore") {
     Row &many = table.rows[1];
     set_vs_fio(many, many.records_per_s, fio_jobs.ops_per_s, fio_jobs.job + " (IOPS)");
+    if (!concurrent_pairs.empty() && many.error.empty()) {
+      many.extra["vs_fio_run_long"] = many.vs_fio;
+      set_vs_fio_beside(many, concurrent_pairs,
+                        "rand read 4k QD1 x" + std::to_string(concurrent_readers) + " jobs, " +
+                            format_fixed(ctx.config.beside_seconds, 1) + " s right after each of " +
+                            std::to_string(concurrent_pairs.size()) + " runs as long (IOPS)",
+                        "fio_beside_iops");
+    }
     progress("R2", "segstore read(lsn), " + std::to_string(concurrent_readers) + " threads: " +
                        format_count(many.records_per_s) + " reads/s, p99 " + format_count(many.p99_us) + " us" +
                        (many.error.empty() ? "" : " (" + many.error + ")"));
@@ -294,7 +317,11 @@ Table run_r2(Context &ctx) {
   seg.extra["vs_fio_reads_per_s"] = measured(fio.ops_per_s) ? seg.records_per_s / fio.ops_per_s : not_measured;
   table.notes.push_back("vs fio: segstore's p50 latency over fio's (a ratio above 1 is slower); the reads/s ratio is in the JSON.");
   table.notes.push_back("the " + std::to_string(concurrent_readers) + "-thread row: reads/s over fio's IOPS with " +
-                        std::to_string(concurrent_readers) + " jobs of 4 KiB random reads at QD1 (higher is better); p99 is segstore's.");
+                        std::to_string(concurrent_readers) + " jobs of 4 KiB random reads at QD1 (higher is better); p99 is segstore's" +
+                        (concurrent_pairs.empty() ? std::string(".")
+                                                  : "; its target's figure is the median of " +
+                                                        std::to_string(concurrent_pairs.size()) +
+                                                        " pairs as on the first row (vs_fio_run_long: the rows' own ratio)."));
   if (measured(index_bytes_per_gib))
     table.notes.push_back("index memory (Stats::index_bytes with every segment's index loaded): " +
                           format_count(index_bytes_per_gib) + " bytes per GiB of log.");
