@@ -416,7 +416,7 @@ Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
   SEGSTORE_ASSERT(group.state == GroupState::open, "cutting a group that is not open");
   SEGSTORE_ASSERT(inflight_ < options_.inflight_groups_max, "no free slot to submit a group");
   pad_group_locked(group);
-  const std::uint64_t write_bytes = format::align_up(group.used, format::block_size_bytes);
+  const std::uint64_t write_bytes = group.blocks_end() - group.file_offset;
   group.state = GroupState::inflight;
   group.linked_sync = linked_sync;
   if (linked_sync) gather_.close(waiters_.size());

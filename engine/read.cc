@@ -69,7 +69,7 @@ Result<std::vector<bool>> Store::Impl::copy_unwritten_blocks(const std::shared_p
   // the file, where its bytes may be missing.
   for (const auto &g : groups_) {
     if (g->segment != seg || g->state != GroupState::failed) continue;
-    const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
+    const std::uint64_t g_end = g->blocks_end();
     if (g_end <= start || g->file_offset >= *end) continue;
     if (std::max(g->file_offset, start) < needed_end) return failed_write_status(*g);
     *end = g->file_offset;  // block aligned, above start
@@ -81,7 +81,7 @@ Result<std::vector<bool>> Store::Impl::copy_unwritten_blocks(const std::shared_p
     if (g->segment != seg) continue;
     if (g->state != GroupState::open && g->state != GroupState::inflight) continue;
     const std::uint64_t g_start = g->file_offset;
-    const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
+    const std::uint64_t g_end = g->blocks_end();
     const std::uint64_t lo = std::max(g_start, start), hi = std::min(g_end, *end);
     if (lo >= hi) continue;
     if (from_memory.empty()) from_memory.assign((*end - start) / format::block_size_bytes, false);
@@ -109,7 +109,7 @@ Status Store::Impl::damage_or_dropped_write(const Segment &seg, std::uint64_t of
   const auto group_at = [&]() -> const WriteGroup * {
     for (const auto &g : groups_) {
       if (g->segment.get() != &seg) continue;
-      const std::uint64_t g_end = g->file_offset + format::align_up(g->used, format::block_size_bytes);
+      const std::uint64_t g_end = g->blocks_end();
       if (offset >= g->file_offset && offset < g_end) return g.get();
     }
     return nullptr;  // durable (or never a group's): no failing sync can drop its bytes

@@ -67,6 +67,8 @@ struct WriteGroup {
   bool linked_sync = false;
   std::chrono::steady_clock::time_point submitted_at;  // when cut: a linked sync's latency
   Status write_failure;  // state == failed: what the write or the data sync returned
+  // The end of the blocks its write covers (the last one padded or zero-filled).
+  std::uint64_t blocks_end() const { return file_offset + format::align_up(used, format::block_size_bytes); }
 };
 
 // What truncate_after() removes (engine/truncate.cc).

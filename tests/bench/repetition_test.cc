@@ -61,6 +61,13 @@ Report evaluated(const std::string &id, const Row &row) {
   return report;
 }
 
+// The report's target whose goal contains `part`, or nullptr.
+const Target *target_named(const Report &report, const std::string &part) {
+  for (const Target &t : report.targets)
+    if (t.goal.find(part) != std::string::npos) return &t;
+  return nullptr;
+}
+
 TEST(BenchRepetitions, TargetLineNamesTheSpreadOfTheRepetitions) {
   Row row = segstore_row("scan all, 1 KiB records");
   row.extra["device_mb_per_s"] = 1800;
@@ -93,9 +100,7 @@ TEST(BenchRepetitions, PointReadLatencyTargetIsTheMedianPairsP50Ratio) {
   // (segstore's p50, fio's p50 right after it): ratios 1.3, 1.1, 1.0; the median 1.1 meets <= 1.2.
   set_vs_fio_beside(row, {{80, 61.5}, {77, 70}, {75, 75}}, "beside");
   const Report report = evaluated("R2", row);
-  const Target *p50 = nullptr;
-  for (const Target &t : report.targets)
-    if (t.goal.find("p50") != std::string::npos) p50 = &t;
+  const Target *p50 = target_named(report, "p50");
   ASSERT_NE(p50, nullptr);
   EXPECT_EQ(p50->status, TargetStatus::met);
   EXPECT_NEAR(p50->value, 77.0 / 70, 1e-9);
@@ -116,9 +121,7 @@ TEST(BenchRepetitions, ConcurrentReadTargetIsTheMedianPairsIopsRatio) {
   table.rows.push_back(row);
   report.tables.push_back(table);
   evaluate_targets(report);
-  const Target *eight = nullptr;
-  for (const Target &t : report.targets)
-    if (t.goal.find("8 threads") != std::string::npos) eight = &t;
+  const Target *eight = target_named(report, "8 threads");
   ASSERT_NE(eight, nullptr);
   EXPECT_EQ(eight->status, TargetStatus::met);
   EXPECT_NEAR(eight->value, 36800.0 / 40000, 1e-9);
