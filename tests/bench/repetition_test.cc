@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "report.h"
+#include "target_lookup.h"
 #include "scenarios.h"
 
 namespace segstore::bench {
@@ -59,13 +60,6 @@ Report evaluated(const std::string &id, const Row &row) {
   report.tables.push_back(table);
   evaluate_targets(report);
   return report;
-}
-
-// The report's target whose goal contains `part`, or nullptr.
-const Target *target_named(const Report &report, const std::string &part) {
-  for (const Target &t : report.targets)
-    if (t.goal.find(part) != std::string::npos) return &t;
-  return nullptr;
 }
 
 TEST(BenchRepetitions, TargetLineNamesTheSpreadOfTheRepetitions) {

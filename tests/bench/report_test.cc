@@ -8,6 +8,7 @@
 #include <string>
 
 #include "report.h"
+#include "target_lookup.h"
 
 namespace segstore::bench {
 namespace {
@@ -92,12 +93,6 @@ Row fio_ops_row(const std::string &job, double ops_per_s) {
   row.config = job;
   row.extra["ops_per_s"] = ops_per_s;
   return row;
-}
-
-const Target *target_named(const Report &report, const std::string &part) {
-  for (const Target &t : report.targets)
-    if (t.goal.find(part) != std::string::npos) return &t;
-  return nullptr;
 }
 
 TEST(BenchReport, GroupCommitGoalsAgainstFioUseItsOperationsPerSecond) {
