@@ -48,6 +48,13 @@ Drift drift_of(const std::vector<ResourceSample> &samples, Field field) {
   return drift;
 }
 
+std::int64_t median_rss(std::vector<ResourceSample>::const_iterator first, std::vector<ResourceSample>::const_iterator last) {
+  std::vector<std::int64_t> values;
+  for (auto it = first; it != last; ++it) values.push_back(static_cast<std::int64_t>(it->rss_bytes));
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 }  // namespace
 
 ResourceSample sample_resources(double elapsed_s) {
@@ -66,6 +73,21 @@ Drift rss_drift(const std::vector<ResourceSample> &samples) {
 }
 Drift fd_drift(const std::vector<ResourceSample> &samples) {
   return drift_of(samples, [](const ResourceSample &s) { return s.open_fds; });
+}
+
+Trend rss_trend(const std::vector<ResourceSample> &samples) {
+  Trend trend;
+  if (samples.empty()) return trend;
+  if (samples.size() < 3) {
+    trend.middle = trend.late = static_cast<std::int64_t>(samples.back().rss_bytes);
+    return trend;
+  }
+  const std::size_t third = samples.size() / 3;
+  // The last third takes what the division leaves over: it is the part that must not grow.
+  trend.middle = median_rss(samples.begin() + static_cast<std::ptrdiff_t>(third),
+                            samples.end() - static_cast<std::ptrdiff_t>(third));
+  trend.late = median_rss(samples.end() - static_cast<std::ptrdiff_t>(third), samples.end());
+  return trend;
 }
 
 }  // namespace segstore::soak

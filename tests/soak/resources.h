@@ -30,4 +30,16 @@ struct Drift {
 Drift rss_drift(const std::vector<ResourceSample> &samples);
 Drift fd_drift(const std::vector<ResourceSample> &samples);
 
+// Whether a series still grows at its end: the median of its last third of samples against the
+// median of its middle third. A leak goes on growing at its rate, so the last third sits above
+// the middle one by a third of the window's growth; a climb that levels off (the allocator's
+// arenas filling, caches reaching their size: what RSS does for the first minutes of a run
+// under load) leaves the two at the same level. Medians, so one sample's spike counts for
+// nothing. With fewer than three samples both are the last sample.
+struct Trend {
+  std::int64_t middle = 0, late = 0;
+  std::int64_t late_minus_middle() const { return late - middle; }
+};
+Trend rss_trend(const std::vector<ResourceSample> &samples);
+
 }  // namespace segstore::soak

@@ -117,5 +117,32 @@ TEST(SoakResources, DriftIsGrowthFromTheFirstSample) {
   EXPECT_GE(now.open_fds, 3u);  // stdin, stdout, stderr at least
 }
 
+// RSS samples in MiB, one every 10 s after warm-up.
+std::vector<ResourceSample> rss_series(const std::vector<double> &mib) {
+  std::vector<ResourceSample> samples;
+  for (std::size_t i = 0; i < mib.size(); ++i)
+    samples.push_back({10.0 * static_cast<double>(i), static_cast<std::uint64_t>(mib[i] * (1 << 20)), 10, 0});
+  return samples;
+}
+
+TEST(SoakResources, TrendTellsALeakFromAClimbThatLevelsOff) {
+  const std::int64_t bound = 8ll << 20;  // SoakConfig's default
+  // A passing CI run's samples after warm-up (docs/TESTING.md): the climb ended at 130 s.
+  const Trend climb = rss_trend(rss_series({77.4, 83.5, 84.4, 94.9, 96.0, 97.3, 99.4, 98.2, 97.5}));
+  EXPECT_LT(climb.late_minus_middle(), bound) << climb.middle << " -> " << climb.late;
+  // The same level with one sample's spike at the end (a 5-minute run had one at 270 s).
+  const Trend spike = rss_trend(rss_series({95.0, 96.1, 95.4, 97.0, 96.5, 95.8, 106.8, 96.7, 96.2}));
+  EXPECT_LT(spike.late_minus_middle(), 1ll << 20);
+  // A leak of 0.3 MiB/s (a buffer per trim or snapshot would leak faster) from the same level.
+  std::vector<double> leaking;
+  for (int i = 0; i < 9; ++i) leaking.push_back(95.0 + 3.0 * i);
+  const Trend leak = rss_trend(rss_series(leaking));
+  EXPECT_GT(leak.late_minus_middle(), bound) << leak.middle << " -> " << leak.late;
+  // Too few samples to have thirds: both are the last one.
+  const Trend short_run = rss_trend(rss_series({50.0, 70.0}));
+  EXPECT_EQ(short_run.middle, short_run.late);
+  EXPECT_EQ(short_run.late, static_cast<std::int64_t>(70.0 * (1 << 20)));
+}
+
 }  // namespace
 }  // namespace segstore::soak

@@ -101,7 +101,14 @@ std::vector<std::string> report_resources(const SoakConfig &config, const SoakTo
               static_cast<long long>(fds.last), static_cast<long long>(fds.max),
               static_cast<long long>(fds.last_minus_first()), static_cast<long long>(fds.max_minus_first()),
               static_cast<long long>(config.fd_growth_bound));
-  if (totals.samples.size() < 2) failures.push_back("fewer than 2 resource samples after warm-up: run longer");
+  const Trend trend = rss_trend(totals.samples);
+  std::printf("  RSS median of the middle third %.1f MiB, of the last third %.1f MiB: %+.1f MiB, bound %.0f MiB\n",
+              mib(trend.middle), mib(trend.late), mib(trend.late_minus_middle()),
+              mib(static_cast<std::int64_t>(config.rss_late_growth_bound_bytes)));
+  if (totals.samples.size() < 3) failures.push_back("fewer than 3 resource samples after warm-up: run longer");
+  if (trend.late_minus_middle() > static_cast<std::int64_t>(config.rss_late_growth_bound_bytes))
+    failures.push_back("RSS still grew at the end of the run: the last third's median is " +
+                       std::to_string(trend.late_minus_middle() >> 20) + " MiB above the middle third's");
   if (rss.max_minus_first() > static_cast<std::int64_t>(config.rss_growth_bound_bytes))
     failures.push_back("RSS grew by " + std::to_string(rss.max_minus_first() >> 20) + " MiB after warm-up");
   if (fds.max_minus_first() > config.fd_growth_bound)
