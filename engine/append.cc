@@ -159,7 +159,7 @@ Result<std::uint64_t> Store::Impl::append_records(std::span<const BatchEntry> re
           static_cast<std::uint32_t>(std::min<std::uint64_t>(next_lsn_ - durable_lsn_, UINT32_MAX));
       const std::uint64_t offset = group.file_offset + group.used;
       const std::uint64_t bytes =
-          format::encode_record_with_crc(header, payload, group.buffer.data() + group.used);
+          format::encode_record_with_crc(header, payload, group.buffer.data() + group.used, seg.record_seed);
       seg.index.add_record(next_lsn_ - seg.base_lsn, static_cast<std::uint32_t>(offset), header.stream);
       group.used += bytes;
       seg.end_offset = offset + bytes;
@@ -333,7 +333,8 @@ Status Store::Impl::activate_segment_locked(std::unique_lock<std::mutex> &lock) 
   // whose header is not durable has no durable records either.
   WriteGroup &group = new_group_locked(0, format::segment_data_offset_bytes + padding_reserve_bytes);
   format::SegmentHeader header;
-  header.format_version = format::format_version;
+  header.flags = seg->recycled ? format::segment_flag_recycled : 0;
+  header.format_version = format::segment_format_version_for(header.flags);
   header.block_size_bytes = format::block_size_bytes;
   header.segment_id = seg->id;
   header.base_lsn = seg->base_lsn;
@@ -407,7 +408,7 @@ void Store::Impl::pad_group_locked(WriteGroup &group) {
     }
     pad += format::block_size_bytes;
   }
-  format::encode_padding(next_lsn_, pad, group.buffer.data() + group.used);
+  format::encode_padding(next_lsn_, pad, group.buffer.data() + group.used, seg.record_seed);
   group.used += pad;
   seg.end_offset = group.file_offset + group.used;
 }

@@ -12,6 +12,7 @@
 #include "format/store_dir.h"
 #include "engine/store_impl.h"
 #include "format/record.h"
+#include "format/segment_header.h"
 #include "format/small_files.h"
 #include "io/event_log.h"
 
@@ -189,9 +190,20 @@ Result<std::shared_ptr<Segment>> Store::Impl::create_next_segment_locked(std::un
   SEGSTORE_ASSERT(!prealloc_running_, "two segment creations at once");
   const std::uint64_t id = next_segment_id_++;
   const bool zero_fill = zero_fill_wanted_locked();
+  std::string free_path;
+  if (!free_files_.empty()) {
+    free_path = std::move(free_files_.back());
+    free_files_.pop_back();
+  }
   prealloc_running_ = true;
   lock.unlock();
-  Result<std::shared_ptr<Segment>> created = create_segment_file(id, zero_fill);
+  Result<std::shared_ptr<Segment>> created =
+      free_path.empty() ? create_segment_file(id, zero_fill) : recycle_segment_file(id, free_path);
+  if (!created.ok() && !free_path.empty()) {
+    base::log(options_.logger, LogLevel::warning,
+              "recycling " + free_path + ": " + created.status().to_string() + " (a new file is made instead)");
+    created = create_segment_file(id, zero_fill);
+  }
   lock.lock();
   prealloc_running_ = false;
   progress_cv_.notify_all();
@@ -217,7 +229,87 @@ Status Store::Impl::remove_index_file(const Segment &seg) {
 
 Status Store::Impl::remove_segment_files(const std::shared_ptr<Segment> &seg) {
   SEGSTORE_TRY(remove_index_file(*seg));
+  if (keep_as_free_file(seg)) return Status();
   return env_->remove(seg->path);
+}
+
+bool Store::Impl::keep_as_free_file(const std::shared_ptr<Segment> &seg) {
+  if (options_.recycled_segments_max == 0) return false;
+  const std::string free_path = format::join_path(dir_, format::numbered_name(seg->id, format::free_suffix));
+  {
+    std::lock_guard lock(mu_);
+    if (free_files_.size() >= options_.recycled_segments_max) return false;
+  }
+  // Open descriptors (a reader's) follow the rename. A crash before the directory sync leaves
+  // "<id>.seg" below META's min_segment_id: recovery removes it (@L).
+  if (!env_->rename(seg->path, free_path).ok()) return false;
+  std::lock_guard lock(mu_);
+  free_files_.push_back(free_path);
+  return true;
+}
+
+Status Store::Impl::adopt_free_files(const std::vector<std::string> &paths) {
+  bool removed = false;
+  for (const std::string &path : paths) {
+    if (free_files_.size() < options_.recycled_segments_max) {
+      free_files_.push_back(path);
+      continue;
+    }
+    SEGSTORE_TRY(env_->remove(path));
+    removed = true;
+  }
+  if (removed) SEGSTORE_TRY(env_->sync_dir(dir_));
+  return Status();
+}
+
+Result<std::shared_ptr<Segment>> Store::Impl::recycle_segment_file(std::uint64_t id, const std::string &free_path) {
+  auto seg = std::make_shared<Segment>();
+  seg->id = id;
+  seg->segment_bytes = options_.segment_bytes;
+  seg->path = format::join_path(dir_, format::numbered_name(id, format::segment_suffix));
+  seg->index_path = format::join_path(dir_, format::numbered_name(id, format::index_suffix));
+  seg->recycled = true;
+  seg->record_seed = format::record_crc_seed(id);
+  io::OpenFlags flags;
+  flags.write = true;
+  flags.direct = options_.direct_io;
+  Result<std::unique_ptr<io::File>> file = env_->open_file(free_path, flags);
+  Status prepared = file.status();
+  if (prepared.ok()) {
+    seg->file = std::move(*file);
+    Result<std::uint64_t> size = seg->file->size();
+    prepared = size.status();
+    if (prepared.ok() && *size != seg->segment_bytes)
+      prepared = Status(Errc::corruption, "free segment file " + free_path + " holds " + std::to_string(*size) +
+                                              " bytes, not the " + std::to_string(seg->segment_bytes) + " of a segment");
+  }
+  if (prepared.ok()) {
+    // The spare's header: recovery returns it to the free files unless its first write (which
+    // rewrites block 0 with the base LSN) landed. Its id is new, so no record the file held in
+    // an earlier life (another seed) ever decodes in it.
+    format::SegmentHeader header;
+    header.flags = format::segment_flag_recycled | format::segment_flag_spare;
+    header.format_version = format::segment_format_version_for(header.flags);
+    header.block_size_bytes = format::block_size_bytes;
+    header.segment_id = id;
+    header.segment_bytes = seg->segment_bytes;
+    header.created_unix_ms = unix_ms();
+    header.store_id = store_id_;
+    io::AlignedBuffer block(format::segment_header_block_bytes);
+    std::memset(block.data(), 0, block.size());
+    format::encode_segment_header(header, block.data());
+    prepared = seg->file->write_at(0, std::span<const std::byte>(block.data(), block.size()));
+  }
+  if (prepared.ok()) prepared = seg->file->sync_data();
+  if (prepared.ok()) prepared = env_->rename(free_path, seg->path);
+  if (prepared.ok()) prepared = env_->sync_dir(dir_);
+  if (!prepared.ok()) {
+    seg->file.reset();
+    (void)env_->remove(free_path);
+    (void)env_->remove(seg->path);
+    return prepared;
+  }
+  return seg;
 }
 
 // Age retention needs each candidate's creation time, in its header, which a segment left

@@ -121,6 +121,12 @@ Status Store::Impl::damage_or_dropped_write(const Segment &seg, std::uint64_t of
   });
   const WriteGroup *g = group_at();
   if (g != nullptr && g->state == GroupState::failed) return failed_write_status(*g);
+  // A segment trimmed while this reader held it: its file may have been recycled since
+  // (Options::recycled_segments_max), and the new life's records fail the old seed.
+  const auto live = segments_.find(seg.base_lsn);
+  if (live == segments_.end() || live->second.get() != &seg)
+    return Status(Errc::lsn_out_of_range, "segment " + seg.path + " was removed from the log (trimmed) while it was read: " +
+                                              damage.message());
   return damage;
 }
 
@@ -223,7 +229,7 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
     const std::size_t available = window_.start + window_.valid - offset_;
     format::RecordHeader header;
     const format::RecordError header_error =
-        format::decode_record_header(std::span<const std::byte>(at, available), &header);
+        format::decode_record_header(std::span<const std::byte>(at, available), &header, seg_->record_seed);
     if (header_error != format::RecordError::none)
       return store_.damage_or_dropped_write(
           *seg_, offset_, corruption_at(*seg_, offset_, format::record_header_bytes, format::record_error_name(header_error)));
@@ -236,7 +242,7 @@ Result<std::optional<RecordView>> engine::SegmentCursor::next(std::uint64_t end_
       at = window_.data() + (offset_ - window_.start);
     }
     const format::DecodeOutcome outcome =
-        format::decode_record(std::span<const std::byte>(at, disk), &expected_lsn_);
+        format::decode_record(std::span<const std::byte>(at, disk), &expected_lsn_, seg_->record_seed);
     if (outcome.error != format::RecordError::none)
       return store_.damage_or_dropped_write(*seg_, offset_,
                                             corruption_at(*seg_, offset_, disk, format::record_error_name(outcome.error)));

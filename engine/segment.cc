@@ -12,6 +12,8 @@ std::shared_ptr<Segment> segment_of(recovery::RecoveredSegment &&recovered) {
   seg->created_unix_ms = recovered.created_unix_ms;
   seg->path = std::move(recovered.path);
   seg->file = std::move(recovered.file);
+  seg->recycled = recovered.recycled;
+  seg->record_seed = recovered.record_seed;
   seg->record_count = recovered.record_count;
   seg->end_offset = recovered.end_offset;
   seg->sealed = recovered.sealed;

@@ -34,6 +34,11 @@ struct Segment {
   std::uint64_t created_unix_ms = 0;
   std::string path;
   std::shared_ptr<io::File> file;
+  // A recycled segment (format/segment_header.h): its records' header checksums are seeded with
+  // record_seed, and the bytes after its records are a previous life's. Set with the header (like
+  // segment_bytes: once, before header_checked turns true).
+  bool recycled = false;
+  std::uint32_t record_seed = 0;
 
   // Guarded by the Store's mutex.
   std::uint64_t record_count = 0;  // records (not padding): LSNs [base, base + count)

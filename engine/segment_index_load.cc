@@ -62,6 +62,7 @@ Result<log::SegmentIndex> scan_segment_index(const Segment &seg) {
   request.limit = seg.end_offset;
   request.base_lsn = seg.base_lsn;
   request.start_lsn = seg.base_lsn;
+  request.record_seed = seg.record_seed;  // the records end at end_offset: anything else there is damage
   request.index = &index;
   Result<log::ScanResult> scanned = log::scan_segment(request);
   if (!scanned.ok()) return scanned.status();

@@ -55,6 +55,8 @@ Status check_segment_header_locked(io::Env &env, Segment &seg, std::uint64_t sto
                   "segment " + seg.path + " checked with records ending at " + std::to_string(seg.end_offset));
   seg.segment_bytes = opened->header.segment_bytes;
   seg.created_unix_ms = opened->header.created_unix_ms;
+  seg.recycled = opened->header.recycled();
+  seg.record_seed = format::record_crc_seed_of(opened->header);
   seg.file = std::move(opened->file);
   seg.header_checked.store(true, std::memory_order_release);
   return Status();

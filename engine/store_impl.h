@@ -376,6 +376,13 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // A segment waits to be sealed and no truncate_after is rewriting the files.
   bool seal_possible_locked() const { return !to_seal_.empty() && !log_rewrite_running_; }
   Result<std::shared_ptr<Segment>> create_segment_file(std::uint64_t id, bool zero_fill);
+  // Makes segment `id` from the freed file at free_path (Options::recycled_segments_max): its
+  // block 0 becomes a recycled spare's header, then it is renamed. Errors leave no file behind.
+  Result<std::shared_ptr<Segment>> recycle_segment_file(std::uint64_t id, const std::string &free_path);
+  // Keeps a freed segment's file for recycling when there is room and nothing else holds it.
+  bool keep_as_free_file(const std::shared_ptr<Segment> &seg);
+  // At open: the free files recovery listed join the pool, up to recycled_segments_max.
+  Status adopt_free_files(const std::vector<std::string> &paths);
   Result<std::shared_ptr<Segment>> create_next_segment_locked(std::unique_lock<std::mutex> &lock);
   bool zero_fill_wanted_locked() const;  // Options::prealloc, decided per segment
   // The maintenance thread should create the spare segment now (Options::preallocate_next_segment).
@@ -471,6 +478,11 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::map<std::uint64_t, std::shared_ptr<Segment>> segments_;  // by base LSN (non-empty ones)
   std::shared_ptr<Segment> active_;        // receives appends (may be empty of records)
   std::shared_ptr<Segment> preallocated_;  // ready for the next roll
+  // Freed segment files ("<id>.free") waiting to be recycled, at most recycled_segments_max.
+  // A reader still holding a trimmed segment may read its file after it was recycled: every
+  // record it decodes is checked with the old segment's seed, so none of the new life's passes,
+  // and the failure is reported as the trim it is (damage_or_dropped_write), not as damage.
+  std::vector<std::string> free_files_;
   bool prealloc_wanted_ = false;
   bool prealloc_running_ = false;  // the maintenance thread is creating the next segment
   std::deque<std::shared_ptr<Segment>> to_seal_;

@@ -144,6 +144,7 @@ Status Store::Impl::open() {
     SEGSTORE_TRY(env_->sync_dir(dir_));
   }
   adopt_recovered_log(*log);
+  SEGSTORE_TRY(adopt_free_files(log->free_files));
   if (!log->segments.empty()) SEGSTORE_TRY(resume_last_segment(log->last_segment_closed));
   Result<std::unique_ptr<io::WriteQueue>> queue = env_->make_write_queue(options_.inflight_groups_max);
   if (!queue.ok()) return queue.status();

@@ -156,7 +156,8 @@ TailLook TailFeed::decode(std::uint64_t lsn, TailCursor &cursor, RecordView *out
   const TailGroup &group = *cursor.group;
   while (cursor.offset < group.used) {
     const std::span<const std::byte> rest(group.buffer.data() + cursor.offset, group.used - cursor.offset);
-    const format::DecodeOutcome outcome = format::decode_record(rest, &cursor.expected_lsn);
+    const format::DecodeOutcome outcome =
+        format::decode_record(rest, &cursor.expected_lsn, group.segment->record_seed);
     if (outcome.error != format::RecordError::none) {
       *error = Status(Errc::corruption, "segment " + group.segment->path + " at offset " +
                                             std::to_string(group.file_offset + cursor.offset) +

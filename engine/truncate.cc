@@ -236,7 +236,7 @@ Result<std::uint64_t> Store::Impl::rewrite_cut_block(const std::shared_ptr<Segme
   std::uint64_t pad = format::align_up(from_offset, format::block_size_bytes) - from_offset;
   if (pad != 0 && pad < format::record_header_bytes) pad += format::block_size_bytes;
   if (pad != 0 && from_offset + pad <= seg->segment_bytes && from_offset + pad - block_start <= buffer.size()) {
-    format::encode_padding(lsn, pad, buffer.data() + (from_offset - block_start));
+    format::encode_padding(lsn, pad, buffer.data() + (from_offset - block_start), seg->record_seed);
     new_end = from_offset + pad;
   }
   SEGSTORE_TRY(seg->file->write_at(block_start, std::span<const std::byte>(buffer.data(), zero_end - block_start)));

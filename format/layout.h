@@ -9,6 +9,11 @@ namespace segstore::format {
 // Format version written into every file header. Readers refuse versions they do not know
 // (docs/FORMAT.md, "Versioning").
 inline constexpr std::uint32_t format_version = 1;
+// The version a recycled segment's header carries (format/segment_header.h, flags): its records'
+// header checksums are seeded with the segment id. Every other file, and every segment made from
+// a new file, stays at format_version, byte for byte; a reader of version 1 only refuses a
+// recycled segment as unsupported (never as damage it would cut).
+inline constexpr std::uint32_t format_version_recycled = 2;
 
 // The unit of O_DIRECT I/O and of the sparse index. Every device write starts and ends on a
 // block boundary, so the writer never rewrites a block that holds acknowledged records.

@@ -25,14 +25,20 @@ constexpr std::size_t durable_lag_offset = 28;
 constexpr std::size_t header_crc_covered_offset = 4;
 static_assert(durable_lag_offset + 4 == record_header_bytes);
 
-std::uint32_t header_crc_of(const std::byte *header) {
-  return crc32c_mask(crc32c(
-      std::span(header + header_crc_covered_offset, record_header_bytes - header_crc_covered_offset)));
+std::uint32_t header_crc_of(const std::byte *header, std::uint32_t seed) {
+  return crc32c_mask(crc32c_extend(seed, header + header_crc_covered_offset,
+                                   record_header_bytes - header_crc_covered_offset));
 }
 
 bool type_is_known(std::uint8_t type) { return type != 0 && type <= record_type_max; }
 
 }  // namespace
+
+std::uint32_t record_crc_seed(std::uint64_t segment_id) {
+  std::byte id[8];
+  store_u64(id, segment_id);
+  return crc32c(std::span<const std::byte>(id, sizeof id));
+}
 
 const char *record_error_name(RecordError error) {
   switch (error) {
@@ -52,7 +58,7 @@ const char *record_error_name(RecordError error) {
   return "unknown";  // a value outside the enum (e.g. cast from a corrupt byte)
 }
 
-void encode_record_header(const RecordHeader &header, std::byte *out) {
+void encode_record_header(const RecordHeader &header, std::byte *out, std::uint32_t seed) {
   // A writer must never put on disk a header its own reader would refuse.
   SEGSTORE_ASSERT(type_is_known(static_cast<std::uint8_t>(header.type)),
                   "record type " + std::to_string(static_cast<unsigned>(header.type)));
@@ -66,25 +72,25 @@ void encode_record_header(const RecordHeader &header, std::byte *out) {
   out[flags_offset] = std::byte{0};
   store_u16(out + reserved_offset, 0);
   store_u32(out + durable_lag_offset, header.durable_lag);
-  store_u32(out + header_crc_offset, header_crc_of(out));
+  store_u32(out + header_crc_offset, header_crc_of(out, seed));
 }
 
 // header.payload_bytes and header.payload_crc are ignored: they are computed from `payload`,
 // so they can never disagree with the bytes written.
 std::uint64_t encode_record(const RecordHeader &header, std::span<const std::byte> payload,
-                            std::byte *out) {
+                            std::byte *out, std::uint32_t seed) {
   RecordHeader filled = header;
   filled.payload_crc = crc32c(payload);
-  return encode_record_with_crc(filled, payload, out);
+  return encode_record_with_crc(filled, payload, out, seed);
 }
 
 std::uint64_t encode_record_with_crc(const RecordHeader &header, std::span<const std::byte> payload,
-                                     std::byte *out) {
+                                     std::byte *out, std::uint32_t seed) {
   SEGSTORE_ASSERT(payload.size() <= record_payload_max_bytes,
                   "payload of " + std::to_string(payload.size()) + " bytes");
   RecordHeader filled = header;
   filled.payload_bytes = static_cast<std::uint32_t>(payload.size());
-  encode_record_header(filled, out);
+  encode_record_header(filled, out, seed);
   if (!payload.empty()) std::memcpy(out + record_header_bytes, payload.data(), payload.size());
   // Worked example: a 13-byte payload ends at 32 + 13 = 45; the record occupies
   // align_up(45, 8) = 48 bytes, so bytes 45..47 are the zero gap.
@@ -94,7 +100,7 @@ std::uint64_t encode_record_with_crc(const RecordHeader &header, std::span<const
   return disk_bytes;
 }
 
-void encode_padding(std::uint64_t next_lsn, std::uint64_t disk_bytes, std::byte *out) {
+void encode_padding(std::uint64_t next_lsn, std::uint64_t disk_bytes, std::byte *out, std::uint32_t seed) {
   SEGSTORE_ASSERT(disk_bytes >= record_header_bytes && disk_bytes % record_alignment_bytes == 0,
                   "padding of " + std::to_string(disk_bytes) + " bytes");
   const std::uint64_t payload_bytes = disk_bytes - record_header_bytes;
@@ -109,16 +115,16 @@ void encode_padding(std::uint64_t next_lsn, std::uint64_t disk_bytes, std::byte 
   header.lsn = next_lsn;
   header.payload_bytes = static_cast<std::uint32_t>(payload_bytes);
   header.payload_crc = crc32c(std::span<const std::byte>(payload, payload_bytes));
-  encode_record_header(header, out);
+  encode_record_header(header, out, seed);
 }
 
-RecordError decode_record_header(std::span<const std::byte> bytes, RecordHeader *out) {
+RecordError decode_record_header(std::span<const std::byte> bytes, RecordHeader *out, std::uint32_t seed) {
   if (bytes.size() < record_header_bytes) return RecordError::truncated_header;
   const std::byte *p = bytes.data();
   // Before the checksum: 32 zero bytes are never-written space, not damage.
   if (all_zero(p, record_header_bytes)) return RecordError::zero_header;
   // Before any other field: every field, the length above all, may be the corrupt one.
-  if (load_u32(p + header_crc_offset) != header_crc_of(p)) return RecordError::header_checksum;
+  if (load_u32(p + header_crc_offset) != header_crc_of(p, seed)) return RecordError::header_checksum;
   const std::uint8_t type = std::to_integer<std::uint8_t>(p[type_offset]);
   if (!type_is_known(type)) return RecordError::bad_type;
   if (p[flags_offset] != std::byte{0} || load_u16(p + reserved_offset) != 0)
@@ -144,10 +150,11 @@ RecordError decode_record_header(std::span<const std::byte> bytes, RecordHeader 
 // On errors found after the header passed its checks (length_past_end and later), outcome.
 // record.header and disk_bytes are filled in as well, so a caller can report the lsn and the
 // extent it found; the payload span is set only on success.
-DecodeOutcome decode_record(std::span<const std::byte> bytes, const std::uint64_t *expected_lsn) {
+DecodeOutcome decode_record(std::span<const std::byte> bytes, const std::uint64_t *expected_lsn,
+                            std::uint32_t seed) {
   DecodeOutcome outcome;
   RecordHeader header;
-  outcome.error = decode_record_header(bytes, &header);
+  outcome.error = decode_record_header(bytes, &header, seed);
   if (outcome.error != RecordError::none) return outcome;
   outcome.record.header = header;
   // The alignment gap must fit too: the next record starts after it.

@@ -3,8 +3,10 @@
 // Byte table (little-endian; docs/FORMAT.md "Record"):
 //
 //   offset size field         meaning
-//   0      4    header_crc    masked CRC32C of header bytes 4..31. Checked before any other
-//                             field is trusted: the length itself may be the corrupt field.
+//   0      4    header_crc    masked CRC32C of header bytes 4..31, extended from the segment's
+//                             seed (0 unless the segment is recycled: record_crc_seed). Checked
+//                             before any other field is trusted: the length itself may be the
+//                             corrupt field.
 //   4      4    payload_crc   masked CRC32C of the payload bytes (covered by header_crc, so
 //                             header_crc protects the whole record)
 //   8      8    lsn           the record's log sequence number; covered by header_crc so that
@@ -81,26 +83,32 @@ struct DecodeOutcome {
   DecodedRecord record;  // valid when error == none
 };
 
+// The seed of a recycled segment's record header checksums: CRC32C of le64(segment_id). The
+// header checksum is then the CRC of le64(segment_id) ++ header bytes 4..31, so a record written
+// in an earlier life of the file (another id) fails it wherever it lies, whatever its LSN.
+// Every encode and decode below takes the seed of the segment the bytes belong to (0: none).
+std::uint32_t record_crc_seed(std::uint64_t segment_id);
+
 // Encodes header and payload into `out` (at least record_disk_bytes(payload.size()) bytes),
 // zeroing the alignment gap. Returns the bytes written.
 std::uint64_t encode_record(const RecordHeader &header, std::span<const std::byte> payload,
-                            std::byte *out);
+                            std::byte *out, std::uint32_t seed = 0);
 // The same with the payload's CRC already in header.payload_crc (the writer computes it before
 // it takes the store's lock): the one encoder the engine ships, which encode_record's tests cover.
 std::uint64_t encode_record_with_crc(const RecordHeader &header, std::span<const std::byte> payload,
-                                     std::byte *out);
+                                     std::byte *out, std::uint32_t seed = 0);
 // Encodes a padding record that fills exactly `disk_bytes` (>= record_header_bytes, a
 // multiple of 8); `next_lsn` goes into its lsn field.
-void encode_padding(std::uint64_t next_lsn, std::uint64_t disk_bytes, std::byte *out);
+void encode_padding(std::uint64_t next_lsn, std::uint64_t disk_bytes, std::byte *out, std::uint32_t seed = 0);
 // Header only (when the payload CRC is already known).
-void encode_record_header(const RecordHeader &header, std::byte *out);
+void encode_record_header(const RecordHeader &header, std::byte *out, std::uint32_t seed = 0);
 
 // Decodes the record at the start of `bytes`. Total: any input gives a record or an error;
 // reads only inside `bytes`; allocates nothing. When `expected_lsn` is given, a record (or
 // padding) with another lsn yields lsn_out_of_order.
 DecodeOutcome decode_record(std::span<const std::byte> bytes,
-                            const std::uint64_t *expected_lsn = nullptr);
+                            const std::uint64_t *expected_lsn = nullptr, std::uint32_t seed = 0);
 // Checks only the header (first 32 bytes); the payload may be absent.
-RecordError decode_record_header(std::span<const std::byte> bytes, RecordHeader *out);
+RecordError decode_record_header(std::span<const std::byte> bytes, RecordHeader *out, std::uint32_t seed = 0);
 
 }  // namespace segstore::format

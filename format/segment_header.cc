@@ -9,6 +9,7 @@
 #include "format/crc32c.h"
 #include "format/endian.h"
 #include "format/layout.h"
+#include "format/record.h"
 
 namespace segstore::format {
 namespace {
@@ -21,7 +22,8 @@ constexpr std::size_t base_lsn_offset = 24;
 constexpr std::size_t segment_bytes_offset = 32;
 constexpr std::size_t created_offset = 40;
 constexpr std::size_t store_id_offset = 48;
-constexpr std::size_t reserved_offset = 56;
+constexpr std::size_t flags_offset = 56;
+constexpr std::uint32_t flags_known = segment_flag_recycled | segment_flag_spare;
 constexpr std::size_t header_crc_offset = 60;
 static_assert(header_crc_offset + 4 == segment_header_bytes);
 static_assert(segment_header_bytes <= segment_header_block_bytes);
@@ -35,7 +37,21 @@ bool segment_size_valid(std::uint64_t bytes) {
          bytes <= segment_size_max_bytes;
 }
 
+// Version 1 has no flags; version 2 exists for recycled segments only, so `recycled` is set.
+bool flags_valid(std::uint32_t version, std::uint32_t flags) {
+  if (version == format_version) return flags == 0;
+  return (flags & ~flags_known) == 0 && (flags & segment_flag_recycled) != 0;
+}
+
 }  // namespace
+
+std::uint32_t segment_format_version_for(std::uint32_t flags) {
+  return flags == 0 ? format_version : format_version_recycled;
+}
+
+std::uint32_t record_crc_seed_of(const SegmentHeader &header) {
+  return header.recycled() ? record_crc_seed(header.segment_id) : 0;
+}
 
 const char *segment_header_error_name(SegmentHeaderError error) {
   switch (error) {
@@ -54,8 +70,10 @@ const char *segment_header_error_name(SegmentHeaderError error) {
 
 void encode_segment_header(const SegmentHeader &header, std::byte *out) {
   // A writer must never put on disk a header its own reader would refuse.
-  SEGSTORE_ASSERT(header.format_version == format_version,
-                  "segment header format_version " + std::to_string(header.format_version));
+  SEGSTORE_ASSERT(header.format_version == segment_format_version_for(header.flags) &&
+                      flags_valid(header.format_version, header.flags),
+                  "segment header format_version " + std::to_string(header.format_version) + " with flags " +
+                      std::to_string(header.flags));
   SEGSTORE_ASSERT(header.block_size_bytes == block_size_bytes,
                   "segment header block_size_bytes " + std::to_string(header.block_size_bytes));
   SEGSTORE_ASSERT(segment_size_valid(header.segment_bytes),
@@ -68,7 +86,7 @@ void encode_segment_header(const SegmentHeader &header, std::byte *out) {
   store_u64(out + segment_bytes_offset, header.segment_bytes);
   store_u64(out + created_offset, header.created_unix_ms);
   store_u64(out + store_id_offset, header.store_id);
-  store_u32(out + reserved_offset, 0);
+  store_u32(out + flags_offset, header.flags);
   store_u32(out + header_crc_offset, header_crc_of(out));
 }
 
@@ -86,12 +104,14 @@ SegmentHeaderError decode_segment_header(std::span<const std::byte> bytes, Segme
   // differently (checksum included), and must be refused as unsupported, never treated as
   // damage that recovery would cut or quarantine.
   const std::uint32_t version = load_u32(p + version_offset);
-  if (version != format_version) return SegmentHeaderError::unsupported_version;
+  if (version != format_version && version != format_version_recycled)
+    return SegmentHeaderError::unsupported_version;
   // Before any other field is trusted: any of them may be the damaged one.
   if (load_u32(p + header_crc_offset) != header_crc_of(p)) return SegmentHeaderError::header_checksum;
   const std::uint32_t block_size = load_u32(p + block_size_offset);
   if (block_size != block_size_bytes) return SegmentHeaderError::bad_block_size;
-  if (load_u32(p + reserved_offset) != 0) return SegmentHeaderError::reserved_nonzero;
+  const std::uint32_t flags = load_u32(p + flags_offset);
+  if (!flags_valid(version, flags)) return SegmentHeaderError::reserved_nonzero;
   const std::uint64_t segment_bytes = load_u64(p + segment_bytes_offset);
   if (!segment_size_valid(segment_bytes)) return SegmentHeaderError::bad_segment_size;
   if (out != nullptr) {
@@ -102,6 +122,7 @@ SegmentHeaderError decode_segment_header(std::span<const std::byte> bytes, Segme
     out->segment_bytes = segment_bytes;
     out->created_unix_ms = load_u64(p + created_offset);
     out->store_id = load_u64(p + store_id_offset);
+    out->flags = flags;
   }
   return SegmentHeaderError::none;
 }

@@ -11,10 +11,17 @@
 //   32     8    segment_bytes    size the file was preallocated to
 //   40     8    created_unix_ms  wall clock when the segment was activated
 //   48     8    store_id         random id of the store: a segment of another store is refused
-//   56     4    reserved         must be 0
+//   56     4    flags            version 1: must be 0. Version 2: bit 0 `recycled` (set), bit 1
+//                                `spare` (prepared from a freed file, not activated yet); other
+//                                bits must be 0
 //   60     4    header_crc       masked CRC32C of bytes 0..59
 //
-// A segment whose block 0 is all zero is preallocated and not yet used.
+// A segment whose block 0 is all zero is preallocated and not yet used. A recycled segment
+// (version 2, flag `recycled`) reuses the file of a segment that trim or retention freed: the
+// bytes after its records are a previous life's, and its records' header checksums are seeded
+// with its segment id (format/record.h record_crc_seed) so that none of them ever decodes as
+// one of this life's. A `spare` header marks such a file prepared but not activated: it holds
+// no record of the log (base_lsn 0).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +32,8 @@ namespace segstore::format {
 
 inline constexpr std::uint32_t segment_header_bytes = 64;
 inline constexpr char segment_magic[8] = {'S', 'G', 'S', 'T', 'S', 'E', 'G', '1'};
+inline constexpr std::uint32_t segment_flag_recycled = 1u << 0;
+inline constexpr std::uint32_t segment_flag_spare = 1u << 1;
 
 struct SegmentHeader {
   std::uint32_t format_version = 0;
@@ -34,7 +43,16 @@ struct SegmentHeader {
   std::uint64_t segment_bytes = 0;
   std::uint64_t created_unix_ms = 0;
   std::uint64_t store_id = 0;
+  std::uint32_t flags = 0;  // segment_flag_*; 0 in version 1
+
+  bool recycled() const { return (flags & segment_flag_recycled) != 0; }
+  bool spare() const { return (flags & segment_flag_spare) != 0; }
 };
+// The version a header with these flags carries.
+std::uint32_t segment_format_version_for(std::uint32_t flags);
+// The seed of the header checksums of the segment's records (format/record.h): 0 (none) unless
+// the segment is recycled.
+std::uint32_t record_crc_seed_of(const SegmentHeader &header);
 
 enum class SegmentHeaderError : std::uint8_t {
   none = 0,
@@ -44,7 +62,7 @@ enum class SegmentHeaderError : std::uint8_t {
   header_checksum,
   unsupported_version,
   bad_block_size,
-  reserved_nonzero,
+  reserved_nonzero,   // version 1: flags not 0; version 2: unknown flag bits, or no `recycled`
   bad_segment_size,   // not a multiple of the block size or outside the allowed range
 };
 const char *segment_header_error_name(SegmentHeaderError error);

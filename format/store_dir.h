@@ -21,6 +21,10 @@ inline constexpr const char *quarantine_dir_name = "quarantine";
 inline constexpr const char *segment_suffix = ".seg";
 inline constexpr const char *index_suffix = ".idx";
 inline constexpr const char *temp_suffix = ".tmp";
+// "<id>.free": the file of a segment that trim or retention freed, kept to be recycled as a later
+// segment (Options::recycled_segments_max). It holds no record of the log; its id is the highest
+// the file carried, so that no later segment takes an id it had.
+inline constexpr const char *free_suffix = ".free";
 inline constexpr const char *snapshot_suffix = ".snap";  // under snapshots_dir_name
 
 // META and CLEAN are one small file each, far below a block: reads of them are bounded by this,

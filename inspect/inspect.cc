@@ -137,8 +137,10 @@ bool summary_from_index(io::Env &env, const std::string &path, const format::Seg
   return true;
 }
 
-Status fill_from_walk(io::File &file, std::uint64_t limit, SegmentInfo &info) {
+Status fill_from_walk(io::File &file, std::uint64_t limit, const format::SegmentHeader &header, SegmentInfo &info) {
   WalkOptions options;
+  options.record_seed = format::record_crc_seed_of(header);
+  options.recycled = header.recycled();
   options.path = info.file;
   options.base_lsn = info.base_lsn;
   options.limit = limit;
@@ -197,7 +199,7 @@ Result<SegmentInfo> describe_segment(io::Env &env, const StoreFiles &files, std:
   // without a usable .idx) is walked. Which one is active is known only after the listing, so
   // the caller re-walks it if it was summarised from an .idx.
   if (!(info.has_index && summary_from_index(env, files.indexes.at(id), h, read->limit(), info)))
-    SEGSTORE_TRY(fill_from_walk(*read->file, read->limit(), info));
+    SEGSTORE_TRY(fill_from_walk(*read->file, read->limit(), h, info));
   return info;
 }
 
@@ -281,7 +283,7 @@ Result<StoreDescription> describe_store(const std::string &dir) {
       if (!read.ok()) return read.status();
       active->records_per_stream.clear();
       active->index_used = false;
-      SEGSTORE_TRY(fill_from_walk(*read->file, read->limit(), *active));
+      SEGSTORE_TRY(fill_from_walk(*read->file, read->limit(), read->header, *active));
     }
   }
 
@@ -349,10 +351,11 @@ Result<std::string> segment_path_of(io::Env &env, const std::string &dir, std::u
 // unknown stops the walk, or on_record says stop. `expected`: the LSN expected at `start`,
 // when known.
 Result<DumpEnd> dump_records(io::File &file, std::uint64_t limit, std::uint64_t start,
-                             std::optional<std::uint64_t> expected,
+                             std::optional<std::uint64_t> expected, std::uint32_t record_seed,
                              const std::function<bool(const DumpEntry &)> &on_record) {
   DumpEnd end;
   log::SegmentReader reader(file, limit);
+  reader.set_record_seed(record_seed);
   std::uint64_t offset = start;
   end.next_lsn = expected.value_or(0);
   // Bounded: each step advances by a whole record (>= 32 bytes) or stops.
@@ -445,7 +448,7 @@ Result<DumpEnd> dump_segment(const std::string &dir, std::uint64_t segment_id, s
   // The LSN expected next is known from the segment's start; from elsewhere, from the first record.
   std::optional<std::uint64_t> expected;
   if (*start == format::segment_data_offset_bytes) expected = h.base_lsn;
-  return dump_records(*read->file, read->limit(), *start, expected, on_record);
+  return dump_records(*read->file, read->limit(), *start, expected, format::record_crc_seed_of(h), on_record);
 }
 
 }  // namespace segstore::inspect

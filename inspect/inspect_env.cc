@@ -15,7 +15,12 @@ std::shared_ptr<io::Env> inspection_env() {
 Result<SegmentFileHeader> read_segment_header(io::Env &env, const std::string &path) {
   io::OpenFlags flags;
   flags.direct = true;  // read-only: write and create stay false
-  return log::open_segment_file(env, path, flags);
+  Result<SegmentFileHeader> read = log::open_segment_file(env, path, flags);
+  // A recycled spare never activated holds no record, like a preallocated segment: the tools
+  // describe it as unused (its bytes after block 0 are a previous life's).
+  if (read.ok() && read->error == format::SegmentHeaderError::none && read->header.spare())
+    read->error = format::SegmentHeaderError::unused;
+  return read;
 }
 
 }  // namespace segstore::inspect

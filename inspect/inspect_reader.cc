@@ -176,6 +176,7 @@ class LogReader::Impl {
     walk_ = std::make_unique<log::SegmentReader>(*seg_->file.file, std::max(limit, offset_),
                                                  tailing_ ? format::block_size_bytes : log::read_window_bytes,
                                                  [this](std::uint64_t bytes) { bytes_read_ += bytes; });
+    walk_->set_record_seed(format::record_crc_seed_of(seg_->file.header));
     return Status();
   }
 

@@ -173,6 +173,8 @@ Status Verifier::check_segment(std::uint64_t id, const std::string &path, bool l
   options.base_lsn = h.base_lsn;
   options.limit = read->limit();
   options.check_zeros_after_end = true;
+  options.record_seed = format::record_crc_seed_of(h);
+  options.recycled = h.recycled();
   options.on_read = [&](std::uint64_t bytes) { read_bytes(bytes, path); };
   Result<SegmentSummary> summary = walk_segment(*read->file, options);
   if (!summary.ok()) return summary.status();

@@ -93,6 +93,8 @@ Result<SegmentSummary> walk_segment(io::File &file, const WalkOptions &options) 
   request.start_lsn = options.base_lsn;
   request.index = &summary.index;
   request.check_zeros_after_end = options.check_zeros_after_end;
+  request.record_seed = options.record_seed;
+  request.recycled = options.recycled;
   request.on_read = options.on_read;
   Result<log::ScanResult> scan = log::scan_segment(request);
   if (!scan.ok()) return scan.status();

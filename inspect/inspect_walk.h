@@ -35,6 +35,10 @@ struct WalkOptions {
   std::uint64_t base_lsn = 0;
   std::uint64_t limit = 0;
   bool check_zeros_after_end = false;  // read on to the limit: bytes there must all be zero
+  // The segment's header (format::record_crc_seed_of): seeded record checksums, and a previous
+  // life's bytes after the records of a recycled segment.
+  std::uint32_t record_seed = 0;
+  bool recycled = false;
   std::function<void(std::uint64_t)> on_read;
 };
 

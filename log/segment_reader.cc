@@ -1,6 +1,8 @@
 // log/segment_reader.cc — see log/segment_reader.h.
 #include "log/segment_reader.h"
 
+#include "format/endian.h"
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -145,7 +147,8 @@ Result<RecordAt> SegmentReader::read_record(std::uint64_t offset, const std::uin
   if (!head.ok()) return head.status();
   // The header alone first: its length is trusted only after its checksum passed (the length
   // itself may be the corrupt field).
-  at.error = format::decode_record_header(std::span<const std::byte>(*head, format::record_header_bytes), &at.header);
+  at.error = format::decode_record_header(std::span<const std::byte>(*head, format::record_header_bytes), &at.header,
+                                         record_seed_);
   if (at.error != format::RecordError::none) return at;
   at.header_ok = true;
   at.disk_bytes = format::record_disk_bytes(at.header.payload_bytes);
@@ -157,7 +160,7 @@ Result<RecordAt> SegmentReader::read_record(std::uint64_t offset, const std::uin
   Result<const std::byte *> bytes = view(offset, at.disk_bytes);
   if (!bytes.ok()) return bytes.status();
   const format::DecodeOutcome outcome =
-      format::decode_record(std::span<const std::byte>(*bytes, at.disk_bytes), expected_lsn);
+      format::decode_record(std::span<const std::byte>(*bytes, at.disk_bytes), expected_lsn, record_seed_);
   at.error = outcome.error;
   if (outcome.error == format::RecordError::none) {
     // Invariant: a decoded record occupies exactly the bytes its header announced.
@@ -178,6 +181,38 @@ Result<std::uint64_t> SegmentReader::find_nonzero(std::uint64_t from, std::uint6
     const std::size_t i = first_nonzero(*p, n);
     if (i < n) return pos + i;
     pos += n;
+  }
+  return to;
+}
+
+Result<std::uint64_t> SegmentReader::find_record_of_this_life(std::uint64_t from, std::uint64_t to,
+                                                              std::uint64_t base_lsn, bool *nonzero) {
+  SEGSTORE_ASSERT(to <= limit_ && from % format::record_alignment_bytes == 0, "record search outside the segment");
+  *nonzero = false;
+  // Saturating: a base near 2^64 must not wrap the bound below it.
+  const std::uint64_t span = limit_ / format::record_header_bytes;
+  const std::uint64_t lsn_bound = base_lsn > UINT64_MAX - span ? UINT64_MAX : base_lsn + span;
+  std::uint64_t pos = from;
+  while (pos < to) {
+    const std::uint64_t in_block = pos % block_size_bytes;
+    const std::uint64_t n = std::min<std::uint64_t>(read_window_bytes - in_block, to - pos);
+    Result<const std::byte *> p = view(pos, n);
+    if (!p.ok()) return p.status();
+    if (!*nonzero && first_nonzero(*p, n) < n) *nonzero = true;
+    std::uint64_t q = pos;
+    for (; q + format::record_header_bytes <= pos + n; q += format::record_alignment_bytes) {
+      const std::byte *h = *p + (q - pos);
+      // Cheap checks first (the LSN and the type of a header of this segment), the seeded CRC last.
+      const std::uint64_t lsn = format::load_u64(h + 8);
+      const std::uint8_t type = std::to_integer<std::uint8_t>(h[24]);
+      if (lsn < base_lsn || lsn > lsn_bound || type == 0 || type > format::record_type_max) continue;
+      if (format::decode_record_header(std::span<const std::byte>(h, format::record_header_bytes), nullptr,
+                                       record_seed_) == format::RecordError::none)
+        return q;
+    }
+    // Headers that straddle this view's end are tried in the next one, which starts at them.
+    if (pos + n == to) break;
+    pos = q;
   }
   return to;
 }

@@ -80,6 +80,18 @@ class SegmentReader {
   // The first non-zero byte in [from, to), or `to` when all are zero (to <= limit).
   Result<std::uint64_t> find_nonzero(std::uint64_t from, std::uint64_t to);
 
+  // The seed of the segment's record header checksums (format::record_crc_seed_of its header;
+  // 0, the default, unless it is recycled). Every record read_record decodes is checked with it.
+  void set_record_seed(std::uint32_t seed) { record_seed_ = seed; }
+  std::uint32_t record_seed() const { return record_seed_; }
+
+  // A recycled segment after its records: the first 8-byte aligned position in [from, to)
+  // where a record header of this life decodes (this seed, an LSN in [base_lsn, base_lsn +
+  // limit / 32], a known type), or `to` when there is none; *nonzero tells whether any byte of
+  // [from, to) is not zero. A previous life's bytes (another seed) never qualify.
+  Result<std::uint64_t> find_record_of_this_life(std::uint64_t from, std::uint64_t to, std::uint64_t base_lsn,
+                                                 bool *nonzero);
+
   std::uint64_t limit() const { return limit_; }
   // Bytes of the segment below the limit read so far (each byte counted once per read).
   std::uint64_t bytes_read() const { return bytes_read_; }
@@ -97,6 +109,7 @@ class SegmentReader {
   std::uint64_t start_ = 0;  // file offset of buffer_[skip_] (block aligned)
   std::uint64_t valid_ = 0;  // bytes of buffer_ read from the file, below limit
   std::uint64_t bytes_read_ = 0;
+  std::uint32_t record_seed_ = 0;
 };
 
 // Index of the first non-zero byte of p[0..n), or n.

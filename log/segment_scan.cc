@@ -114,6 +114,7 @@ Result<ScanResult> scan_segment(const ScanRequest &request) {
                   "scan starts at offset " + std::to_string(request.start_offset));
   ScanResult result;
   SegmentReader reader(*request.file, request.limit, read_window_bytes, request.on_read, request.ahead);
+  reader.set_record_seed(request.record_seed);
   Walk walk(request, result);
   const std::uint64_t limit = request.limit;
   // Bounded: every turn either stops or advances pos by at least a header's bytes.
@@ -124,7 +125,11 @@ Result<ScanResult> scan_segment(const ScanRequest &request) {
       // Fewer bytes than a header: the writer leaves them zero (append.cc pad_group_locked).
       Result<std::uint64_t> nonzero = reader.find_nonzero(std::min(pos, limit), limit);
       if (!nonzero.ok()) return nonzero.status();
-      if (*nonzero != limit) {
+      // A recycled segment's short tail may be a previous life's: no record of this life can follow.
+      if (*nonzero != limit && request.recycled) {
+        result.stale_after_end = true;
+        if (batch_open) walk.stop(ScanStop::batch_incomplete, pos);
+      } else if (*nonzero != limit) {
         // Found where the records stop, as a non-zero tail after a zero header is: the cut is
         // there, and so is the damage (a record too short to hold a header).
         result.nonzero_offset = *nonzero;
@@ -138,6 +143,27 @@ Result<ScanResult> scan_segment(const ScanRequest &request) {
     Result<RecordAt> got = reader.read_record(pos, &expected);
     if (!got.ok()) return got.status();
     const RecordAt &at = *got;
+    if (request.recycled &&
+        (at.error == format::RecordError::zero_header || at.error == format::RecordError::header_checksum)) {
+      // Not a header of this life: the clean end, unless one of this life lies further on.
+      bool nonzero = false;
+      Result<std::uint64_t> found =
+          reader.find_record_of_this_life(pos + format::record_alignment_bytes, limit, request.base_lsn, &nonzero);
+      if (!found.ok()) return found.status();
+      if (*found != limit) {
+        result.nonzero_offset = *found;
+        if (at.error == format::RecordError::zero_header) {
+          walk.stop(ScanStop::nonzero_after_zero_header, pos);
+        } else {
+          result.record_error = at.error;
+          walk.stop(ScanStop::bad_record, pos);
+        }
+        break;
+      }
+      result.stale_after_end = nonzero || at.error != format::RecordError::zero_header;
+      if (batch_open) walk.stop(ScanStop::batch_incomplete, pos);
+      break;
+    }
     if (at.error == format::RecordError::zero_header) {
       // Never-written space, if everything after it is zero too. A zero header followed by
       // data is a record whose header was lost (zeroed by a torn write or the device).
@@ -177,7 +203,7 @@ Result<std::uint64_t> find_nonzero(io::File &file, std::uint64_t from, std::uint
 }
 
 Result<TailSurvey> survey_tail(io::File &file, std::uint64_t from, std::uint64_t limit,
-                               std::uint64_t base_lsn) {
+                               std::uint64_t base_lsn, std::uint32_t record_seed, bool recycled) {
   TailSurvey survey;
   survey.nonzero_end = from;
   if (from >= limit) return survey;
@@ -199,15 +225,21 @@ Result<TailSurvey> survey_tail(io::File &file, std::uint64_t from, std::uint64_t
     const std::uint64_t handled = last ? limit : start + bytes - block_size_bytes;
 
     const std::uint64_t scan_from = std::max(from, start);
-    const std::size_t nz = last_nonzero_end(p + (scan_from - start), start + bytes - scan_from);
+    const std::size_t nz = recycled ? 0 : last_nonzero_end(p + (scan_from - start), start + bytes - scan_from);
     if (nz != 0) survey.nonzero_end = std::max(survey.nonzero_end, scan_from + nz);
 
     for (std::uint64_t q = std::max(next_position, start);
          q < handled && q + record_header_bytes <= start + bytes; q += format::record_alignment_bytes) {
       format::RecordHeader header;
       if (format::decode_record_header(std::span<const std::byte>(p + (q - start), record_header_bytes),
-                                       &header) != format::RecordError::none)
+                                       &header, record_seed) != format::RecordError::none)
         continue;
+      if (recycled) {
+        // This life's bytes end with its last record (a previous life's follow): bounded by the limit.
+        const std::uint64_t end = std::min(limit, format::align_up(q + format::record_disk_bytes(header.payload_bytes),
+                                                                   block_size_bytes));
+        survey.nonzero_end = std::max(survey.nonzero_end, end);
+      }
       // Padding carries no durable_lag of its own (the writer leaves it 0): no evidence.
       if (header.type == format::RecordType::padding) continue;
       if (header.lsn < base_lsn || header.lsn >= lsn_bound) continue;

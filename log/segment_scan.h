@@ -54,6 +54,13 @@ struct ScanRequest {
   // reads. Every read it started for this segment is waited for before scan_segment returns
   // (a follower's, WindowReads::follow_with, stay in flight).
   WindowReads *ahead = nullptr;
+  // The segment's header (format::record_crc_seed_of): a recycled segment's record checksums are
+  // seeded, and the bytes after its records are a previous life's, not zeros. There, where the
+  // records stop at a header that is not this life's (zero, or failing its seeded checksum), they
+  // end cleanly unless a record header of this life lies at a later block start (every group is
+  // written from one): then it is damage, as in any segment.
+  std::uint32_t record_seed = 0;
+  bool recycled = false;
 };
 
 struct ScanResult {
@@ -73,6 +80,9 @@ struct ScanResult {
   std::uint64_t cut_offset = 0;
   std::uint64_t cut_lsn = 0;
   std::uint64_t bytes_read = 0;  // segment bytes looked at (records and zeros checked)
+  // A recycled segment that ends cleanly before bytes that are not zero (a previous life's, or a
+  // write of this life that never completed): recovery zeroes them before records follow.
+  bool stale_after_end = false;
 
   bool damaged() const { return stop != ScanStop::clean_end; }
 };
@@ -98,8 +108,11 @@ struct TailSurvey {
 
 // Reads [from, limit) in windows (bounded: never more than `limit`), tracking the last non-zero
 // byte and trying decode_record_header at every 8-byte aligned position.
+// `record_seed`: the segment's (ScanRequest::record_seed). In a recycled segment only headers
+// of this life count, and nonzero_end is the end of the last one's record (rounded up to its
+// block), not the last non-zero byte: the rest is a previous life's.
 Result<TailSurvey> survey_tail(io::File &file, std::uint64_t from, std::uint64_t limit,
-                               std::uint64_t base_lsn);
+                               std::uint64_t base_lsn, std::uint32_t record_seed = 0, bool recycled = false);
 
 // The first non-zero byte in [from, to), or `to` when all are zero. Reads in big windows.
 Result<std::uint64_t> find_nonzero(io::File &file, std::uint64_t from, std::uint64_t to,

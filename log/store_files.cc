@@ -53,6 +53,10 @@ StoreName classify_store_name(const std::string &name) {
     if (id > format::segment_id_max) return {StoreNameKind::id_out_of_range, id};
     return {segment ? StoreNameKind::segment : StoreNameKind::index, id};
   }
+  if (const std::optional<std::uint64_t> free = format::parse_numbered_name(name, format::free_suffix)) {
+    if (*free > format::segment_id_max) return {StoreNameKind::id_out_of_range, *free};
+    return {StoreNameKind::free, *free};
+  }
   if (ends_with(name, format::temp_suffix)) return {StoreNameKind::temp, 0};
   return {fixed_name_kind(name).value_or(StoreNameKind::unknown), 0};
 }
@@ -78,6 +82,7 @@ Result<StoreFiles> list_store_files(io::Env &env, const std::string &dir) {
     switch (classified.kind) {
       case StoreNameKind::segment: files.segments[classified.id] = format::join_path(dir, name); break;
       case StoreNameKind::index: files.indexes[classified.id] = format::join_path(dir, name); break;
+      case StoreNameKind::free: files.free_files[classified.id] = format::join_path(dir, name); break;
       case StoreNameKind::clean: files.has_clean = true; break;
       case StoreNameKind::quarantine_dir: files.has_quarantine = true; break;
       case StoreNameKind::meta:

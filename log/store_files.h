@@ -20,7 +20,8 @@ namespace segstore::log {
 enum class StoreNameKind : std::uint8_t {
   segment,          // "<id>.seg", id <= segment_id_max
   index,            // "<id>.idx", id <= segment_id_max
-  id_out_of_range,  // "<id>.seg" or "<id>.idx" above segment_id_max: never made by the writer
+  free,             // "<id>.free", id <= segment_id_max: a freed segment file kept for recycling
+  id_out_of_range,  // "<id>.seg", "<id>.idx" or "<id>.free" above segment_id_max: never made by the writer
   temp,             // "*.tmp": an atomic write's temporary file
   meta,
   lock,
@@ -49,6 +50,7 @@ struct StoreFiles {
   bool has_clean = false;
   std::map<std::uint64_t, std::string> segments;   // id -> path
   std::map<std::uint64_t, std::string> indexes;    // id -> path
+  std::map<std::uint64_t, std::string> free_files; // id -> path (".free": no record of the log)
   std::map<std::uint64_t, std::string> snapshots;  // lsn -> path
   std::vector<std::string> snapshot_others;        // other names under snapshots/
   bool has_quarantine = false;

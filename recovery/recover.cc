@@ -93,6 +93,11 @@ Status RecoveryPass::list_directory() {
         removals_.push_back(format::join_path(dir_, name));
         removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
         break;
+      case log::StoreNameKind::free:
+        // Holds no record of the log; its id is one no new segment may take (store_dir.h).
+        max_id_seen_ = std::max(max_id_seen_, classified.id);
+        free_files_.push_back(format::join_path(dir_, name));
+        break;
       case log::StoreNameKind::temp:
         removals_.push_back(format::join_path(dir_, name));
         removal_notes_.push_back("@R removed leftover temporary file " + name);
@@ -216,6 +221,7 @@ Status RecoveryPass::check_unused_tail() {
   if (clean_marker_valid_ && !options_.verify_on_open) return Status();
   for (std::size_t i = files_.size(); i-- > 0 && files_[i].state == FileState::unused;) {
     SegmentFile &f = files_[i];
+    if (f.spare) continue;  // a previous life's bytes follow its header: never reused as zeros
     Result<std::uint64_t> nonzero = log::find_nonzero(*f.file, 0, f.file_bytes, &report_.bytes_scanned);
     if (!nonzero.ok()) return nonzero.status();
     if (*nonzero == f.file_bytes) continue;
@@ -470,6 +476,8 @@ Result<log::ScanResult> RecoveryPass::scan_records(SegmentFile &seg, bool sealed
   request.limit = seg.limit;
   request.base_lsn = seg.header.base_lsn;
   request.start_lsn = seg.header.base_lsn;
+  request.record_seed = seg.record_seed();
+  request.recycled = seg.header.recycled();
   std::uint64_t records_before = 0;
   if (!sealed && !options_.verify_on_open) {
     Result<bool> loaded = load_index(seg, kept);
@@ -503,6 +511,12 @@ Status RecoveryPass::judge_scanned_end(SegmentFile &seg, const log::ScanResult &
   switch (judge_segment_end(scan, next_base)) {
     case SegmentEnd::keep:
       assert_kept_prefix(seg, kept, scan.next_lsn, "@A");
+      // @A of a recycled segment: a sealed one's stale bytes stay (nothing is appended there).
+      if (scan.stale_after_end && next_base == nullptr) {
+        kept.zero_stale_tail = true;
+        note("@A " + seg.name + " (recycled): its records end at offset " + std::to_string(scan.end_offset) +
+             "; the bytes after them hold no record of this life and are zeroed before appends continue");
+      }
       kept_.push_back(std::move(kept));
       return Status();
     case SegmentEnd::repair_tail:
@@ -518,7 +532,8 @@ Status RecoveryPass::judge_scanned_end(SegmentFile &seg, const log::ScanResult &
 // where this one's records end, so no record is lost: they go to quarantine and are zeroed.
 Status RecoveryPass::plan_tail_repair(SegmentFile &seg, const log::ScanResult &scan, std::uint64_t next_base,
                                       KeptSegment kept) {
-  Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+  Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn,
+                                                           seg.record_seed(), seg.header.recycled());
   if (!survey.ok()) return survey.status();
   // @H: no record is lost only because the successor starts exactly where the records stop.
   SEGSTORE_ASSERT(scan.cut_lsn == next_base, "@H repair of " + seg.name + " at LSN " + std::to_string(scan.cut_lsn) +
@@ -537,7 +552,8 @@ Status RecoveryPass::plan_tail_repair(SegmentFile &seg, const log::ScanResult &s
 }
 
 Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const log::ScanResult &scan, bool sealed, KeptSegment kept) {
-  Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn);
+  Result<log::TailSurvey> survey = log::survey_tail(*seg.file, scan.cut_offset, seg.limit, seg.header.base_lsn,
+                                                           seg.record_seed(), seg.header.recycled());
   if (!survey.ok()) return survey.status();
   CutPlan cut;
   cut.row = cut_row(scan, sealed);
@@ -594,7 +610,9 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
   const SegmentFile &bad = files_[bad_index];
   if (finding.reason == CutReason::segment_header_damaged && bad.file_bytes > format::segment_data_offset_bytes) {
     const std::uint64_t limit = std::min<std::uint64_t>(bad.file_bytes, format::segment_size_max_bytes);
-    Result<log::TailSurvey> got = log::survey_tail(*bad.file, format::segment_data_offset_bytes, limit, cut.lsn);
+    Result<log::TailSurvey> got = log::survey_tail(*bad.file, format::segment_data_offset_bytes, limit, cut.lsn,
+                                                   bad.header_decoded ? bad.record_seed() : 0,
+                                                   bad.header_decoded && bad.header.recycled());
     if (!got.ok()) return got.status();
     survey = *got;
   }
@@ -657,7 +675,7 @@ Status RecoveryPass::prove_loss(std::size_t first_later_index, const SegmentFile
     Result<std::size_t> got = log::read_blocks(*f->file, format::segment_data_offset_bytes, block, block.size());
     if (!got.ok()) return got.status();
     format::RecordHeader header;
-    if (format::decode_record_header(std::span<const std::byte>(block.data(), *got), &header) ==
+    if (format::decode_record_header(std::span<const std::byte>(block.data(), *got), &header, f->record_seed()) ==
             format::RecordError::none &&
         header.type != format::RecordType::padding && header.lsn == f->header.base_lsn &&
         header.durable_lag <= header.lsn)
@@ -678,6 +696,12 @@ void RecoveryPass::plan_unused_tail() {
                           f.file_bytes <= format::segment_size_max_bytes;
     // @K: only the trailing files that hold no record are reused or removed.
     SEGSTORE_ASSERT(f.state == FileState::unused, "@K would reuse or remove " + f.name + ", which is not unused");
+    if (f.spare) {
+      // Its next life gets another id: records a crashed activation left in it never decode.
+      spares_freed_.push_back(&f);
+      note("@K " + f.name + " is a recycled spare never activated: returned to the free files");
+      continue;
+    }
     if (unused_ == nullptr && reusable) {
       unused_ = &f;
       continue;

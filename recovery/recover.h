@@ -37,6 +37,10 @@ struct RecoveredSegment {
   // index snapshot's header): file is null, segment_bytes and created_unix_ms are unknown (0),
   // and the engine opens the file and checks its block 0 before any record of it is read.
   bool header_checked = true;
+  // The seed of its records' header checksums (format::record_crc_seed_of its header): not 0
+  // only for a recycled segment. Unknown (0) while !header_checked: the engine's header check sets it.
+  std::uint32_t record_seed = 0;
+  bool recycled = false;
 
   std::uint64_t end_lsn() const { return base_lsn + record_count; }
 };
@@ -62,6 +66,8 @@ struct RecoveredLog {
   // A truncate_after that a crash interrupted (the TRUNCATE file) was removing LSNs from this one
   // on: the engine finishes it at open, then removes the file. 0: none.
   std::uint64_t truncate_cut_lsn = 0;
+  // "<id>.free" files: freed segment files (and spares never activated) the engine may recycle.
+  std::vector<std::string> free_files;
 };
 
 // `meta` is the store's META; `clean_marker_valid` says a valid CLEAN file matched the store

@@ -28,6 +28,13 @@ Status RecoveryPass::apply_removals() {
     SEGSTORE_TRY(env_.remove(path));
     store_dir_changed = true;
   }
+  for (SegmentFile *f : spares_freed_) {
+    f->file.reset();
+    const std::string free_path = join_path(dir_, numbered_name(f->id, format::free_suffix));
+    SEGSTORE_TRY(env_.rename(f->path, free_path));
+    free_files_.push_back(free_path);
+    store_dir_changed = true;
+  }
   for (const std::string &text : removal_notes_) note(text);
   if (store_dir_changed) SEGSTORE_TRY(env_.sync_dir(dir_));
   if (snapshots_touched_ && !removals_.empty()) SEGSTORE_TRY(env_.sync_dir(snapshots_dir_));
@@ -126,6 +133,12 @@ Status RecoveryPass::apply() {
     SEGSTORE_TRY(write_index(kept));
     kept.write_index = false;
     SEGSTORE_TRY(zero_segment_range(*piece.file->file, piece.from, piece.survey.nonzero_end));
+  }
+  // A recycled last segment's stale tail: zeroed (and synced) before the engine appends after it.
+  for (KeptSegment &kept : kept_) {
+    if (!kept.zero_stale_tail) continue;
+    SEGSTORE_TRY(zero_segment_range(*kept.file->file, kept.end_offset, kept.file->limit));
+    SEGSTORE_TRY(kept.file->file->sync_data());
   }
   bool removed_any = false;
   for (KeptSegment &kept : kept_) {
@@ -234,6 +247,8 @@ RecoveredLog RecoveryPass::build_log() {
     seg.index_path = k.file->index_path;
     seg.index_loaded = !k.lazy;
     seg.header_checked = !k.file->deferred;
+    seg.record_seed = k.file->record_seed();
+    seg.recycled = k.file->header.recycled();
     // A deferred segment is trusted through its snapshot alone (never read, never rewritten).
     SEGSTORE_ASSERT(!k.file->deferred || (k.lazy && seg.sealed), "deferred segment " + seg.path + " kept unsealed or read");
     if (!k.lazy) seg.index = std::move(k.index);
@@ -262,6 +277,7 @@ RecoveredLog RecoveryPass::build_log() {
   log.first_lsn = first_lsn_;
   log.next_segment_id = std::max<std::uint64_t>({max_id_seen_ + 1, meta_.min_segment_id, 1});
   log.last_segment_closed = closed;
+  log.free_files = free_files_;
   log.lost_lsn_first = meta_lost_first_;
   log.lost_lsn_end = meta_lost_end_;
   return log;

@@ -42,6 +42,10 @@ struct KeptSegment {
   log::SegmentIndex index;  // when !lazy
   bool write_index = false; // it is (or becomes) sealed and was read: (re)write its .idx
   bool stale_index = false; // the last segment grew past its .idx: remove it (unless rewritten)
+  // The last segment is recycled and its records end before bytes that are not zero (a previous
+  // life's, or a write of this life that never completed): [end_offset, limit) is zeroed before
+  // the engine appends there, so no stale record of this life can follow the next ones.
+  bool zero_stale_tail = false;
 };
 
 // Bytes cut out of a segment: the tail of a cut (@B/@C/@I/@J) or a repair (@H).
@@ -154,6 +158,8 @@ class RecoveryPass {
   std::vector<TailPiece> pieces_;
   std::vector<MovedFile> moved_;
   std::vector<SegmentFile *> unused_removed_;
+  std::vector<SegmentFile *> spares_freed_;  // trailing recycled spares, renamed to "<id>.free"
+  std::vector<std::string> free_files_;      // "<id>.free" paths (listed, and spares_freed_ after apply)
   SegmentFile *unused_ = nullptr;
   std::optional<CutPlan> cut_;
   std::optional<LossProof> loss_;

@@ -31,6 +31,9 @@ void classify_decoded(SegmentFile &seg, std::uint64_t store_id) {
     seg.bad.reason = CutReason::segment_header_damaged;
     seg.bad.header_error = format::SegmentHeaderError::too_short;
     seg.bad.detail = "the file holds " + std::to_string(seg.file_bytes) + " bytes, less than its header block";
+  } else if (seg.header.spare()) {
+    seg.state = FileState::unused;
+    seg.spare = true;
   } else {
     seg.state = FileState::used;
   }
@@ -188,6 +191,8 @@ Result<std::optional<LoadedIndex>> load_last_index(io::Env &env, const SegmentFi
     check.base_lsn = seg.header.base_lsn;
     check.start_offset = body.entries.back().offset;
     check.start_lsn = seg.header.base_lsn + body.entries.back().lsn_delta;
+    check.record_seed = seg.record_seed();
+    check.recycled = seg.header.recycled();
     Result<log::ScanResult> walked = log::scan_segment(check);
     if (!walked.ok()) return walked.status();
     loaded.bytes_read = walked->bytes_read;

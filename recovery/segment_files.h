@@ -20,7 +20,8 @@ namespace segstore::recovery {
 
 enum class FileState : std::uint8_t {
   used,    // a valid header of this store, named as its file
-  unused,  // block 0 all zero: preallocated, never activated (or still being created)
+  unused,  // block 0 all zero: preallocated, never activated (or still being created); or a
+           // recycled spare (SegmentFile::spare): prepared from a freed file, never activated
   bad,     // see SegmentFile::bad
 };
 
@@ -37,6 +38,10 @@ struct SegmentFile {
   bool header_decoded = false;
   std::uint64_t limit = 0;  // bytes that may hold records: min(file size, header segment_bytes)
   Finding bad;              // state == bad: why (offset 0 of the file)
+  // state == unused: its header is a recycled spare's (format/segment_header.h flag `spare`):
+  // the bytes after block 0 are a previous life's, not zeros, and it holds no record.
+  bool spare = false;
+  std::uint32_t record_seed() const { return format::record_crc_seed_of(header); }
   // Not opened by recovery: a sealed segment after a clean close whose index snapshot header
   // vouches for it (defer_segment_file). `file` is null, file_bytes unknown (0), and `header`
   // holds only what the snapshot says (segment id, store id, base LSN); limit is the snapshot's

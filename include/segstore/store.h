@@ -86,6 +86,13 @@ struct Options {
   // to be created (and zero-filled). false: a small store keeps one segment file, and the append
   // that rolls creates the next one itself.
   bool preallocate_next_segment = true;
+  // Segment recycling: up to this many segment files that trim_before or retention frees are
+  // kept ("<id>.free") and reused as later segments instead of new files. A recycled file's
+  // blocks are already written, so appends into it pay neither zero-filling nor the file
+  // system's conversion of unwritten extents (docs/ENGINE.md "Segment recycling"). Such a
+  // segment's header carries format version 2 (docs/FORMAT.md): a store that used recycling
+  // opens only with a build that knows it. 0 (the default): freed files are deleted.
+  std::uint32_t recycled_segments_max = 0;
   std::uint32_t write_group_bytes_max = 1u << 20;  // one device write at most this large
   std::uint32_t inflight_groups_max = 4;            // write groups in flight at once
   bool create_if_missing = true;

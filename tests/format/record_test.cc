@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "format/crc32c.h"
+#include "format/endian.h"
 #include "format/layout.h"
 #include "tests/format/damage.h"
 
@@ -421,6 +422,53 @@ TEST(RecordErrorNames, EveryValueHasItsEnumName) {
   };
   for (const auto &[error, name] : names) EXPECT_STREQ(record_error_name(error), name);
   EXPECT_STREQ(record_error_name(static_cast<RecordError>(200)), "unknown");
+}
+
+// A recycled segment's records: the header checksum is seeded with the segment id, so a record
+// of the file's earlier life (another id, or none) never decodes in it, even with the LSN expected
+// there, and a seeded record never decodes as an unseeded one.
+TEST(RecordSeed, ARecordDecodesOnlyWithTheSeedItWasWrittenWith) {
+  const Bytes payload = pattern_payload(100);
+  RecordHeader h;
+  h.lsn = 500;
+  h.stream = 3;
+  const std::uint32_t seed_a = record_crc_seed(41);
+  const std::uint32_t seed_b = record_crc_seed(42);
+  ASSERT_NE(seed_a, seed_b);
+  for (std::uint32_t written : {0u, seed_a, seed_b}) {
+    Bytes out(record_disk_bytes(payload.size()));
+    encode_record(h, payload, out.data(), written);
+    for (std::uint32_t read : {0u, seed_a, seed_b}) {
+      const std::uint64_t expected = 500;
+      const DecodeOutcome got = decode_record(out, &expected, read);
+      EXPECT_EQ(got.error, read == written ? RecordError::none : RecordError::header_checksum)
+          << "written with " << written << ", read with " << read;
+    }
+  }
+}
+
+TEST(RecordSeed, PaddingIsSeededToo) {
+  Bytes out(64);
+  const std::uint32_t seed = record_crc_seed(7);
+  encode_padding(9, out.size(), out.data(), seed);
+  EXPECT_EQ(decode_record(out, nullptr, seed).error, RecordError::none);
+  EXPECT_EQ(decode_record(out, nullptr, 0).error, RecordError::header_checksum);
+}
+
+// The seed is CRC32C(le64(segment_id)) and the checksum extends it over bytes 4..31: the same as
+// one CRC over the id's bytes followed by the header's (docs/FORMAT.md states it this way).
+TEST(RecordSeed, SeedIsTheCrcOfTheLittleEndianId) {
+  const std::uint64_t id = 0x0102030405060708ull;
+  const Bytes le = {std::byte{8}, std::byte{7}, std::byte{6}, std::byte{5},
+                    std::byte{4}, std::byte{3}, std::byte{2}, std::byte{1}};
+  EXPECT_EQ(record_crc_seed(id), crc32c(le));
+  RecordHeader h;
+  h.lsn = 1;
+  Bytes out(record_disk_bytes(0));
+  encode_record(h, {}, out.data(), record_crc_seed(id));
+  Bytes joined = le;
+  joined.insert(joined.end(), out.begin() + 4, out.begin() + record_header_bytes);
+  EXPECT_EQ(load_u32(out.data()), crc32c_mask(crc32c(joined)));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "format/layout.h"
+#include "format/record.h"
 #include "tests/format/damage.h"
 
 namespace segstore::format {
@@ -143,7 +144,7 @@ TEST(SegmentHeaderDecode, WrongMagicIsBadMagic) {
 }
 
 TEST(SegmentHeaderDecode, UnknownVersionIsUnsupportedEvenBeforeTheChecksum) {
-  for (std::uint32_t version : {0u, format_version + 1, UINT32_MAX}) {
+  for (std::uint32_t version : {0u, format_version_recycled + 1, UINT32_MAX}) {
     Bytes block = encode_block0(sample_header());
     set_u32(block, version_at, version);
     // Without fixing the checksum: a newer format may checksum differently.
@@ -219,6 +220,43 @@ TEST(SegmentHeaderErrorNames, EveryValueHasItsEnumName) {
   };
   for (const auto &[error, name] : names) EXPECT_STREQ(segment_header_error_name(error), name);
   EXPECT_STREQ(segment_header_error_name(static_cast<SegmentHeaderError>(99)), "unknown");
+}
+
+// A recycled segment: version 2, its flags kept; the seed of its records follows its id.
+TEST(SegmentHeaderRecycled, FlagsRoundTripWithVersion2) {
+  for (std::uint32_t flags : {segment_flag_recycled, segment_flag_recycled | segment_flag_spare}) {
+    SegmentHeader h = sample_header();
+    h.flags = flags;
+    h.format_version = segment_format_version_for(flags);
+    EXPECT_EQ(h.format_version, format_version_recycled);
+    SegmentHeader out;
+    ASSERT_EQ(decode_segment_header(encode_block0(h), &out), SegmentHeaderError::none) << flags;
+    EXPECT_EQ(out.flags, flags);
+    EXPECT_EQ(out.format_version, format_version_recycled);
+    EXPECT_TRUE(out.recycled());
+    EXPECT_EQ(out.spare(), (flags & segment_flag_spare) != 0);
+    EXPECT_EQ(record_crc_seed_of(out), record_crc_seed(h.segment_id));
+    EXPECT_NE(record_crc_seed_of(out), 0u);
+  }
+  EXPECT_EQ(record_crc_seed_of(sample_header()), 0u);  // version 1: unseeded
+}
+
+// Version 1 has no flags; version 2 exists for recycled segments only, and knows two bits.
+TEST(SegmentHeaderRecycled, FlagsOutsideTheirVersionAreReservedNonzero) {
+  struct Case {
+    std::uint32_t version;
+    std::uint32_t flags;
+  };
+  for (const Case c : {Case{format_version, segment_flag_recycled}, Case{format_version, segment_flag_spare},
+                       Case{format_version_recycled, 0}, Case{format_version_recycled, segment_flag_spare},
+                       Case{format_version_recycled, segment_flag_recycled | 4u},
+                       Case{format_version_recycled, segment_flag_recycled | 0x80000000u}}) {
+    Bytes block = encode_block0(sample_header());
+    set_u32(block, version_at, c.version);
+    set_u32(block, reserved_at, c.flags);
+    fix_header_checksum(block);
+    EXPECT_EQ(decode_error(block), SegmentHeaderError::reserved_nonzero) << c.version << " " << c.flags;
+  }
 }
 
 }  // namespace

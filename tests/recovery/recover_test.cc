@@ -923,7 +923,7 @@ TEST_F(RecoveryTest, SegmentOfANewerFormatVersionIsRefusedNotCut) {
   StoreBuilder b = make_store(dir(), 2);
   b.write();
   Bytes file = read_file(b.segment_path(2));
-  format::store_u32(file.data() + 8, format::format_version + 1);
+  format::store_u32(file.data() + 8, format::format_version_recycled + 1);
   write_file(b.segment_path(2), file);
   const DirImage before = image_of(dir());
   RecoveryRun run = recover(b.meta());

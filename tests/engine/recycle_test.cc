@@ -1,0 +1,288 @@
+// tests/engine/recycle_test.cc — segment recycling (Options::recycled_segments_max): the files
+// trim frees come back as later segments, every record reads back before and after a reopen and
+// after a crash, and no record of a file's earlier life is ever read as one of this life's.
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/store_fixture.h"
+#include "format/layout.h"
+#include "format/record.h"
+#include "format/segment_header.h"
+#include "format/store_dir.h"
+#include "recovery/store_builder.h"
+
+namespace segstore::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using recovery::testing::Bytes;
+using recovery::testing::read_file;
+using recovery::testing::write_file;
+
+constexpr std::size_t payload_bytes = 300;
+
+Options recycling_options() {
+  Options options = small_segments(Durability::none);
+  options.recycled_segments_max = 4;
+  return options;
+}
+
+std::vector<std::string> names_with_suffix(const std::string &dir, const std::string &suffix) {
+  std::vector<std::string> names;
+  for (const auto &entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().ends_with(suffix)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The header in block 0 of a segment file; flags 0 and base 0 for a preallocated one (all zero).
+format::SegmentHeader header_of(const std::string &path) {
+  const Bytes bytes = read_file(path);
+  format::SegmentHeader header;
+  const format::SegmentHeaderError error =
+      format::decode_segment_header(std::span<const std::byte>(bytes.data(), format::block_size_bytes), &header);
+  EXPECT_TRUE(error == format::SegmentHeaderError::none || error == format::SegmentHeaderError::unused) << path;
+  return header;
+}
+
+std::size_t recycled_segments(const std::string &dir) {
+  std::size_t n = 0;
+  for (const std::string &name : names_with_suffix(dir, format::segment_suffix))
+    if (header_of(dir + "/" + name).recycled()) n++;
+  return n;
+}
+
+// Appends records n in [from, to) (payload_for(n)), LSN == n (the store starts at LSN 0).
+void append_range(Store &store, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t n = from; n < to; ++n) {
+    Result<std::uint64_t> lsn = store.append(payload_for(n, payload_bytes));
+    ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+    ASSERT_EQ(*lsn, n);
+  }
+}
+
+void expect_records(Store &store, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t n = from; n < to; ++n) {
+    Result<Record> record = store.read(n);
+    ASSERT_TRUE(record.ok()) << "LSN " << n << ": " << record.status().to_string();
+    ASSERT_EQ(record->payload, payload_for(n, payload_bytes)) << "LSN " << n;
+  }
+}
+
+void fill_trim_and_recycle(Store &store, const std::string &dir, std::uint64_t *end);
+
+TEST(RecycledSegments, TrimmedFilesBecomeLaterSegmentsAndEveryRecordReadsBack) {
+  TempDir dir;
+  std::uint64_t end = 0;
+  {
+    auto store = open_or_die(dir.path(), recycling_options());
+    ASSERT_NO_FATAL_FAILURE(fill_trim_and_recycle(*store, dir.path(), &end));
+    EXPECT_GE(recycled_segments(dir.path()), 1u) << "no segment was made from a free file";
+    ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end));
+    EXPECT_LE(names_with_suffix(dir.path(), format::free_suffix).size(), 4u);
+    SEGSTORE_ASSERT_OK(store->close());
+  }
+  auto store = open_or_die(dir.path(), recycling_options());
+  EXPECT_FALSE(store->recovery_report().cut);
+  ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end));
+  // Appends go on, into recycled segments too, and read back.
+  ASSERT_NO_FATAL_FAILURE(append_range(*store, end, end + 800));
+  ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end + 800));
+}
+
+TEST(RecycledSegments, WithoutRecyclingFreedFilesAreDeleted) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments(Durability::none));
+  ASSERT_NO_FATAL_FAILURE(append_range(*store, 0, 1200));
+  SEGSTORE_ASSERT_OK(store->sync());
+  SEGSTORE_ASSERT_OK(store->trim_before(1000));
+  EXPECT_TRUE(names_with_suffix(dir.path(), format::free_suffix).empty());
+  EXPECT_EQ(recycled_segments(dir.path()), 0u);
+}
+
+// Free files left by a store that recycled are deleted at an open that does not recycle.
+TEST(RecycledSegments, AnOpenWithoutRecyclingDeletesTheFreeFiles) {
+  TempDir dir;
+  {
+    auto store = open_or_die(dir.path(), recycling_options());
+    ASSERT_NO_FATAL_FAILURE(append_range(*store, 0, 1200));
+    SEGSTORE_ASSERT_OK(store->sync());
+    SEGSTORE_ASSERT_OK(store->trim_before(1000));
+    SEGSTORE_ASSERT_OK(store->close());
+  }
+  ASSERT_FALSE(names_with_suffix(dir.path(), format::free_suffix).empty());
+  auto store = open_or_die(dir.path(), small_segments(Durability::none));
+  EXPECT_TRUE(names_with_suffix(dir.path(), format::free_suffix).empty());
+  ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), 1200));
+}
+
+// A copy of the directory's files taken while the store is open is what a crash leaves (no
+// CLEAN). A temporary file the store removes meanwhile is not copied.
+void copy_store(const std::string &from, const std::string &to) {
+  fs::create_directories(to);
+  for (const auto &entry : fs::directory_iterator(from)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || name == "LOCK" || name.ends_with(".tmp")) continue;
+    std::error_code vanished;
+    fs::copy_file(entry.path(), fs::path(to) / name, vanished);
+  }
+}
+
+std::string last_segment(const std::string &dir) {
+  const std::vector<std::string> names = names_with_suffix(dir, format::segment_suffix);
+  for (auto it = names.rbegin(); it != names.rend(); ++it) {
+    const format::SegmentHeader header = header_of(dir + "/" + *it);
+    if (header.segment_id != 0 && !header.spare()) return dir + "/" + *it;
+  }
+  return "";
+}
+
+// The offsets of a segment's records, walked with its seed from block 1; the last entry is
+// where they end.
+std::vector<std::uint64_t> record_offsets(const Bytes &file, const format::SegmentHeader &header) {
+  std::vector<std::uint64_t> offsets;
+  std::uint64_t at = format::segment_data_offset_bytes;
+  while (at + format::record_header_bytes <= file.size()) {
+    offsets.push_back(at);
+    const format::DecodeOutcome got = format::decode_record(std::span<const std::byte>(file).subspan(at), nullptr,
+                                                            format::record_crc_seed_of(header));
+    if (got.error != format::RecordError::none) break;
+    at += got.record.disk_bytes;
+  }
+  if (offsets.empty() || offsets.back() != at) offsets.push_back(at);
+  return offsets;
+}
+
+std::uint64_t records_end(const Bytes &file, const format::SegmentHeader &header) {
+  return record_offsets(file, header).back();
+}
+
+// Fills several segments, trims most of them (their files become free files), then appends
+// until the last segment is one made from a free file and holds 40 to 120 records (182 of 300
+// bytes fill a 64 KiB segment), so that a previous life's bytes follow its records. Which of the
+// new segments come from free files depends on when the maintenance thread sealed the trimmed
+// ones, so the appends go on until one does.
+void fill_trim_and_recycle(Store &store, const std::string &dir, std::uint64_t *end) {
+  append_range(store, 0, 1200);
+  SEGSTORE_ASSERT_OK(store.sync());
+  SEGSTORE_ASSERT_OK(store.trim_before(1000));
+  ASSERT_FALSE(names_with_suffix(dir, format::free_suffix).empty()) << "trim kept no free file";
+  std::uint64_t n = 1200;
+  for (; n < 4000; n += 20) {
+    append_range(store, n, n + 20);
+    SEGSTORE_ASSERT_OK(store.sync());
+    const std::string last = last_segment(dir);
+    const format::SegmentHeader header = header_of(last);
+    const std::size_t records = record_offsets(read_file(last), header).size() - 1;
+    if (header.recycled() && records >= 40 && records <= 120) break;
+    if (n % 400 == 0) SEGSTORE_ASSERT_OK(store.trim_before(n - 200));  // more free files
+  }
+  ASSERT_LT(n, 4000u) << "no recycled segment became the last one";
+  *end = n + 20;
+}
+
+
+// After a crash, the active recycled segment's records end where the previous life's bytes
+// begin: that is its clean end (no cut, nothing quarantined), and every record synced before
+// the crash reads back.
+TEST(RecycledSegments, ACrashInsideARecycledSegmentKeepsEverySyncedRecord) {
+  TempDir dir;
+  std::uint64_t end = 0;
+  auto store = open_or_die(dir.path(), recycling_options());
+  ASSERT_NO_FATAL_FAILURE(fill_trim_and_recycle(*store, dir.path(), &end));
+  TempDir crashed;
+  const std::string image = crashed.sub("store");
+  copy_store(dir.path(), image);
+  const std::string active = last_segment(image);
+  ASSERT_TRUE(header_of(active).recycled()) << active << " is not recycled: the test needs it to be";
+  const Bytes before = read_file(active);
+  const std::uint64_t records_end_offset = records_end(before, header_of(active));
+  ASSERT_NE(std::find_if(before.begin() + static_cast<std::ptrdiff_t>(records_end_offset), before.end(),
+                         [](std::byte b) { return b != std::byte{0}; }),
+            before.end())
+      << "the recycled segment holds nothing after its records: the test needs a previous life's bytes";
+
+  auto reopened = open_or_die(image, recycling_options());
+  const RecoveryReport &report = reopened->recovery_report();
+  EXPECT_FALSE(report.cut) << report.cut_reason;
+  EXPECT_EQ(report.bytes_quarantined, 0u);
+  EXPECT_EQ(reopened->next_lsn(), end);
+  ASSERT_NO_FATAL_FAILURE(expect_records(*reopened, reopened->first_lsn(), end));
+  // The previous life's bytes after the records were zeroed before appends continue there.
+  const Bytes after = read_file(active);
+  EXPECT_TRUE(std::all_of(after.begin() + static_cast<std::ptrdiff_t>(records_end_offset), after.end(),
+                          [](std::byte b) { return b == std::byte{0}; }));
+  ASSERT_NO_FATAL_FAILURE(append_range(*reopened, end, end + 300));
+  ASSERT_NO_FATAL_FAILURE(expect_records(*reopened, reopened->first_lsn(), end + 300));
+}
+
+// The seed is what keeps an earlier life's record out: one planted right after the records, at
+// the LSN expected next and whole in every other check, is not read as a record of this life,
+// whether that life was a new file's (unseeded) or another recycled segment's (another id).
+TEST(RecycledSegments, ARecordOfAnEarlierLifeAtTheExpectedLsnIsNotRead) {
+  TempDir dir;
+  std::uint64_t end = 0;
+  auto store = open_or_die(dir.path(), recycling_options());
+  ASSERT_NO_FATAL_FAILURE(fill_trim_and_recycle(*store, dir.path(), &end));
+  for (const bool earlier_life_recycled : {false, true}) {
+    SCOPED_TRACE(earlier_life_recycled ? "earlier life: a recycled segment" : "earlier life: a new file");
+    TempDir crashed;
+    const std::string image = crashed.sub("store");
+    copy_store(dir.path(), image);
+    const std::string active = last_segment(image);
+    const format::SegmentHeader header = header_of(active);
+    ASSERT_TRUE(header.recycled());
+    Bytes bytes = read_file(active);
+    const std::uint64_t at = records_end(bytes, header);
+    format::RecordHeader planted;
+    planted.lsn = end;
+    const std::vector<std::byte> payload = payload_for(999999, payload_bytes);
+    ASSERT_LE(at + format::record_disk_bytes(payload.size()), bytes.size());
+    format::encode_record(planted, payload, bytes.data() + at,
+                          earlier_life_recycled ? format::record_crc_seed(header.segment_id - 1) : 0);
+    write_file(active, bytes);
+
+    auto reopened = open_or_die(image, recycling_options());
+    EXPECT_FALSE(reopened->recovery_report().cut);
+    EXPECT_EQ(reopened->next_lsn(), end) << "a record of an earlier life was read as LSN " << end;
+    ASSERT_NO_FATAL_FAILURE(expect_records(*reopened, reopened->first_lsn(), end));
+    EXPECT_EQ(reopened->read(end).status().code(), Errc::lsn_out_of_range);
+  }
+}
+
+// Damage of this life inside a recycled segment is still damage: a record of this life after
+// a destroyed one proves the records did not end there.
+TEST(RecycledSegments, DamageBeforeARecordOfThisLifeIsStillCut) {
+  TempDir dir;
+  std::uint64_t end = 0;
+  auto store = open_or_die(dir.path(), recycling_options());
+  ASSERT_NO_FATAL_FAILURE(fill_trim_and_recycle(*store, dir.path(), &end));
+  TempDir crashed;
+  const std::string image = crashed.sub("store");
+  copy_store(dir.path(), image);
+  const std::string active = last_segment(image);
+  ASSERT_TRUE(header_of(active).recycled());
+  const Bytes bytes = read_file(active);
+  const std::vector<std::uint64_t> offsets = record_offsets(bytes, header_of(active));
+  ASSERT_GE(offsets.size(), 20u);
+  // A record in the middle loses its header; records of this life follow it.
+  const std::uint64_t damaged = offsets[offsets.size() / 2];
+  flip_byte(active, damaged + 1);
+
+  auto reopened = open_or_die(image, recycling_options());
+  const RecoveryReport &report = reopened->recovery_report();
+  EXPECT_TRUE(report.cut);
+  EXPECT_EQ(report.cut_offset, damaged);
+  EXPECT_GT(report.bytes_quarantined, 0u);
+  // Bounded by this life's records, not the file's end (a previous life's bytes follow them).
+  EXPECT_LE(report.bytes_quarantined, format::align_up(offsets.back(), format::block_size_bytes) - damaged);
+  EXPECT_EQ(reopened->next_lsn(), report.cut_lsn);
+  ASSERT_NO_FATAL_FAILURE(expect_records(*reopened, reopened->first_lsn(), report.cut_lsn));
+}
+
+}  // namespace
+}  // namespace segstore::testing
