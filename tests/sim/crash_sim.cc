@@ -125,6 +125,7 @@ class CrashSim {
   const CrashSimConfig &config_;
   CrashSimStats &stats_;
   SimRandom rnd_;
+  std::uint64_t opens_ = 0;  // pick_options calls (segment recycling's choice)
   std::shared_ptr<SimDisk> disk_;
   std::string store_dir_;
   Options options_;
@@ -204,6 +205,11 @@ Options CrashSim::pick_options() {
   o.snapshots_kept = static_cast<std::uint32_t>(rnd_.between(1, 3));
   o.verify_on_open = rnd_.chance(0.2);
   o.env = disk_->env();
+  // Segment recycling on every other open of a seed, sometimes with a pool of one: trims and
+  // resets free files, later segments reuse them, and an open without it removes them. Chosen
+  // from its own counter, not rnd_, so every seed's other choices stay what they were.
+  opens_++;
+  o.recycled_segments_max = ((config_.seed + opens_) & 1) != 0 ? static_cast<std::uint32_t>(1 + (opens_ % 3)) : 0;
   // Scans read windows ahead (each read at its submit or at its wait) or synchronously.
   disk_->set_read_ahead(rnd_.chance(0.5));
   return o;
@@ -236,7 +242,8 @@ bool CrashSim::open_store() {
             std::to_string(options_.segment_bytes) + ", group " + std::to_string(options_.write_group_bytes_max) +
             ", inflight " + std::to_string(options_.inflight_groups_max) + ", " +
             (options_.direct_io ? "direct" : "buffered") + ", " +
-            (options_.prealloc == PreallocMode::zero_fill ? "zero_fill" : "fallocate") + "): log [" +
+            (options_.prealloc == PreallocMode::zero_fill ? "zero_fill" : "fallocate") + ", recycle " +
+            std::to_string(options_.recycled_segments_max) + "): log [" +
             std::to_string(store_->first_lsn()) + ", " + std::to_string(store_->next_lsn()) + ")");
       const RecoveryReport &report = store_->recovery_report();
       if (report.cut || !report.notes.empty()) trace("  " + report.to_string());
