@@ -55,14 +55,14 @@ Bytes le(std::uint64_t value, int bytes) {
 }
 
 Bytes record(std::uint64_t lsn, std::uint32_t stream, format::RecordType type, const Bytes &payload,
-             std::uint32_t durable_lag = 0) {
+             std::uint32_t durable_lag = 0, std::uint32_t seed = 0) {
   format::RecordHeader header;
   header.lsn = lsn;
   header.stream = stream;
   header.type = type;
   header.durable_lag = durable_lag;
   Bytes out(format::record_disk_bytes(payload.size()));
-  format::encode_record(header, payload, out.data());
+  format::encode_record(header, payload, out.data(), seed);
   return out;
 }
 
@@ -78,6 +78,11 @@ void record_decoder_seeds() {
   const Bytes hello = record(1, 1, RecordType::full, text("hello"));
   const Bytes log = record(2, 2, RecordType::full, text("log-structured"), 1);
   seed("record_decoder", "full-hello", cat({u8s({0}), hello}));
+  // A recycled segment's records: mode bit 3, the segment id (5) in bits 4..7.
+  const std::uint32_t seed_5 = format::record_crc_seed(5);
+  seed("record_decoder", "recycled-seeded",
+       cat({u8s({8 | (5 << 4) | 2}), record(20, 1, RecordType::full, text("recycled"), 0, seed_5),
+            record(21, 1, RecordType::full, text("second life"), 0, seed_5)}));
   seed("record_decoder", "two-records-expected-lsn", cat({u8s({2}), hello, log}));
   seed("record_decoder", "empty-payload", cat({u8s({0}), record(7, 0, RecordType::full, {})}));
   seed("record_decoder", "padding-40", cat({u8s({0}), padding(3, 40)}));
@@ -168,6 +173,12 @@ void segment_scan_seeds() {
   seed("segment_scan", "header-data-verify-strict", cat({u8s({1 | 16 | 64 | 128, 0, base}), data}));
   seed("segment_scan", "raw-file", cat({u8s({16, 0, base}), small.files[0]}));
   seed("segment_scan", "fix-crc-lsn", cat({u8s({1 | 4 | 8 | 16, 0, base}), data}));
+  // A recycled segment (extras bit 4): its records re-checksummed with its id as seed, followed
+  // by a previous life's bytes (the same records unseeded) instead of zeros.
+  Bytes stale_after = data;
+  stale_after.insert(stale_after.end(), data.begin(), data.end());
+  seed("segment_scan", "recycled-fix-crc-lsn", cat({u8s({1 | 4 | 8 | 16, 16, base}), data}));
+  seed("segment_scan", "recycled-previous-life-after", cat({u8s({1 | 16, 16 | 4, base}), stale_after}));
   seed("segment_scan", "size-choice", cat({u8s({2 | 16, 0, base, 2}), data}));
   seed("segment_scan", "clean-marker",
        cat({u8s({1 | 16 | 32, 0, base}), le(base + 6, 8), le(4096 + ((data.size() - 32) / 4096 + 1) * 4096, 4), data}));

@@ -213,7 +213,8 @@ inline Bytes pattern_payload(std::uint64_t lsn, std::uint32_t stream, std::uint3
 
 // Recomputes a record's checksums in place (payload CRC when the payload is present, then the
 // header CRC): lets the fuzzer reach the checks that run after the checksums.
-inline void fix_record_checksums(std::span<std::byte> bytes) {
+// `seed`: the segment's record checksum seed (format::record_crc_seed_of its header; 0: none).
+inline void fix_record_checksums(std::span<std::byte> bytes, std::uint32_t seed = 0) {
   using namespace format;
   if (bytes.size() < record_header_bytes) return;
   const std::uint64_t payload_bytes = load_u32(bytes.data() + 16);
@@ -221,7 +222,7 @@ inline void fix_record_checksums(std::span<std::byte> bytes) {
     const std::uint32_t crc = crc32c(bytes.subspan(record_header_bytes, payload_bytes));
     store_u32(bytes.data() + 4, crc32c_mask(crc));
   }
-  store_u32(bytes.data(), crc32c_mask(crc32c(bytes.subspan(4, record_header_bytes - 4))));
+  store_u32(bytes.data(), crc32c_mask(crc32c_extend(seed, bytes.data() + 4, record_header_bytes - 4)));
 }
 
 // A record found intact on disk by the reference walk.
@@ -278,7 +279,8 @@ inline void walk_segment(std::span<const std::byte> file, std::uint64_t store_id
   // Each pass moves forward by at least 8 bytes, so the loop ends.
   while (position < end) {
     const auto rest = file.subspan(position, end - position);
-    const DecodeOutcome outcome = decode_record(rest, expected_known ? &expected : nullptr);
+    const DecodeOutcome outcome =
+        decode_record(rest, expected_known ? &expected : nullptr, record_crc_seed_of(header));
     if (outcome.error != RecordError::none) {
       if (!broken(position)) break;
       continue;

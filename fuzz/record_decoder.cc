@@ -6,6 +6,8 @@
 //          checks after them (type, reserved, length, gap, LSN) instead of stopping at the CRC
 //   bit 1  pass an expected LSN (the record's own, so LSN checks pass)
 //   bit 2  with bit 1: expect the LSN after the record's own (lsn_out_of_order must follow)
+//   bit 3  the records are a recycled segment's: header checksums seeded with the segment id
+//          in bits 4..7 (format::record_crc_seed); every check below then runs with that seed
 // Checks: both decoders agree; nothing is read outside the buffer (ASan); whatever decodes
 // re-encodes to exactly the bytes it was decoded from; the walk always moves forward.
 #include <cstddef>
@@ -40,18 +42,19 @@ bool header_stage_error(RecordError error) {
 // Checks one record position; returns the bytes the record occupies (0: the walk stops).
 std::uint64_t check_one(std::span<std::byte> bytes, std::uint8_t mode) {
   using namespace format;
-  if ((mode & 1) != 0) fix_record_checksums(bytes);
+  const std::uint32_t seed = (mode & 8) != 0 ? record_crc_seed(mode >> 4) : 0;
+  if ((mode & 1) != 0) fix_record_checksums(bytes, seed);
   const std::span<const std::byte> input(bytes);
 
   RecordHeader header;
-  const RecordError header_error = decode_record_header(input, &header);
+  const RecordError header_error = decode_record_header(input, &header, seed);
   std::uint64_t expected = 0;
   const std::uint64_t *expected_ptr = nullptr;
   if ((mode & 2) != 0 && input.size() >= 16) {
     expected = load_u64(input.data() + 8) + ((mode & 4) != 0 ? 1 : 0);
     expected_ptr = &expected;
   }
-  const DecodeOutcome outcome = decode_record(input, expected_ptr);
+  const DecodeOutcome outcome = decode_record(input, expected_ptr, seed);
   const std::string where = "input " + hex_prefix(input, 32);
 
   FUZZ_CHECK(std::string(record_error_name(outcome.error)) != "unknown", where);
@@ -69,7 +72,7 @@ std::uint64_t check_one(std::span<std::byte> bytes, std::uint8_t mode) {
   // A header that passed re-encodes to the same 32 bytes (every field is either checked or
   // carried, so nothing is lost or normalised).
   std::byte again[record_header_bytes];
-  encode_record_header(header, again);
+  encode_record_header(header, again, seed);
   FUZZ_CHECK(std::memcmp(again, input.data(), record_header_bytes) == 0, "header re-encode, " + where);
 
   // Past the header, decode_record fills in the header and extent even on error.
@@ -93,7 +96,7 @@ std::uint64_t check_one(std::span<std::byte> bytes, std::uint8_t mode) {
              where);
   if (expected_ptr != nullptr) FUZZ_CHECK(header.lsn == expected, where);
   Bytes encoded(disk_bytes);
-  const std::uint64_t written = encode_record(header, record.payload, encoded.data());
+  const std::uint64_t written = encode_record(header, record.payload, encoded.data(), seed);
   FUZZ_CHECK(written == disk_bytes, where);
   FUZZ_CHECK(std::memcmp(encoded.data(), input.data(), disk_bytes) == 0, "record re-encode, " + where);
 
@@ -103,7 +106,7 @@ std::uint64_t check_one(std::span<std::byte> bytes, std::uint8_t mode) {
       record_header_bytes + header.payload_bytes == disk_bytes &&
       all_zero(record.payload.data(), record.payload.size())) {
     Bytes padding(disk_bytes);
-    encode_padding(header.lsn, disk_bytes, padding.data());
+    encode_padding(header.lsn, disk_bytes, padding.data(), seed);
     FUZZ_CHECK(padding == encoded, "padding re-encode, " + where);
   }
   return disk_bytes;

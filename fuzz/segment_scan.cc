@@ -22,6 +22,8 @@
 //               bit 1     META first_lsn = base_lsn (else 0)
 //               bit 2     after reading, append one record, close, reopen and read again
 //               bit 3     durability sync for that append (else none)
+//               bit 4     the segment(s) are recycled (header version 2, flag recycled; records
+//                         checksummed with the segment id as seed when bit 2 fixes them)
 //   u8/u64      base_lsn
 //   [layout 2]  u8 segment size choice   [layout 3] u16 split point, u8 LSN step to segment 2
 //   [bit 5]     u64 next_lsn, u32 active_end_offset for CLEAN
@@ -79,7 +81,7 @@ std::uint64_t header_segment_bytes(const Layout &layout, std::uint64_t data_byte
 
 // Recomputes checksums (and LSNs) of the records laid out in `file` from offset 4096, so that
 // the fuzzer's mutations of types, lengths, streams and gaps get past the CRCs.
-void fix_records(Bytes &file, std::uint64_t base_lsn, bool fix_lsns) {
+void fix_records(Bytes &file, std::uint64_t base_lsn, bool fix_lsns, std::uint32_t seed) {
   using namespace format;
   std::uint64_t position = segment_data_offset_bytes;
   std::uint64_t lsn = base_lsn;
@@ -88,7 +90,7 @@ void fix_records(Bytes &file, std::uint64_t base_lsn, bool fix_lsns) {
     std::byte *p = file.data() + position;
     if (all_zero(p, record_header_bytes)) break;
     if (fix_lsns) store_u64(p + 8, lsn);
-    fix_record_checksums(std::span(file).subspan(position));
+    fix_record_checksums(std::span(file).subspan(position), seed);
     if (std::to_integer<std::uint8_t>(p[24]) != static_cast<std::uint8_t>(RecordType::padding)) ++lsn;
     position += record_disk_bytes(load_u32(p + 16));
   }
@@ -105,7 +107,8 @@ Bytes make_segment(const Layout &layout, std::uint64_t id, std::uint64_t base_ls
         std::min<std::size_t>(data.size(), file_bytes_max - segment_data_offset_bytes);
     file.assign(segment_data_offset_bytes + data_bytes, std::byte{0});
     SegmentHeader header;
-    header.format_version = format_version;
+    if ((layout.extras & 16) != 0) header.flags = segment_flag_recycled;
+    header.format_version = segment_format_version_for(header.flags);
     header.block_size_bytes = block_size_bytes;
     header.segment_id = id;
     header.base_lsn = base_lsn;
@@ -121,7 +124,8 @@ Bytes make_segment(const Layout &layout, std::uint64_t id, std::uint64_t base_ls
     store_u32(file.data() + 60, crc32c_mask(crc32c(std::span<const std::byte>(file).first(60))));
     if (data_bytes > 0) std::memcpy(file.data() + segment_data_offset_bytes, data.data(), data_bytes);
   }
-  if ((layout.mode & 4) != 0) fix_records(file, base_lsn, (layout.mode & 8) != 0);
+  const std::uint32_t seed = (layout.mode & 3) != 0 && (layout.extras & 16) != 0 ? record_crc_seed(id) : 0;
+  if ((layout.mode & 4) != 0) fix_records(file, base_lsn, (layout.mode & 8) != 0, seed);
   if ((layout.mode & 16) != 0 && file.size() >= segment_header_bytes) {
     const std::uint64_t claimed = load_u64(file.data() + 32);
     if (claimed > file.size() && claimed <= file_bytes_max) file.resize(claimed, std::byte{0});
