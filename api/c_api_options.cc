@@ -97,6 +97,12 @@ int segstore_options_set_preallocate_next_segment(segstore_options *opts, int en
   return SEGSTORE_OK;
 }
 
+int segstore_options_set_recycled_segments_max(segstore_options *opts, uint32_t files) {
+  if (opts == nullptr) return null_argument("segstore_options_set_recycled_segments_max", "opts");
+  opts->options.recycled_segments_max = files;
+  return SEGSTORE_OK;
+}
+
 int segstore_options_set_write_group_bytes_max(segstore_options *opts, uint32_t bytes) {
   if (opts == nullptr) return null_argument("segstore_options_set_write_group_bytes_max", "opts");
   opts->options.write_group_bytes_max = bytes;

@@ -278,6 +278,7 @@ segstore::Options options_from(const py::kwargs &kwargs) {
     else if (key == "direct_io") o.direct_io = value.cast<bool>();
     else if (key == "prealloc") o.prealloc = value.cast<segstore::PreallocMode>();
     else if (key == "preallocate_next_segment") o.preallocate_next_segment = value.cast<bool>();
+    else if (key == "recycled_segments_max") o.recycled_segments_max = value.cast<std::uint32_t>();
     else if (key == "write_group_bytes_max") o.write_group_bytes_max = value.cast<std::uint32_t>();
     else if (key == "inflight_groups_max") o.inflight_groups_max = value.cast<std::uint32_t>();
     else if (key == "create_if_missing") o.create_if_missing = value.cast<bool>();
@@ -432,7 +433,7 @@ PYBIND11_MODULE(segstore, m) {
   m.def("open", &open_store, py::arg("dir"),
         "open(dir, **options) -> Store. Options (segstore/store.h): segment_bytes, durability "
         "(Durability), flush_interval_ms, io_backend (IoBackend), direct_io, prealloc (Prealloc), "
-        "preallocate_next_segment, write_group_bytes_max, inflight_groups_max, create_if_missing, "
+        "preallocate_next_segment, recycled_segments_max, write_group_bytes_max, inflight_groups_max, create_if_missing, "
         "retain_bytes_max, retain_segments_max, retain_age_ms_max, verify_on_open, strict_recovery, "
         "accept_data_loss, "
         "snapshots_kept, snapshot_every_records, on_snapshot_due(lsn), logger(level, message).");

@@ -93,11 +93,19 @@ Status RecoveryPass::list_directory() {
         removals_.push_back(format::join_path(dir_, name));
         removal_notes_.push_back("@L removed " + name + ": below META's min_segment_id");
         break;
-      case log::StoreNameKind::free:
+      case log::StoreNameKind::free: {
         // Holds no record of the log; its id is one no new segment may take (store_dir.h).
         max_id_seen_ = std::max(max_id_seen_, classified.id);
-        free_files_.push_back(format::join_path(dir_, name));
+        const std::string path = format::join_path(dir_, name);
+        Result<io::FileKind> kind = env_.file_kind(path);
+        if (!kind.ok()) return kind.status();
+        // Only a regular file is ever reused (never a link, a FIFO or a directory).
+        if (*kind == io::FileKind::regular)
+          free_files_.push_back(path);
+        else
+          note("@R " + name + " left alone: not a regular file");
         break;
+      }
       case log::StoreNameKind::temp:
         removals_.push_back(format::join_path(dir_, name));
         removal_notes_.push_back("@R removed leftover temporary file " + name);

@@ -181,6 +181,10 @@ SEGSTORE_API int segstore_options_set_prealloc_mode(segstore_options *opts, int 
 /* 1 (default): the next segment file is prepared while the active one fills (a store takes one
  * segment more on disk). 0: no spare; the append that fills a segment creates the next. */
 SEGSTORE_API int segstore_options_set_preallocate_next_segment(segstore_options *opts, int enabled);
+/* Segment recycling: up to `files` segment files freed by trim or retention are kept and reused
+ * as later segments (their blocks already written). 0 (default): freed files are deleted. A store
+ * that recycled holds segments of format version 2 (docs/FORMAT.md "Recycled segments"). */
+SEGSTORE_API int segstore_options_set_recycled_segments_max(segstore_options *opts, uint32_t files);
 /* The largest single device write, 8 KiB .. 64 MiB (default 1 MiB). */
 SEGSTORE_API int segstore_options_set_write_group_bytes_max(segstore_options *opts, uint32_t bytes);
 /* Write groups in flight at once, 1 .. 256 (default 4). */

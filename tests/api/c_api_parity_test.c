@@ -127,6 +127,7 @@ static void test_option_setters(void) {
   CHECK_RC(segstore_options_set_direct_io(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_prealloc_mode(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_preallocate_next_segment(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
+  CHECK_RC(segstore_options_set_recycled_segments_max(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_write_group_bytes_max(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_inflight_groups_max(NULL, 0), SEGSTORE_E_INVALID_ARGUMENT);
   CHECK_RC(segstore_options_set_retention(NULL, 0, 0, 0), SEGSTORE_E_INVALID_ARGUMENT);
