@@ -201,6 +201,13 @@ void evaluate_write_targets(Report &report) {
             (measured(end) ? "; vs the same + end fsync " + format_fixed(end, 2) + "x" : "") +
             (measured(fresh) ? ", vs fresh fallocated files " + format_fixed(fresh, 2) + "x" : "") + ")",
         {big, "fio"});
+    // The same over segments made from freed files: a log with retention (segment recycling).
+    const Row *recycled = find_row(w1, "recycled segments, 64 KiB");
+    const double rr = recycled ? recycled->vs_fio : not_measured;
+    add(report, "W1", "64 KiB over recycled segments >= 0.90 x fio sequential write", rr, 0.9, false,
+        format_fixed(rr, 2) + "x (" + rate(recycled ? recycled->mb_per_s : not_measured) + " MB/s vs " +
+            (recycled ? recycled->vs_fio_job : "") + ")",
+        {recycled, "fio"});
   }
   const Table *w2 = find_table(report, "W2");
   if (w2 != nullptr) {
@@ -241,6 +248,11 @@ void evaluate_write_targets(Report &report) {
           format_fixed(r, 2) + "x (" + rate(row ? row->mb_per_s : not_measured) + " MB/s durable" +
               (measured(fresh) ? "; vs the same into fresh fallocated files " + format_fixed(fresh, 2) + "x" : "") + ")",
           {row, "fio"});
+      const Row *recycled = find_row(w4, std::string("recycled segments, ") + size);
+      const double rr = recycled ? recycled->vs_fio : not_measured;
+      add(report, "W4", std::string(size) + " over recycled segments >= 0.95 x fio 1 MiB write+fdatasync QD4", rr, 0.95,
+          false, format_fixed(rr, 2) + "x (" + rate(recycled ? recycled->mb_per_s : not_measured) + " MB/s durable)",
+          {recycled, "fio"});
     }
   }
 }

@@ -15,6 +15,7 @@ constexpr std::size_t durable_record_bytes = 1024;
 constexpr int w3_thread_counts[] = {4, 16, 64};
 constexpr int peer_threads_many = 16;
 constexpr std::size_t w4_record_sizes[] = {1024, 4096};
+constexpr std::size_t w1_recycled_record_bytes = 65536;
 // W4 keeps this many payload bytes appended but not yet known durable: more than the
 // inflight_groups_max x write_group_bytes_max (4 x 1 MiB) the engine can have in flight.
 constexpr std::uint64_t w4_window_bytes = 16ull << 20;
@@ -53,20 +54,56 @@ std::string durability_text(Durability durability) {
   return "?";
 }
 
+// The steady state of a log with retention and segment recycling (Options::recycled_segments_max):
+// segments beyond the newest few are removed as new ones are sealed, and new segments are made
+// from their files. recycled_prefill_segments segments are written before the timed span, so
+// that every segment made during it comes from a freed file.
+constexpr std::uint64_t recycled_retain_segments = 4;
+constexpr std::uint32_t recycled_pool_files = 8;
+constexpr std::uint64_t recycled_prefill_segments = recycled_retain_segments + 4;
+const char *const recycled_prefix = "recycled segments, ";
+
+Options recycling_options(Options options) {
+  options.retain_segments_max = recycled_retain_segments;
+  options.recycled_segments_max = recycled_pool_files;
+  return options;
+}
+
+// Appends (untimed) until the store's retention freed files for the pool, then syncs.
+bool prefill_for_recycling(Store &store, std::span<const std::byte> payload, std::uint64_t segment_bytes,
+                           std::string *error) {
+  const std::uint64_t records = recycled_prefill_segments * segment_bytes / (payload.size() + 32) + 1;
+  for (std::uint64_t i = 0; i < records; ++i) {
+    Result<std::uint64_t> lsn = store.append_async(payload);
+    if (!lsn.ok()) {
+      *error = "prefill: " + lsn.status().to_string();
+      return false;
+    }
+  }
+  const Status synced = store.sync();
+  if (!synced.ok()) *error = "prefill: " + synced.to_string();
+  return synced.ok();
+}
+
 // segstore appending `record_bytes` records from `threads` threads with `durability`; W1's
-// final sync is inside the timed span.
+// final sync is inside the timed span. `recycled`: into a store whose segments are made from
+// freed files (recycling_options, prefilled), the steady state of a log with retention.
 Row run_segstore_appends(Context &ctx, const std::string &workload, Durability durability, int threads,
-                         std::size_t record_bytes, RunLimits limits, Stats *stats) {
+                         std::size_t record_bytes, RunLimits limits, Stats *stats, bool recycled = false) {
   Row row;
   row.name = "segstore";
   row.threads = threads;
   row.record_bytes = static_cast<double>(record_bytes);
-  row.config = format_size(static_cast<double>(record_bytes)) + ", " + threads_text(threads) + ", " +
-               durability_text(durability);
+  row.config = std::string(recycled ? recycled_prefix : "") + format_size(static_cast<double>(record_bytes)) + ", " +
+               threads_text(threads) + ", " + durability_text(durability);
   std::string error;
   const std::string dir = ctx.path("store-" + workload);
-  std::unique_ptr<Store> store = open_fresh_store(dir, ctx.store_options(durability), &error);
+  const Options options = recycled ? recycling_options(ctx.store_options(durability)) : ctx.store_options(durability);
+  std::unique_ptr<Store> store = open_fresh_store(dir, options, &error);
   if (store && !warm_up(*store, &error)) store.reset();
+  if (store && recycled && !prefill_for_recycling(*store, payload_bytes(record_bytes), options.segment_bytes, &error))
+    store.reset();
+  const Stats before = store ? store->stats() : Stats{};
   if (!store) {
     row.error = error;
     return row;
@@ -88,6 +125,10 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
       });
   const double switches = process_context_switches() - switches_before;
   *stats = store->stats();
+  // The prefill's bytes are not the run's.
+  stats->bytes_written -= before.bytes_written;
+  stats->flushes -= before.flushes;
+  stats->segments_recycled -= before.segments_recycled;
   if (ctx.io_backend_used.empty()) ctx.io_backend_used = stats->io_backend;
   (void)store->close();
   store.reset();
@@ -95,6 +136,7 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
   fill_rates(row, run, static_cast<double>(record_bytes));
   row.extra["bytes_written"] = static_cast<double>(stats->bytes_written);
   row.extra["flushes"] = static_cast<double>(stats->flushes);
+  if (recycled) row.extra["segments_recycled"] = static_cast<double>(stats->segments_recycled);
   if (synced) {
     row.extra["average_group_records"] = stats->average_group_records;
     if (measured(switches_before) && run.records > 0)
@@ -141,6 +183,13 @@ Table run_w1(Context &ctx) {
     RunLimits limits = ctx.timed();
     limits.records_max = ctx.config.w1_volume_bytes / size;
     table.rows.push_back(run_segstore_appends(ctx, "W1", Durability::none, 1, size, limits, &stats));
+  }
+  {
+    // 64 KiB again, into segments made from freed files (a log with retention, recycling).
+    RunLimits limits = ctx.timed();
+    limits.records_max = ctx.config.w1_volume_bytes / w1_recycled_record_bytes;
+    table.rows.push_back(
+        run_segstore_appends(ctx, "W1", Durability::none, 1, w1_recycled_record_bytes, limits, &stats, true));
   }
   const int inflight = static_cast<int>(ctx.store_options(Durability::none).inflight_groups_max);
   const FioResult matching = ctx.fio.seq_write(write_bytes, inflight);
@@ -274,21 +323,25 @@ namespace {
 
 // One thread keeps a window of async appends outstanding; a record counts once wait_durable
 // (or durable_lsn) covered it. Latency: from its append_async to the moment it was seen durable.
-Row run_w4_size(Context &ctx, std::size_t record_bytes) {
+Row run_w4_size(Context &ctx, std::size_t record_bytes, bool recycled = false) {
   Row row;
   row.name = "segstore";
   row.record_bytes = static_cast<double>(record_bytes);
-  row.config = format_size(static_cast<double>(record_bytes)) + ", 1 thread, append_async, window " +
-               format_size(static_cast<double>(w4_window_bytes)) + ", sync";
+  row.config = std::string(recycled ? recycled_prefix : "") + format_size(static_cast<double>(record_bytes)) +
+               ", 1 thread, append_async, window " + format_size(static_cast<double>(w4_window_bytes)) + ", sync";
   std::string error;
   const std::string dir = ctx.path("store-W4");
-  std::unique_ptr<Store> store = open_fresh_store(dir, ctx.store_options(Durability::sync), &error);
+  const std::span<const std::byte> payload = payload_bytes(record_bytes);
+  const Options options =
+      recycled ? recycling_options(ctx.store_options(Durability::sync)) : ctx.store_options(Durability::sync);
+  std::unique_ptr<Store> store = open_fresh_store(dir, options, &error);
   if (store && !warm_up(*store, &error)) store.reset();
+  if (store && recycled && !prefill_for_recycling(*store, payload, options.segment_bytes, &error)) store.reset();
   if (!store) {
     row.error = error;
     return row;
   }
-  const std::span<const std::byte> payload = payload_bytes(record_bytes);
+  const Stats before = store->stats();
   const std::size_t window = std::max<std::size_t>(1, w4_window_bytes / record_bytes);
   struct Outstanding {
     std::uint64_t lsn;
@@ -324,7 +377,10 @@ Row run_w4_size(Context &ctx, std::size_t record_bytes) {
     retire(store->durable_lsn());
   }
   const double seconds = seconds_since(start);
-  const Stats stats = store->stats();
+  Stats stats = store->stats();
+  stats.bytes_written -= before.bytes_written;  // the prefill's are not the run's
+  stats.flushes -= before.flushes;
+  stats.segments_recycled -= before.segments_recycled;
   (void)store->close();
   store.reset();
   remove_tree(dir);
@@ -337,6 +393,7 @@ Row run_w4_size(Context &ctx, std::size_t record_bytes) {
   row.extra["average_group_records"] = stats.average_group_records;
   row.extra["flushes"] = static_cast<double>(stats.flushes);
   row.extra["bytes_written"] = static_cast<double>(stats.bytes_written);
+  if (recycled) row.extra["segments_recycled"] = static_cast<double>(stats.segments_recycled);
   progress("W4", "segstore " + row.config + ": " + format_count(row.records_per_s) + " durable records/s, " +
                      format_count(row.mb_per_s) + " MB/s" + (error.empty() ? "" : " (" + error + ")"));
   return row;
@@ -351,6 +408,8 @@ Table run_w4(Context &ctx) {
   table.parameters = store_parameters(ctx, Durability::sync) + "; window " + format_size(static_cast<double>(w4_window_bytes)) +
                      " of payload; a record counts once it is durable; latency = append_async to seen durable";
   for (std::size_t size : w4_record_sizes) table.rows.push_back(run_w4_size(ctx, size));
+  // Again into segments made from freed files (a log with retention, recycling).
+  for (std::size_t size : w4_record_sizes) table.rows.push_back(run_w4_size(ctx, size, true));
   const FioResult qd4 = ctx.fio.durable_write(1 << 20, 4);
   // The same into fresh fallocated segment-sized files: what a pipelined store's segments are
   // (docs/ENGINE.md), where each synced write also converts unwritten extents.

@@ -199,12 +199,14 @@ Result<std::shared_ptr<Segment>> Store::Impl::create_next_segment_locked(std::un
   lock.unlock();
   Result<std::shared_ptr<Segment>> created =
       free_path.empty() ? create_segment_file(id, zero_fill) : recycle_segment_file(id, free_path);
+  const bool recycled = created.ok() && !free_path.empty();
   if (!created.ok() && !free_path.empty()) {
     base::log(options_.logger, LogLevel::warning,
               "recycling " + free_path + ": " + created.status().to_string() + " (a new file is made instead)");
     created = create_segment_file(id, zero_fill);
   }
   lock.lock();
+  if (recycled) segments_recycled_++;
   prealloc_running_ = false;
   progress_cv_.notify_all();
   maintenance_cv_.notify_all();

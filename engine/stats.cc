@@ -38,6 +38,8 @@ Stats Store::Impl::stats() const {
     s.durable_lsn = durable_lsn_;
     s.appends = appends_;
     s.flushes = flushes_;
+    s.segments_recycled = segments_recycled_;
+    s.free_files = free_files_.size();
     s.bytes_written = bytes_written_;
     s.average_group_records = flushes_ == 0 ? 0.0 : static_cast<double>(records_made_durable_) / flushes_;
     for (const auto &[base, seg] : segments_) {

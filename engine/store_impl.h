@@ -483,6 +483,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // record it decodes is checked with the old segment's seed, so none of the new life's passes,
   // and the failure is reported as the trim it is (damage_or_dropped_write), not as damage.
   std::vector<std::string> free_files_;
+  std::uint64_t segments_recycled_ = 0;  // Stats::segments_recycled
   bool prealloc_wanted_ = false;
   bool prealloc_running_ = false;  // the maintenance thread is creating the next segment
   std::deque<std::shared_ptr<Segment>> to_seal_;

@@ -175,6 +175,8 @@ struct Stats {
   std::uint64_t appends = 0;          // records appended since open
   std::uint64_t flushes = 0;          // device data syncs since open
   std::uint64_t bytes_written = 0;    // bytes submitted to the device since open
+  std::uint64_t segments_recycled = 0;  // segments made from freed files since open (recycled_segments_max)
+  std::uint64_t free_files = 0;       // freed segment files kept for recycling now
   double average_group_records = 0;   // records made durable per data sync
   std::uint64_t blocks_read = 0;      // 4 KiB blocks read from segment files since open
   std::uint64_t read_requests = 0;    // device reads of segment files that made up blocks_read

@@ -82,6 +82,8 @@ TEST(RecycledSegments, TrimmedFilesBecomeLaterSegmentsAndEveryRecordReadsBack) {
     auto store = open_or_die(dir.path(), recycling_options());
     ASSERT_NO_FATAL_FAILURE(fill_trim_and_recycle(*store, dir.path(), &end));
     EXPECT_GE(recycled_segments(dir.path()), 1u) << "no segment was made from a free file";
+    EXPECT_GE(store->stats().segments_recycled, 1u);
+    EXPECT_LE(store->stats().free_files, 4u);  // recycled_segments_max
     ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end));
     EXPECT_LE(names_with_suffix(dir.path(), format::free_suffix).size(), 4u);
     SEGSTORE_ASSERT_OK(store->close());
@@ -102,6 +104,7 @@ TEST(RecycledSegments, WithoutRecyclingFreedFilesAreDeleted) {
   SEGSTORE_ASSERT_OK(store->trim_before(1000));
   EXPECT_TRUE(names_with_suffix(dir.path(), format::free_suffix).empty());
   EXPECT_EQ(recycled_segments(dir.path()), 0u);
+  EXPECT_EQ(store->stats().segments_recycled, 0u);
 }
 
 // Free files left by a store that recycled are deleted at an open that does not recycle.
