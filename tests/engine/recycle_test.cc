@@ -12,6 +12,7 @@
 #include "format/layout.h"
 #include "format/record.h"
 #include "format/segment_header.h"
+#include "format/small_files.h"
 #include "format/store_dir.h"
 #include "recovery/store_builder.h"
 
@@ -285,6 +286,61 @@ TEST(RecycledSegments, DamageBeforeARecordOfThisLifeIsStillCut) {
   EXPECT_LE(report.bytes_quarantined, format::align_up(offsets.back(), format::block_size_bytes) - damaged);
   EXPECT_EQ(reopened->next_lsn(), report.cut_lsn);
   ASSERT_NO_FATAL_FAILURE(expect_records(*reopened, reopened->first_lsn(), report.cut_lsn));
+}
+
+// A crash after a spare was prepared from a free file and before its first write: recovery
+// returns it to the free files (its next life gets a new id) and the log is as it was.
+TEST(RecycledSegments, ASpareNeverActivatedGoesBackToTheFreeFiles) {
+  TempDir dir;
+  std::uint64_t end = 0;
+  {
+    auto store = open_or_die(dir.path(), recycling_options());
+    ASSERT_NO_FATAL_FAILURE(fill_trim_and_recycle(*store, dir.path(), &end));
+    SEGSTORE_ASSERT_OK(store->close());
+  }
+  // The spare as the maintenance thread leaves it: a free file's block 0 rewritten with a spare
+  // header of the next id, renamed to that id. No CLEAN: the open recovers as after a crash.
+  const std::vector<std::string> segments = names_with_suffix(dir.path(), format::segment_suffix);
+  const std::vector<std::string> free = names_with_suffix(dir.path(), format::free_suffix);
+  ASSERT_FALSE(free.empty());
+  std::uint64_t max_id = 0;
+  for (const auto &names : {segments, free})
+    for (const std::string &name : names) max_id = std::max<std::uint64_t>(max_id, std::stoull(name.substr(0, 20)));
+  const std::uint64_t spare_id = max_id + 1;
+  const Bytes meta_bytes = read_file(dir.sub(format::meta_file_name));
+  format::MetaFile meta;
+  ASSERT_EQ(format::decode_meta(meta_bytes, &meta), format::SmallFileError::none);
+  Bytes spare = read_file(dir.sub(free.front()));
+  format::SegmentHeader header;
+  header.flags = format::segment_flag_recycled | format::segment_flag_spare;
+  header.format_version = format::segment_format_version_for(header.flags);
+  header.block_size_bytes = format::block_size_bytes;
+  header.segment_id = spare_id;
+  header.segment_bytes = spare.size();
+  header.store_id = meta.store_id;
+  std::fill(spare.begin(), spare.begin() + format::block_size_bytes, std::byte{0});
+  format::encode_segment_header(header, spare.data());
+  const std::string spare_name = format::numbered_name(spare_id, format::segment_suffix);
+  fs::remove(dir.sub(free.front()));
+  write_file(dir.sub(spare_name), spare);
+  fs::remove(dir.sub(format::clean_file_name));
+
+  auto store = open_or_die(dir.path(), recycling_options());
+  EXPECT_FALSE(store->recovery_report().cut);
+  EXPECT_EQ(store->recovery_report().bytes_quarantined, 0u);
+  EXPECT_FALSE(fs::exists(dir.sub(spare_name)));
+  EXPECT_TRUE(fs::exists(dir.sub(format::numbered_name(spare_id, format::free_suffix))) ||
+              store->stats().segments_recycled != 0)  // or already made into the next spare
+      << "the spare was neither returned to the free files nor recycled";
+  EXPECT_EQ(store->next_lsn(), end);
+  ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end));
+  ASSERT_NO_FATAL_FAILURE(append_range(*store, end, end + 400));
+  ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end + 400));
+  // No segment took the spare's id or a lower one since.
+  for (const std::string &name : names_with_suffix(dir.path(), format::segment_suffix))
+    if (std::stoull(name.substr(0, 20)) > max_id) {
+      EXPECT_GT(std::stoull(name.substr(0, 20)), spare_id) << name;
+    }
 }
 
 }  // namespace
