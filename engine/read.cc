@@ -121,13 +121,12 @@ Status Store::Impl::damage_or_dropped_write(const Segment &seg, std::uint64_t of
   });
   const WriteGroup *g = group_at();
   if (g != nullptr && g->state == GroupState::failed) return failed_write_status(*g);
-  // A segment trimmed while this reader held it: its file may have been recycled since
-  // (Options::recycled_segments_max), and the new life's records fail the old seed.
-  const auto live = segments_.find(seg.base_lsn);
-  if (live == segments_.end() || live->second.get() != &seg)
-    return Status(Errc::lsn_out_of_range, "segment " + seg.path + " was removed from the log (trimmed) while it was read: " +
-                                              damage.message());
   return damage;
+}
+
+bool Store::Impl::segment_trimmed(const Segment &seg) {
+  std::lock_guard lock(mu_);
+  return seg.end_lsn() <= first_lsn_;
 }
 
 Status Store::Impl::fill_window(const std::shared_ptr<Segment> &seg, std::uint64_t offset, std::uint64_t needed,
@@ -289,6 +288,9 @@ Result<Record> Store::Impl::read(std::uint64_t lsn) {
     if (!found.ok()) return found.status();
     Result<Record> got = read_once(lsn, *found, end_offset);
     if (got.ok() || got.status().code() != Errc::corruption) return got;
+    // Trimmed while it was read: its file may have been recycled since (its new records fail
+    // the old seed). Asked again, the LSN is out of range now.
+    if (segment_trimmed(**found)) continue;
     std::unique_lock lock(mu_);
     // A rewrite zeroes bytes before it commits: let a running one finish, then compare.
     wait_for_log_rewrite_locked(lock);

@@ -183,6 +183,11 @@ class Iterator::Impl {
         cursor_generation_ = pos.generation;
       }
       Result<std::optional<RecordView>> got = cursor_->next(pos.end_offset);
+      if (!got.ok() && got.status().code() == Errc::corruption && store_->segment_trimmed(*pos.seg)) {
+        // Trimmed under the walk (its file may have been recycled): it goes on from first_lsn().
+        cursor_->restart(nullptr, 0, 0);
+        continue;
+      }
       if (!got.ok()) return got.status();
       if (!got->has_value()) {
         // The cursor reached the segment's known end. Records below next_lsn_ are all seen.
@@ -232,6 +237,10 @@ class Iterator::Impl {
         blocks = pos.seg->index.stream_blocks_from(*stream_, first_block, stream_blocks_per_pass);
       }
       Result<bool> walked = read_stream_blocks(pos, blocks);
+      if (!walked.ok() && walked.status().code() == Errc::corruption && store_->segment_trimmed(*pos.seg)) {
+        forget_stream_reads();  // trimmed under the walk: it goes on from first_lsn()
+        continue;
+      }
       if (!walked.ok()) return walked.status();
       // More of this segment's bitmap is left to walk when the slice was full and was walked
       // to its end: the next pass continues from resume_block_.

@@ -185,6 +185,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // `damage` (bytes at `offset` of `seg` that do not decode), unless a data sync failing while
   // they were read dropped them: then the failure of the group that held them (read.cc).
   Status damage_or_dropped_write(const Segment &seg, std::uint64_t offset, Status damage);
+  // A segment whose records all lie below first_lsn_ (trimmed): a read of it that failed may
+  // have met its file recycled (Options::recycled_segments_max) and is not damage.
+  bool segment_trimmed(const Segment &seg);
   // The segment holding `lsn` (lsn in [first_lsn, next_lsn)), or lsn_out_of_range; with its
   // end offset and the log generation, read under the same lock, where asked for.
   Result<std::shared_ptr<Segment>> segment_for(std::uint64_t lsn, std::uint64_t *end_offset = nullptr,
@@ -481,7 +484,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // Freed segment files ("<id>.free") waiting to be recycled, at most recycled_segments_max.
   // A reader still holding a trimmed segment may read its file after it was recycled: every
   // record it decodes is checked with the old segment's seed, so none of the new life's passes,
-  // and the failure is reported as the trim it is (damage_or_dropped_write), not as damage.
+  // and the failure is taken for the trim it is (segment_trimmed): a point read asks again and
+  // gets lsn_out_of_range, an iterator goes on from first_lsn().
   std::vector<std::string> free_files_;
   std::uint64_t segments_recycled_ = 0;  // Stats::segments_recycled
   bool prealloc_wanted_ = false;

@@ -231,15 +231,17 @@ Result<TailSurvey> survey_tail(io::File &file, std::uint64_t from, std::uint64_t
     for (std::uint64_t q = std::max(next_position, start);
          q < handled && q + record_header_bytes <= start + bytes; q += format::record_alignment_bytes) {
       format::RecordHeader header;
-      if (format::decode_record_header(std::span<const std::byte>(p + (q - start), record_header_bytes),
-                                       &header, record_seed) != format::RecordError::none)
-        continue;
-      if (recycled) {
-        // This life's bytes end with its last record (a previous life's follow): bounded by the limit.
-        const std::uint64_t end = std::min(limit, format::align_up(q + format::record_disk_bytes(header.payload_bytes),
-                                                                   block_size_bytes));
-        survey.nonzero_end = std::max(survey.nonzero_end, end);
+      const format::RecordError error =
+          format::decode_record_header(std::span<const std::byte>(p + (q - start), record_header_bytes), &header,
+                                       record_seed);
+      if (recycled && error != format::RecordError::zero_header && error != format::RecordError::header_checksum) {
+        // Its seeded checksum passed: this life's bytes (even if a later check fails), which end
+        // with its last such header's record (a previous life's follow). Bounded by the limit.
+        const std::uint64_t record_end =
+            q + (error == format::RecordError::none ? format::record_disk_bytes(header.payload_bytes) : record_header_bytes);
+        survey.nonzero_end = std::max(survey.nonzero_end, std::min(limit, format::align_up(record_end, block_size_bytes)));
       }
+      if (error != format::RecordError::none) continue;
       // Padding carries no durable_lag of its own (the writer leaves it 0): no evidence.
       if (header.type == format::RecordType::padding) continue;
       if (header.lsn < base_lsn || header.lsn >= lsn_bound) continue;
