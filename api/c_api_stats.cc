@@ -31,6 +31,8 @@ segstore_stats stats_out(const segstore::Stats &st) {
   out.average_group_records = st.average_group_records;
   out.blocks_read = st.blocks_read;
   out.read_requests = st.read_requests;
+  out.segments_recycled = st.segments_recycled;
+  out.free_files = st.free_files;
   out.index_bytes = st.index_bytes;
   out.append_latency_us = distribution_out(st.append_latency_us);
   out.sync_latency_us = distribution_out(st.sync_latency_us);

@@ -305,6 +305,14 @@ Result<std::shared_ptr<Segment>> Store::Impl::recycle_segment_file(std::uint64_t
   if (prepared.ok()) prepared = seg->file->sync_data();
   if (prepared.ok()) prepared = env_->rename(free_path, seg->path);
   if (prepared.ok()) prepared = env_->sync_dir(dir_);
+  if (prepared.ok()) {
+    // Opened again under its new name: a file remembers the path it was opened by (reads that
+    // open a second descriptor, messages) and must not name the free file any more.
+    seg->file.reset();
+    Result<std::unique_ptr<io::File>> renamed = env_->open_file(seg->path, flags);
+    prepared = renamed.status();
+    if (prepared.ok()) seg->file = std::move(*renamed);
+  }
   if (!prepared.ok()) {
     seg->file.reset();
     (void)env_->remove(free_path);

@@ -119,6 +119,8 @@ py::dict stats_dict(const segstore::Stats &st) {
   out["appends"] = st.appends;
   out["syncs"] = st.flushes;
   out["bytes_written"] = st.bytes_written;
+  out["segments_recycled"] = st.segments_recycled;
+  out["free_files"] = st.free_files;
   out["average_group_records"] = st.average_group_records;
   out["blocks_read"] = st.blocks_read;
   out["read_requests"] = st.read_requests;

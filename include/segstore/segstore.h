@@ -368,6 +368,8 @@ typedef struct segstore_stats {
   uint64_t recovery_bytes_quarantined;
   char io_backend[32];    /* "uring+direct", "thread+buffered", ... (NUL-terminated) */
   uint64_t read_requests; /* device reads of segment files that made up blocks_read */
+  uint64_t segments_recycled; /* segments made from freed files since open (recycling) */
+  uint64_t free_files;        /* freed segment files kept for recycling now */
 } segstore_stats;
 
 /* Fills out[0..size) (size: sizeof(segstore_stats) as the caller knows it). */

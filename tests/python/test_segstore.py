@@ -192,3 +192,19 @@ def test_no_spare_segment_keeps_one_file(tmp_path):
         for i in range(5):
             s.append(b"line %d" % i)
     assert sorted(p.name for p in (tmp_path / "s").glob("*.seg")) == ["00000000000000000001.seg"]
+
+
+def test_recycled_segments_reuse_trimmed_files(tmp_path):
+    payload = bytes(range(256)) + bytes(44)  # 300 bytes: about 180 records per 64 KiB segment
+    with open_small(tmp_path / "s", recycled_segments_max=2) as s:
+        for _ in range(2000):
+            s.append(payload)
+        s.trim_before(1500)
+        assert 1 <= s.stats()["free_files"] <= 2
+        for _ in range(1000):
+            s.append(payload)
+        assert s.stats()["segments_recycled"] >= 1
+        assert all(r.payload == payload for r in s.scan(from_lsn=s.first_lsn))
+        assert s.next_lsn == 3000
+    with open_small(tmp_path / "s", recycled_segments_max=2) as s:  # reopened: every record reads back
+        assert s.next_lsn == 3000 and s.read(2999).payload == payload
