@@ -245,8 +245,15 @@ bool Store::Impl::keep_as_free_file(const std::shared_ptr<Segment> &seg) {
   // Open descriptors (a reader's) follow the rename. A crash before the directory sync leaves
   // "<id>.seg" below META's min_segment_id: recovery removes it (@L).
   if (!env_->rename(seg->path, free_path).ok()) return false;
-  std::lock_guard lock(mu_);
-  free_files_.push_back(free_path);
+  {
+    std::lock_guard lock(mu_);
+    if (free_files_.size() < options_.recycled_segments_max) {
+      free_files_.push_back(free_path);
+      return true;
+    }
+  }
+  // Another removal filled the pool meanwhile: this one goes as any removal does.
+  (void)env_->remove(free_path);
   return true;
 }
 
@@ -262,6 +269,24 @@ Status Store::Impl::adopt_free_files(const std::vector<std::string> &paths) {
   }
   if (removed) SEGSTORE_TRY(env_->sync_dir(dir_));
   return Status();
+}
+
+// The spare's header: recovery returns the file to the free files unless its first write (which
+// rewrites block 0 with the base LSN) landed. Its id is new, so no record the file held in an
+// earlier life (another seed) ever decodes in it.
+Status Store::Impl::write_spare_header(io::File &file, std::uint64_t id, std::uint64_t segment_bytes) {
+  format::SegmentHeader header;
+  header.flags = format::segment_flag_recycled | format::segment_flag_spare;
+  header.format_version = format::segment_format_version_for(header.flags);
+  header.block_size_bytes = format::block_size_bytes;
+  header.segment_id = id;
+  header.segment_bytes = segment_bytes;
+  header.created_unix_ms = unix_ms();
+  header.store_id = store_id_;
+  io::AlignedBuffer block(format::segment_header_block_bytes);
+  std::memset(block.data(), 0, block.size());
+  format::encode_segment_header(header, block.data());
+  return file.write_at(0, std::span<const std::byte>(block.data(), block.size()));
 }
 
 Result<std::shared_ptr<Segment>> Store::Impl::recycle_segment_file(std::uint64_t id, const std::string &free_path) {
@@ -285,23 +310,7 @@ Result<std::shared_ptr<Segment>> Store::Impl::recycle_segment_file(std::uint64_t
       prepared = Status(Errc::corruption, "free segment file " + free_path + " holds " + std::to_string(*size) +
                                               " bytes, not the " + std::to_string(seg->segment_bytes) + " of a segment");
   }
-  if (prepared.ok()) {
-    // The spare's header: recovery returns it to the free files unless its first write (which
-    // rewrites block 0 with the base LSN) landed. Its id is new, so no record the file held in
-    // an earlier life (another seed) ever decodes in it.
-    format::SegmentHeader header;
-    header.flags = format::segment_flag_recycled | format::segment_flag_spare;
-    header.format_version = format::segment_format_version_for(header.flags);
-    header.block_size_bytes = format::block_size_bytes;
-    header.segment_id = id;
-    header.segment_bytes = seg->segment_bytes;
-    header.created_unix_ms = unix_ms();
-    header.store_id = store_id_;
-    io::AlignedBuffer block(format::segment_header_block_bytes);
-    std::memset(block.data(), 0, block.size());
-    format::encode_segment_header(header, block.data());
-    prepared = seg->file->write_at(0, std::span<const std::byte>(block.data(), block.size()));
-  }
+  if (prepared.ok()) prepared = write_spare_header(*seg->file, id, seg->segment_bytes);
   if (prepared.ok()) prepared = seg->file->sync_data();
   if (prepared.ok()) prepared = env_->rename(free_path, seg->path);
   if (prepared.ok()) prepared = env_->sync_dir(dir_);

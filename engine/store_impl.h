@@ -382,6 +382,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // Makes segment `id` from the freed file at free_path (Options::recycled_segments_max): its
   // block 0 becomes a recycled spare's header, then it is renamed. Errors leave no file behind.
   Result<std::shared_ptr<Segment>> recycle_segment_file(std::uint64_t id, const std::string &free_path);
+  Status write_spare_header(io::File &file, std::uint64_t id, std::uint64_t segment_bytes);
   // Keeps a freed segment's file for recycling when there is room and nothing else holds it.
   bool keep_as_free_file(const std::shared_ptr<Segment> &seg);
   // At open: the free files recovery listed join the pool, up to recycled_segments_max.
