@@ -342,6 +342,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
     if (tail_feed_.keeping() && group.state != GroupState::failed) {
       engine::TailGroup kept;
       kept.segment = group.segment;
+      kept.record_seed = group.segment->record_seed;
       kept.buffer = std::move(group.buffer);
       kept.file_offset = group.file_offset;
       // A segment's first group begins with the segment header's block.

@@ -157,7 +157,7 @@ TailLook TailFeed::decode(std::uint64_t lsn, TailCursor &cursor, RecordView *out
   while (cursor.offset < group.used) {
     const std::span<const std::byte> rest(group.buffer.data() + cursor.offset, group.used - cursor.offset);
     const format::DecodeOutcome outcome =
-        format::decode_record(rest, &cursor.expected_lsn, group.segment->record_seed);
+        format::decode_record(rest, &cursor.expected_lsn, group.record_seed);
     if (outcome.error != format::RecordError::none) {
       *error = Status(Errc::corruption, "segment " + group.segment->path + " at offset " +
                                             std::to_string(group.file_offset + cursor.offset) +

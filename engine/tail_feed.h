@@ -64,6 +64,7 @@ struct TailGroup {
   std::uint64_t first_lsn = 0;     // records [first_lsn, end_lsn)
   std::uint64_t end_lsn = 0;
   std::uint64_t generation = 0;  // the feed's generation when it was kept
+  std::uint32_t record_seed = 0;  // the segment's (Segment::record_seed): its records' checksum seed
 };
 
 // A reader's place in the kept groups: the group and the record at `offset`.

@@ -8,6 +8,8 @@
 #include <optional>
 #include <thread>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "engine/store_fixture.h"
@@ -117,6 +119,44 @@ TEST(TailFeed, ATrimPastATailerMovesItToTheFirstLsn) {
 // write completed, so a plain tailer is served all of them, a durable_only one only the
 // durable ones (the group's bytes are in memory before a data sync covers them: write-only
 // groups), and a record past the durable end is the end of its walk.
+// A recycled segment's records are checksummed with its seed: the feed decodes them with the
+// seed its group carries, and a group whose seed is not the records' is damage, not records.
+TEST(TailFeed, RecordsOfARecycledSegmentDecodeWithTheGroupsSeed) {
+  for (const bool right_seed : {true, false}) {
+    engine::TailFeed feed;
+    feed.open(10, 10, true);
+    feed.add_tailer();
+    engine::TailGroup group;
+    group.buffer.reset(16 * 1024);
+    group.file_offset = 8192;
+    group.first_lsn = 10;
+    group.end_lsn = 14;
+    const std::uint32_t seed = format::record_crc_seed(7);
+    group.record_seed = right_seed ? seed : format::record_crc_seed(8);
+    group.segment = std::make_shared<engine::Segment>();  // named in the error
+    group.segment->path = "00000000000000000007.seg";
+    for (std::uint64_t lsn = 10; lsn < 14; ++lsn) {
+      const std::vector<std::byte> payload = payload_for(lsn, 100);
+      format::RecordHeader header;
+      header.lsn = lsn;
+      group.used += format::encode_record(header, payload, group.buffer.data() + group.used, seed);
+    }
+    EXPECT_EQ(feed.keep(std::move(group)).size(), 0u);
+    feed.advance_durable(14);
+    engine::TailCursor cursor;
+    RecordView view;
+    Status error;
+    ASSERT_EQ(feed.read(10, false, cursor, &view, &error), engine::TailLook::record);
+    if (right_seed) {
+      SEGSTORE_ASSERT_OK(error);
+      EXPECT_EQ(view.lsn, 10u);
+      EXPECT_TRUE(std::ranges::equal(view.payload, payload_for(10, 100)));
+    } else {
+      EXPECT_EQ(error.code(), Errc::corruption) << error.to_string();
+    }
+  }
+}
+
 TEST(TailFeed, ADurableOnlyReaderIsServedOnlyDurableRecords) {
   engine::TailFeed feed;
   feed.open(10, 10, true);
