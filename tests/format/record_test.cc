@@ -462,6 +462,7 @@ TEST(RecordSeed, SeedIsTheCrcOfTheLittleEndianId) {
   const Bytes le = {std::byte{8}, std::byte{7}, std::byte{6}, std::byte{5},
                     std::byte{4}, std::byte{3}, std::byte{2}, std::byte{1}};
   EXPECT_EQ(record_crc_seed(id), crc32c(le));
+  EXPECT_EQ(record_crc_seed(1), 0xC514CFADu);  // the worked value in docs/FORMAT.md
   RecordHeader h;
   h.lsn = 1;
   Bytes out(record_disk_bytes(0));
