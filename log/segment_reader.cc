@@ -185,13 +185,16 @@ Result<std::uint64_t> SegmentReader::find_nonzero(std::uint64_t from, std::uint6
   return to;
 }
 
+std::uint64_t lsn_bound_of(std::uint64_t base_lsn, std::uint64_t limit) {
+  const std::uint64_t span = limit / format::record_header_bytes;
+  return base_lsn > UINT64_MAX - span ? UINT64_MAX : base_lsn + span;
+}
+
 Result<std::uint64_t> SegmentReader::find_record_of_this_life(std::uint64_t from, std::uint64_t to,
                                                               std::uint64_t base_lsn, bool *nonzero) {
   SEGSTORE_ASSERT(to <= limit_ && from % format::record_alignment_bytes == 0, "record search outside the segment");
   *nonzero = false;
-  // Saturating: a base near 2^64 must not wrap the bound below it.
-  const std::uint64_t span = limit_ / format::record_header_bytes;
-  const std::uint64_t lsn_bound = base_lsn > UINT64_MAX - span ? UINT64_MAX : base_lsn + span;
+  const std::uint64_t lsn_bound = lsn_bound_of(base_lsn, limit_);
   std::uint64_t pos = from;
   while (pos < to) {
     const std::uint64_t in_block = pos % block_size_bytes;

@@ -112,6 +112,11 @@ class SegmentReader {
   std::uint32_t record_seed_ = 0;
 };
 
+// base_lsn + limit / 32, saturating: no record of a segment of `limit` bytes starting at
+// base_lsn can carry an LSN far past it (every record takes at least a header's 32 bytes), and a
+// damaged base near 2^64 must not wrap the bound below the base.
+std::uint64_t lsn_bound_of(std::uint64_t base_lsn, std::uint64_t limit);
+
 // Index of the first non-zero byte of p[0..n), or n.
 std::size_t first_nonzero(const std::byte *p, std::size_t n);
 // Index one past the last non-zero byte of p[0..n), or 0.

@@ -208,9 +208,7 @@ Result<TailSurvey> survey_tail(io::File &file, std::uint64_t from, std::uint64_t
   survey.nonzero_end = from;
   if (from >= limit) return survey;
   // A header with an LSN this far from the base cannot be one of this segment's records.
-  // Saturating: a damaged header's base near 2^64 must not wrap the bound below the base.
-  const std::uint64_t span = limit / record_header_bytes;
-  const std::uint64_t lsn_bound = base_lsn > UINT64_MAX - span ? UINT64_MAX : base_lsn + span;
+  const std::uint64_t lsn_bound = lsn_bound_of(base_lsn, limit);
   SegmentReader reader(file, limit);
   std::uint64_t next_position = format::align_up(from, format::record_alignment_bytes);
   std::uint64_t start = format::align_down(from, block_size_bytes);
