@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <span>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -250,7 +251,7 @@ Status RecoveryPass::open_segment(std::uint64_t id) {
 
 // Opens the files left deferred: a damaged or unused file among the segments makes this open
 // one that may cut, quarantine or prove a loss, and those decisions read real headers only.
-Status RecoveryPass::open_deferred(std::vector<SegmentFile> &files) {
+Status RecoveryPass::open_deferred(std::span<SegmentFile> files) {
   for (SegmentFile &f : files) {
     if (!f.deferred) continue;
     Result<SegmentFile> seg = open_segment_file(env_, dir_, f.id, meta_.store_id);
@@ -590,6 +591,9 @@ Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const log::ScanResult &sc
     kept.write_index = true;
     kept_.push_back(std::move(kept));
   }
+  // The segments after a cut after a clean close may have been left unopened: the move and the
+  // proof of loss read their real headers and sizes.
+  SEGSTORE_TRY(open_deferred(std::span<SegmentFile>(files_).subspan(index + 1)));
   move_later_files(index + 1, "after the cut in " + seg.name);
   return prove_loss(index + 1, &seg, &*survey);
 }
@@ -609,6 +613,8 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
   SEGSTORE_ASSERT(first_index <= bad_index && bad_index < files_.size(),
                   row_label(cut.row) + " cut from file " + std::to_string(first_index) + " for file " +
                       std::to_string(bad_index) + " of " + std::to_string(files_.size()));
+  // As after a cut inside a segment: the files moved and read for the proof are opened.
+  SEGSTORE_TRY(open_deferred(std::span<SegmentFile>(files_).subspan(first_index)));
   cut_ = cut;
   if (!kept_.empty()) kept_.back().write_index = true;  // closed: sealed from now on
   move_later_files(first_index, "from the cut at " + finding.file + " on");

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,7 @@ class RecoveryPass {
   Status list_directory();
   Status open_segment(std::uint64_t id);
   Status open_segments(const std::vector<std::uint64_t> &ids, bool may_defer);
-  Status open_deferred(std::vector<SegmentFile> &files);
+  Status open_deferred(std::span<SegmentFile> files);
   Status judge_below_min(const std::vector<std::uint64_t> &ids);
   Status read_truncate_intent();
   Status check_unused_tail();

@@ -387,6 +387,43 @@ TEST_F(RecoveryTest, ChecksumMismatchFollowedByAcknowledgedRecordsReportsDataLos
   expect_second_recovery_changes_nothing(b.meta());
 }
 
+// After a clean close, damage in a sealed segment whose snapshot is missing (so it is scanned)
+// cuts there while the segments after it were left unopened: the cut opens them, so the proof of
+// loss and the quarantine read their real headers and sizes (a fuzzed store crashed here on a
+// null file).
+TEST_F(RecoveryTest, CutAfterACleanCloseOpensTheUnopenedSegmentsAfterIt) {
+  StoreBuilder b = make_store(dir(), 4);
+  b.write(true, /*index_last=*/true);
+  std::filesystem::remove(b.index_path(2));
+  const Extent victim = b.record(b.segment(2).base_lsn + 7);
+  flip_byte(b.segment_path(2), victim.offset + 32 + 1);  // in its payload
+  const Bytes segs[] = {read_file(b.segment_path(3)), read_file(b.segment_path(4))};
+  RecoveryRun run = recover(b.meta(), {}, /*clean=*/true);
+  ASSERT_RECOVERED(run);
+  const RecoveryReport &r = run.report;
+  ASSERT_TRUE(r.cut);
+  EXPECT_EQ(r.cut_lsn, victim.lsn);
+  EXPECT_TRUE(r.acknowledged_data_lost) << "segment 3's snapshot proves segment 2's records were durable";
+  EXPECT_EQ(r.lost_lsn_first, victim.lsn);
+  EXPECT_GE(r.lost_lsn_last, b.segment(3).end_lsn() - 1);
+  expect_prefix(*run.log, 0, victim.lsn);
+  // Segments 3 and 4 moved whole, byte for byte, and the report names their real sizes.
+  const std::vector<std::string> reports = quarantine_files(dir(), "-report.txt");
+  ASSERT_EQ(reports.size(), 1u);
+  const Bytes report_bytes = read_file(path("quarantine/" + reports[0]));
+  const std::string report(reinterpret_cast<const char *>(report_bytes.data()), report_bytes.size());
+  for (std::uint64_t id : {3, 4}) {
+    EXPECT_FALSE(std::filesystem::exists(b.segment_path(id)));
+    const std::vector<std::string> moved = quarantine_files(dir(), StoreBuilder::segment_name(id));
+    ASSERT_EQ(moved.size(), 1u) << id;
+    EXPECT_TRUE(read_file(path("quarantine/" + moved[0])) == segs[id - 3]) << id;
+    const std::string whole = "whole file " + StoreBuilder::segment_name(id) + " (" +
+                              std::to_string(segs[id - 3].size()) + " bytes)";
+    EXPECT_NE(report.find(whole), std::string::npos) << report;
+  }
+  expect_second_recovery_changes_nothing(b.meta());
+}
+
 // ---- @D ----------------------------------------------------------------------------------
 
 TEST_F(RecoveryTest, DamagedMiddleSegmentHeaderCutsThereAndMovesLaterSegments) {
