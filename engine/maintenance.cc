@@ -432,10 +432,22 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
   // syncs would hold up every append and read (the soak saw stalls of over a second on a busy
   // disk). Meanwhile memory still shows the old first LSN and every victim is intact, so
   // readers may go on reading below lsn until memory follows; meta_mu_ keeps the other changes
-  // of the log's ends out, so what was decided above still holds. A failure changes nothing.
+  // of the log's ends out, so what was decided above still holds.
   // A trim runs only on a store whose last reset (if any) finished removing its segments (a
   // failed removal leaves the store read-only), so the reset flag goes.
-  SEGSTORE_TRY(write_meta(lsn, new_min_segment_id, /*by_reset=*/false));
+  Status meta = write_meta(lsn, new_min_segment_id, /*by_reset=*/false);
+  if (!meta.ok()) {
+    // The new META may be on disk although the write failed (the rename landed, its directory
+    // sync failed): memory keeping the old first LSN would let a truncate_after cut below the
+    // new one, and the next open would read the records the truncate took as lost (sim). As
+    // after a failed reset: read-only until reopened, and the open decides.
+    Status failure(meta.code(), "trim_before(" + std::to_string(lsn) + ") in " + dir_ +
+                                    ": writing META failed, the trim may or may not be on disk; read-only until "
+                                    "reopened: " + meta.message());
+    std::lock_guard lock(mu_);
+    fail_locked(failure);
+    return failure;
+  }
   {
     std::lock_guard lock(mu_);
     first_lsn_ = lsn;

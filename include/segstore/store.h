@@ -353,7 +353,8 @@ class SEGSTORE_API Store {
   // after the files began to change leaves the store read-only until reopened.
   Status truncate_after(std::uint64_t lsn);
   // Records before `lsn` are gone (first_lsn() becomes lsn); whole segments below are deleted.
-  // Makes the records below `lsn` durable first.
+  // Makes the records below `lsn` durable first. A failure writing META leaves the store
+  // read-only until reopened (the trim may or may not be on disk: the reopen decides).
   Status trim_before(std::uint64_t lsn);
   // Discards every record; `lsn` becomes both first_lsn() and next_lsn(). Durable on return;
   // snapshots at or past lsn are moved to quarantine/. On failure the store is read-only.

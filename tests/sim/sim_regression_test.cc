@@ -345,6 +345,35 @@ TEST_F(SimRegression, Seed76TrimPastDurableEndHidesLaterRecords) {
   EXPECT_EQ(read_text(lsn), "acknowledged") << "log [" << store_->first_lsn() << ", " << store_->next_lsn() << ")";
 }
 
+// trim_before's META write failed in its directory sync after the rename had landed: memory kept
+// the old first LSN and the store stayed writable, so a truncate_after below the new first LSN
+// succeeded, and the next open read META's first LSN past the log's end as acknowledged records
+// lost (DATA LOSS, writes refused). Found by the crash simulation (sim_runner --seed
+// 1525038900024757448 --cycles-per-seed 8: 25 of 300 runs). A failed META write now leaves the
+// store read-only until reopened, as a failed reset does.
+TEST_F(SimRegression, FailedTrimMetaThenTruncateReadAsDataLoss) {
+  make_store_dir();
+  Options o = options();
+  o.preallocate_next_segment = false;  // no other directory sync to take the armed fault
+  open_ok(o);
+  constexpr std::uint64_t records = 12, trim_to = 10;
+  for (std::uint64_t i = 0; i < records; ++i) ASSERT_TRUE(store_->append(bytes_of("r" + std::to_string(i))).ok());
+  disk_->arm({testing::SimOp::sync_dir, 1, testing::SimFault::sync_dir_eio, dir_});
+  const Status trimmed = store_->trim_before(trim_to);
+  ASSERT_FALSE(trimmed.ok()) << "the armed directory sync was not the trim's";
+  const Status truncated = store_->truncate_after(5);
+  EXPECT_EQ(truncated.code(), Errc::read_only) << truncated.to_string();
+  store_.reset();
+  open_ok(o);
+  // Either META may have landed; neither may report a loss, and every record kept reads back.
+  EXPECT_TRUE(store_->first_lsn() == 0 || store_->first_lsn() == trim_to) << store_->first_lsn();
+  EXPECT_EQ(store_->next_lsn(), records);
+  const Result<std::uint64_t> appended = store_->append(bytes_of("after"));
+  EXPECT_TRUE(appended.ok()) << appended.status().to_string();
+  for (std::uint64_t lsn = store_->first_lsn(); lsn < records; ++lsn)
+    EXPECT_EQ(read_text(lsn), "r" + std::to_string(lsn)) << "LSN " << lsn;
+}
+
 // A power cut may keep a later segment's writes and lose the first segment's (nothing was
 // acknowledged); recovery then refuses to open ("@M ... the segments holding the LSNs between
 // are missing", recovery/recover.cc walk_segments) instead of cutting.
