@@ -214,12 +214,7 @@ Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::
         wait_progress_once_locked(lock);
         continue;
       }
-      // A linked sync only when this thread then waits for durability (its record follows the
-      // group, so it stays until the group completed): io_uring issues the sync on behalf of
-      // the submitting thread and fails it (EFAULT) once that thread exited, as an async or
-      // none append's thread may do at once. Otherwise write-only: a later data sync covers it.
-      SEGSTORE_TRY(cut_group_locked(*group, caller_waits && options_.durability == Durability::sync &&
-                                                !writeonly_pending_before_locked(*group)));
+      SEGSTORE_TRY(cut_group_locked(*group, full_group_syncs_locked(*group, caller_waits)));
       // The leader collects its completion; with nobody waiting (or the lone waiter in a data
       // sync), the reaper thread does.
       if (waiters_.empty() || fsync_running_) reaper_cv_.notify_one();
@@ -233,6 +228,20 @@ Status Store::Impl::ensure_room_locked(std::unique_lock<std::mutex> &lock, std::
     new_group_locked(seg.end_offset, disk_bytes + padding_reserve_bytes);
     return Status();
   }
+}
+
+// Whether a group cut because it is full goes out durable (one dsync write) or write-only (a
+// later data sync covers it). In sync mode durable whenever that is sound and costs no request:
+// with dsync writes the group is one write either way, so pipelined async appends (W4) keep
+// inflight_groups_max durable writes on the device, as fio's write+fdatasync at that depth, instead
+// of waiting writes, then an fdatasync of the appender's own thread during which it queues nothing.
+// A *linked* sync only when this thread then waits for durability (its record follows the group,
+// so it stays until the group completed): io_uring issues the linked fdatasync on behalf of the
+// submitting thread and fails it (EFAULT) once that thread exited, as an async append's thread
+// may do at once. A dsync write is the write itself, as a write-only group is.
+bool Store::Impl::full_group_syncs_locked(const WriteGroup &group, bool caller_waits) const {
+  if (options_.durability != Durability::sync || writeonly_pending_before_locked(group)) return false;
+  return caller_waits || queue_->sync_writes() == io::SyncWrites::dsync;
 }
 
 bool Store::Impl::writeonly_pending_before_locked(const WriteGroup &group) const {

@@ -274,6 +274,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status activate_segment_locked(std::unique_lock<std::mutex> &lock);
   WriteGroup &new_group_locked(std::uint64_t file_offset, std::uint64_t min_bytes);
   Status cut_group_locked(WriteGroup &group, bool linked_sync);
+  bool full_group_syncs_locked(const WriteGroup &group, bool caller_waits) const;
   void pad_group_locked(WriteGroup &group);
   // The waiter of `waiter_lsn` syncs the files of the write-only groups up to group `seq`.
   Status fsync_through_locked(std::unique_lock<std::mutex> &lock, std::uint64_t seq, std::uint64_t waiter_lsn);

@@ -316,8 +316,34 @@ void short_lived_appenders(Durability durability) {
   }
 }
 
-// In sync mode a full group cut by append_async is written without a sync and made durable by
-// the next data sync. A fault on the second such group, in its write or in that sync: the records
+// In sync mode a full group cut by append_async goes out durable on its own (one dsync write, the
+// sim's default): pipelined appends keep several durable writes in flight without a waiter. The
+// first full group becomes durable although nobody waits (wait_until_durable starts no flush), and
+// the open group, which nobody cut, does not.
+TEST(GroupCommit, FullGroupsOfAsyncAppendsBecomeDurableWithoutAWaiterInSyncMode) {
+  SimStore sim(Durability::sync);  // write groups of 16 KiB: 11 records of 1 KiB each
+  auto store = sim.open();
+  ASSERT_TRUE(store->append(tagged(0, 0), 0).ok());  // the first segment exists, its header durable
+  constexpr std::uint32_t records = 40;              // three full groups cut by the appends, a fourth open
+  std::vector<std::uint64_t> lsns;
+  for (std::uint32_t s = 1; s <= records; ++s) {
+    std::vector<std::byte> bytes = tagged(1, s);
+    bytes.resize(1024);
+    Result<std::uint64_t> lsn = store->append_async(bytes, 0);
+    ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+    lsns.push_back(*lsn);
+  }
+  const Status durable = store->wait_until_durable(lsns.front(), std::chrono::seconds(20));
+  ASSERT_TRUE(durable.ok()) << "the first full group of async appends never became durable by itself: "
+                            << durable.to_string();
+  EXPECT_LE(store->durable_lsn(), lsns.back()) << "the open group was made durable although nobody waited";
+  const Stats stats = store->stats();
+  EXPECT_GE(stats.flushes, 4u) << "the first append's group and three full groups, each with its own sync";
+}
+
+// In sync mode a full group cut by append_async goes out durable (one dsync write) when the
+// queue writes so, and is otherwise written without a sync and made durable by the next data
+// sync. A fault on the second such group, in its write or in that sync: the records
 // acknowledged durable are a prefix ending before that group (none of it or after it is), they
 // read back intact, and the store turns read-only. Whether the first group's records are among
 // them depends on whether a sync covered them before the fault (the appends do not wait).
