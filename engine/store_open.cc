@@ -236,7 +236,10 @@ Status Store::Impl::resume_last_segment(bool last_segment_closed) {
     active_ = last;
     return Status();
   }
-  SEGSTORE_TRY(last->file->sync_data());
+  // A segment recovery left unopened (sealed before a clean close, vouched for by its index
+  // snapshot) is the last one when a cut took every segment after it: nothing of it was read,
+  // and the close synced it. It is opened at its first read, as any such segment.
+  if (last->file) SEGSTORE_TRY(last->file->sync_data());
   last->sealed = true;
   Result<io::FileKind> idx_kind = env_->file_kind(last->index_path);
   if (idx_kind.ok() && *idx_kind != io::FileKind::regular) to_seal_.push_back(last);

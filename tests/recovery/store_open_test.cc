@@ -193,6 +193,41 @@ TEST_F(StoreOpenTest, CleanCloseSkipsTheScan) {
   expect_readable(**store, 0, 200);
 }
 
+// After a clean close, damage at the first record of the last segment (its snapshot gone, so it
+// is scanned) cuts all of it: the segment before, which recovery left unopened, becomes the last
+// one. The open synced the last segment's file, and a segment never opened has none (a fuzzed
+// store crashed the open on a null file).
+TEST_F(StoreOpenTest, CutOfTheWholeLastSegmentAfterACleanCloseLeavesAnUnopenedOneLast) {
+  const std::string store_dir = dir() + "/store";
+  constexpr int records = 600;  // several segments of 64 KiB
+  {
+    Result<std::unique_ptr<Store>> store = Store::open(store_dir, small_store_options());
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    for (int i = 0; i < records; ++i) {
+      const Bytes p = payload_of(i, 300);
+      ASSERT_TRUE((*store)->append(as_span(p)).ok());
+    }
+    ASSERT_TRUE((*store)->close().ok());
+  }
+  // The last segment with records is the newest with an index snapshot (close writes its own).
+  std::uint64_t last = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(store_dir))
+    if (auto id = format::parse_numbered_name(entry.path().filename().string(), format::index_suffix))
+      last = std::max(last, *id);
+  ASSERT_GE(last, 3u) << "the store should span several segments";
+  const std::string seg_path = format::join_path(store_dir, format::numbered_name(last, format::segment_suffix));
+  std::filesystem::remove(format::join_path(store_dir, format::numbered_name(last, format::index_suffix)));
+  flip_byte(seg_path, format::segment_data_offset_bytes + 8);  // the first record's LSN: its header checksum fails
+  Result<std::unique_ptr<Store>> store = Store::open(store_dir, small_store_options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  const RecoveryReport &report = (*store)->recovery_report();
+  ASSERT_TRUE(report.cut) << report.to_string();
+  EXPECT_EQ(report.cut_file, format::numbered_name(last, format::segment_suffix));
+  EXPECT_EQ(report.cut_offset, format::segment_data_offset_bytes);
+  EXPECT_EQ((*store)->next_lsn(), report.cut_lsn);
+  expect_readable(**store, 0, report.cut_lsn);
+}
+
 // verify_on_open scans every segment front to back: the next segment's first window is read
 // ahead while the current one's last windows are still to be waited for, so the device's queue
 // does not drain at each segment's end. Before, each segment's reads began after the previous
