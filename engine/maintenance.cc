@@ -222,6 +222,16 @@ Status Store::Impl::write_meta(std::uint64_t first_lsn, std::uint64_t min_segmen
   return io::write_file_atomic(*env_, format::join_path(dir_, format::meta_file_name), format::encode_meta(meta));
 }
 
+// A META write that failed may still be on disk (its rename landed, the directory sync failed):
+// memory can follow neither the old META nor the new one, so the store turns read-only and the
+// reopen decides. Caller holds mu_.
+Status Store::Impl::fail_meta_write_locked(const std::string &what, const char *change, const Status &meta) {
+  Status failure(meta.code(), what + " in " + dir_ + ": writing META failed, the " + change +
+                                  " may or may not be on disk; read-only until reopened: " + meta.message());
+  fail_locked(failure);
+  return failure;
+}
+
 Status Store::Impl::remove_index_file(const Segment &seg) {
   Result<io::FileKind> kind = env_->file_kind(seg.index_path);
   if (!kind.ok()) return kind.status();
@@ -441,12 +451,8 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
     // sync failed): memory keeping the old first LSN would let a truncate_after cut below the
     // new one, and the next open would read the records the truncate took as lost (sim). As
     // after a failed reset: read-only until reopened, and the open decides.
-    Status failure(meta.code(), "trim_before(" + std::to_string(lsn) + ") in " + dir_ +
-                                    ": writing META failed, the trim may or may not be on disk; read-only until "
-                                    "reopened: " + meta.message());
     std::lock_guard lock(mu_);
-    fail_locked(failure);
-    return failure;
+    return fail_meta_write_locked("trim_before(" + std::to_string(lsn) + ")", "trim", meta);
   }
   {
     std::lock_guard lock(mu_);
@@ -485,12 +491,7 @@ Status Store::Impl::reset_to_holding_snapshots(std::uint64_t lsn) {
     // The flag tells recovery that the segments below may hold LSNs at or above lsn (a reset
     // backwards) and are still to be removed.
     Status meta = write_meta(lsn, new_min_segment_id, /*by_reset=*/true);
-    if (!meta.ok()) {
-      Status failure(meta.code(), what + " in " + dir_ + ": writing META failed, the reset may or may not be on "
-                                         "disk; read-only until reopened: " + meta.message());
-      fail_locked(failure);
-      return failure;
-    }
+    if (!meta.ok()) return fail_meta_write_locked(what, "reset", meta);
     for (const auto &[base, seg] : segments_) victims.push_back(seg);
     if (active_ && std::find(victims.begin(), victims.end(), active_) == victims.end()) victims.push_back(active_);
     if (preallocated_) victims.push_back(preallocated_);

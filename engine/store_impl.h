@@ -406,6 +406,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status remove_index_file(const Segment &seg);
   // by_reset: the segments below min_segment_id are a reset's (format::MetaFile::discarded_by_reset).
   Status write_meta(std::uint64_t first_lsn, std::uint64_t min_segment_id, bool by_reset);
+  // Turns the store read-only after a failed write_meta (it may be on disk): the reopen decides.
+  Status fail_meta_write_locked(const std::string &what, const char *change, const Status &meta);
 
   // truncate.cc
   Status truncate_claimed(std::unique_lock<std::mutex> &lock, std::uint64_t cut_lsn, const std::string &what);
