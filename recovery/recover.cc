@@ -591,10 +591,7 @@ Status RecoveryPass::plan_cut_inside(SegmentFile &seg, const log::ScanResult &sc
     kept.write_index = true;
     kept_.push_back(std::move(kept));
   }
-  // The segments after a cut after a clean close may have been left unopened: the move and the
-  // proof of loss read their real headers and sizes.
-  SEGSTORE_TRY(open_deferred(std::span<SegmentFile>(files_).subspan(index + 1)));
-  move_later_files(index + 1, "after the cut in " + seg.name);
+  SEGSTORE_TRY(move_later_files(index + 1, "after the cut in " + seg.name));
   return prove_loss(index + 1, &seg, &*survey);
 }
 
@@ -613,11 +610,9 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
   SEGSTORE_ASSERT(first_index <= bad_index && bad_index < files_.size(),
                   row_label(cut.row) + " cut from file " + std::to_string(first_index) + " for file " +
                       std::to_string(bad_index) + " of " + std::to_string(files_.size()));
-  // As after a cut inside a segment: the files moved and read for the proof are opened.
-  SEGSTORE_TRY(open_deferred(std::span<SegmentFile>(files_).subspan(first_index)));
   cut_ = cut;
   if (!kept_.empty()) kept_.back().write_index = true;  // closed: sealed from now on
-  move_later_files(first_index, "from the cut at " + finding.file + " on");
+  SEGSTORE_TRY(move_later_files(first_index, "from the cut at " + finding.file + " on"));
   // A damaged header may be a torn first write of the segment: its records (checked by their
   // own checksums) can still prove what the writer knew was durable.
   std::optional<log::TailSurvey> survey;
@@ -633,7 +628,10 @@ Status RecoveryPass::plan_cut_at_file(std::size_t first_index, std::size_t bad_i
   return prove_loss(first_index, nullptr, survey ? &*survey : nullptr);
 }
 
-void RecoveryPass::move_later_files(std::size_t first_index, const std::string &why) {
+Status RecoveryPass::move_later_files(std::size_t first_index, const std::string &why) {
+  // After a clean close the files from the cut on may have been left unopened: the move and the
+  // proof of loss that follows it read their real headers and sizes.
+  SEGSTORE_TRY(open_deferred(std::span<SegmentFile>(files_).subspan(first_index)));
   // Trailing unused segments are not part of any log: they stay for reuse (@K).
   const std::size_t end = last_nonunused_ == index_none ? 0 : last_nonunused_ + 1;
   // A moved file is not also kept: every kept segment lies before the first file moved (kept_
@@ -649,6 +647,7 @@ void RecoveryPass::move_later_files(std::size_t first_index, const std::string &
     if (f.state == FileState::bad) reason += "; " + f.bad.to_string();
     moved_.push_back({f.path, f.name, f.file_bytes, reason, lsn_text, "", &f.file});
   }
+  return Status();
 }
 
 // The end (base_lsn + record_count) of what `f`'s index snapshot covers, if the snapshot is whole

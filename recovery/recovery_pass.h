@@ -112,7 +112,7 @@ class RecoveryPass {
   Status plan_tail_repair(SegmentFile &seg, const log::ScanResult &scan, std::uint64_t next_base, KeptSegment kept);
   Status plan_cut_inside(SegmentFile &seg, const log::ScanResult &scan, bool sealed, KeptSegment kept);
   Status plan_cut_at_file(std::size_t first_index, std::size_t bad_index, const Finding &finding);
-  void move_later_files(std::size_t first_index, const std::string &why);
+  Status move_later_files(std::size_t first_index, const std::string &why);
   Status prove_loss(std::size_t first_later_index, const SegmentFile *cut_segment,
                     const log::TailSurvey *survey);
   void plan_unused_tail();
