@@ -66,6 +66,8 @@ void fill_details(Table &table) {
         row.detail += ", " + one_decimal(extra_of(row, "context_switches_per_record")) + " cs/record";
       if (row.extra.count("disk_bytes_per_payload_byte"))
         row.detail += ", " + one_decimal(extra_of(row, "disk_bytes_per_payload_byte")) + " disk B/B";
+      if (row.extra.count("machine_cpu_busy"))
+        row.detail += ", CPUs " + format_fixed(100 * extra_of(row, "machine_cpu_busy"), 0) + " % busy";
     }
   }
 }

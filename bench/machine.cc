@@ -1,6 +1,8 @@
 // bench/machine.cc — reads the machine's description from uname, statfs and /proc.
 #include "machine.h"
 
+#include "figures.h"
+
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -32,6 +34,26 @@ std::string file_system_name(long type) {
 }
 
 }  // namespace
+
+CpuTimes cpu_times_now() {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  CpuTimes t;
+  if (!in || label != "cpu") return t;
+  t.busy = user + nice + system + irq + softirq + steal;
+  t.idle = idle + iowait;
+  t.valid = true;
+  return t;
+}
+
+double cpu_busy_share(const CpuTimes &before, const CpuTimes &after) {
+  if (!before.valid || !after.valid || after.busy < before.busy || after.idle < before.idle) return not_measured;
+  const unsigned long long busy = after.busy - before.busy;
+  const unsigned long long total = busy + (after.idle - before.idle);
+  return total == 0 ? not_measured : static_cast<double>(busy) / static_cast<double>(total);
+}
 
 std::string load_average_now() {
   std::ifstream in("/proc/loadavg");

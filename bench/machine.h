@@ -21,4 +21,17 @@ struct Machine {
 Machine describe_machine(const std::string &dir);
 std::string load_average_now();
 
+// The machine's CPU time so far, from /proc/stat's first line: how much of every CPU was busy
+// over a span (user, system, interrupts, steal) against idle (waiting for I/O counts as idle:
+// a CPU that waits for the disk could run anything else). A durable workload whose CPUs are all
+// busy is bound by the machine's CPUs, not by its device; one with idle CPUs is not.
+struct CpuTimes {
+  unsigned long long busy = 0;  // clock ticks
+  unsigned long long idle = 0;
+  bool valid = false;
+};
+CpuTimes cpu_times_now();
+// Busy share of all CPUs over [before, after], 0..1; not_measured when either sample failed.
+double cpu_busy_share(const CpuTimes &before, const CpuTimes &after);
+
 }  // namespace segstore::bench

@@ -236,8 +236,11 @@ void evaluate_write_targets(Report &report) {
     const Row *four = find_row(w3, "1 KiB, 4 threads");
     const Row *qd1 = find_fio_row(w2, "write+fdatasync 4k QD1");
     const double r4 = ratio(four, qd1);
+    const Row *four_writers = find_fio_row(w3, "x4 writers");
+    const double rw4 = ratio(four, four_writers);
     add(report, "W3", "4 threads >= 2.0 x fio QD1 4 KiB write+fdatasync (from W2)", r4, 2.0, false,
-        format_fixed(r4, 2) + "x (" + rate(four ? four->records_per_s : not_measured) + " records/s)");
+        format_fixed(r4, 2) + "x (" + rate(four ? four->records_per_s : not_measured) + " records/s" +
+            (measured(rw4) ? "; vs fio 4 writers " + format_fixed(rw4, 2) + "x" : "") + ")");
   }
   if (const Table *w4 = find_table(report, "W4")) {
     for (const char *size : {"1 KiB", "4 KiB"}) {

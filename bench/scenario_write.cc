@@ -4,6 +4,7 @@
 
 #include <deque>
 
+#include "machine.h"
 #include "scenarios.h"
 
 namespace segstore::bench {
@@ -111,6 +112,7 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
   const std::span<const std::byte> payload = payload_bytes(record_bytes);
   const bool synced = durability == Durability::sync;
   const double switches_before = process_context_switches();
+  const CpuTimes cpu_before = cpu_times_now();
   const RunResult run = run_threads(
       threads, limits, synced,
       [&](int, std::string *err) {
@@ -124,6 +126,7 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
         return s.ok();
       });
   const double switches = process_context_switches() - switches_before;
+  const double cpu_busy = cpu_busy_share(cpu_before, cpu_times_now());
   *stats = store->stats();
   // The prefill's bytes are not the run's.
   stats->bytes_written -= before.bytes_written;
@@ -141,6 +144,8 @@ Row run_segstore_appends(Context &ctx, const std::string &workload, Durability d
     row.extra["average_group_records"] = stats->average_group_records;
     if (measured(switches_before) && run.records > 0)
       row.extra["context_switches_per_record"] = switches / static_cast<double>(run.records);
+    // Whether the machine's CPUs or its device bound the rate: all CPUs busy means the former.
+    if (measured(cpu_busy)) row.extra["machine_cpu_busy"] = cpu_busy;
     // Space: each synced group pads to a block, so small groups write more than they carry
     // (bytes_written also holds the warm-up's one block: 4 KiB against a run of megabytes).
     if (run.records > 0)
@@ -297,9 +302,12 @@ Table run_w3(Context &ctx) {
   std::vector<FioResult> matching;
   for (double records : group_records) matching.push_back(ctx.fio.durable_write(group_write_bytes(records, durable_record_bytes), 1, 1, true));
   const FioResult many = ctx.fio.durable_write(4096, 1, peer_threads_many);
+  // What the device gives as many independent durable writers as the smallest row has threads.
+  const FioResult few = ctx.fio.durable_write(4096, 1, w3_thread_counts[0]);
   if (ctx.fio.available()) {
     for (std::size_t i = 0; i < matching.size(); ++i)
       table.rows.push_back(fio_row(matching[i], std::max(1.0, group_records[i]), durable_record_bytes));
+    table.rows.push_back(fio_row(few));
     table.rows.push_back(fio_row(many));
   }
   for (const PeerKind &peer : ctx.peers)
@@ -314,8 +322,10 @@ Table run_w3(Context &ctx) {
   table.notes.push_back("vs fio: records/s over (fio write+fdatasync/s at QD1 of one group's size x records per group): "
                         "what one group per device sync, one at a time, would reach. segstore keeps up to 4 groups in "
                         "flight, so it can pass 1.");
-  table.notes.push_back("vs peer: over the fastest peer with 16 threads, sync true. The fio job with 16 writers shows "
-                        "how far the device overlaps concurrent syncs.");
+  table.notes.push_back("vs peer: over the fastest peer with 16 threads, sync true. The fio jobs with 4 and 16 writers "
+                        "show how far the device overlaps concurrent syncs.");
+  table.notes.push_back("CPUs busy: the share of all the machine's CPUs busy (user, system, interrupts, steal; waiting "
+                        "for I/O counts as idle) while segstore's row ran: near 100 % the CPUs, not the device, bound it.");
   return table;
 }
 
