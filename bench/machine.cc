@@ -1,8 +1,6 @@
 // bench/machine.cc — reads the machine's description from uname, statfs and /proc.
 #include "machine.h"
 
-#include "figures.h"
-
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -11,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "figures.h"
 
 namespace segstore::bench {
 
