@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "busy_cpus.h"
 #include "config.h"
 #include "fio.h"
 #include "machine.h"
@@ -99,6 +100,7 @@ int segstore_bench_main(int argc, char **argv) {
   if (config.run_peers) report.unavailable_peers = unavailable_peers();
   print_header(report, stdout);
   std::fflush(stdout);
+  const BusyCpus busy(config.busy_cpus);
 
   using Runner = Table (*)(Context &);
   const std::pair<const char *, Runner> workloads[] = {{"W1", run_w1}, {"W2", run_w2}, {"W3", run_w3}, {"W4", run_w4},

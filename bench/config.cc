@@ -131,6 +131,10 @@ std::optional<Config> parse_config(int argc, char **argv, int *exit_code) {
   bool no_mixed_bound = false;
   app.add_flag("--no-mixed-bound", no_mixed_bound,
                "M1: skip the run beside fio's reads at the readers' rate (the bound on what the reads cost)");
+  app.add_option("--busy-cpus", config.busy_cpus,
+                 "threads that only spin, beside every measurement (the machine busy with other work; default 0)")
+      ->check(CLI::Range(0u, 256u))
+      ->type_name("N");
   bool no_fio = false, no_peers = false;
   app.add_flag("--no-fio", no_fio, "skip the device measurements");
   app.add_flag("--no-peers", no_peers, "skip RocksDB, LevelDB and the plain log file");

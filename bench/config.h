@@ -27,6 +27,7 @@ struct Config {
   std::uint32_t inflight_groups_max = 0;
   bool run_fio = true;
   bool run_peers = true;
+  unsigned busy_cpus = 0;  // threads spinning beside every measurement (bench/busy_cpus.h)
 
   // Derived from the preset (--quick or full); --seconds overrides seconds_per_run.
   double seconds_per_run = 5.0;             // one timed measurement (segstore, fio or a peer)

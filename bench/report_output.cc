@@ -68,6 +68,7 @@ bool write_json(const Report &report, std::string *error) {
   doc["config"] = {{"preset", report.config.preset_name()},
                    {"dir", report.config.dir},
                    {"seconds_per_run", report.config.seconds_per_run},
+                   {"busy_cpus", report.config.busy_cpus},
                    {"io_backend", io_backend_name(report.config.io_backend)},
                    {"w1_volume_bytes", report.config.w1_volume_bytes},
                    {"read_log_bytes", report.config.read_log_bytes},

@@ -87,8 +87,13 @@ struct GroupCompletion {
 //           A kernel or file system that refuses the flag (EOPNOTSUPP, EINVAL) is met once per
 //           queue: that group and every later one go the linked way.
 //   linked  two I/Os: the write, then fdatasync once it completed (io_uring: IOSQE_IO_LINK).
-//           Kept to compare the two and for kernels where dsync misbehaves.
-enum class SyncWrites : std::uint8_t { dsync, linked };
+//   automatic  (an option, never the way a queue goes) the io_uring queue takes dsync where the
+//           device under the first group's file has FUA, and linked elsewhere: without FUA the
+//           kernel completes an asynchronous dsync write in a CPU-bound worker that waits behind
+//           any busy task (io/device_fua.h), where the linked sync runs on io_uring's own
+//           threads. The thread queue takes dsync: its synchronous pwritev2 finishes on the
+//           queue's own worker. Until its first group, a queue under automatic says linked.
+enum class SyncWrites : std::uint8_t { dsync, linked, automatic };
 
 // What a queue issued, counted per request it handed to the kernel (a short write continued
 // counts again): the "one I/O per durable group" of the dsync way is checked on these.
@@ -110,7 +115,7 @@ class WriteQueue {
   virtual Status reap(std::vector<GroupCompletion> *out, bool wait) = 0;
   virtual std::size_t inflight() const = 0;
   virtual const char *name() const = 0;  // "uring" or "thread"
-  // The way sync groups go now: dsync until the kernel refused the flag once.
+  // The way sync groups go now (dsync or linked): dsync until the kernel refused the flag once.
   virtual SyncWrites sync_writes() const { return SyncWrites::linked; }
   virtual WriteQueueCounts counts() const { return {}; }
 };
@@ -215,8 +220,8 @@ std::shared_ptr<Env> bind_env_to_dir(std::shared_ptr<Env> base, std::shared_ptr<
 struct EnvOptions {
   enum class Backend : std::uint8_t { automatic, uring, thread } backend = Backend::automatic;
   bool direct = true;
-  // Overridden by SEGSTORE_SYNC_WRITES=dsync|linked.
-  SyncWrites sync_writes = SyncWrites::dsync;
+  // Overridden by SEGSTORE_SYNC_WRITES=dsync|linked|auto.
+  SyncWrites sync_writes = SyncWrites::automatic;
   Logger logger;  // where fallbacks are reported (empty: stderr)
   std::uint32_t file_mode = 0640;  // of the files the env creates (less the umask)
 };

@@ -72,9 +72,11 @@ EnvOptions apply_env_overrides(EnvOptions options) {
       options.sync_writes = SyncWrites::dsync;
     } else if (sync_writes == "linked") {
       options.sync_writes = SyncWrites::linked;
+    } else if (sync_writes == "auto") {
+      options.sync_writes = SyncWrites::automatic;
     } else {
       log_once(bad_sync_writes_var_logged, options.logger, std::string("ignoring ") + sync_writes_env_var + "=" +
-                                                               sync_writes + " (expected dsync or linked)");
+                                                               sync_writes + " (expected dsync, linked or auto)");
     }
   }
   return options;

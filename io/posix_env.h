@@ -7,9 +7,10 @@
 //   direct   EnvOptions.direct, turned off by SEGSTORE_DIRECT_IO=0. Each file opened with
 //            OpenFlags.direct tries O_DIRECT and is reopened buffered if its file system
 //            refuses (EINVAL).
-//   sync     EnvOptions.sync_writes, overridden by SEGSTORE_SYNC_WRITES=dsync|linked: how a queue
-//            makes a sync group durable (io/env.h SyncWrites). A refused RWF_DSYNC falls back to
-//            linked once per queue, silently (nothing is lost but one request).
+//   sync     EnvOptions.sync_writes, overridden by SEGSTORE_SYNC_WRITES=dsync|linked|auto: how a
+//            queue makes a sync group durable (io/env.h SyncWrites; auto, the default, looks at
+//            the device's FUA). A refused RWF_DSYNC falls back to linked once per queue, silently
+//            (nothing is lost but one request).
 // Each fallback is logged once per process (base::log, through the logger of the store that met it). docs/IO.md has the details.
 //
 // Lifetime: files, queues and locks made by the env do not need the env to outlive them.

@@ -18,7 +18,7 @@ namespace {
 class ThreadQueue final : public WriteQueue {
  public:
   ThreadQueue(unsigned depth, SyncWrites sync_writes)
-      : depth_(depth), dsync_(sync_writes == SyncWrites::dsync) {
+      : depth_(depth), dsync_(sync_writes != SyncWrites::linked) {
     const unsigned workers = std::min(depth, thread_workers_max);
     workers_.reserve(workers);
     for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });

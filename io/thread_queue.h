@@ -2,8 +2,9 @@
 //
 // The fallback when io_uring is unavailable (seccomp, kernel.io_uring_disabled, old kernels).
 // Each worker takes a group and writes it: a sync group with File::write_dsync_at (pwritev2 with
-// RWF_DSYNC: one system call, short writes continued with the flag) under SyncWrites::dsync,
-// else (or once the file refused the flag) with File::write_at (short writes continued) and
+// RWF_DSYNC: one system call, short writes continued with the flag) under SyncWrites::dsync and
+// automatic (the write and its sync finish on the worker's own thread), else (or once the file
+// refused the flag) with File::write_at (short writes continued) and
 // then File::sync_data; the completion goes to a queue that reap() empties.
 // Several workers let the device overlap the data syncs of several groups, as io_uring does.
 // Works with any File (it only calls the File interface).

@@ -1,8 +1,10 @@
 // io/uring_queue.h — a WriteQueue on io_uring (liburing).
 //
 // A WriteGroup with group.sync becomes one IORING_OP_WRITE with rw_flags RWF_DSYNC (SyncWrites::
-// dsync, the default): the write returns once its bytes are durable, one request per group.
-// With SyncWrites::linked (or once the kernel refused the flag) it is an IORING_OP_WRITE linked
+// dsync; the default, automatic, chooses it where the device has FUA): the write returns once its
+// bytes are durable, one request per group.
+// With SyncWrites::linked (automatic's choice without FUA, and the way once the kernel refused
+// the flag) it is an IORING_OP_WRITE linked
 // (IOSQE_IO_LINK) to an IORING_OP_FSYNC with IORING_FSYNC_DATASYNC: one io_uring_enter() starts
 // both, and the kernel starts the sync only after the write completed. Short writes, -EAGAIN,
 // a refused flag and the sync cancelled behind them are handled in rounds (io/uring_round.h). The groups' files must come from the posix env
@@ -30,7 +32,7 @@ inline constexpr unsigned uring_depth_max = 4096;
 
 struct UringQueueOptions {
   UringInit init = nullptr;  // nullptr: io_uring_queue_init
-  SyncWrites sync_writes = SyncWrites::dsync;
+  SyncWrites sync_writes = SyncWrites::automatic;
   // The rw_flags of a dsync write: RWF_DSYNC (0: the default). Tests add a bit no kernel knows to
   // make the kernel refuse it (EOPNOTSUPP) as one without RWF_DSYNC would.
   int dsync_rw_flags = 0;

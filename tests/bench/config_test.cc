@@ -32,6 +32,7 @@ TEST(BenchConfig, DefaultsAreTheFullPresetWithOutputsInTheDataDirectory) {
   EXPECT_TRUE(p.config->only.empty());
   EXPECT_TRUE(p.config->run_fio);
   EXPECT_TRUE(p.config->run_peers);
+  EXPECT_EQ(p.config->busy_cpus, 0u);
   EXPECT_EQ(p.config->json_path, "./segstore-data/bench-results.json");
   EXPECT_EQ(p.config->ratio_png_path, "./segstore-data/bench-ratios.png");
   EXPECT_EQ(p.config->latency_png_path, "./segstore-data/bench-latency.png");
@@ -40,7 +41,7 @@ TEST(BenchConfig, DefaultsAreTheFullPresetWithOutputsInTheDataDirectory) {
 TEST(BenchConfig, EveryOptionReachesTheConfig) {
   Parsed p = parse({"--quick", "--dir", "/data/b", "--out", "/tmp/run.json", "--only", "w1, R2", "--io-backend",
                     "uring", "--prealloc", "fallocate", "--write-group-bytes", "65536", "--inflight-groups", "8",
-                    "--seconds", "0.25", "--scan-repeats", "7", "--no-fio", "--no-peers"});
+                    "--seconds", "0.25", "--scan-repeats", "7", "--no-fio", "--no-peers", "--busy-cpus", "2"});
   ASSERT_TRUE(p.config);
   const Config &c = *p.config;
   EXPECT_TRUE(c.quick);
@@ -59,6 +60,7 @@ TEST(BenchConfig, EveryOptionReachesTheConfig) {
   EXPECT_EQ(c.scan_repeats, 7);  // overrides the quick preset's 1
   EXPECT_FALSE(c.run_fio);
   EXPECT_FALSE(c.run_peers);
+  EXPECT_EQ(c.busy_cpus, 2u);
 }
 
 TEST(BenchConfig, UsageErrorsExitWithTwo) {
@@ -69,6 +71,7 @@ TEST(BenchConfig, UsageErrorsExitWithTwo) {
                                              {"--seconds", "0"},
                                              {"--seconds", "601"},
                                              {"--inflight-groups", "0"},
+                                             {"--busy-cpus", "257"},
                                              {"--dir"},
                                              {"--bogus"}}) {
     Parsed p = parse(bad);

@@ -192,7 +192,21 @@ TEST(PosixEnvVariables, SyncWritesDsyncOverridesTheLinkedOptionAndUnknownIsIgnor
   }
   ScopedEnvVar sync_writes(sync_writes_env_var, "fsync-please");
   EXPECT_EQ(queue_sync_writes(*make_posix_env(linked)), SyncWrites::linked);
-  EXPECT_EQ(queue_sync_writes(*make_posix_env(EnvOptions{})), SyncWrites::dsync);
+}
+
+// auto: the thread queue writes with RWF_DSYNC at once; the uring queue says linked until its
+// first group shows it the device (write_queue_test.cc follows one group through).
+TEST(PosixEnvVariables, SyncWritesAutoOverridesTheLinkedOptionAndIsTheDefault) {
+  EXPECT_EQ(EnvOptions{}.sync_writes, SyncWrites::automatic);
+  EnvOptions linked;
+  linked.sync_writes = SyncWrites::linked;
+  ScopedEnvVar sync_writes(sync_writes_env_var, "auto");
+  {
+    ScopedEnvVar forced(backend_env_var, "thread");
+    EXPECT_EQ(queue_sync_writes(*make_posix_env(linked)), SyncWrites::dsync);
+  }
+  ScopedEnvVar forced(backend_env_var, "uring");
+  EXPECT_EQ(queue_sync_writes(*make_posix_env(linked)), SyncWrites::linked);
 }
 
 TEST(PosixEnvVariables, DirectIoZeroTurnsDirectOff) {

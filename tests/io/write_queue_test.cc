@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "io/aligned_buffer.h"
+#include "io/device_fua.h"
 #include "io/posix_env.h"
 #include "io/thread_queue.h"
 #include "io/uring_queue.h"
@@ -369,6 +370,7 @@ TEST(WriteQueueDsync, UringQueueFallsBackToLinkedOnceTheKernelRefusesTheFlag) {
   Result<std::unique_ptr<File>> file = env->open_file(dir.file("data"), create_flags(true));
   ASSERT_TRUE(file.ok()) << text(file.status());
   UringQueueOptions options;
+  options.sync_writes = SyncWrites::dsync;
   options.dsync_rw_flags = RWF_DSYNC | unknown_rw_flag;
   Result<std::unique_ptr<WriteQueue>> queue = make_uring_queue(4, options);
   ASSERT_TRUE(queue.ok()) << text(queue.status());
@@ -391,6 +393,60 @@ TEST(WriteQueueDsync, UringQueueFallsBackToLinkedOnceTheKernelRefusesTheFlag) {
   AlignedBuffer read(2 * block);
   ASSERT_EQ(*(*file)->read_at(0, read.span()), 2 * block);
   EXPECT_EQ(std::memcmp(read.data(), buffer.data(), 2 * block), 0);
+}
+
+// SyncWrites::automatic (the default): the uring queue's first group decides, by the FUA of the
+// device under its file (io/device_fua.h); the thread queue writes with RWF_DSYNC from the start.
+// Either way the group completes synced and costs the requests of the way chosen.
+TEST(WriteQueueAutomatic, UringQueueGoesDsyncExactlyWhereTheDeviceHasFua) {
+  TempDir dir;
+  auto env = testing::make_env_exactly(Backend::uring, true, {}, SyncWrites::automatic);
+  Result<std::unique_ptr<File>> file = env->open_file(dir.file("data"), create_flags(true));
+  ASSERT_TRUE(file.ok()) << text(file.status());
+  auto *posix = dynamic_cast<PosixFile *>(file->get());
+  ASSERT_NE(posix, nullptr);
+  const bool fua = device_has_fua(posix->fd()).value_or(false);
+  Result<std::unique_ptr<WriteQueue>> queue = env->make_write_queue(4);
+  ASSERT_TRUE(queue.ok()) << text(queue.status());
+  EXPECT_EQ((*queue)->sync_writes(), SyncWrites::linked) << "before any group: the way that needs no answer";
+  AlignedBuffer buffer(block);
+  testing::fill_pattern(buffer.span(), 47);
+  ASSERT_TRUE((*queue)->submit({file->get(), 0, buffer.span(), true, 7}).ok());
+  std::vector<GroupCompletion> done;
+  ASSERT_TRUE((*queue)->reap(&done, true).ok());
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].status.ok()) << text(done[0].status);
+  EXPECT_TRUE(done[0].synced);
+  const WriteQueueCounts counts = (*queue)->counts();
+  if (fua) {
+    EXPECT_EQ((*queue)->sync_writes(), SyncWrites::dsync) << dir.path() << " is on a device with FUA";
+    EXPECT_EQ(counts.dsync_writes, 1u);
+    EXPECT_EQ(counts.syncs, 0u);
+  } else {
+    EXPECT_EQ((*queue)->sync_writes(), SyncWrites::linked) << dir.path() << " is on a device without FUA";
+    EXPECT_EQ(counts.dsync_writes, 0u);
+    EXPECT_EQ(counts.writes, 1u);
+    EXPECT_EQ(counts.syncs, 1u);
+  }
+}
+
+TEST(WriteQueueAutomatic, ThreadQueueWritesWithDsync) {
+  TempDir dir;
+  auto env = testing::make_env_exactly(Backend::thread, true, {}, SyncWrites::automatic);
+  Result<std::unique_ptr<File>> file = env->open_file(dir.file("data"), create_flags(true));
+  ASSERT_TRUE(file.ok()) << text(file.status());
+  Result<std::unique_ptr<WriteQueue>> queue = env->make_write_queue(4);
+  ASSERT_TRUE(queue.ok()) << text(queue.status());
+  EXPECT_EQ((*queue)->sync_writes(), SyncWrites::dsync);
+  AlignedBuffer buffer(block);
+  testing::fill_pattern(buffer.span(), 48);
+  ASSERT_TRUE((*queue)->submit({file->get(), 0, buffer.span(), true, 8}).ok());
+  std::vector<GroupCompletion> done;
+  ASSERT_TRUE((*queue)->reap(&done, true).ok());
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].synced);
+  EXPECT_EQ((*queue)->counts().dsync_writes, 1u);
+  EXPECT_EQ((*queue)->counts().syncs, 0u);
 }
 
 // The uring queue writes descriptors, so it takes only files of the posix env; the thread
