@@ -1,8 +1,8 @@
 // io/device_fua.h — whether the block device under a file takes FUA writes (sysfs queue/fua).
 //
 // Why the write queue asks (docs/IO.md "Sync groups"): an O_DIRECT write with RWF_DSYNC to a
-// device with FUA is one write that bypasses the device cache, and io_uring completes it to the
-// thread that submitted it. Without FUA the kernel must flush the device cache after the write,
+// device with FUA is one write that bypasses the device cache, with no flush to wait for (not
+// measured here: no FUA device was at hand). Without FUA the kernel must flush the device cache after the write,
 // and for an asynchronous write it does that in its direct-I/O completion worker, a kernel
 // thread bound to the CPU that took the interrupt. When that CPU runs anything else (even an
 // idle-priority task) the worker waits up to a scheduler tick, and every durable group waits
