@@ -2,11 +2,11 @@
 //
 // Why the write queue asks (docs/IO.md "Sync groups"): an O_DIRECT write with RWF_DSYNC to a
 // device with FUA is one write that bypasses the device cache, with no flush to wait for (not
-// measured here: no FUA device was at hand). Without FUA the kernel must flush the device cache after the write,
-// and for an asynchronous write it does that in its direct-I/O completion worker, a kernel
-// thread bound to the CPU that took the interrupt. When that CPU runs anything else (even an
-// idle-priority task) the worker waits up to a scheduler tick, and every durable group waits
-// with it: measured on a virtio disk without FUA, one durable appender went from 13,000 to
+// measured here: no FUA device was at hand). Without FUA the kernel must flush the device cache
+// after the write, and for an asynchronous write it does that in its direct-I/O completion
+// worker, a kernel thread bound to the CPU that took the interrupt. When that CPU runs anything
+// else (even an idle-priority task) the worker waits up to a scheduler tick, and every durable
+// group waits with it: measured on a virtio disk without FUA, one durable appender went from 13,000 to
 // 250 appends/s with two CPU-bound processes beside it, while a write and a linked fdatasync
 // (run by io_uring's own worker threads) kept 7,000 (docs/BENCHMARKS.md).
 //
