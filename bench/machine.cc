@@ -97,9 +97,10 @@ Machine describe_machine(const std::string &dir) {
     const std::string sys = "/sys/class/block/" + m.device.substr(5);
     std::error_code ignored;
     const auto driver = std::filesystem::read_symlink(sys + "/device/driver", ignored);
-    std::string rotational, scheduler, fua;
+    std::string rotational, scheduler, fua, write_cache;
     std::ifstream(sys + "/queue/rotational") >> rotational;
     std::ifstream(sys + "/queue/fua") >> fua;
+    std::getline(std::ifstream(sys + "/queue/write_cache"), write_cache);
     std::getline(std::ifstream(sys + "/queue/scheduler"), scheduler);
     if (!driver.empty()) m.device_info = "driver " + driver.filename().string();
     if (!rotational.empty()) m.device_info += std::string(m.device_info.empty() ? "" : ", ") + (rotational == "0" ? "rotational 0" : "rotational 1");
@@ -110,6 +111,7 @@ Machine describe_machine(const std::string &dir) {
     // Whether durable writes can skip the cache flush: it decides how segstore's sync groups go
     // (docs/ENGINE.md "Busy CPUs and the sync's completion").
     if (fua == "0" || fua == "1") m.device_info += ", fua " + fua;
+    if (!write_cache.empty()) m.device_info += ", " + write_cache;
   }
   m.load_average = load_average_now();
   return m;

@@ -88,9 +88,10 @@ struct GroupCompletion {
 //           queue: that group and every later one go the linked way.
 //   linked  two I/Os: the write, then fdatasync once it completed (io_uring: IOSQE_IO_LINK).
 //   automatic  (an option, never the way a queue goes) the io_uring queue takes dsync where the
-//           device under the first group's file has FUA, and linked elsewhere: without FUA the
-//           kernel completes an asynchronous dsync write in a CPU-bound worker that waits behind
-//           any busy task (io/device_fua.h), where the linked sync runs on io_uring's own
+//           device under the first group's file needs no flush after a dsync write (FUA, or no
+//           volatile write cache), and linked elsewhere: there the kernel completes an
+//           asynchronous dsync write in a CPU-bound worker that waits behind any busy task
+//           (io/device_cache.h), where the linked sync runs on io_uring's own
 //           threads. The thread queue takes dsync: its synchronous pwritev2 finishes on the
 //           queue's own worker. Until its first group, a queue under automatic says linked.
 enum class SyncWrites : std::uint8_t { dsync, linked, automatic };

@@ -9,8 +9,8 @@
 //            refuses (EINVAL).
 //   sync     EnvOptions.sync_writes, overridden by SEGSTORE_SYNC_WRITES=dsync|linked|auto: how a
 //            queue makes a sync group durable (io/env.h SyncWrites; auto, the default, looks at
-//            the device's FUA). A refused RWF_DSYNC falls back to linked once per queue, silently
-//            (nothing is lost but one request).
+//            the device's cache: io/device_cache.h). A refused RWF_DSYNC falls back to linked
+//            once per queue, silently (nothing is lost but one request).
 // Each fallback is logged once per process (base::log, through the logger of the store that met it). docs/IO.md has the details.
 //
 // Lifetime: files, queues and locks made by the env do not need the env to outlive them.

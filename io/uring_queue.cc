@@ -12,7 +12,7 @@
 
 #include "base/assert.h"
 #include "base/try.h"
-#include "io/device_fua.h"
+#include "io/device_cache.h"
 #include "io/direct_alignment.h"
 #include "io/posix_file.h"
 #include "io/uring_round.h"
@@ -99,7 +99,7 @@ class UringQueue final : public WriteQueue {
   std::vector<std::uint32_t> free_slots_;
   std::vector<GroupCompletion> ready_;  // finished without the kernel (empty groups)
   std::size_t inflight_ = 0;            // submitted and not yet handed out by reap()
-  // automatic until the first group (then dsync or linked by its device, io/device_fua.h);
+  // automatic until the first group (then dsync or linked by its device, io/device_cache.h);
   // linked for good once the kernel refused RWF_DSYNC.
   SyncWrites sync_writes_;
   const int dsync_rw_flags_;
@@ -146,7 +146,7 @@ Status UringQueue::submit(const WriteGroup &group) {
   Result<PosixFile::Pinned> pinned = file->pin_for_write();
   if (!pinned.ok()) return pinned.status();
   if (sync_writes_ == SyncWrites::automatic)
-    sync_writes_ = device_has_fua(pinned->fd).value_or(false) ? SyncWrites::dsync : SyncWrites::linked;
+    sync_writes_ = dsync_needs_no_flush(pinned->fd).value_or(false) ? SyncWrites::dsync : SyncWrites::linked;
   ++inflight_;
   const std::uint32_t slot_index = free_slots_.back();
   free_slots_.pop_back();

@@ -1,13 +1,13 @@
 // io/uring_queue.h — a WriteQueue on io_uring (liburing).
 //
 // A WriteGroup with group.sync becomes one IORING_OP_WRITE with rw_flags RWF_DSYNC (SyncWrites::
-// dsync; the default, automatic, chooses it where the device has FUA): the write returns once its
-// bytes are durable, one request per group.
-// With SyncWrites::linked (automatic's choice without FUA, and the way once the kernel refused
-// the flag) it is an IORING_OP_WRITE linked
-// (IOSQE_IO_LINK) to an IORING_OP_FSYNC with IORING_FSYNC_DATASYNC: one io_uring_enter() starts
-// both, and the kernel starts the sync only after the write completed. Short writes, -EAGAIN,
-// a refused flag and the sync cancelled behind them are handled in rounds (io/uring_round.h). The groups' files must come from the posix env
+// dsync; the default, automatic, chooses it where the device needs no flush after it:
+// io/device_cache.h): the write returns once its bytes are durable, one request per group.
+// With SyncWrites::linked (automatic's choice elsewhere, and the way once the kernel refused
+// the flag) it is an IORING_OP_WRITE linked (IOSQE_IO_LINK) to an IORING_OP_FSYNC with
+// IORING_FSYNC_DATASYNC: one io_uring_enter() starts both, and the kernel starts the sync only
+// after the write completed. Short writes, -EAGAIN, a refused flag and the sync cancelled behind
+// them are handled in rounds (io/uring_round.h). The groups' files must come from the posix env
 // (PosixFile): the queue writes their descriptors directly.
 //
 // Lifetime: the destructor waits for every request still in the kernel (which may be reading

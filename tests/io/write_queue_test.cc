@@ -15,7 +15,7 @@
 #include <mutex>
 
 #include "io/aligned_buffer.h"
-#include "io/device_fua.h"
+#include "io/device_cache.h"
 #include "io/posix_env.h"
 #include "io/thread_queue.h"
 #include "io/uring_queue.h"
@@ -395,17 +395,18 @@ TEST(WriteQueueDsync, UringQueueFallsBackToLinkedOnceTheKernelRefusesTheFlag) {
   EXPECT_EQ(std::memcmp(read.data(), buffer.data(), 2 * block), 0);
 }
 
-// SyncWrites::automatic (the default): the uring queue's first group decides, by the FUA of the
-// device under its file (io/device_fua.h); the thread queue writes with RWF_DSYNC from the start.
+// SyncWrites::automatic (the default): the uring queue's first group decides, by whether the
+// device under its file needs a flush after a dsync write (io/device_cache.h); the thread queue
+// writes with RWF_DSYNC from the start.
 // Either way the group completes synced and costs the requests of the way chosen.
-TEST(WriteQueueAutomatic, UringQueueGoesDsyncExactlyWhereTheDeviceHasFua) {
+TEST(WriteQueueAutomatic, UringQueueGoesDsyncExactlyWhereTheDeviceNeedsNoFlush) {
   TempDir dir;
   auto env = testing::make_env_exactly(Backend::uring, true, {}, SyncWrites::automatic);
   Result<std::unique_ptr<File>> file = env->open_file(dir.file("data"), create_flags(true));
   ASSERT_TRUE(file.ok()) << text(file.status());
   auto *posix = dynamic_cast<PosixFile *>(file->get());
   ASSERT_NE(posix, nullptr);
-  const bool fua = device_has_fua(posix->fd()).value_or(false);
+  const bool no_flush = dsync_needs_no_flush(posix->fd()).value_or(false);
   Result<std::unique_ptr<WriteQueue>> queue = env->make_write_queue(4);
   ASSERT_TRUE(queue.ok()) << text(queue.status());
   EXPECT_EQ((*queue)->sync_writes(), SyncWrites::linked) << "before any group: the way that needs no answer";
@@ -418,12 +419,12 @@ TEST(WriteQueueAutomatic, UringQueueGoesDsyncExactlyWhereTheDeviceHasFua) {
   EXPECT_TRUE(done[0].status.ok()) << text(done[0].status);
   EXPECT_TRUE(done[0].synced);
   const WriteQueueCounts counts = (*queue)->counts();
-  if (fua) {
-    EXPECT_EQ((*queue)->sync_writes(), SyncWrites::dsync) << dir.path() << " is on a device with FUA";
+  if (no_flush) {
+    EXPECT_EQ((*queue)->sync_writes(), SyncWrites::dsync) << dir.path() << " is on a device with FUA or no volatile cache";
     EXPECT_EQ(counts.dsync_writes, 1u);
     EXPECT_EQ(counts.syncs, 0u);
   } else {
-    EXPECT_EQ((*queue)->sync_writes(), SyncWrites::linked) << dir.path() << " is on a device without FUA";
+    EXPECT_EQ((*queue)->sync_writes(), SyncWrites::linked) << dir.path() << " is on a device that needs a flush";
     EXPECT_EQ(counts.dsync_writes, 0u);
     EXPECT_EQ(counts.writes, 1u);
     EXPECT_EQ(counts.syncs, 1u);
