@@ -125,6 +125,23 @@ Status Store::Impl::open_directory() {
   return Status();
 }
 
+// A process of this boot may have renamed snapshots into quarantine/ and stopped before either
+// directory was synced (truncate_after or reset_to whose quarantine report failed turns the
+// store read-only at that point). Reopened without a power cut, recovery lists the directories
+// as the page cache holds them: the snapshot already gone, nothing for it to move or sync. Once
+// the log grows past that snapshot's LSN again, a power cut losing the rename would bring it
+// back as the state of records it never saw (sim seed 2018). So both are synced before any
+// append, as the last segment's data is (resume_last_segment).
+Status Store::Impl::sync_snapshot_directories() {
+  for (const char *name : {format::snapshots_dir_name, format::quarantine_dir_name}) {
+    const std::string path = format::join_path(dir_, name);
+    Result<io::FileKind> kind = env_->file_kind(path);
+    if (!kind.ok()) return kind.status();
+    if (*kind == io::FileKind::directory) SEGSTORE_TRY(env_->sync_dir(path));
+  }
+  return Status();
+}
+
 Status Store::Impl::open() {
   SEGSTORE_TRY(check_options(options_));
   SEGSTORE_TRY(open_directory());
@@ -138,6 +155,7 @@ Status Store::Impl::open() {
   Result<recovery::RecoveredLog> log =
       recovery::recover_log(*env_, dir_, *meta, clean->valid, options_, &recovery_report_, clean->next_lsn);
   if (!log.ok()) return log.status();
+  SEGSTORE_TRY(sync_snapshot_directories());
   if (clean->present) {
     // The marker describes this open only: appends make it stale, so it goes before any append.
     SEGSTORE_TRY(env_->remove(format::join_path(dir_, format::clean_file_name)));

@@ -535,6 +535,30 @@ TEST_F(SimRegression, Seed2862StaleSnapshotAfterTruncate) {
       << "latest_snapshot() returned the state of records that truncate_after(4) removed";
 }
 
+// truncate_after moved the snapshot past its cut into quarantine/ (a rename), then its report's
+// write failed: the store turned read-only with both directories unsynced. Reopened in the same
+// boot, recovery saw the snapshot already gone and synced neither; the log grew past LSN 8 again,
+// and a power cut lost the rename: the snapshot came back as the state of the new records (sim
+// seed 2018, --latent, under load).
+TEST_F(SimRegression, Seed2018FailedSnapshotQuarantineUndoneByALaterCrash) {
+  make_store_dir();
+  open_ok(options());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->append(bytes_of("first history")).ok());
+  ASSERT_TRUE(store_->write_snapshot(8, bytes_of("state of the first history at 8")).ok());
+  disk_->arm({testing::SimOp::write, 1, testing::SimFault::write_eio, "report.txt.tmp"});
+  ASSERT_FALSE(store_->truncate_after(4).ok());
+  (void)store_->close();  // read-only: its own result does not matter, the reopen does
+  store_.reset();
+  open_ok(options());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->append(bytes_of("second history")).ok());
+  crash();
+  open_ok(options());
+  ASSERT_GE(store_->next_lsn(), 9u) << "the second history's records were acknowledged";
+  Result<Snapshot> latest = store_->latest_snapshot();
+  EXPECT_FALSE(latest.ok() && latest->lsn == 8)
+      << "latest_snapshot() returned the state of records that truncate_after(4) removed";
+}
+
 // A crash while the first open writes META can leave META.tmp without META (the fsync of the
 // directory failed, then the power cut kept the create and lost the rename); every later open
 // refused the directory as "not a segstore store" (engine/store_open.cc, open_directory).
