@@ -422,7 +422,7 @@ void Store::Impl::pad_group_locked(WriteGroup &group) {
   seg.end_offset = group.file_offset + group.used;
 }
 
-Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
+io::WriteGroup Store::Impl::begin_group_write_locked(WriteGroup &group, bool linked_sync) {
   SEGSTORE_ASSERT(group.state == GroupState::open, "cutting a group that is not open");
   SEGSTORE_ASSERT(inflight_ < options_.inflight_groups_max, "no free slot to submit a group");
   pad_group_locked(group);
@@ -439,18 +439,82 @@ Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
   request.data = std::span<const std::byte>(group.buffer.data(), write_bytes);
   request.sync = linked_sync;
   request.token = group.seq;
+  return request;
+}
+
+void Store::Impl::count_group_write_locked(const io::WriteGroup &request) {
+  inflight_++;
+  bytes_written_ += request.data.size();
+  if (request.sync) {
+    flushes_++;
+    linked_syncs_inflight_++;
+  }
+}
+
+Status Store::Impl::cut_group_locked(WriteGroup &group, bool linked_sync) {
+  const io::WriteGroup request = begin_group_write_locked(group, linked_sync);
   Status submitted = queue_->submit(request);
   if (!submitted.ok()) {
     fail_locked(submitted);
     return submitted;
   }
-  inflight_++;
-  bytes_written_ += write_bytes;
-  if (linked_sync) {
-    flushes_++;
-    linked_syncs_inflight_++;
-  }
+  count_group_write_locked(request);
   return Status();
+}
+
+// The waiter of `waiter_lsn` cuts the open group its record is in: written on its own thread
+// when inline_write_due_locked, else submitted to the queue (a failure fails the store).
+void Store::Impl::cut_for_own_wait_locked(std::unique_lock<std::mutex> &lock, WriteGroup &open, std::uint64_t waiter_lsn) {
+  if (inline_write_due_locked(open)) {
+    write_group_inline_locked(lock, open, waiter_lsn);
+    return;
+  }
+  (void)cut_group_locked(open, !writeonly_pending_before_locked(open));
+}
+
+bool Store::Impl::inline_write_due_locked(const WriteGroup &open) const {
+  return inline_writes_enabled_ && waiters_.size() <= options_.inflight_groups_max &&
+         waiting_at_last_release_ <= options_.inflight_groups_max && !writeonly_pending_before_locked(open);
+}
+
+// The waiter writes the group its record is in on its own thread, durable (docs/ENGINE.md
+// "Writing on the waiter's thread"): with no more waiters than slots each would have its own
+// sync in flight anyway, and the thread that waits for it is the one the completion must wake.
+// A synchronous RWF_DSYNC write completes in the calling task whatever the device: no reaper,
+// no io_uring worker, no direct-I/O completion worker between the device and the waiter.
+void Store::Impl::write_group_inline_locked(std::unique_lock<std::mutex> &lock, WriteGroup &group, std::uint64_t waiter_lsn) {
+  const io::WriteGroup request = begin_group_write_locked(group, true);
+  count_group_write_locked(request);
+  inline_writes_++;
+  const bool try_dsync = inline_dsync_;
+  lock.unlock();
+  io::GroupCompletion done{request.token, Status(), false};
+  Result<bool> durable = try_dsync ? request.file->write_dsync_at(request.offset, request.data) : Result<bool>(false);
+  bool refused = false;
+  if (!durable.ok()) {
+    done.status = durable.status();
+  } else if (*durable) {
+    done.synced = true;
+  } else {
+    // The flag was refused (or refused before): a write and a data sync of the file.
+    refused = try_dsync;
+    done.status = request.file->write_at(request.offset, request.data);
+    if (done.status.ok()) done.status = request.file->sync_data();
+    done.synced = done.status.ok();
+  }
+  lock.lock();
+  inline_writes_--;
+  if (refused) inline_dsync_ = false;
+  complete_group_locked(done);
+  advance_durable_locked();
+  WakeBatch batch;
+  after_progress_locked(batch, waiter_lsn);
+  // The slot (and the device) this write held is free: a waiter whose open group waited for
+  // it looks again and cuts it, as the reaper thread would have after a completion.
+  if (WriteGroup *open = open_group_locked(); open != nullptr && !waiters_.empty() &&
+                                               waiters_.tail()->lsn >= open->first_lsn && sync_cut_due_locked(*open))
+    batch.add(*waiters_.first_from(open->first_lsn), WakeReason::look_again);
+  deliver_unlocked(lock, batch);
 }
 
 // Waiting for durability (docs/ENGINE.md "Waking the waiters"). The waiter joins waiters_ in LSN
@@ -470,7 +534,7 @@ Status Store::Impl::await_durable_locked(std::unique_lock<std::mutex> &lock, std
         WakeBatch batch;  // a leader that leaves hands the role on
         waiters_.remove(waiter, batch);
         // Completions still due: a lone waiter left reaps them itself, else the reaper thread.
-        if (inflight_ > 0 && !reaping_ && reaper_collects_locked()) reaper_cv_.notify_one();
+        if (queue_inflight_locked() > 0 && !reaping_ && reaper_collects_locked()) reaper_cv_.notify_one();
         batch.deliver();
       }
       return result;
@@ -482,11 +546,11 @@ Status Store::Impl::await_durable_locked(std::unique_lock<std::mutex> &lock, std
       // completes, unless sync_cut_due_locked wants it cut at once.
       WriteGroup *group = group_of_lsn_locked(lsn);
       if (group != nullptr && group->state == GroupState::open && sync_cut_due_locked(*group)) {
-        (void)cut_group_locked(*group, !writeonly_pending_before_locked(*group));  // a failure fails the store
+        cut_for_own_wait_locked(lock, *group, lsn);
         continue;
       }
     }
-    if (inflight_ > 0 && !reaping_ && reaper_collects_locked()) reaper_cv_.notify_one();
+    if (queue_inflight_locked() > 0 && !reaping_ && reaper_collects_locked()) reaper_cv_.notify_one();
     // Set to none under mu_: whatever wakes it from here on changes the word first.
     waiter.wake.store(static_cast<std::uint32_t>(WakeReason::none), std::memory_order_relaxed);
     lock.unlock();
@@ -525,7 +589,7 @@ bool Store::Impl::lead_once_locked(std::unique_lock<std::mutex> &lock, std::uint
   SEGSTORE_ASSERT(group != nullptr, "LSN " + std::to_string(lsn) + " is neither durable nor in a group");
   if (group->state == GroupState::open) {
     if (sync_cut_due_locked(*group)) {
-      (void)cut_group_locked(*group, !writeonly_pending_before_locked(*group));  // a failure fails the store
+      cut_for_own_wait_locked(lock, *group, lsn);
       return true;
     }
   } else if (!fsync_running_) {
@@ -548,7 +612,7 @@ bool Store::Impl::lead_once_locked(std::unique_lock<std::mutex> &lock, std::uint
   // thread does: woken by a completion, it cuts the next group at once, where a leader whose
   // own records just became durable could not (cut_for_waiters_locked) and would have to wake
   // another waiter first.
-  if (inflight_ > 0 && !reaping_ && waiters_.size() == 1) {
+  if (queue_inflight_locked() > 0 && !reaping_ && waiters_.size() == 1) {
     reap_once_locked(lock, lsn);
     return true;
   }
@@ -592,10 +656,12 @@ void Store::Impl::cut_for_waiters_locked(std::uint64_t cutter_lsn) {
 }
 
 void Store::Impl::after_progress_locked(WakeBatch &batch, std::uint64_t cutter_lsn) {
-  open_gather_window_locked(waiters_.release_durable(durable_lsn_, batch));
+  const std::size_t released = waiters_.release_durable(durable_lsn_, batch);
+  if (released != 0) waiting_at_last_release_ = released + waiters_.size();
+  open_gather_window_locked(released);
   cut_for_waiters_locked(cutter_lsn);
   // Whoever collects the completions next: a lone waiter, else the reaper thread.
-  if (inflight_ > 0 && reaper_collects_locked() && !reaping_) reaper_cv_.notify_one();
+  if (queue_inflight_locked() > 0 && reaper_collects_locked() && !reaping_) reaper_cv_.notify_one();
   notify_progress_locked();
 }
 
@@ -636,7 +702,7 @@ Status Store::Impl::fsync_through_locked(std::unique_lock<std::mutex> &lock, std
   fsync_running_ = true;
   // The waiter leaves the completion queue for the sync's duration: the reaper thread collects
   // what completes meanwhile, so the groups behind it keep their slots moving (reaper_collects_locked).
-  if (inflight_ > 0 && !reaping_) reaper_cv_.notify_one();
+  if (queue_inflight_locked() > 0 && !reaping_) reaper_cv_.notify_one();
   lock.unlock();
   const auto sync_start = std::chrono::steady_clock::now();
   Status synced;
@@ -713,37 +779,40 @@ bool Store::Impl::reap_once_locked(std::unique_lock<std::mutex> &lock, std::uint
   reaping_ = false;
   if (!reaped.ok()) fail_locked(reaped);
   bool wrote_only = false;
-  for (const io::GroupCompletion &c : done) {
-    WriteGroup *group = nullptr;
-    for (const auto &g : groups_)
-      if (g->seq == c.token) group = g.get();
-    SEGSTORE_ASSERT(group != nullptr && group->state == GroupState::inflight,
-                    "completion for unknown group " + std::to_string(c.token));
-    inflight_--;
-    if (group->linked_sync) linked_syncs_inflight_--;
-    // A group completing after the store failed is not trusted either (fail_locked).
-    if (!c.status.ok() || failed_) {
-      if (!c.status.ok()) fail_locked(c.status);
-      // Never marked synced (durable_lsn_ stops before it), and never read from the file: its
-      // bytes may not be there (seed 7483: reads of its records saw zeros, "corruption").
-      group->state = GroupState::failed;
-      group->write_failure = c.status.ok() ? *failed_ : c.status;
-      continue;
-    }
-    group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
-    if (group->state == GroupState::written) wrote_only = true;
-    if (group->state == GroupState::synced) {
-      const std::uint64_t took_us = microseconds_since(group->submitted_at);
-      sync_latency_us_.record(took_us);
-      gather_.note_sync(took_us);
-    }
-    keep_or_recycle_buffer_locked(*group);
-  }
+  for (const io::GroupCompletion &c : done)
+    if (complete_group_locked(c) == GroupState::written) wrote_only = true;
   advance_durable_locked();
   WakeBatch batch;
   after_progress_locked(batch, reaper_lsn);
   deliver_unlocked(lock, batch);
   return wrote_only;
+}
+
+GroupState Store::Impl::complete_group_locked(const io::GroupCompletion &c) {
+  WriteGroup *group = nullptr;
+  for (const auto &g : groups_)
+    if (g->seq == c.token) group = g.get();
+  SEGSTORE_ASSERT(group != nullptr && group->state == GroupState::inflight,
+                  "completion for unknown group " + std::to_string(c.token));
+  inflight_--;
+  if (group->linked_sync) linked_syncs_inflight_--;
+  // A group completing after the store failed is not trusted either (fail_locked).
+  if (!c.status.ok() || failed_) {
+    if (!c.status.ok()) fail_locked(c.status);
+    // Never marked synced (durable_lsn_ stops before it), and never read from the file: its
+    // bytes may not be there (seed 7483: reads of its records saw zeros, "corruption").
+    group->state = GroupState::failed;
+    group->write_failure = c.status.ok() ? *failed_ : c.status;
+    return group->state;
+  }
+  group->state = (group->linked_sync && c.synced) ? GroupState::synced : GroupState::written;
+  if (group->state == GroupState::synced) {
+    const std::uint64_t took_us = microseconds_since(group->submitted_at);
+    sync_latency_us_.record(took_us);
+    gather_.note_sync(took_us);
+  }
+  keep_or_recycle_buffer_locked(*group);
+  return group->state;
 }
 
 void Store::Impl::reaper_loop() {
@@ -754,7 +823,7 @@ void Store::Impl::reaper_loop() {
   while (true) {
     // A lone waiter collects its own completions; this thread when there is none, or several.
     const auto must_reap = [&] {
-      return !reaping_ && ((inflight_ > 0 && reaper_collects_locked()) || (stopping_ && inflight_ == 0));
+      return !reaping_ && ((queue_inflight_locked() > 0 && reaper_collects_locked()) || (stopping_ && inflight_ == 0));
     };
     if (gather_.is_open()) {
       if (!reaper_cv_.wait_until(lock, gather_.until(), must_reap)) {

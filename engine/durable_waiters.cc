@@ -110,6 +110,14 @@ void DurableWaiterList::wake_all(WakeBatch &batch) {
   for (DurableWaiter *w = head_; w != nullptr; w = w->next) batch.add(*w, WakeReason::look_again);
 }
 
+DurableWaiter *DurableWaiterList::first_from(std::uint64_t lsn) const {
+  // Invariant (caller): the tail's LSN is at or after `lsn`.
+  SEGSTORE_ASSERT(tail_ != nullptr && tail_->lsn >= lsn, "no waiter at or after the LSN");
+  DurableWaiter *w = tail_;
+  while (w->prev != nullptr && w->prev->lsn >= lsn) w = w->prev;
+  return w;
+}
+
 void DurableWaiterList::mark_removed_from(std::uint64_t first, const std::string &removed_by, WakeBatch &batch) {
   for (DurableWaiter *w = tail_; w != nullptr && w->lsn >= first; w = w->prev) {
     if (w->removed_by.empty()) w->removed_by = removed_by;

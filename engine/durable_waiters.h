@@ -9,7 +9,8 @@
 //
 // The leader is the one waiter that works for all of them: it cuts its group, runs explicit
 // data syncs, and collects completions (blocking in WriteQueue::reap) while it is the only
-// waiter (with several, the store's reaper thread does). The others sleep
+// waiter (with several, the store's reaper thread does); while there are no more waiters than
+// write slots, each writes its own group on its thread instead. The others sleep
 // until their LSN is durable, the leader hands the role on to them, or the wait must end
 // (failure, removal, close). Invariant: the list is not empty exactly when a leader exists,
 // and the leader is listed.
@@ -81,6 +82,9 @@ class DurableWaiterList {
   DurableWaiter *head() const { return head_; }  // lowest LSN
   DurableWaiter *tail() const { return tail_; }  // highest LSN
   DurableWaiter *leader() const { return leader_; }
+  // The waiter with the lowest LSN at or after `lsn`, which the tail's is: walked from the tail
+  // (the waiters of the newest records are at that end).
+  DurableWaiter *first_from(std::uint64_t lsn) const;
 
   // Inserts in LSN order (appenders come in LSN order: the scan from the tail is one step).
   // The first waiter of an empty list becomes the leader.

@@ -11,7 +11,9 @@
 // one of them, the leader, cuts its group and runs data syncs, and collects its completion
 // while it is the only waiter; the others sleep until their records are durable. The reaper
 // thread collects completions when nobody or several wait, and cuts the next group when a sync
-// completes. A group submitted with a linked data sync is durable when it completes; a write-only
+// completes. While there are no more waiters than slots, a waiter writes the group its record
+// is in on its own thread instead, durable, with mu_ released (docs/ENGINE.md "Writing on the
+// waiter's thread"). A group submitted with a linked data sync is durable when it completes; a write-only
 // group becomes durable when a later explicit data sync of its file runs after its write
 // completed. durable_lsn_ is the end of the longest prefix of durable groups.
 //
@@ -274,6 +276,18 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status activate_segment_locked(std::unique_lock<std::mutex> &lock);
   WriteGroup &new_group_locked(std::uint64_t file_offset, std::uint64_t min_bytes);
   Status cut_group_locked(WriteGroup &group, bool linked_sync);
+  // cut_group_locked's two halves around the submission: the group padded and marked in flight
+  // (the request that writes it), then the counts of a write on its way.
+  io::WriteGroup begin_group_write_locked(WriteGroup &group, bool linked_sync);
+  void count_group_write_locked(const io::WriteGroup &request);
+  // The waiter of `waiter_lsn` writes its open group itself, durable, with mu_ released.
+  bool inline_write_due_locked(const WriteGroup &open) const;
+  void cut_for_own_wait_locked(std::unique_lock<std::mutex> &lock, WriteGroup &open, std::uint64_t waiter_lsn);
+  void write_group_inline_locked(std::unique_lock<std::mutex> &lock, WriteGroup &group, std::uint64_t waiter_lsn);
+  // A group's write (and sync) finished: its new state, the store failed if it did.
+  GroupState complete_group_locked(const io::GroupCompletion &completion);
+  // Groups whose completion comes from queue_ (the others are written by their waiters).
+  std::size_t queue_inflight_locked() const { return inflight_ - inline_writes_; }
   bool full_group_syncs_locked(const WriteGroup &group, bool caller_waits) const;
   void pad_group_locked(WriteGroup &group);
   // The waiter of `waiter_lsn` syncs the files of the write-only groups up to group `seq`.
@@ -305,7 +319,8 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   // when it is not reaping and the groups submitted behind its own would hold their slots
   // until the sync returned (a seal's sync stalled streaming appends for its whole duration);
   // otherwise, with no waiter or several, the reaper thread.
-  bool reaper_collects_locked() const { return waiters_.size() != 1 || fsync_running_; }
+  // The same while it writes its group itself (inline_writes_).
+  bool reaper_collects_locked() const { return waiters_.size() != 1 || fsync_running_ || inline_writes_ != 0; }
   static constexpr std::uint64_t reaper_thread_lsn = UINT64_MAX;
   // Takes the waiters whose records durable_lsn_ now covers off the list (woken through
   // `batch`), cuts the next group for the others, and wakes whoever waits on progress_cv_.
@@ -504,6 +519,12 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::size_t inflight_ = 0;
   bool fsync_running_ = false;
   std::size_t linked_syncs_inflight_ = 0;  // groups in flight with a linked data sync
+  std::size_t inline_writes_ = 0;          // of inflight_: written by their waiters' threads
+  bool inline_writes_enabled_ = true;
+  // Waiters at the last release of durable ones (those released and those left): how many
+  // appenders wait in turn, whether or not they are listed at this moment.
+  std::size_t waiting_at_last_release_ = 0;
+  bool inline_dsync_ = true;  // false once RWF_DSYNC was refused: a write and a data sync
   bool reaping_ = false;              // a thread is collecting completions (queue_->reap)
   // After a sync completed, the next group waits for the appenders it released
   // (engine/gather_window.h); the reaper thread cuts it when the window's time has passed.

@@ -1,7 +1,10 @@
 // engine/store_open.cc — opening a store directory (validation, lock, META, recovery) and
 // closing it (flush, seal, clean-shutdown marker).
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <random>
+#include <string>
 
 #include "base/assert.h"
 #include "base/log.h"
@@ -22,6 +25,25 @@ Store::Impl::Impl(std::string dir, Options options, std::shared_ptr<io::Env> env
 Store::Impl::~Impl() { (void)close(); }
 
 namespace {
+
+constexpr const char *waiter_writes_env_var = "SEGSTORE_WAITER_WRITES";
+std::atomic<bool> bad_waiter_writes_var_logged{false};
+
+// Whether a durable waiter writes its group on its own thread (docs/ENGINE.md "Writing on the
+// waiter's thread"): on unless SEGSTORE_WAITER_WRITES=0, which sends every group through the
+// write queue as before (to compare the two, or to work around a kernel that handles the
+// synchronous RWF_DSYNC write badly).
+bool waiter_writes_from_env(const Logger &logger) {
+  const char *value = std::getenv(waiter_writes_env_var);
+  if (value == nullptr || value[0] == '\0') return true;
+  const std::string setting = value;
+  if (setting == "0") return false;
+  if (setting == "1") return true;
+  if (!bad_waiter_writes_var_logged.exchange(true))
+    base::log(logger, LogLevel::warning,
+              std::string("ignoring ") + waiter_writes_env_var + "=" + setting + " (expected 0 or 1)");
+  return true;
+}
 
 Status check_options(const Options &options) {
   const std::uint64_t bytes = options.segment_bytes;
@@ -167,6 +189,7 @@ Status Store::Impl::open() {
   Result<std::unique_ptr<io::WriteQueue>> queue = env_->make_write_queue(options_.inflight_groups_max);
   if (!queue.ok()) return queue.status();
   queue_ = std::move(*queue);
+  inline_writes_enabled_ = waiter_writes_from_env(options_.logger);
   {
     std::lock_guard lock(mu_);  // no other thread yet; taken for the rule that guards the ends
     tail_feed_.open(first_lsn_, durable_lsn_, check_writable_locked().ok());

@@ -31,30 +31,15 @@ class SyncGate : public Gate {
   const std::string path_suffix_;
 };
 
-class GatedFile final : public io::File {
+class GatedFile final : public ForwardingFile {
  public:
-  GatedFile(std::unique_ptr<io::File> base, SyncGate *gate) : base_(std::move(base)), gate_(gate) {}
-  const std::string &path() const override { return base_->path(); }
-  bool direct() const override { return base_->direct(); }
-  Result<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> out) override {
-    return base_->read_at(offset, out);
-  }
-  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
-    return base_->write_at(offset, data);
-  }
+  GatedFile(std::unique_ptr<io::File> base, SyncGate *gate) : ForwardingFile(std::move(base)), gate_(gate) {}
   Status sync_data() override {
     if (gate_ != nullptr) gate_->pass();
-    return base_->sync_data();
+    return ForwardingFile::sync_data();
   }
-  Result<bool> write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) override {
-    return base_->write_dsync_at(offset, data);
-  }
-  Result<std::uint64_t> size() override { return base_->size(); }
-  Status allocate(std::uint64_t bytes) override { return base_->allocate(bytes); }
-  Status truncate(std::uint64_t bytes) override { return base_->truncate(bytes); }
 
  private:
-  std::unique_ptr<io::File> base_;
   SyncGate *gate_;
 };
 

@@ -964,10 +964,13 @@ TEST_F(SimRegression, Seed428AppendRacingTheReapOfAFailedSync) {
 // of 8 cycles, 8 of 50 runs of the first cycle alone). How often a run reaches the failed open
 // depends on the engine's threads' timing: 60 runs once missed it under a loaded CI machine,
 // so the runs go on until one was credited, up to 600 (about 2 ms each).
-// Replay: build/tests/sim/sim_runner --seed 2784 --cycles-per-seed 1 --latent --repeat 50
-TEST_F(SimRegression, Seed2784CutOfAnOpenFailingAfterRecoveryIsCredited) {
+// Since durable waiters write their own groups, seed 2784 no longer reaches such an open (its
+// writes take another course); seed 2816 does on every run: bit rot at LSN 45, its cut
+// reported, then the open fails on an injected EIO writing a sealed segment's .idx.tmp.
+// Replay: build/tests/sim/sim_runner --seed 2816 --cycles-per-seed 1 --latent --repeat 50 --verbose
+TEST_F(SimRegression, Seed2816CutOfAnOpenFailingAfterRecoveryIsCredited) {
   const std::uint64_t credited = repeat_latent_seed(
-      2784, 1, 600, [](const sim::CrashSimStats &stats) { return stats.lost_to_failed_open_cut; },
+      2816, 1, 600, [](const sim::CrashSimStats &stats) { return stats.lost_to_failed_open_cut; },
       /*stop_once_counted=*/true);
   EXPECT_GT(credited, 0u) << "no run had an open fail after its cut: the seed no longer tests the credit";
 }

@@ -1,0 +1,307 @@
+// A durable waiter writes the group its record is in on its own thread (one RWF_DSYNC write, or
+// a write and a data sync where the flag is refused) while there are no more waiters than write
+// slots: no reaper thread and no queue worker between the device and the thread that waits
+// (docs/ENGINE.md "Writing on the waiter's thread"). These tests watch which thread makes each
+// write of the segment files, through a File wrapper over the real disk's thread backend (whose
+// queue also writes through the File interface, from its worker threads).
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/store_fixture.h"
+#include "io/env.h"
+#include "support/forwarding_env.h"
+
+namespace segstore::testing {
+namespace {
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope: the suite also runs
+// with SEGSTORE_WAITER_WRITES=0 for the other tests, and these set it themselves.
+class ScopedEnvVar {
+ public:
+  ScopedEnvVar(const char *name, const char *value) : name_(name) {
+    if (const char *old = std::getenv(name)) old_ = old;
+    if (value != nullptr)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
+  }
+  ~ScopedEnvVar() {
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+  ScopedEnvVar(const ScopedEnvVar &) = delete;
+  ScopedEnvVar &operator=(const ScopedEnvVar &) = delete;
+
+ private:
+  const char *name_;
+  std::optional<std::string> old_;
+};
+
+enum class Call { dsync_write, write, data_sync };
+
+// What the segment files saw: each call and the thread that made it.
+class CallLog {
+ public:
+  void add(Call call) {
+    std::lock_guard lock(mu_);
+    calls_.push_back({call, std::this_thread::get_id()});
+  }
+  // Calls of `call`, made by one of `threads` (or, with `inside` false, by none of them).
+  std::size_t count(Call call, const std::set<std::thread::id> &threads, bool inside = true) const {
+    std::lock_guard lock(mu_);
+    std::size_t n = 0;
+    for (const auto &[c, thread] : calls_)
+      if (c == call && threads.contains(thread) == inside) n++;
+    return n;
+  }
+  std::set<std::thread::id> threads_of(Call call) const {
+    std::lock_guard lock(mu_);
+    std::set<std::thread::id> threads;
+    for (const auto &[c, thread] : calls_)
+      if (c == call) threads.insert(thread);
+    return threads;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<Call, std::thread::id>> calls_;
+};
+
+struct FileBehaviour {
+  bool refuse_dsync = false;            // write_dsync_at answers "flag refused"
+  std::size_t fail_dsync_write_at = 0;  // the n-th write_dsync_at (from 1) fails with EIO; 0: none
+  std::atomic<std::size_t> dsync_writes{0};  // over every segment file
+};
+
+class WatchedFile final : public ForwardingFile {
+ public:
+  WatchedFile(std::unique_ptr<io::File> base, CallLog *log, FileBehaviour *behaviour)
+      : ForwardingFile(std::move(base)), log_(log), behaviour_(behaviour) {}
+  Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    log_->add(Call::write);
+    return ForwardingFile::write_at(offset, data);
+  }
+  Status sync_data() override {
+    log_->add(Call::data_sync);
+    return ForwardingFile::sync_data();
+  }
+  Result<bool> write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) override {
+    log_->add(Call::dsync_write);
+    if (behaviour_->refuse_dsync) return false;
+    if (++behaviour_->dsync_writes == behaviour_->fail_dsync_write_at)
+      return Status(Errc::io_error, "write " + path() + ": injected EIO (errno " + std::to_string(EIO) + ")");
+    return ForwardingFile::write_dsync_at(offset, data);
+  }
+
+ private:
+  CallLog *log_;
+  FileBehaviour *behaviour_;
+};
+
+// The real disk with the thread backend; the segment files are watched.
+class WatchedEnv final : public ForwardingEnv {
+ public:
+  WatchedEnv(CallLog *log, FileBehaviour *behaviour)
+      : ForwardingEnv(io::make_posix_env(thread_backend())), log_(log), behaviour_(behaviour) {}
+  Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
+    Result<std::unique_ptr<io::File>> file = base().open_file(path, flags);
+    if (!file.ok() || !path.ends_with(".seg")) return file;
+    return std::unique_ptr<io::File>(std::make_unique<WatchedFile>(std::move(*file), log_, behaviour_));
+  }
+  std::string describe() const override { return "watched(" + base().describe() + ")"; }
+
+ private:
+  static io::EnvOptions thread_backend() {
+    io::EnvOptions options;
+    options.backend = io::EnvOptions::Backend::thread;
+    return options;
+  }
+  CallLog *log_;
+  FileBehaviour *behaviour_;
+};
+
+constexpr std::size_t record_bytes = 1000;
+
+Options watched_options(CallLog *log, FileBehaviour *behaviour) {
+  // One segment for every record of a test: no roll, so no seal's sync and no second waiter.
+  Options options = small_segments(Durability::sync, 8u << 20);
+  options.env = std::make_shared<WatchedEnv>(log, behaviour);
+  return options;
+}
+
+void expect_records_read_back(const std::string &dir, std::uint64_t records) {
+  Options plain = small_segments(Durability::sync, 8u << 20);
+  auto store = open_or_die(dir, plain);
+  ASSERT_EQ(store->next_lsn(), records);
+  for (std::uint64_t i = 0; i < records; ++i) {
+    Result<Record> record = store->read(i);
+    SEGSTORE_ASSERT_OK(record);
+    EXPECT_EQ(record->payload, payload_for(i, record_bytes)) << "LSN " << i;
+  }
+}
+
+// Sync appends of one thread; returns how many were acknowledged before the first failure.
+std::uint64_t append_synced(Store &store, std::uint64_t records, Status *first_failure = nullptr) {
+  for (std::uint64_t i = 0; i < records; ++i) {
+    Result<std::uint64_t> lsn = store.append(payload_for(i, record_bytes));
+    if (!lsn.ok()) {
+      if (first_failure != nullptr) *first_failure = lsn.status();
+      return i;
+    }
+  }
+  return records;
+}
+
+// One thread appends `records` durable records to a new store in `dir`, then closes it.
+void append_alone(const std::string &dir, CallLog *log, FileBehaviour *behaviour, std::uint64_t records) {
+  auto store = open_or_die(dir, watched_options(log, behaviour));
+  ASSERT_EQ(append_synced(*store, records), records);
+  SEGSTORE_ASSERT_OK(store->close());
+}
+
+TEST(WaiterWrites, ALoneDurableAppenderWritesOnItsOwnThread) {
+  ScopedEnvVar unset("SEGSTORE_WAITER_WRITES", nullptr);  // the default
+  TempDir dir;
+  CallLog log;
+  FileBehaviour behaviour;
+  constexpr std::uint64_t records = 50;
+  append_alone(dir.path(), &log, &behaviour, records);
+  const std::set<std::thread::id> me{std::this_thread::get_id()};
+  // One durable write per append, each made by the appender itself; none by a queue worker.
+  EXPECT_GE(log.count(Call::dsync_write, me), records);
+  EXPECT_EQ(log.count(Call::dsync_write, me, false), 0u);
+  expect_records_read_back(dir.path(), records);
+}
+
+TEST(WaiterWrites, SwitchedOffEveryGroupGoesThroughTheQueue) {
+  ScopedEnvVar off("SEGSTORE_WAITER_WRITES", "0");
+  TempDir dir;
+  CallLog log;
+  FileBehaviour behaviour;
+  constexpr std::uint64_t records = 50;
+  append_alone(dir.path(), &log, &behaviour, records);
+  const std::set<std::thread::id> me{std::this_thread::get_id()};
+  // (This thread's plain writes are the zero-filling of the segment the open created.)
+  EXPECT_EQ(log.count(Call::dsync_write, me), 0u);
+  // The queue's workers write every group, with RWF_DSYNC or linked to a data sync
+  // (SEGSTORE_SYNC_WRITES may choose either).
+  EXPECT_GE(log.count(Call::dsync_write, me, false) + log.count(Call::write, me, false), records);
+  expect_records_read_back(dir.path(), records);
+}
+
+// Where RWF_DSYNC is refused (EOPNOTSUPP/EINVAL from the file system), the waiter writes and
+// then syncs the file, and asks for the flag only once.
+TEST(WaiterWrites, ARefusedFlagFallsBackToAWriteAndADataSync) {
+  ScopedEnvVar on("SEGSTORE_WAITER_WRITES", "1");
+  TempDir dir;
+  CallLog log;
+  FileBehaviour behaviour;
+  behaviour.refuse_dsync = true;
+  constexpr std::uint64_t records = 30;
+  append_alone(dir.path(), &log, &behaviour, records);
+  const std::set<std::thread::id> me{std::this_thread::get_id()};
+  EXPECT_EQ(log.count(Call::dsync_write, me), 1u);
+  EXPECT_GE(log.count(Call::write, me), records);
+  EXPECT_GE(log.count(Call::data_sync, me), records);
+  expect_records_read_back(dir.path(), records);
+}
+
+// A waiter's write fails: its append reports the failure, the store turns read-only, and every
+// record acknowledged before stays readable after a reopen.
+TEST(WaiterWrites, AFailedWriteTurnsTheStoreReadOnlyAndKeepsWhatWasAcknowledged) {
+  ScopedEnvVar on("SEGSTORE_WAITER_WRITES", "1");
+  TempDir dir;
+  CallLog log;
+  FileBehaviour behaviour;
+  behaviour.fail_dsync_write_at = 21;
+  std::uint64_t acknowledged = 0;
+  {
+    auto store = open_or_die(dir.path(), watched_options(&log, &behaviour));
+    Status failure;
+    acknowledged = append_synced(*store, 40, &failure);
+    // The append whose group failed learns it as every later one does: read-only, and why.
+    EXPECT_EQ(failure.code(), Errc::read_only) << failure.to_string();
+    EXPECT_NE(failure.to_string().find("injected EIO"), std::string::npos) << failure.to_string();
+    ASSERT_GE(acknowledged, 10u);
+    ASSERT_LT(acknowledged, 40u);
+    Result<std::uint64_t> after = store->append(payload_for(acknowledged, record_bytes));
+    ASSERT_FALSE(after.ok());
+    EXPECT_EQ(after.status().code(), Errc::read_only) << after.status().to_string();
+    EXPECT_EQ(store->durable_lsn(), acknowledged);
+    (void)store->close();
+  }
+  Options plain = small_segments(Durability::sync, 8u << 20);
+  auto store = open_or_die(dir.path(), plain);
+  ASSERT_GE(store->next_lsn(), acknowledged);
+  for (std::uint64_t i = 0; i < acknowledged; ++i) {
+    Result<Record> record = store->read(i);
+    SEGSTORE_ASSERT_OK(record);
+    EXPECT_EQ(record->payload, payload_for(i, record_bytes)) << "LSN " << i;
+  }
+}
+
+// As many appenders as write slots: each waits alone for its own group, so every group is
+// written by one of the appenders, never by a queue worker (TSan runs this with the suite).
+TEST(WaiterWrites, AsManyAppendersAsSlotsEachWriteTheirOwnGroups) {
+  ScopedEnvVar on("SEGSTORE_WAITER_WRITES", "1");
+  TempDir dir;
+  CallLog log;
+  FileBehaviour behaviour;
+  Options options = watched_options(&log, &behaviour);
+  constexpr unsigned threads = 4;
+  options.inflight_groups_max = threads;
+  constexpr std::uint64_t per_thread = 100;
+  std::set<std::thread::id> appenders;
+  {
+    auto store = open_or_die(dir.path(), options);
+    std::vector<std::thread> workers;
+    std::mutex ids_mu;
+    std::vector<Status> failures(threads);
+    for (unsigned t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        {
+          std::lock_guard lock(ids_mu);
+          appenders.insert(std::this_thread::get_id());
+        }
+        for (std::uint64_t i = 0; i < per_thread; ++i) {
+          Result<std::uint64_t> lsn = store->append(payload_for(t * per_thread + i, record_bytes));
+          if (!lsn.ok()) {
+            failures[t] = lsn.status();
+            return;
+          }
+        }
+      });
+    }
+    for (auto &w : workers) w.join();
+    for (const Status &s : failures) SEGSTORE_ASSERT_OK(s);
+    EXPECT_EQ(store->durable_lsn(), threads * per_thread);
+    SEGSTORE_ASSERT_OK(store->close());
+  }
+  EXPECT_EQ(log.count(Call::dsync_write, appenders, false), 0u);
+  EXPECT_GE(log.count(Call::dsync_write, appenders), 1u);
+  // Every record intact (their order across threads is the store's: each thread's payloads are
+  // recognisable by their number).
+  Options plain = small_segments(Durability::sync, 8u << 20);
+  auto store = open_or_die(dir.path(), plain);
+  ASSERT_EQ(store->next_lsn(), threads * per_thread);
+  std::set<std::vector<std::byte>> expected;
+  for (std::uint64_t n = 0; n < threads * per_thread; ++n) expected.insert(payload_for(n, record_bytes));
+  for (std::uint64_t lsn = 0; lsn < threads * per_thread; ++lsn) {
+    Result<Record> record = store->read(lsn);
+    SEGSTORE_ASSERT_OK(record);
+    EXPECT_EQ(expected.erase(record->payload), 1u) << "LSN " << lsn << " holds no expected payload, or one twice";
+  }
+}
+
+}  // namespace
+}  // namespace segstore::testing
