@@ -169,11 +169,16 @@ void append_alone(const std::string &dir, CallLog *log, FileBehaviour *behaviour
   SEGSTORE_ASSERT_OK(store->close());
 }
 
-TEST(WaiterWrites, ALoneDurableAppenderWritesOnItsOwnThread) {
-  ScopedEnvVar unset("SEGSTORE_WAITER_WRITES", nullptr);  // the default
+// Each test's store directory and what its segment files saw.
+class WaiterWrites : public ::testing::Test {
+ protected:
   TempDir dir;
   CallLog log;
   FileBehaviour behaviour;
+};
+
+TEST_F(WaiterWrites, ALoneDurableAppenderWritesOnItsOwnThread) {
+  ScopedEnvVar unset("SEGSTORE_WAITER_WRITES", nullptr);  // the default
   constexpr std::uint64_t records = 50;
   append_alone(dir.path(), &log, &behaviour, records);
   const std::set<std::thread::id> me{std::this_thread::get_id()};
@@ -183,11 +188,8 @@ TEST(WaiterWrites, ALoneDurableAppenderWritesOnItsOwnThread) {
   expect_records_read_back(dir.path(), records);
 }
 
-TEST(WaiterWrites, SwitchedOffEveryGroupGoesThroughTheQueue) {
+TEST_F(WaiterWrites, SwitchedOffEveryGroupGoesThroughTheQueue) {
   ScopedEnvVar off("SEGSTORE_WAITER_WRITES", "0");
-  TempDir dir;
-  CallLog log;
-  FileBehaviour behaviour;
   constexpr std::uint64_t records = 50;
   append_alone(dir.path(), &log, &behaviour, records);
   const std::set<std::thread::id> me{std::this_thread::get_id()};
@@ -201,11 +203,8 @@ TEST(WaiterWrites, SwitchedOffEveryGroupGoesThroughTheQueue) {
 
 // Where RWF_DSYNC is refused (EOPNOTSUPP/EINVAL from the file system), the waiter writes and
 // then syncs the file, and asks for the flag only once.
-TEST(WaiterWrites, ARefusedFlagFallsBackToAWriteAndADataSync) {
+TEST_F(WaiterWrites, ARefusedFlagFallsBackToAWriteAndADataSync) {
   ScopedEnvVar on("SEGSTORE_WAITER_WRITES", "1");
-  TempDir dir;
-  CallLog log;
-  FileBehaviour behaviour;
   behaviour.refuse_dsync = true;
   constexpr std::uint64_t records = 30;
   append_alone(dir.path(), &log, &behaviour, records);
@@ -218,11 +217,8 @@ TEST(WaiterWrites, ARefusedFlagFallsBackToAWriteAndADataSync) {
 
 // A waiter's write fails: its append reports the failure, the store turns read-only, and every
 // record acknowledged before stays readable after a reopen.
-TEST(WaiterWrites, AFailedWriteTurnsTheStoreReadOnlyAndKeepsWhatWasAcknowledged) {
+TEST_F(WaiterWrites, AFailedWriteTurnsTheStoreReadOnlyAndKeepsWhatWasAcknowledged) {
   ScopedEnvVar on("SEGSTORE_WAITER_WRITES", "1");
-  TempDir dir;
-  CallLog log;
-  FileBehaviour behaviour;
   behaviour.fail_dsync_write_at = 21;
   std::uint64_t acknowledged = 0;
   {
@@ -252,11 +248,8 @@ TEST(WaiterWrites, AFailedWriteTurnsTheStoreReadOnlyAndKeepsWhatWasAcknowledged)
 
 // As many appenders as write slots: each waits alone for its own group, so every group is
 // written by one of the appenders, never by a queue worker (TSan runs this with the suite).
-TEST(WaiterWrites, AsManyAppendersAsSlotsEachWriteTheirOwnGroups) {
+TEST_F(WaiterWrites, AsManyAppendersAsSlotsEachWriteTheirOwnGroups) {
   ScopedEnvVar on("SEGSTORE_WAITER_WRITES", "1");
-  TempDir dir;
-  CallLog log;
-  FileBehaviour behaviour;
   Options options = watched_options(&log, &behaviour);
   constexpr unsigned threads = 4;
   options.inflight_groups_max = threads;
