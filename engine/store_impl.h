@@ -450,6 +450,7 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Result<CleanMarker> read_clean_marker();
   void adopt_recovered_log(recovery::RecoveredLog &log);
   Status resume_last_segment(bool last_segment_closed);
+  Status retire_empty_last_segment(const std::shared_ptr<Segment> &last);
   // fsyncs snapshots/ and quarantine/ (those that exist): what recovery listed there is on the
   // device only once synced (engine/store_open.cc).
   Status sync_snapshot_directories();

@@ -277,6 +277,11 @@ Status Store::Impl::resume_last_segment(bool last_segment_closed) {
     active_ = last;
     return Status();
   }
+  if (last->record_count == 0) {
+    // The segment before it (if any) becomes the last one, closed: it had a successor.
+    SEGSTORE_TRY(retire_empty_last_segment(last));
+    return segments_.empty() ? Status() : resume_last_segment(/*last_segment_closed=*/true);
+  }
   // A segment recovery left unopened (sealed before a clean close, vouched for by its index
   // snapshot) is the last one when a cut took every segment after it: nothing of it was read,
   // and the close synced it. It is opened at its first read, as any such segment.
@@ -284,6 +289,24 @@ Status Store::Impl::resume_last_segment(bool last_segment_closed) {
   last->sealed = true;
   Result<io::FileKind> idx_kind = env_->file_kind(last->index_path);
   if (idx_kind.ok() && *idx_kind != io::FileKind::regular) to_seal_.push_back(last);
+  return Status();
+}
+
+// A last segment without records that cannot take appends (its end is off a block: a padding
+// record a hostile disk put there) would keep the next LSN as its key in segments_, where the
+// first append's new segment must go. It holds nothing, so its file goes before any append; a
+// crash before the directory sync brings back only the same empty file.
+Status Store::Impl::retire_empty_last_segment(const std::shared_ptr<Segment> &last) {
+  segments_.erase(last->base_lsn);
+  last->file.reset();
+  SEGSTORE_TRY(remove_index_file(*last));
+  SEGSTORE_TRY(env_->remove(last->path));
+  SEGSTORE_TRY(env_->sync_dir(dir_));
+  io::append_event(*env_, dir_,
+                   "removed " + last->path + " (no records, end offset " + std::to_string(last->end_offset) +
+                       " not on a block): the next append starts a new segment at LSN " +
+                       std::to_string(last->base_lsn),
+                   options_.logger);
   return Status();
 }
 

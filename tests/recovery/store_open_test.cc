@@ -228,6 +228,40 @@ TEST_F(StoreOpenTest, CutOfTheWholeLastSegmentAfterACleanCloseLeavesAnUnopenedOn
   expect_readable(**store, 0, report.cut_lsn);
 }
 
+// A last segment without records whose end is not on a block boundary (its header, then a
+// padding record of 32 bytes: a disk may hold anything) cannot take appends, since a write group
+// starts on a block. It used to stay in the segment map under the next LSN, and the first
+// append's new segment, keyed by the same LSN, broke an invariant and aborted the host (found by
+// fuzzing segment_scan). The open now removes the empty file; the appends go to a new segment.
+TEST_F(StoreOpenTest, AnEmptyLastSegmentEndingOffABlockMakesWayForTheFirstAppend) {
+  StoreBuilder b(dir());
+  for (int i = 0; i < 6; ++i) b.append(100 + i * 10);
+  b.roll();
+  b.write(/*index_sealed=*/false);
+  const std::uint64_t next = b.next_lsn();
+  const std::uint64_t empty_id = b.last_used().id;
+  ASSERT_EQ(b.last_used().record_count, 0u);
+  Bytes empty = read_file(b.segment_path(empty_id));
+  format::encode_padding(next, format::record_header_bytes, empty.data() + format::segment_data_offset_bytes);
+  write_file(b.segment_path(empty_id), empty);
+
+  Result<std::unique_ptr<Store>> store = Store::open(dir(), small_store_options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  ASSERT_EQ((*store)->next_lsn(), next);
+  EXPECT_FALSE(std::filesystem::exists(b.segment_path(empty_id)));
+  for (std::uint64_t lsn = next; lsn < next + 3; ++lsn) {
+    const Bytes p = payload_of(lsn, 150);
+    Result<std::uint64_t> appended = (*store)->append(as_span(p));
+    ASSERT_TRUE(appended.ok()) << appended.status().to_string();
+    EXPECT_EQ(*appended, lsn);
+  }
+  ASSERT_TRUE((*store)->close().ok());
+  store = Store::open(dir(), small_store_options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_FALSE((*store)->recovery_report().cut) << (*store)->recovery_report().to_string();
+  expect_readable(**store, 0, next + 3);
+}
+
 // verify_on_open scans every segment front to back: the next segment's first window is read
 // ahead while the current one's last windows are still to be waited for, so the device's queue
 // does not drain at each segment's end. Before, each segment's reads began after the previous
