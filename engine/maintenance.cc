@@ -117,6 +117,7 @@ Status Store::Impl::write_index_snapshot(const std::shared_ptr<Segment> &seg) {
 
 void Store::Impl::maintenance_loop() {
   std::unique_lock lock(mu_);
+  std::shared_ptr<Segment> retention_tried;  // the segment retention was last run for before its seal
   while (true) {
     maintenance_cv_.wait(lock, [&] {
       return stopping_ || spare_due_locked() ||
@@ -125,8 +126,9 @@ void Store::Impl::maintenance_loop() {
     // The spare before a seal: both fall due when a segment rolls, and the next roll waits for
     // the spare (or creates one on the append path: a fallocate and two syncs with nothing
     // being written, measured 30-165 ms on W1 at 64 KiB), while a seal only delays the index
-    // snapshot. Sealing first made W1 create its segments on the append path.
-    if (!stopping_ && spare_due_locked()) {
+    // snapshot. Sealing first made W1 create its segments on the append path. The exception:
+    // a seal whose retention refills an empty recycling pool (seal_refills_pool_locked).
+    if (!stopping_ && spare_due_locked() && !seal_refills_pool_locked()) {
       make_spare_locked(lock);
       continue;
     }
@@ -145,6 +147,18 @@ void Store::Impl::maintenance_loop() {
         // segment stays unsealed and the next open recovers it. Waiting for it again would
         // spin here with mu_ held, and close() would never join this thread.
         if (!durable.ok() && closed_) to_seal_.clear();
+        continue;
+      }
+      if (seg != retention_tried && retention_takes_locked(seg)) {
+        // Its index snapshot would go with it: retention first (which removes it unsealed, and
+        // any others past the limits). Under a stream that fills a segment faster than a seal
+        // and a retention take (an index write and META's, each synced: 0.3-0.4 s on W1 at 64
+        // KiB), the seals fell behind, retention with them, and the recycling pool ran dry.
+        // Tried once per segment: a trim that fails leaves it to be sealed.
+        retention_tried = seg;
+        lock.unlock();
+        apply_retention();
+        lock.lock();
         continue;
       }
       to_seal_.pop_front();
@@ -370,6 +384,34 @@ void Store::Impl::check_headers_for_age_retention(std::uint64_t now_unix_ms) {
   }
 }
 
+// Whether retention removes `seg`, the oldest of `count` segments left (the active one counted).
+bool Store::Impl::retention_removes_locked(const Segment &seg, std::uint64_t count, std::uint64_t now) const {
+  const bool over_count = options_.retain_segments_max != 0 && count > options_.retain_segments_max;
+  const bool over_bytes = options_.retain_bytes_max != 0 && count * options_.segment_bytes > options_.retain_bytes_max;
+  const bool too_old = options_.retain_age_ms_max != 0 && seg.header_checked.load(std::memory_order_acquire) &&
+                       seg.created_unix_ms + options_.retain_age_ms_max < now;
+  return over_count || over_bytes || too_old;
+}
+
+// Whether retention would remove `seg`, the next to be sealed, as soon as it is durable.
+bool Store::Impl::retention_takes_locked(const std::shared_ptr<Segment> &seg) const {
+  return !segments_.empty() && segments_.begin()->second == seg && seg != active_ &&
+         retention_removes_locked(*seg, segments_.size(), unix_ms());
+}
+
+// The next seal is due before the spare when its retention would give the empty recycling pool
+// a file: the spare then costs a header write instead of a new file's zero-fill (64 MiB at this
+// disk's fresh-space rate, about 150 ms). With the spare first, a stream that fills a segment
+// faster than that left the seals, and so retention, further behind at every roll: W1 at 64
+// KiB over recycled segments made 11 of its 32 segments from freed files.
+bool Store::Impl::seal_refills_pool_locked() const {
+  if (options_.recycled_segments_max == 0 || !free_files_.empty() || !seal_possible_locked() || segments_.empty())
+    return false;
+  const std::shared_ptr<Segment> &oldest = segments_.begin()->second;
+  if (oldest == active_ || (!oldest->sealed && oldest != to_seal_.front())) return false;
+  return retention_removes_locked(*oldest, segments_.size(), unix_ms());
+}
+
 void Store::Impl::apply_retention() {
   const bool any_limit = options_.retain_bytes_max != 0 || options_.retain_segments_max != 0 ||
                          options_.retain_age_ms_max != 0;
@@ -380,17 +422,11 @@ void Store::Impl::apply_retention() {
   {
     std::lock_guard lock(mu_);
     std::uint64_t count = segments_.size();
-    std::uint64_t bytes = count * options_.segment_bytes;
     for (const auto &[base, seg] : segments_) {
       if (seg == active_ || !seg->sealed) break;  // the active segment is never removed
-      const bool over_count = options_.retain_segments_max != 0 && count > options_.retain_segments_max;
-      const bool over_bytes = options_.retain_bytes_max != 0 && bytes > options_.retain_bytes_max;
-      const bool too_old = options_.retain_age_ms_max != 0 && seg->header_checked.load(std::memory_order_acquire) &&
-                           seg->created_unix_ms + options_.retain_age_ms_max < now;
-      if (!over_count && !over_bytes && !too_old) break;
+      if (!retention_removes_locked(*seg, count, now)) break;
       trim_to = seg->end_lsn();
       count--;
-      bytes -= options_.segment_bytes;
     }
   }
   if (trim_to != 0) {
@@ -430,8 +466,10 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
                                              std::to_string(durable_lsn_));
     for (const auto &[base, seg] : segments_) {
       if (seg == active_ || seg->end_lsn() > lsn) break;
-      // Only durable, sealed segments go; a segment still waiting to be sealed stays for now.
-      if (std::find(to_seal_.begin(), to_seal_.end(), seg) != to_seal_.end()) break;
+      // Only durable, sealed segments go; a segment still waiting to be sealed stays for now,
+      // unless retention takes it (from the maintenance thread, the only one that seals): its
+      // index snapshot is not written at all then.
+      if (!by_retention && std::find(to_seal_.begin(), to_seal_.end(), seg) != to_seal_.end()) break;
       victims.push_back(seg);
     }
     if (lsn == first_lsn_ && victims.empty()) return Status();
@@ -459,7 +497,11 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
     first_lsn_ = lsn;
     tail_feed_.trimmed_to(lsn);
     min_segment_id_ = new_min_segment_id;
-    for (const auto &seg : victims) segments_.erase(seg->base_lsn);
+    for (const auto &seg : victims) {
+      segments_.erase(seg->base_lsn);
+      std::erase(to_seal_, seg);
+    }
+    progress_cv_.notify_all();  // close() waits for to_seal_ to empty
   }
   for (const auto &seg : victims) SEGSTORE_TRY(remove_segment_files(seg));
   if (!victims.empty()) SEGSTORE_TRY(env_->sync_dir(dir_));

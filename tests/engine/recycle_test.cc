@@ -2,12 +2,16 @@
 // trim frees come back as later segments, every record reads back before and after a reopen and
 // after a crash, and no record of a file's earlier life is ever read as one of this life's.
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "engine/gate.h"
 #include "engine/store_fixture.h"
 #include "format/layout.h"
 #include "format/record.h"
@@ -15,6 +19,7 @@
 #include "format/small_files.h"
 #include "format/store_dir.h"
 #include "recovery/store_builder.h"
+#include "support/forwarding_env.h"
 
 namespace segstore::testing {
 namespace {
@@ -124,6 +129,122 @@ TEST(RecycledSegments, AnOpenWithoutRecyclingDeletesTheFreeFiles) {
   ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), 1200));
 }
 
+// The real Env, recording which segments got an index snapshot written (the ids of the .idx
+// files opened for writing), and holding the first such write, once armed, at the gate; and the
+// first rename of a segment into a free file at the other gate, once that is armed.
+class IndexWriteEnv final : public ForwardingEnv {
+ public:
+  IndexWriteEnv(std::shared_ptr<io::Env> base, Gate *gate, Gate *free_gate = nullptr)
+      : ForwardingEnv(std::move(base)), gate_(gate), free_gate_(free_gate) {}
+
+  Status rename(const std::string &from, const std::string &to) override {
+    if (free_gate_ != nullptr && from.ends_with(format::segment_suffix) && to.ends_with(format::free_suffix))
+      free_gate_->pass();
+    return base().rename(from, to);
+  }
+
+  Result<std::unique_ptr<io::File>> open_file(const std::string &path, io::OpenFlags flags) override {
+    const std::string name = fs::path(path).filename().string();
+    if (flags.write && name.find(format::index_suffix) != std::string::npos) {
+      {
+        std::lock_guard lock(mu_);
+        indexed_.insert(std::stoull(name));  // "<20-digit id>.idx..."
+      }
+      gate_->pass();
+    }
+    return base().open_file(path, flags);
+  }
+  std::set<std::uint64_t> indexed() {
+    std::lock_guard lock(mu_);
+    return indexed_;
+  }
+
+ private:
+  Gate *gate_;
+  Gate *free_gate_;
+  std::mutex mu_;
+  std::set<std::uint64_t> indexed_;
+};
+
+std::set<std::uint64_t> segment_ids(const std::string &dir) {
+  std::set<std::uint64_t> ids;
+  for (const std::string &name : names_with_suffix(dir, format::segment_suffix)) ids.insert(std::stoull(name));
+  return ids;
+}
+
+Options retention_options(std::shared_ptr<io::Env> env) {
+  Options options = recycling_options();
+  options.recycled_segments_max = 8;
+  options.retain_segments_max = 2;
+  options.env = std::move(env);
+  return options;
+}
+
+// The first seal holds in its index write at `gate` (two segments: retention keeps both, so the
+// first is sealed) while the appender fills seven more: they all wait for their seals behind it.
+void fill_behind_a_held_seal(Store &store, Gate &gate, std::uint64_t *end) {
+  gate.arm();
+  while (store.stats().segment_count < 2) {  // 50 records are less than a segment: one roll at most
+    ASSERT_NO_FATAL_FAILURE(append_range(store, *end, *end + 50));
+    *end += 50;
+  }
+  ASSERT_TRUE(gate.wait_until_holding(std::chrono::seconds(20))) << "the first segment was not sealed";
+  while (store.stats().segment_count < 9) {
+    ASSERT_NO_FATAL_FAILURE(append_range(store, *end, *end + 50));
+    *end += 50;
+  }
+}
+
+struct ReleaseAtExit {
+  Gate &gate;
+  ~ReleaseAtExit() { gate.release(); }  // before the store's close, on every way out
+};
+
+// Segments that retention takes while they still wait for their seal are removed without an
+// index snapshot, and their files go to the recycling pool. Before, each was sealed first (an
+// index written and synced, then removed with it); a stream that filled segments faster than
+// that left the seals behind, retention with them, and new segments were made from new files
+// while the pool stood empty (W1 at 64 KiB over recycled segments: 11 of its 32 segments made
+// from freed files).
+TEST(RecycledSegments, RetentionTakesSegmentsWaitingForTheirSealWithoutIndexingThem) {
+  TempDir dir;
+  Gate gate;
+  auto env = std::make_shared<IndexWriteEnv>(io::make_posix_env({}), &gate);
+  Options options = retention_options(env);
+  auto store = open_or_die(dir.path(), options);
+  ReleaseAtExit release_at_exit{gate};
+  std::uint64_t end = 0;
+  ASSERT_NO_FATAL_FAILURE(fill_behind_a_held_seal(*store, gate, &end));
+  const std::uint64_t held_id = *env->indexed().begin();
+  gate.release();
+  SEGSTORE_ASSERT_OK(store->sync());
+  SEGSTORE_ASSERT_OK(store->close());
+
+  // Only the held segment and those kept got an index; retention took the others unindexed.
+  const std::set<std::uint64_t> kept = segment_ids(dir.path());
+  for (std::uint64_t id : env->indexed())
+    EXPECT_TRUE(id == held_id || kept.count(id) == 1) << "segment " << id << " was indexed, then removed";
+  EXPECT_LE(kept.size(), 3u);  // two retained, and the spare
+  const std::size_t free_files = names_with_suffix(dir.path(), format::free_suffix).size();
+  EXPECT_GE(free_files, 5u) << "the removed segments' files should wait in the pool";
+  EXPECT_LE(free_files, 8u);
+
+  // Every retained record reads back after a reopen, and the next segments come from the pool.
+  options.env.reset();
+  store = open_or_die(dir.path(), options);
+  EXPECT_FALSE(store->recovery_report().cut) << store->recovery_report().to_string();
+  ASSERT_EQ(store->next_lsn(), end);
+  ASSERT_GT(store->first_lsn(), 0u);
+  ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end));
+  const std::uint64_t recycled_before = store->stats().segments_recycled;
+  ASSERT_NO_FATAL_FAILURE(append_range(*store, end, end + 600));
+  EXPECT_GT(store->stats().segments_recycled, recycled_before);
+  SEGSTORE_ASSERT_OK(store->close());  // retention runs beside the appends: read after it stopped
+  store = open_or_die(dir.path(), options);
+  ASSERT_EQ(store->next_lsn(), end + 600);
+  ASSERT_NO_FATAL_FAILURE(expect_records(*store, store->first_lsn(), end + 600));
+}
+
 // A copy of the directory's files taken while the store is open is what a crash leaves (no
 // CLEAN). A temporary file the store removes meanwhile is not copied.
 void copy_store(const std::string &from, const std::string &to) {
@@ -200,6 +321,41 @@ void fill_trim_and_recycle(Store &store, const std::string &dir, std::uint64_t *
 // After a crash, the active recycled segment's records end where the previous life's bytes
 // begin: that is its clean end (no cut, nothing quarantined), and every record synced before
 // the crash reads back.
+// A crash after retention wrote META and before it moved the segments it took (sealed or still
+// waiting for their seal, so without an index snapshot) into the pool: the reopen removes them
+// and keeps every record from META's first LSN on.
+TEST(RecycledSegments, ACrashBetweenRetentionsMetaAndItsRemovalsKeepsEveryRecordAbove) {
+  TempDir dir;
+  const std::string image = dir.path() + "-crash";
+  Gate gate, free_gate;
+  auto env = std::make_shared<IndexWriteEnv>(io::make_posix_env({}), &gate, &free_gate);
+  Options options = retention_options(env);
+  auto store = open_or_die(dir.path(), options);
+  ReleaseAtExit release_at_exit{gate}, release_free_at_exit{free_gate};
+  std::uint64_t end = 0;
+  ASSERT_NO_FATAL_FAILURE(fill_behind_a_held_seal(*store, gate, &end));
+  SEGSTORE_ASSERT_OK(store->sync());  // every record is acknowledged as durable
+  free_gate.arm();
+  gate.release();
+  ASSERT_TRUE(free_gate.wait_until_holding(std::chrono::seconds(20))) << "retention moved no segment";
+  const std::size_t unindexed = segment_ids(dir.path()).size() - names_with_suffix(dir.path(), format::index_suffix).size();
+  copy_store(dir.path(), image);
+  free_gate.release();
+  SEGSTORE_ASSERT_OK(store->close());
+  EXPECT_GE(unindexed, 5u) << "the crash should leave segments retention took before their seal";
+
+  options.env.reset();
+  auto reopened = open_or_die(image, options);
+  EXPECT_FALSE(reopened->recovery_report().cut) << reopened->recovery_report().to_string();
+  EXPECT_FALSE(reopened->recovery_report().acknowledged_data_lost);
+  ASSERT_EQ(reopened->next_lsn(), end);
+  ASSERT_GT(reopened->first_lsn(), 0u);
+  EXPECT_LE(segment_ids(image).size(), 3u) << "segments below META's first LSN stayed";
+  ASSERT_NO_FATAL_FAILURE(expect_records(*reopened, reopened->first_lsn(), end));
+  SEGSTORE_ASSERT_OK(reopened->close());
+  fs::remove_all(image);
+}
+
 TEST(RecycledSegments, ACrashInsideARecycledSegmentKeepsEverySyncedRecord) {
   TempDir dir;
   std::uint64_t end = 0;
