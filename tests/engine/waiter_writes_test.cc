@@ -296,5 +296,30 @@ TEST_F(WaiterWrites, AsManyAppendersAsSlotsEachWriteTheirOwnGroups) {
   }
 }
 
+// A value other than 0 or 1 is named in one warning (per process: a store per connection must not
+// repeat it) and leaves the waiter's own writes on, as without the variable.
+TEST_F(WaiterWrites, AnUnknownValueIsReportedAndLeavesTheWritesOn) {
+  ScopedEnvVar bad("SEGSTORE_WAITER_WRITES", "yes");
+  std::mutex warnings_mu;
+  std::vector<std::string> warnings;
+  Options options = watched_options(&log, &behaviour);
+  options.logger = [&](LogLevel level, const std::string &message) {
+    std::lock_guard lock(warnings_mu);
+    if (level == LogLevel::warning && message.find("SEGSTORE_WAITER_WRITES") != std::string::npos)
+      warnings.push_back(message);
+  };
+  constexpr std::uint64_t records = 20;
+  for (int opens = 0; opens < 2; ++opens) {
+    auto store = open_or_die(dir.path(), options);
+    ASSERT_EQ(append_synced(*store, records), records);
+    SEGSTORE_ASSERT_OK(store->close());
+  }
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("SEGSTORE_WAITER_WRITES=yes"), std::string::npos) << warnings[0];
+  const std::set<std::thread::id> me{std::this_thread::get_id()};
+  EXPECT_GE(log.count(Call::dsync_write, me), 2 * records);
+  EXPECT_EQ(log.count(Call::dsync_write, me, false), 0u);
+}
+
 }  // namespace
 }  // namespace segstore::testing
