@@ -393,10 +393,16 @@ bool Store::Impl::retention_removes_locked(const Segment &seg, std::uint64_t cou
   return over_count || over_bytes || too_old;
 }
 
+// Whether retention's next pass removes the oldest segment (its first step in apply_retention).
+bool Store::Impl::retention_due_locked() const {
+  if (segments_.empty()) return false;
+  const std::shared_ptr<Segment> &oldest = segments_.begin()->second;
+  return oldest != active_ && oldest->sealed && retention_removes_locked(*oldest, segments_.size(), unix_ms());
+}
+
 // Whether retention would remove `seg`, the next to be sealed, as soon as it is durable.
 bool Store::Impl::retention_takes_locked(const std::shared_ptr<Segment> &seg) const {
-  return !segments_.empty() && segments_.begin()->second == seg && seg != active_ &&
-         retention_removes_locked(*seg, segments_.size(), unix_ms());
+  return !segments_.empty() && segments_.begin()->second == seg && retention_due_locked();
 }
 
 // The next seal is due before the spare when its retention would give the empty recycling pool
@@ -405,11 +411,7 @@ bool Store::Impl::retention_takes_locked(const std::shared_ptr<Segment> &seg) co
 // faster than that left the seals, and so retention, further behind at every roll: W1 at 64
 // KiB over recycled segments made 11 of its 32 segments from freed files.
 bool Store::Impl::seal_refills_pool_locked() const {
-  if (options_.recycled_segments_max == 0 || !free_files_.empty() || !seal_possible_locked() || segments_.empty())
-    return false;
-  const std::shared_ptr<Segment> &oldest = segments_.begin()->second;
-  if (oldest == active_ || (!oldest->sealed && oldest != to_seal_.front())) return false;
-  return retention_removes_locked(*oldest, segments_.size(), unix_ms());
+  return options_.recycled_segments_max != 0 && free_files_.empty() && seal_possible_locked() && retention_due_locked();
 }
 
 void Store::Impl::apply_retention() {
@@ -501,7 +503,6 @@ Status Store::Impl::trim_segments(std::uint64_t lsn, bool by_retention) {
       segments_.erase(seg->base_lsn);
       std::erase(to_seal_, seg);
     }
-    progress_cv_.notify_all();  // close() waits for to_seal_ to empty
   }
   for (const auto &seg : victims) SEGSTORE_TRY(remove_segment_files(seg));
   if (!victims.empty()) SEGSTORE_TRY(env_->sync_dir(dir_));

@@ -416,8 +416,9 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   Status write_index_snapshot(const std::shared_ptr<Segment> &seg);
   void apply_retention();
   bool retention_removes_locked(const Segment &seg, std::uint64_t count, std::uint64_t now) const;
-  bool seal_refills_pool_locked() const;
+  bool retention_due_locked() const;
   bool retention_takes_locked(const std::shared_ptr<Segment> &seg) const;
+  bool seal_refills_pool_locked() const;
   void check_headers_for_age_retention(std::uint64_t now_unix_ms);
   Status trim_segments(std::uint64_t lsn, bool by_retention);
   Status remove_segment_files(const std::shared_ptr<Segment> &seg);
