@@ -194,8 +194,11 @@ void engine::SegmentCursor::restart(std::shared_ptr<Segment> seg, std::uint64_t 
   trusted_end_ = 0;
 }
 
-void engine::SegmentCursor::drop_read_ahead() {
-  if (ahead_) ahead_->drop();
+void engine::SegmentCursor::release_buffers() {
+  if (ahead_) ahead_->release();
+  window_.valid = 0;
+  trusted_end_ = 0;
+  window_.buffer = io::AlignedBuffer();
 }
 
 void engine::SegmentCursor::move_to(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn,

@@ -84,7 +84,12 @@ void ScanAhead::drop() {
   inflight_ = 0;
   seg_.reset();
   ranges_.clear();
+}
 
+void ScanAhead::release() {
+  drop();
+  for (Slot &slot : slots_) slot.buffer = io::AlignedBuffer();
+  windows_taken_ = 0;
 }
 
 // Waits for the oldest read in flight and forgets it.

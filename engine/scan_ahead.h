@@ -24,7 +24,8 @@
 // synchronously, which reports the error or the short file as it always did.
 //
 // Memory: one buffer per window in flight, of scan_ahead_head_bytes + the window size, allocated
-// on first use and reused: a taken window's buffer is swapped with the cursor's old one.
+// on first use and reused: a taken window's buffer is swapped with the cursor's old one; freed
+// by release() (a tailer that caught up with the head).
 // Thread-safety: none; one per iterator. Destroying it waits for its reads in flight.
 #pragma once
 
@@ -113,6 +114,10 @@ class ScanAhead {
             std::uint64_t *trusted_end);
   // Waits for every read in flight and forgets them.
   void drop();
+  // drop(), then frees every window's buffer and starts the depth over (sequential_depth): for
+  // a walk that stops reading the device for a while, such as a tailer served from the store's
+  // memory at the head (it would otherwise hold a full depth of windows, ~9 MiB, while idle).
+  void release();
 
  private:
   struct Slot {

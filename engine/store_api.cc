@@ -153,10 +153,12 @@ class Iterator::Impl {
     }
     if (!error.ok()) return Result<bool>(error);
     // The cursor's window stands before these records: it starts again from the index when
-    // the walk next needs the store (its read-ahead is dropped once, not on every record).
-    if (cursor_ && cursor_->segment()) {
+    // the walk next needs the store. Its buffers go (once, not on every record): an iterator
+    // served from memory at the head holds none of the device reads' ~9 MiB while it waits.
+    if (cursor_ && cursor_read_since_feed_) {
       cursor_->restart(nullptr, 0, 0);
-      cursor_->drop_read_ahead();
+      cursor_->release_buffers();
+      cursor_read_since_feed_ = false;
     }
     current_ = view;
     next_lsn_ = current_.lsn + 1;
@@ -182,6 +184,7 @@ class Iterator::Impl {
         else cursor_.emplace(*store_, pos.seg, entry->offset, expected, scan_window_bytes, scan_ahead());
         cursor_generation_ = pos.generation;
       }
+      cursor_read_since_feed_ = true;
       Result<std::optional<RecordView>> got = cursor_->next(pos.end_offset);
       if (!got.ok() && got.status().code() == Errc::corruption && store_->segment_trimmed(*pos.seg)) {
         // Trimmed under the walk (its file may have been recycled): it goes on from first_lsn().
@@ -403,6 +406,7 @@ class Iterator::Impl {
   std::optional<engine::ScanAhead> ahead_;
   std::optional<SegmentCursor> cursor_;
   std::uint64_t cursor_generation_ = 0;  // the log generation of cursor_'s window
+  bool cursor_read_since_feed_ = false;  // cursor_ (and ahead_) read since the tail feed last served
   std::deque<Record> pending_;
   std::uint64_t pending_generation_ = 0;  // the log generation pending_ and stream_cursor_ were read in
   std::optional<engine::ScanAhead> stream_ahead_;  // declared before stream_cursor_, which points to it

@@ -591,8 +591,10 @@ class SegmentCursor {
   // finds that segment's first windows read (ScanAhead::take uses the oldest only when it serves
   // the new position, of the same segment and log generation, and drops them all otherwise).
   void restart(std::shared_ptr<Segment> seg, std::uint64_t offset, std::uint64_t expected_lsn);
-  // Waits for the reads ahead in flight and forgets them (the walk goes elsewhere for a while).
-  void drop_read_ahead();
+  // Waits for the reads ahead in flight, forgets them and frees the buffers of the reads ahead
+  // and of the window (the walk stops reading the device for a while: a tailer served from the
+  // store's memory). The next read allocates again.
+  void release_buffers();
   // Starts again at `offset` of `seg` with windows of `window_bytes`, keeping the window's
   // buffer and the reads ahead in flight (a one-stream walk moving to its next run of blocks,
   // which its read-ahead is already reading).

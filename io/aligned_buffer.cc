@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,13 @@
 #include "base/assert.h"
 
 namespace segstore::io {
+namespace {
+
+std::atomic<std::size_t> mapped_bytes{0};
+
+}  // namespace
+
+std::size_t AlignedBuffer::mapped_bytes_in_use() { return mapped_bytes.load(std::memory_order_relaxed); }
 
 void AlignedBuffer::reset(std::size_t bytes) {
   release();
@@ -24,6 +32,7 @@ void AlignedBuffer::reset(std::size_t bytes) {
     SEGSTORE_ASSERT(reinterpret_cast<std::uintptr_t>(mapped) % format::block_size_bytes == 0,
                     "mapping not aligned to a block");
     data_ = static_cast<std::byte *>(mapped);
+    mapped_bytes.fetch_add(size, std::memory_order_relaxed);
   } else {
     data_ = static_cast<std::byte *>(std::aligned_alloc(format::block_size_bytes, size));
     if (data_ == nullptr) throw std::bad_alloc();
@@ -35,8 +44,12 @@ void AlignedBuffer::reset(std::size_t bytes) {
 void AlignedBuffer::release() noexcept {
   if (data_ == nullptr) return;
   // The size decides how the buffer was made (reset): it never changes in between.
-  if (size_ >= mapped_min_bytes) ::munmap(data_, size_);
-  else std::free(data_);
+  if (size_ >= mapped_min_bytes) {
+    ::munmap(data_, size_);
+    mapped_bytes.fetch_sub(size_, std::memory_order_relaxed);
+  } else {
+    std::free(data_);
+  }
   data_ = nullptr;
   size_ = 0;
 }

@@ -22,6 +22,10 @@ class AlignedBuffer {
   // which a buffer of a few blocks does not repay).
   static constexpr std::size_t mapped_min_bytes = 64 * 1024;
 
+  // Bytes of all mapped buffers alive in the process: what a leak of them would grow, where
+  // the allocator's figures (mallinfo2) do not see them.
+  static std::size_t mapped_bytes_in_use();
+
   AlignedBuffer() = default;
   explicit AlignedBuffer(std::size_t bytes) { reset(bytes); }
   AlignedBuffer(AlignedBuffer &&other) noexcept

@@ -14,6 +14,7 @@
 
 #include "engine/store_fixture.h"
 #include "engine/tail_feed.h"
+#include "io/aligned_buffer.h"
 #include "format/record.h"
 
 namespace segstore::testing {
@@ -74,6 +75,55 @@ TEST(TailFeed, ATailerAtTheHeadReadsNewRecordsFromMemory) {
   SEGSTORE_ASSERT_OK(end);
   EXPECT_FALSE(*end) << "returned LSN " << it.record().lsn << " past the durable end";
   EXPECT_EQ(store->stats().blocks_read, blocks_before) << "the tailer read the device for records kept in memory";
+}
+
+// A tailer that scanned its way to the head holds the buffers of its device reads (read-ahead
+// windows of 1 MiB and head room, up to the full depth, and its cursor's window); once the
+// store's memory serves it, it holds none of them, so idle tailers cost no read memory. Left
+// behind again (the feed keeps only the newest groups), it reads the device as before.
+TEST(TailFeed, ATailerServedFromMemoryLetsGoOfItsReadBuffers) {
+  TempDir dir;
+  auto store = open_or_die(dir.path(), small_segments(Durability::none, 4u << 20));
+  const std::uint64_t first = store->first_lsn();
+  constexpr std::uint32_t record_bytes = 2000, scanned = 6000;  // ~12 MiB: a dozen windows
+  auto record = [](std::uint32_t p) { return round_payload(0, p, record_bytes); };
+  auto expect_record = [&](Iterator &it, std::uint32_t p) {
+    Result<bool> got = it.next_wait(no_wait);
+    SEGSTORE_ASSERT_OK(got);
+    ASSERT_TRUE(*got) << "nothing at LSN " << first + p;
+    ASSERT_EQ(it.record().lsn, first + p);
+    const std::vector<std::byte> expected = record(p);
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), it.record().payload.begin(), it.record().payload.end()))
+        << "LSN " << first + p << " differs";
+  };
+  for (std::uint32_t p = 0; p < scanned; ++p) ASSERT_TRUE(store->append(record(p)).ok());
+  SEGSTORE_ASSERT_OK(store->sync());
+  Result<Iterator> it = store->scan(first);
+  SEGSTORE_ASSERT_OK(it.status());
+  for (std::uint32_t p = 0; p < scanned; ++p) ASSERT_NO_FATAL_FAILURE(expect_record(*it, p));
+  Result<bool> end = it->next_wait(no_wait);
+  ASSERT_TRUE(end.ok() && !*end);
+  const std::size_t scanning = io::AlignedBuffer::mapped_bytes_in_use();
+
+  std::uint32_t appended = scanned;
+  for (; appended < scanned + 10; ++appended) ASSERT_TRUE(store->append(record(appended)).ok());
+  SEGSTORE_ASSERT_OK(store->sync());
+  const std::uint64_t blocks_before = store->stats().blocks_read;
+  for (std::uint32_t p = scanned; p < appended; ++p) ASSERT_NO_FATAL_FAILURE(expect_record(*it, p));
+  EXPECT_EQ(store->stats().blocks_read, blocks_before) << "not served from memory";
+  // The read buffers are 1.125 MiB each: at least the cursor's and 4 read ahead went (a group's
+  // buffer of at most 1 MiB, kept by the feed, came). The process's count: this test's store
+  // is the only one and idle.
+  const std::size_t served = io::AlignedBuffer::mapped_bytes_in_use();
+  EXPECT_GE(scanning, served + (4u << 20)) << "mapped buffers: " << scanning << " bytes at the head, " << served
+                                           << " once served from memory";
+
+  // ~6 MiB more than the feed keeps: the tailer reads the device again, every record intact.
+  const std::uint32_t behind = appended + 3000;
+  for (; appended < behind; ++appended) ASSERT_TRUE(store->append(record(appended)).ok());
+  SEGSTORE_ASSERT_OK(store->sync());
+  for (std::uint32_t p = scanned + 10; p < appended; ++p) ASSERT_NO_FATAL_FAILURE(expect_record(*it, p));
+  EXPECT_GT(store->stats().blocks_read, blocks_before);
 }
 
 // Regression: the tailer's place inside a kept group must be dropped when truncate_after

@@ -1,6 +1,7 @@
 // tests/io/aligned_buffer_test.cc — io::AlignedBuffer below and above mapped_min_bytes (heap,
 // and a populated mapping): whole blocks, block-aligned, zeroed, writable to the last byte;
-// moves hand the memory over; reset gives a zeroed buffer again.
+// moves hand the memory over; reset gives a zeroed buffer again; the count of mapped bytes
+// follows every mapping made and undone.
 #include "io/aligned_buffer.h"
 
 #include <gtest/gtest.h>
@@ -68,6 +69,28 @@ TEST(AlignedBuffer, MovesHandTheMemoryOver) {
     EXPECT_EQ(c.size(), bytes);
     EXPECT_EQ(b.data(), nullptr);
   }
+}
+
+// Single-threaded test binary: nothing else maps buffers while it runs.
+TEST(AlignedBuffer, MappedBytesInUseCountEveryMappingUntilItsRelease) {
+  const std::size_t before = AlignedBuffer::mapped_bytes_in_use();
+  {
+    AlignedBuffer small(block_size_bytes);
+    EXPECT_EQ(AlignedBuffer::mapped_bytes_in_use(), before);  // heap buffers are not counted
+    AlignedBuffer a(AlignedBuffer::mapped_min_bytes + 1);
+    EXPECT_EQ(AlignedBuffer::mapped_bytes_in_use(), before + a.size());
+    AlignedBuffer b(std::move(a));  // a move hands the mapping over: counted once
+    EXPECT_EQ(AlignedBuffer::mapped_bytes_in_use(), before + b.size());
+    const std::size_t b_size = b.size();
+    b.reset(1u << 20);
+    EXPECT_EQ(AlignedBuffer::mapped_bytes_in_use(), before + (1u << 20)) << "the old mapping of " << b_size << " stays counted";
+    small = std::move(b);  // heap to mapped by assignment
+    EXPECT_EQ(AlignedBuffer::mapped_bytes_in_use(), before + (1u << 20));
+    small.reset(block_size_bytes);
+    EXPECT_EQ(AlignedBuffer::mapped_bytes_in_use(), before);
+    b.reset(AlignedBuffer::mapped_min_bytes);
+  }
+  EXPECT_EQ(AlignedBuffer::mapped_bytes_in_use(), before);  // the destructor releases b's mapping
 }
 
 }  // namespace

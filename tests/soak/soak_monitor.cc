@@ -21,8 +21,9 @@ void SoakRun::run_sampler() {
     watch_appends_in_flight();
     if (elapsed_s() < next_sample_s) continue;
     ResourceSample sample = sample_resources(elapsed_s());
-    std::fprintf(stderr, "soak: %6.0f s  RSS %7.1f MiB  fds %4llu  load %.2f  acknowledged %llu\n", sample.elapsed_s,
-                 static_cast<double>(sample.rss_bytes) / (1 << 20), static_cast<unsigned long long>(sample.open_fds),
+    std::fprintf(stderr, "soak: %6.0f s  RSS %7.1f MiB  held %6.1f MiB  fds %4llu  load %.2f  acknowledged %llu\n",
+                 sample.elapsed_s, static_cast<double>(sample.rss_bytes) / (1 << 20),
+                 static_cast<double>(sample.held_bytes) / (1 << 20), static_cast<unsigned long long>(sample.open_fds),
                  sample.load_average_1m, static_cast<unsigned long long>(ledger_.acknowledged()));
     std::lock_guard lock(mu_);
     totals_.samples.push_back(sample);

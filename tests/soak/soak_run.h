@@ -56,10 +56,12 @@ struct SoakConfig {
   std::chrono::seconds hang_limit{60};           // an append in flight this long ends the process
   double sample_period_s = 10;
   double warmup_s = 30;
-  // RSS after warm-up: the last third of the samples may sit at most this far above the middle
-  // third (resources.h, Trend: a leak goes on, a warm-up climb levels off) ...
-  std::uint64_t rss_late_growth_bound_bytes = 8ull << 20;
-  // ... and no sample this far above the first (a leak too fast to wait for).
+  // Memory held after warm-up (malloc's chunks in use and the mapped buffers: resources.h): the
+  // lowest sample of the last third at most this far above the lowest of the middle third (a
+  // leak raises the floor; Trend) ...
+  std::uint64_t held_late_growth_bound_bytes = 8ull << 20;
+  // ... and RSS's lowest sample of the last third at most this far above the first sample (a
+  // leak too fast to wait for, or one outside malloc and the mapped buffers).
   std::uint64_t rss_growth_bound_bytes = 64ull << 20;
   std::int64_t fd_growth_bound = 8;
 };
