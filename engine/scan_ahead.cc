@@ -197,7 +197,7 @@ void ScanAhead::submit_next(const std::shared_ptr<Segment> &seg, const Store::Im
   SEGSTORE_ASSERT(inflight_ < slots_.size(), "read-ahead submitted with every slot in flight");
   Slot &slot = slot_at(inflight_);
   const std::size_t head = head_bytes();
-  if (slot.buffer.size() < head + length) slot.buffer.reset(head + std::max<std::uint64_t>(length, window_bytes_));
+  if (slot.buffer.size() < head + length) grow_buffer(slot, head + std::max<std::uint64_t>(length, window_bytes_));
   slot.seg = seg;
   slot.file = seg->file;
   slot.start = start;
@@ -208,6 +208,28 @@ void ScanAhead::submit_next(const std::shared_ptr<Segment> &seg, const Store::Im
   slot.read.out = std::span<std::byte>(slot.buffer.data() + head, length);
   batch_.push_back(&slot.read);
   inflight_++;
+}
+
+void ScanAhead::grow_buffer(Slot &slot, std::size_t wanted) {
+  if (!ranges_mode_) {
+    slot.buffer.reset(wanted);
+    return;
+  }
+  // slot_at(inflight_) is the one growing; the slots after it are idle. An idle buffer large
+  // enough is moved over (no allocation); else idle buffers go while all would hold too much.
+  for (std::size_t i = inflight_ + 1; i < slots_.size(); ++i) {
+    if (slot_at(i).buffer.size() >= wanted) {
+      std::swap(slot.buffer, slot_at(i).buffer);
+      return;
+    }
+  }
+  std::uint64_t held = wanted - slot.buffer.size();
+  for (const Slot &s : slots_) held += s.buffer.size();
+  for (std::size_t i = inflight_ + 1; i < slots_.size() && held > stream_ahead_buffers_max; ++i) {
+    held -= slot_at(i).buffer.size();
+    slot_at(i).buffer = io::AlignedBuffer();
+  }
+  slot.buffer.reset(wanted);
 }
 
 // Starts the reads submit_next prepared, together (one system call on the ring).

@@ -73,6 +73,11 @@ inline constexpr std::size_t stream_ahead_reads(bool on_ring) {
 }
 // ... and at most this many bytes in flight (a busy stream's runs are up to 1 MiB each).
 inline constexpr std::uint64_t stream_ahead_bytes_max = 4u << 20;
+// ... and at most this many bytes of buffers kept by its slots, in flight or idle: a slot's
+// buffer grows to the longest run it read and the walk uses every slot in turn, so without a
+// bound 64 slots would each keep their longest run (up to 64 MiB for one walk; the soak's
+// one-stream tailers held ~10 MiB each, still growing). Idle buffers go first.
+inline constexpr std::uint64_t stream_ahead_buffers_max = 2 * stream_ahead_bytes_max;
 
 // A byte range of a segment to read ahead (ranges mode): block aligned.
 struct AheadRange {
@@ -138,6 +143,10 @@ class ScanAhead {
   // nullptr: seg_ is the last, or not all of it is on the file yet.
   std::shared_ptr<Segment> segment_to_follow(const Store::Impl::ReadAheadBound &bound, std::uint64_t read_end);
   void forget(Slot &slot);
+  // Gives `slot` (the next to submit) a buffer of at least `wanted` bytes. Ranges mode keeps
+  // the slots' buffers within stream_ahead_buffers_max: an idle slot's large enough buffer is
+  // moved over, else idle buffers are freed while all would hold more than the bound.
+  void grow_buffer(Slot &slot, std::size_t wanted);
   void submit_next(const std::shared_ptr<Segment> &seg, const Store::Impl::ReadAheadBound &bound, std::uint64_t start,
                    std::uint64_t length);
   void submit_batch();

@@ -14,7 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/scan_ahead.h"
 #include "engine/store_fixture.h"
+#include "io/aligned_buffer.h"
 #include "format/layout.h"
 #include "support/read_ahead_recorder.h"
 
@@ -224,6 +226,44 @@ TEST(ScanAhead, OneStreamScanOfSeparateRunsReturnsEveryRecordIntact) {
   // 180 records ~11 blocks apart, two or three blocks each (40 KiB for the large ones), out of
   // ~2,200 blocks of log.
   EXPECT_LE(stream_blocks, 3 * stream_sizes.size() + 12 * 9) << "one-stream walk read " << stream_blocks << " blocks";
+}
+
+// A one-stream walk over long runs of its stream (1 MiB each, far apart) keeps its slots'
+// buffers within stream_ahead_buffers_max: every slot of the read-ahead is used in turn, and
+// each would otherwise keep the longest run it read (64 slots on the ring: ~64 MiB).
+TEST(ScanAhead, OneStreamWalkOfLongRunsKeepsItsBuffersBounded) {
+  TempDir dir;
+  Options options = small_segments(Durability::none, 16u << 20);
+  options.write_group_bytes_max = 1u << 20;
+  auto store = open_or_die(dir.path(), options);
+  const std::uint64_t first = store->first_lsn();
+  constexpr std::uint32_t runs = 80, records_per_run = 120;  // 8 KiB records: ~1 MiB per run
+  std::vector<std::uint32_t> walked_positions;
+  std::uint32_t position = 0;
+  for (std::uint32_t run = 0; run < runs; ++run) {
+    for (std::uint32_t r = 0; r < records_per_run; ++r, ++position) {
+      ASSERT_TRUE(store->append(payload_for(position, 8000), scanned_stream).ok());
+      walked_positions.push_back(position);
+    }
+    ASSERT_TRUE(store->append(payload_for(position++, 64 * 1024), scanned_stream + 1).ok());  // a gap of 16 blocks
+  }
+  SEGSTORE_ASSERT_OK(store->sync());
+  const std::size_t idle = io::AlignedBuffer::mapped_bytes_in_use();
+  std::size_t most_held = 0;
+  Result<Iterator> it = store->scan(first, scanned_stream);
+  SEGSTORE_ASSERT_OK(it.status());
+  for (std::uint32_t expected : walked_positions) {
+    Result<bool> more = it->next();
+    SEGSTORE_ASSERT_OK(more);
+    ASSERT_TRUE(*more) << "walk ended before position " << expected;
+    ASSERT_EQ(it->record().lsn, first + expected);
+    const std::vector<std::byte> payload = payload_for(expected, 8000);
+    ASSERT_TRUE(std::equal(payload.begin(), payload.end(), it->record().payload.begin(), it->record().payload.end()));
+    most_held = std::max(most_held, io::AlignedBuffer::mapped_bytes_in_use());
+  }
+  // The slots' bound, the cursor's window (a run) and room for the walk's other buffers.
+  EXPECT_LE(most_held - idle, engine::stream_ahead_buffers_max + (4u << 20))
+      << "the walk held " << (most_held - idle) << " bytes of mapped buffers (the store alone " << idle << ")";
 }
 
 // Many scans at once share the store's read ring (more windows and runs in flight than it holds:
