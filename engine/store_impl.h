@@ -526,9 +526,6 @@ class Store::Impl : public std::enable_shared_from_this<Store::Impl> {
   std::size_t linked_syncs_inflight_ = 0;  // groups in flight with a linked data sync
   std::size_t inline_writes_ = 0;          // of inflight_: written by their waiters' threads
   bool inline_writes_enabled_ = true;
-  // Waiters at the last release of durable ones (those released and those left): how many
-  // appenders wait in turn, whether or not they are listed at this moment.
-  std::size_t waiting_at_last_release_ = 0;
   bool inline_dsync_ = true;  // false once RWF_DSYNC was refused: a write and a data sync
   bool reaping_ = false;              // a thread is collecting completions (queue_->reap)
   // After a sync completed, the next group waits for the appenders it released

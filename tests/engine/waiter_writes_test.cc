@@ -1,9 +1,10 @@
 // A durable waiter writes the group its record is in on its own thread (one RWF_DSYNC write, or
-// a write and a data sync where the flag is refused) while there are no more waiters than write
-// slots: no reaper thread and no queue worker between the device and the thread that waits
-// (docs/ENGINE.md "Writing on the waiter's thread"). These tests watch which thread makes each
+// a write and a data sync where the flag is refused), however many threads wait: no reaper
+// thread and no queue worker between the device and the thread that waits (docs/ENGINE.md
+// "Writing on the waiter's thread"). These tests watch which thread makes each
 // write of the segment files, through a File wrapper over the real disk's thread backend (whose
 // queue also writes through the File interface, from its worker threads).
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/store_fixture.h"
+#include "format/layout.h"
 #include "io/env.h"
 #include "support/forwarding_env.h"
 
@@ -49,32 +51,38 @@ class ScopedEnvVar {
 
 enum class Call { dsync_write, write, data_sync };
 
-// What the segment files saw: each call and the thread that made it.
+// What the segment files saw: each call, the thread that made it and the bytes it wrote.
 class CallLog {
  public:
-  void add(Call call) {
+  void add(Call call, std::size_t bytes = 0) {
     std::lock_guard lock(mu_);
-    calls_.push_back({call, std::this_thread::get_id()});
+    calls_.push_back({call, std::this_thread::get_id(), bytes});
   }
   // Calls of `call`, made by one of `threads` (or, with `inside` false, by none of them).
   std::size_t count(Call call, const std::set<std::thread::id> &threads, bool inside = true) const {
     std::lock_guard lock(mu_);
     std::size_t n = 0;
-    for (const auto &[c, thread] : calls_)
-      if (c == call && threads.contains(thread) == inside) n++;
+    for (const Entry &e : calls_)
+      if (e.call == call && threads.contains(e.thread) == inside) n++;
     return n;
   }
-  std::set<std::thread::id> threads_of(Call call) const {
+  // The largest write of `call` made by one of `threads`.
+  std::size_t largest(Call call, const std::set<std::thread::id> &threads) const {
     std::lock_guard lock(mu_);
-    std::set<std::thread::id> threads;
-    for (const auto &[c, thread] : calls_)
-      if (c == call) threads.insert(thread);
-    return threads;
+    std::size_t bytes = 0;
+    for (const Entry &e : calls_)
+      if (e.call == call && threads.contains(e.thread)) bytes = std::max(bytes, e.bytes);
+    return bytes;
   }
 
  private:
+  struct Entry {
+    Call call;
+    std::thread::id thread;
+    std::size_t bytes;
+  };
   mutable std::mutex mu_;
-  std::vector<std::pair<Call, std::thread::id>> calls_;
+  std::vector<Entry> calls_;
 };
 
 struct FileBehaviour {
@@ -88,7 +96,7 @@ class WatchedFile final : public ForwardingFile {
   WatchedFile(std::unique_ptr<io::File> base, CallLog *log, FileBehaviour *behaviour)
       : ForwardingFile(std::move(base)), log_(log), behaviour_(behaviour) {}
   Status write_at(std::uint64_t offset, std::span<const std::byte> data) override {
-    log_->add(Call::write);
+    log_->add(Call::write, data.size());
     return ForwardingFile::write_at(offset, data);
   }
   Status sync_data() override {
@@ -96,7 +104,7 @@ class WatchedFile final : public ForwardingFile {
     return ForwardingFile::sync_data();
   }
   Result<bool> write_dsync_at(std::uint64_t offset, std::span<const std::byte> data) override {
-    log_->add(Call::dsync_write);
+    log_->add(Call::dsync_write, data.size());
     if (behaviour_->refuse_dsync) return false;
     if (++behaviour_->dsync_writes == behaviour_->fail_dsync_write_at)
       return Status(Errc::io_error, "write " + path() + ": injected EIO (errno " + std::to_string(EIO) + ")");
@@ -246,6 +254,53 @@ TEST_F(WaiterWrites, AFailedWriteTurnsTheStoreReadOnlyAndKeepsWhatWasAcknowledge
   }
 }
 
+// `threads` appenders each make `per_thread` durable appends of `payload_bytes` to a new store in
+// `dir`, then it is closed; returns the appenders' thread ids.
+std::set<std::thread::id> append_from_threads(const std::string &dir, const Options &options, unsigned threads,
+                                              std::uint64_t per_thread, std::size_t payload_bytes) {
+  std::set<std::thread::id> appenders;
+  auto store = open_or_die(dir, options);
+  std::vector<std::thread> workers;
+  std::mutex ids_mu;
+  std::vector<Status> failures(threads);
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      {
+        std::lock_guard lock(ids_mu);
+        appenders.insert(std::this_thread::get_id());
+      }
+      for (std::uint64_t i = 0; i < per_thread; ++i) {
+        Result<std::uint64_t> lsn = store->append(payload_for(t * per_thread + i, payload_bytes));
+        if (!lsn.ok()) {
+          failures[t] = lsn.status();
+          return;
+        }
+      }
+    });
+  }
+  for (auto &w : workers) w.join();
+  for (const Status &s : failures) EXPECT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(store->durable_lsn(), threads * per_thread);
+  const Status closed = store->close();
+  EXPECT_TRUE(closed.ok()) << closed.to_string();
+  return appenders;
+}
+
+// Every record of append_from_threads intact after a reopen (their order across threads is the
+// store's: each thread's payloads are recognisable by their number).
+void expect_every_payload_once(const std::string &dir, std::uint64_t records, std::size_t payload_bytes) {
+  Options plain = small_segments(Durability::sync, 8u << 20);
+  auto store = open_or_die(dir, plain);
+  ASSERT_EQ(store->next_lsn(), records);
+  std::set<std::vector<std::byte>> expected;
+  for (std::uint64_t n = 0; n < records; ++n) expected.insert(payload_for(n, payload_bytes));
+  for (std::uint64_t lsn = 0; lsn < records; ++lsn) {
+    Result<Record> record = store->read(lsn);
+    SEGSTORE_ASSERT_OK(record);
+    EXPECT_EQ(expected.erase(record->payload), 1u) << "LSN " << lsn << " holds no expected payload, or one twice";
+  }
+}
+
 // As many appenders as write slots: each waits alone for its own group, so every group is
 // written by one of the appenders, never by a queue worker (TSan runs this with the suite).
 TEST_F(WaiterWrites, AsManyAppendersAsSlotsEachWriteTheirOwnGroups) {
@@ -254,46 +309,32 @@ TEST_F(WaiterWrites, AsManyAppendersAsSlotsEachWriteTheirOwnGroups) {
   constexpr unsigned threads = 4;
   options.inflight_groups_max = threads;
   constexpr std::uint64_t per_thread = 100;
-  std::set<std::thread::id> appenders;
-  {
-    auto store = open_or_die(dir.path(), options);
-    std::vector<std::thread> workers;
-    std::mutex ids_mu;
-    std::vector<Status> failures(threads);
-    for (unsigned t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        {
-          std::lock_guard lock(ids_mu);
-          appenders.insert(std::this_thread::get_id());
-        }
-        for (std::uint64_t i = 0; i < per_thread; ++i) {
-          Result<std::uint64_t> lsn = store->append(payload_for(t * per_thread + i, record_bytes));
-          if (!lsn.ok()) {
-            failures[t] = lsn.status();
-            return;
-          }
-        }
-      });
-    }
-    for (auto &w : workers) w.join();
-    for (const Status &s : failures) SEGSTORE_ASSERT_OK(s);
-    EXPECT_EQ(store->durable_lsn(), threads * per_thread);
-    SEGSTORE_ASSERT_OK(store->close());
-  }
+  const std::set<std::thread::id> appenders =
+      append_from_threads(dir.path(), options, threads, per_thread, record_bytes);
   EXPECT_EQ(log.count(Call::dsync_write, appenders, false), 0u);
   EXPECT_GE(log.count(Call::dsync_write, appenders), 1u);
-  // Every record intact (their order across threads is the store's: each thread's payloads are
-  // recognisable by their number).
-  Options plain = small_segments(Durability::sync, 8u << 20);
-  auto store = open_or_die(dir.path(), plain);
-  ASSERT_EQ(store->next_lsn(), threads * per_thread);
-  std::set<std::vector<std::byte>> expected;
-  for (std::uint64_t n = 0; n < threads * per_thread; ++n) expected.insert(payload_for(n, record_bytes));
-  for (std::uint64_t lsn = 0; lsn < threads * per_thread; ++lsn) {
-    Result<Record> record = store->read(lsn);
-    SEGSTORE_ASSERT_OK(record);
-    EXPECT_EQ(expected.erase(record->payload), 1u) << "LSN " << lsn << " holds no expected payload, or one twice";
-  }
+  expect_every_payload_once(dir.path(), threads * per_thread, record_bytes);
+}
+
+// More appenders than write slots: while one group's sync runs, the next gathers the records of
+// several appenders, and the appender that cuts it writes it, for all of them. A group of more
+// than `slots` records has more waiters than slots, which the queue alone used to write.
+TEST_F(WaiterWrites, MoreAppendersThanSlotsWriteGatheredGroupsThemselves) {
+  ScopedEnvVar on("SEGSTORE_WAITER_WRITES", "1");
+  Options options = watched_options(&log, &behaviour);
+  constexpr unsigned slots = 4;
+  options.inflight_groups_max = slots;
+  constexpr unsigned threads = 16;
+  constexpr std::uint64_t per_thread = 60;
+  // A record of 4,032 bytes on disk: `slots` of them, with the segment header's block before
+  // the first, fill no more than slots + 1 blocks, so a longer write holds more records.
+  constexpr std::size_t payload_bytes = 4000;
+  constexpr std::size_t bytes_of_slots_records = (slots + 1) * format::block_size_bytes;
+  const std::set<std::thread::id> appenders =
+      append_from_threads(dir.path(), options, threads, per_thread, payload_bytes);
+  EXPECT_GT(log.largest(Call::dsync_write, appenders), bytes_of_slots_records)
+      << "no appender wrote a group of more than " << slots << " records";
+  expect_every_payload_once(dir.path(), threads * per_thread, payload_bytes);
 }
 
 // A value other than 0 or 1 is named in one warning (per process: a store per connection must not
