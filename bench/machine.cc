@@ -62,6 +62,25 @@ std::string load_average_now() {
   return a + " " + b + " " + c;
 }
 
+std::string describe_cpu_idle(const std::string &driver, const std::string &governor, const std::string &halt_poll_ns) {
+  if (driver.empty() || driver == "none") return "not reported";
+  std::string text = driver + (governor.empty() ? "" : " (governor " + governor + ")");
+  if (!halt_poll_ns.empty())
+    text += halt_poll_ns == "0" ? ", guest halt polling off (guest_halt_poll_ns 0: an idle vCPU halts at once)"
+                                : ", guest halt polling up to " + halt_poll_ns + " ns";
+  return text;
+}
+
+namespace {
+
+std::string first_line_of(const std::string &path) {
+  std::string line;
+  std::getline(std::ifstream(path), line);
+  return line;
+}
+
+}  // namespace
+
 Machine describe_machine(const std::string &dir) {
   Machine m;
   utsname u{};
@@ -113,6 +132,11 @@ Machine describe_machine(const std::string &dir) {
     if (fua == "0" || fua == "1") m.device_info += ", fua " + fua;
     if (!write_cache.empty()) m.device_info += ", " + write_cache;
   }
+  const std::string cpuidle = "/sys/devices/system/cpu/cpuidle/";
+  std::string governor = first_line_of(cpuidle + "current_governor");
+  if (governor.empty()) governor = first_line_of(cpuidle + "current_governor_ro");
+  m.cpu_idle = describe_cpu_idle(first_line_of(cpuidle + "current_driver"), governor,
+                                 first_line_of("/sys/module/haltpoll/parameters/guest_halt_poll_ns"));
   m.load_average = load_average_now();
   return m;
 }

@@ -16,9 +16,18 @@ struct Machine {
   std::string device_info;  // from /sys/block: driver, rotational, scheduler
   std::string mount_options;
   std::string load_average;  // /proc/loadavg at the start: how busy the shared machine was
+  std::string cpu_idle;      // describe_cpu_idle: how an idle CPU waits for its next wake-up
 };
 
 Machine describe_machine(const std::string &dir);
+
+// How an idle CPU waits, from /sys/devices/system/cpu/cpuidle (`driver`, `governor`) and, in a
+// KVM guest with the haltpoll driver, /sys/module/haltpoll/parameters/guest_halt_poll_ns
+// (`halt_poll_ns`, empty elsewhere). Why it is printed: in a guest whose idle vCPUs halt at
+// once (halt polling off), waking a thread on an idle vCPU is a VM exit and entry, ~25 us here
+// against ~2.5 us with halt polling, and every durable append waits for such wake-ups
+// (docs/BENCHMARKS.md "The machine's idle vCPUs"). Empty inputs read as "not reported".
+std::string describe_cpu_idle(const std::string &driver, const std::string &governor, const std::string &halt_poll_ns);
 std::string load_average_now();
 
 // The machine's CPU time so far, from /proc/stat's first line: how much of every CPU was busy

@@ -62,7 +62,7 @@ bool write_json(const Report &report, std::string *error) {
   json doc;
   const Machine &m = report.machine;
   doc["machine"] = {{"kernel", m.kernel},           {"cpu_model", m.cpu_model},     {"cpus", m.cpus},
-                    {"memory_gib", m.memory_gib},   {"file_system", m.file_system}, {"device", m.device}, {"device_info", m.device_info},
+                    {"memory_gib", m.memory_gib},   {"file_system", m.file_system}, {"device", m.device}, {"device_info", m.device_info}, {"cpu_idle", m.cpu_idle},
                     {"mount_point", m.mount_point}, {"mount_options", m.mount_options},
                     {"load_average_start", m.load_average}, {"load_average_end", report.load_average_end}};
   doc["config"] = {{"preset", report.config.preset_name()},

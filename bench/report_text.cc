@@ -40,6 +40,7 @@ void print_header(const Report &report, std::FILE *out) {
   std::fprintf(out, "machine: %s; %d CPUs (%s); %.0f GiB\n", m.kernel.c_str(), m.cpus, m.cpu_model.c_str(), m.memory_gib);
   std::fprintf(out, "storage: %s on %s (%s; %s, mounted at %s, %s)\n", report.config.dir.c_str(), m.device.c_str(),
                m.device_info.c_str(), m.file_system.c_str(), m.mount_point.c_str(), m.mount_options.c_str());
+  std::fprintf(out, "CPU idle: %s\n", m.cpu_idle.c_str());
   std::fprintf(out, "load average at the start: %s\n", m.load_average.c_str());
   if (report.config.busy_cpus > 0)
     std::fprintf(out, "busy CPUs: %u threads spin beside every measurement (--busy-cpus)\n", report.config.busy_cpus);

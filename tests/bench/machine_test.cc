@@ -38,5 +38,21 @@ TEST(BenchMachine, ProcStatIsReadAndItsCountersOnlyGrow) {
   EXPECT_GE(second.idle, first.idle);
 }
 
+// A guest whose idle vCPUs halt at once is named as such: its sync figures pay a VM exit per
+// wake-up of an idle vCPU, which a reader of the results must know.
+TEST(BenchMachine, CpuIdleNamesTheDriverGovernorAndGuestHaltPolling) {
+  EXPECT_EQ(describe_cpu_idle("haltpoll", "haltpoll", "0"),
+            "haltpoll (governor haltpoll), guest halt polling off (guest_halt_poll_ns 0: an idle vCPU halts at once)");
+  EXPECT_EQ(describe_cpu_idle("haltpoll", "haltpoll", "200000"),
+            "haltpoll (governor haltpoll), guest halt polling up to 200000 ns");
+  EXPECT_EQ(describe_cpu_idle("intel_idle", "menu", ""), "intel_idle (governor menu)");
+  EXPECT_EQ(describe_cpu_idle("acpi_idle", "", ""), "acpi_idle");
+}
+
+TEST(BenchMachine, CpuIdleIsNotReportedWithoutACpuidleDriver) {
+  EXPECT_EQ(describe_cpu_idle("", "", ""), "not reported");
+  EXPECT_EQ(describe_cpu_idle("none", "menu", ""), "not reported");
+}
+
 }  // namespace
 }  // namespace segstore::bench
