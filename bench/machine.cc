@@ -119,8 +119,8 @@ Machine describe_machine(const std::string &dir) {
     std::string rotational, scheduler, fua, write_cache;
     std::ifstream(sys + "/queue/rotational") >> rotational;
     std::ifstream(sys + "/queue/fua") >> fua;
-    std::getline(std::ifstream(sys + "/queue/write_cache"), write_cache);
-    std::getline(std::ifstream(sys + "/queue/scheduler"), scheduler);
+    write_cache = first_line_of(sys + "/queue/write_cache");
+    scheduler = first_line_of(sys + "/queue/scheduler");
     if (!driver.empty()) m.device_info = "driver " + driver.filename().string();
     if (!rotational.empty()) m.device_info += std::string(m.device_info.empty() ? "" : ", ") + (rotational == "0" ? "rotational 0" : "rotational 1");
     // "none [mq-deadline] kyber": the bracketed one is in use.

@@ -26,7 +26,8 @@ Machine describe_machine(const std::string &dir);
 // (`halt_poll_ns`, empty elsewhere). Why it is printed: in a guest whose idle vCPUs halt at
 // once (halt polling off), waking a thread on an idle vCPU is a VM exit and entry, ~25 us here
 // against ~2.5 us with halt polling, and every durable append waits for such wake-ups
-// (docs/BENCHMARKS.md "The machine's idle vCPUs"). Empty inputs read as "not reported".
+// (docs/BENCHMARKS.md "The machine's idle vCPUs"). No driver (empty, or "none") reads as
+// "not reported"; an empty governor or halt_poll_ns is left out.
 std::string describe_cpu_idle(const std::string &driver, const std::string &governor, const std::string &halt_poll_ns);
 std::string load_average_now();
 

@@ -9,9 +9,10 @@
 //
 // The leader is the one waiter that works for all of them: it cuts its group, runs explicit
 // data syncs, and collects completions (blocking in WriteQueue::reap) while it is the only
-// waiter (with several, the store's reaper thread does); while there are no more waiters than
-// write slots, each writes its own group on its thread instead. The others sleep
-// until their LSN is durable, the leader hands the role on to them, or the wait must end
+// waiter (with several, the store's reaper thread does). Whichever waiter cuts the group its
+// record is in (the leader, or a follower whose group is due) writes that group on its own
+// thread, for every waiter in it (docs/ENGINE.md "Writing on the waiter's thread"). The others
+// sleep until their LSN is durable, the leader hands the role on to them, or the wait must end
 // (failure, removal, close). Invariant: the list is not empty exactly when a leader exists,
 // and the leader is listed.
 //
